@@ -1,0 +1,252 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError, ConfigIssue } from './errors';
+import { ROLES, Role } from './roles';
+import { DEFAULT_VERSIONS, KNOWN_VERSIONS } from './versions';
+
+export const TARGETS = ['aws', 'static', 'local'] as const;
+export type Target = (typeof TARGETS)[number];
+
+const NODE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+const LOCAL_BASE_ADDRESS = 11;
+
+const overrides = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({});
+
+const nodeSchema = z
+  .object({
+    name: z.string().regex(NODE_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 2 to 32 characters'),
+    roles: z.array(z.enum(ROLES)).min(1, 'a node needs at least one role'),
+    instanceType: z.string().default('t3.large'),
+    address: z.string().optional(),
+    user: z.string().optional(),
+    privateKeyPath: z.string().optional(),
+  })
+  .strict();
+
+const stateSchema = z.discriminatedUnion('backend', [
+  z.object({ backend: z.literal('local') }).strict(),
+  z
+    .object({
+      backend: z.literal('s3'),
+      bucket: z.string().min(3),
+      key: z.string().default('millrace/terraform.tfstate'),
+      region: z.string().optional(),
+      dynamodbTable: z.string().optional(),
+    })
+    .strict(),
+]);
+
+const awsSchema = z
+  .object({
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').default('us-east-1'),
+    availabilityZone: z.string().optional(),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must look like vpc-0123abcd').optional(),
+    subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'must look like subnet-0123abcd').optional(),
+    vpcCidr: z.string().default('10.42.0.0/16'),
+    subnetCidr: z.string().default('10.42.1.0/24'),
+    ami: z.string().regex(/^ami-[0-9a-f]+$/, 'must look like ami-0123abcd').optional(),
+    amiFamily: z.enum(['ubuntu-24.04', 'debian-12']).default('ubuntu-24.04'),
+    rootVolumeGb: z.number().int().min(8).max(16384).default(30),
+    dataVolumeGb: z.number().int().min(8).max(16384).default(100),
+    state: stateSchema.default({ backend: 'local' }),
+  })
+  .strict();
+
+const versionsSchema = z
+  .object({
+    kafka: z.string().default(DEFAULT_VERSIONS.kafka),
+    spark: z.string().default(DEFAULT_VERSIONS.spark),
+    hadoop: z.string().default(DEFAULT_VERSIONS.hadoop),
+    java: z.coerce.string().default(DEFAULT_VERSIONS.java),
+  })
+  .strict();
+
+const artifactsSchema = z
+  .object({
+    source: z.enum(['apache', 'maven']).default('apache'),
+    apacheMirror: z.string().url().default('https://archive.apache.org/dist'),
+    mavenRepository: z.string().url().default('https://repo1.maven.org/maven2'),
+    pypiIndex: z.string().url().default('https://pypi.org'),
+    cacheDir: z.string().optional(),
+  })
+  .strict();
+
+const baseSchema = z
+  .object({
+    name: z.string().regex(CLUSTER_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 3 to 32 characters'),
+    target: z.enum(TARGETS).default('local'),
+    aws: awsSchema.default({}),
+    nodes: z
+      .array(nodeSchema)
+      .min(1, 'list at least one node')
+      .default([
+        { name: 'kafka-1', roles: ['kafka'] },
+        { name: 'spark-1', roles: ['spark-master', 'spark-worker'] },
+        { name: 'hdfs-1', roles: ['namenode', 'datanode', 'kms'] },
+      ]),
+    versions: versionsSchema.default({}),
+    network: z
+      .object({
+        sshCidr: z.string().default('127.0.0.1/32'),
+        kafkaClientCidrs: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({}),
+    ssh: z
+      .object({
+        publicKey: z.string().optional(),
+        privateKeyPath: z.string().optional(),
+        user: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    artifacts: artifactsSchema.default({}),
+    kafka: z.object({ overrides }).strict().default({}),
+    hdfs: z.object({ overrides }).strict().default({}),
+    spark: z.object({ overrides }).strict().default({}),
+  })
+  .strict();
+
+export const configSchema = baseSchema.superRefine(crossFieldRules);
+
+export type ClusterConfig = z.infer<typeof baseSchema>;
+export type NodeConfig = ClusterConfig['nodes'][number];
+
+function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string, hint?: string): void =>
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path, message, params: hint ? { hint } : undefined });
+
+  const seen = new Map<string, number>();
+  c.nodes.forEach((n, i) => {
+    const first = seen.get(n.name);
+    if (first !== undefined) issue(['nodes', i, 'name'], `duplicate node name "${n.name}" (also nodes[${first}])`, 'give every node a unique name');
+    else seen.set(n.name, i);
+    const dupRole = n.roles.find((r, j) => n.roles.indexOf(r) !== j);
+    if (dupRole) issue(['nodes', i, 'roles'], `role "${dupRole}" is listed twice`);
+    if (n.address !== undefined && net.isIPv4(n.address) === false && !/^[a-z0-9.-]+$/i.test(n.address))
+      issue(['nodes', i, 'address'], `"${n.address}" is not an IPv4 address or host name`);
+    if (c.target === 'static' && n.address === undefined)
+      issue(['nodes', i, 'address'], 'a static node needs an address', 'set the host name or IP that SSH reaches');
+    if (c.target === 'local' && n.address !== undefined && !isLoopback(n.address))
+      issue(['nodes', i, 'address'], `"${n.address}" is not a loopback address`, 'local nodes use addresses in 127.0.0.0/8, e.g. 127.0.0.11');
+  });
+
+  const count = (role: Role): number => c.nodes.filter((n) => n.roles.includes(role)).length;
+  if (count('namenode') !== 1)
+    issue(['nodes'], `exactly one node must have the namenode role (found ${count('namenode')})`, 'add "namenode" to the roles of one node');
+  if (count('datanode') < 1) issue(['nodes'], 'at least one node must have the datanode role', 'add "datanode" to a node\'s roles');
+  if (count('kafka') < 1) issue(['nodes'], 'at least one node must have the kafka role', 'add "kafka" to a node\'s roles');
+  if (count('spark-worker') > 0 && count('spark-master') !== 1)
+    issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, 'add "spark-master" to the roles of one node');
+  if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`);
+
+  for (const [component, known] of Object.entries(KNOWN_VERSIONS)) {
+    const v = c.versions[component as keyof typeof KNOWN_VERSIONS];
+    if (!(known as readonly string[]).includes(v))
+      issue(['versions', component], `unknown ${component} version "${v}"`, `known versions: ${known.join(', ')}`);
+  }
+
+  checkCidr(c.network.sshCidr, ['network', 'sshCidr'], issue);
+  c.network.kafkaClientCidrs.forEach((cidr, i) => checkCidr(cidr, ['network', 'kafkaClientCidrs', i], issue));
+  if (c.aws.vpcId && !c.aws.subnetId) issue(['aws', 'subnetId'], 'an existing vpcId needs a subnetId too', 'set aws.subnetId to a public subnet in that VPC');
+  if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to');
+  if (c.target === 'aws' && c.network.sshCidr === '127.0.0.1/32')
+    issue(['network', 'sshCidr'], 'the aws target needs the operator\'s public CIDR for SSH', 'set network.sshCidr to your IP, e.g. 203.0.113.7/32');
+}
+
+function checkCidr(value: string, path: (string | number)[], issue: (p: (string | number)[], m: string, h?: string) => void): void {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(value) ?? /^([0-9a-f:]+)\/(\d{1,3})$/i.exec(value);
+  const ip = m?.[1];
+  const bits = Number(m?.[2]);
+  if (!m || !ip || net.isIP(ip) === 0 || bits > (net.isIPv4(ip) ? 32 : 128)) {
+    issue(path, `"${value}" is not a valid CIDR`, 'write an address and prefix length, e.g. 203.0.113.7/32');
+    return;
+  }
+  if (bits === 0) issue(path, `"${value}" opens the port to the whole internet`, 'use the narrowest CIDR that covers your clients, e.g. 203.0.113.7/32');
+}
+
+function isLoopback(address: string): boolean {
+  return net.isIPv4(address) && address.startsWith('127.');
+}
+
+/** Formats a zod path the way users write it: nodes[1].roles[0]. */
+export function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function toIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((i) => {
+    const path = formatPath(i.path);
+    if (i.code === z.ZodIssueCode.unrecognized_keys)
+      return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`, hint: 'check the spelling against `millrace init`' };
+    if (i.code === z.ZodIssueCode.invalid_enum_value)
+      return { path, message: `"${String(i.received)}" is not one of ${i.options.join(', ')}` };
+    if (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined') return { path, message: 'is required' };
+    if (i.code === z.ZodIssueCode.invalid_type) return { path, message: `expected ${i.expected}, got ${i.received}` };
+    if (i.code === z.ZodIssueCode.invalid_union_discriminator)
+      return { path, message: `must be one of ${i.options.map((o) => `"${String(o)}"`).join(', ')}` };
+    const hint = i.code === z.ZodIssueCode.custom ? (i.params?.hint as string | undefined) : undefined;
+    return { path, message: i.message, ...(hint ? { hint } : {}) };
+  });
+}
+
+/** A section with only comments under it parses as null; treat it as absent so defaults apply. */
+function dropEmptySections(doc: unknown): unknown {
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) return doc;
+  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== null));
+}
+
+function sortByPath(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Validates an already-parsed document. Throws ConfigError listing every problem. */
+export function parseConfig(doc: unknown, file = 'millrace.yaml'): ClusterConfig {
+  const result = configSchema.safeParse(dropEmptySections(doc));
+  if (!result.success) throw new ConfigError(file, sortByPath(toIssues(result.error)));
+  return withLocalAddresses(result.data);
+}
+
+/** Parses YAML text; syntax errors are reported with line and column, all at once. */
+export function parseConfigText(text: string, file = 'millrace.yaml'): ClusterConfig {
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    // Later syntax errors are usually echoes of the first one, so report that one.
+    throw new ConfigError(
+      file,
+      doc.errors.slice(0, 1).map((e) => ({
+        path: '',
+        message: `invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}: ${e.message.split('\n')[0]}`,
+        hint: 'check the indentation and quoting on that line',
+      })),
+    );
+  }
+  return parseConfig(doc.toJS(), file);
+}
+
+export function loadConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [
+      { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}`, hint: 'run `millrace init` to write one, or pass -c <path>' },
+    ]);
+  }
+  return parseConfigText(text, file);
+}
+
+/** Local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */
+function withLocalAddresses(c: ClusterConfig): ClusterConfig {
+  if (c.target !== 'local') return c;
+  return { ...c, nodes: c.nodes.map((n, i) => ({ ...n, address: n.address ?? `127.0.0.${LOCAL_BASE_ADDRESS + i}` })) };
+}
+
+export function nodesWithRole(c: ClusterConfig, role: Role): NodeConfig[] {
+  return c.nodes.filter((n) => n.roles.includes(role));
+}

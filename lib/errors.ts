@@ -1,0 +1,107 @@
+/**
+ * The millrace error family. Every error says what failed, where, and (in `hint`) what the
+ * user can do next. The CLI's single top-level handler maps them to exit codes:
+ * 0 done, 1 failure, 2 usage or config.
+ */
+export interface MillraceErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  retriable?: boolean;
+}
+
+export class MillraceError extends Error {
+  readonly hint?: string;
+  readonly retriable: boolean;
+  /** Exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+
+  constructor(message: string, options: MillraceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export class UsageError extends MillraceError {
+  override readonly exitCode = 2;
+}
+
+export interface ConfigIssue {
+  /** Dotted path into the config, e.g. `nodes[1].roles[0]`; empty for the document itself. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export class ConfigError extends MillraceError {
+  override readonly exitCode = 2;
+  readonly issues: ConfigIssue[];
+  readonly file: string;
+
+  constructor(file: string, issues: ConfigIssue[]) {
+    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`);
+    const n = issues.length;
+    super(`${file}: ${n} problem${n === 1 ? '' : 's'} in the cluster config\n${lines.join('\n')}`, {
+      hint: `fix the config and run again; \`millrace init\` writes a commented example`,
+    });
+    this.issues = issues;
+    this.file = file;
+  }
+}
+
+export class RemoteCommandError extends MillraceError {
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly exitCode_: number | null,
+    readonly stderrTail: string,
+    options: MillraceErrorOptions = {},
+  ) {
+    super(
+      `${host}: \`${command}\` exited with ${exitCode_ ?? 'a signal'}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
+      options,
+    );
+  }
+}
+
+export class HostUnreachableError extends MillraceError {
+  constructor(readonly host: string, detail: string, options: MillraceErrorOptions = {}) {
+    super(`${host}: cannot connect over SSH: ${detail}`, options);
+  }
+}
+
+export class HealthCheckError extends MillraceError {}
+
+export class TimeoutError extends MillraceError {}
+
+export class InternalError extends MillraceError {}
+
+/** Several hosts or steps failed; each is named. */
+export class AggregateFailure extends MillraceError {
+  constructor(readonly what: string, readonly failures: { where: string; error: unknown }[]) {
+    super(
+      `${what} failed on ${failures.length} ${failures.length === 1 ? 'host' : 'hosts'}:\n` +
+        failures.map((f) => indent(`${f.where}: ${describe(f.error)}`)).join('\n'),
+      { hint: firstHint(failures.map((f) => f.error)) },
+    );
+  }
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof MillraceError) return error.message + (error.hint ? `\n  hint: ${error.hint}` : '');
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function firstHint(errors: unknown[]): string | undefined {
+  for (const e of errors) if (e instanceof MillraceError && e.hint) return e.hint;
+  return undefined;
+}
+
+export function indent(text: string, by = '    '): string {
+  return text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
+}
