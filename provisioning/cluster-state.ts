@@ -1,0 +1,70 @@
+/**
+ * Per-cluster state on the operator's machine: the CA, generated secrets and ids. Created on
+ * first use, kept 0600 in the cluster state directory, reused on every later run.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClusterConfig } from '../lib/config';
+import type { Inventory } from '../lib/inventory';
+import { clusterStateDir } from '../lib/paths';
+import { nodesWithRoleIn } from './inventory-roles';
+import { ClusterCa, sanFor } from './pki/cluster-ca';
+import type { ClusterFacts, MemorySettings } from './service';
+import { OPT } from './artifacts/remote-install';
+
+/** Reads a generated value, creating it 0600 on first use. */
+export function generatedSecret(file: string, make: () => string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const value = make();
+  fs.writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+  return value;
+}
+
+/** Kafka's cluster ids are 16 random bytes, base64url without padding. */
+export function newKafkaClusterId(): string {
+  return crypto.randomBytes(16).toString('base64url');
+}
+
+export const DEFAULT_MEMORY: MemorySettings = {
+  kafkaHeap: '1g',
+  namenodeHeap: '1g',
+  datanodeHeap: '512m',
+  kmsHeap: '256m',
+  sparkDaemonHeap: '512m',
+  sparkWorkerMemory: '4g',
+  sparkWorkerCores: 2,
+};
+
+export async function buildFacts(config: ClusterConfig, inventory: Inventory): Promise<ClusterFacts> {
+  const dir = clusterStateDir(config.name);
+  const secretsDir = path.join(dir, 'secrets');
+  const ca = await ClusterCa.open(path.join(dir, 'pki'), config.name);
+  const tls: ClusterFacts['tls'] = {};
+  for (const node of inventory.nodes) {
+    const san = sanFor([node.name, 'localhost'], [node.privateAddress, node.publicAddress, node.sshAddress]);
+    const issued = await ca.issue({ name: node.name, usage: 'server', ...san });
+    tls[node.name] = { certPem: issued.certPem, keyPem: issued.keyPem, caPem: issued.caPem };
+  }
+  const roles = nodesWithRoleIn(inventory);
+  const namenode = roles('namenode')[0];
+  if (!namenode) throw new Error('the inventory has no namenode');
+  return {
+    config,
+    nodes: inventory.nodes,
+    kafkaNodes: roles('kafka'),
+    namenode,
+    datanodes: roles('datanode'),
+    kms: roles('kms')[0],
+    sparkMaster: roles('spark-master')[0],
+    sparkWorkers: roles('spark-worker'),
+    kafkaClusterId: generatedSecret(path.join(dir, 'kafka-cluster-id'), newKafkaClusterId),
+    home: { kafka: `${OPT}/kafka/current`, hadoop: `${OPT}/hadoop/current`, spark: `${OPT}/spark/current` },
+    tls,
+    memory: DEFAULT_MEMORY,
+    secrets: {
+      kmsKeystorePassword: generatedSecret(path.join(secretsDir, 'kms-keystore-password'), () => crypto.randomBytes(24).toString('base64url')),
+    },
+  };
+}

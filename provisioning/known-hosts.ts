@@ -1,0 +1,46 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** OpenSSH-style fingerprint of a raw public host key blob: SHA256:<base64, unpadded>. */
+export function fingerprint(keyBlob: Buffer): string {
+  return 'SHA256:' + crypto.createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
+}
+
+interface Pin {
+  address: string;
+  fingerprint: string;
+}
+
+/**
+ * Host keys pinned per node, kept in the cluster's state directory. A key is pinned on first
+ * contact (or up front by a target that made the host), and a different key later is an error.
+ */
+export class KnownHosts {
+  constructor(private readonly file: string) {}
+
+  private read(): Record<string, Pin> {
+    try {
+      return JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, Pin>;
+    } catch {
+      return {};
+    }
+  }
+
+  get(node: string): Pin | undefined {
+    return this.read()[node];
+  }
+
+  pin(node: string, address: string, fp: string): void {
+    const all = this.read();
+    all[node] = { address, fingerprint: fp };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(this.file, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  forget(node: string): void {
+    const all = this.read();
+    delete all[node];
+    fs.writeFileSync(this.file, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
+  }
+}

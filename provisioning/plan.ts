@@ -1,0 +1,70 @@
+/**
+ * Pure planning: from the cluster facts, what should be true on each node. No SSH, no disk.
+ */
+import type { InventoryNode } from '../lib/inventory';
+import { render } from '../templates/render';
+import { servicesFor } from './registry';
+import type { ClusterFacts, ComponentName, DirSpec, FileSpec, Service, ServiceUser } from './service';
+
+export interface NodePlan {
+  node: InventoryNode;
+  services: Service[];
+  components: ComponentName[];
+  users: ServiceUser[];
+  directories: DirSpec[];
+  files: FileSpec[];
+  /** The host preparation script: packages, users, directories. */
+  prepareScript: string;
+}
+
+const BASE_APT = ['openjdk-17-jre-headless', 'python3', 'openssl', 'procps', 'iproute2', 'curl', 'ca-certificates'];
+const BASE_DNF = ['java-17-openjdk-headless', 'python3', 'openssl', 'procps-ng', 'iproute', 'curl', 'ca-certificates'];
+
+export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
+  const services = servicesFor(node.roles);
+  const ctx = { cluster: facts, node };
+  const users = unique(services.map((s) => s.user));
+  const components = unique(services.map((s) => s.component));
+  const needsPython = components.includes('spark');
+  const directories: DirSpec[] = [
+    { path: '/opt/millrace', mode: '755', owner: 'root:root' },
+    { path: '/etc/millrace', mode: '755', owner: 'root:root' },
+    { path: '/var/lib/millrace', mode: '755', owner: 'root:root' },
+    { path: '/var/log/millrace', mode: '755', owner: 'root:root' },
+    ...uniqueBy(services.flatMap((s) => s.directories(ctx)), (d) => d.path),
+  ];
+  const files = mergeFiles(services.flatMap((s) => s.files(ctx)));
+  const prepareScript = render('host/prepare.sh', {
+    aptPackages: [...BASE_APT, ...(needsPython ? ['python3-numpy'] : [])],
+    dnfPackages: [...BASE_DNF, ...(needsPython ? ['python3-numpy'] : [])],
+    users,
+    directories,
+  });
+  return { node, services, components, users, directories, files, prepareScript };
+}
+
+export function planCluster(facts: ClusterFacts): NodePlan[] {
+  return facts.nodes.map((n) => planNode(facts, n));
+}
+
+/** Services on one node may share a file (Hadoop's core-site.xml): one copy, every unit restarted. */
+function mergeFiles(files: FileSpec[]): FileSpec[] {
+  const byPath = new Map<string, FileSpec>();
+  for (const f of files) {
+    const seen = byPath.get(f.path);
+    if (!seen) byPath.set(f.path, { ...f, restarts: [...f.restarts] });
+    else if (seen.content !== f.content) throw new Error(`two services render ${f.path} differently`);
+    else seen.restarts = unique([...seen.restarts, ...f.restarts]);
+  }
+  return [...byPath.values()];
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function uniqueBy<T>(xs: T[], key: (x: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const x of xs) if (!seen.has(key(x))) seen.set(key(x), x);
+  return [...seen.values()];
+}

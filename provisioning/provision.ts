@@ -1,0 +1,152 @@
+/**
+ * Applies node plans over SSH: prepare → install → configure → start → healthCheck on every
+ * host in parallel. Each step checks before it changes and reports what it changed, so a
+ * second run on a healthy cluster changes nothing and restarts nothing.
+ */
+import type { Logger } from 'pino';
+import { AggregateFailure, HealthCheckError, RemoteCommandError } from '../lib/errors';
+import { waitFor } from '../lib/retry';
+import { q } from '../lib/shell';
+import type { HostRunner } from '../lib/parallel';
+import type { NodePlan } from './plan';
+import type { RemoteHost } from './remote-host';
+import type { ClusterFacts, ComponentName, HealthReport, StepOutcome } from './service';
+import { syncFiles } from './sync-files';
+
+export interface ArtifactInstaller {
+  /** Puts the component at /opt/millrace/<component>/<version> with a `current` link. */
+  install(host: RemoteHost, component: ComponentName, report: (m: string) => void): Promise<StepOutcome>;
+}
+
+export interface ProvisionOptions {
+  runner: HostRunner;
+  artifacts: ArtifactInstaller;
+  hosts: Map<string, RemoteHost>;
+  log: Logger;
+  healthTimeoutMs?: number;
+}
+
+export interface HostOutcome {
+  node: string;
+  prepared: string[];
+  installed: string[];
+  changedFiles: string[];
+  initialized: string[];
+  started: string[];
+  restarted: string[];
+  health: Record<string, HealthReport>;
+}
+
+export function changedAnything(o: HostOutcome): boolean {
+  return [o.prepared, o.installed, o.changedFiles, o.initialized, o.started, o.restarted].some((x) => x.length > 0);
+}
+
+export async function provision(facts: ClusterFacts, plans: NodePlan[], options: ProvisionOptions): Promise<HostOutcome[]> {
+  const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
+    const host = options.hosts.get(plan.node.name);
+    if (!host) throw new Error(`no SSH connection for ${plan.node.name}`);
+    return provisionHost(facts, plan, host, report, options);
+  });
+  const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
+  if (failures.length) throw new AggregateFailure('bootstrap', failures);
+  return results.map((r) => (r as { value: HostOutcome }).value);
+}
+
+async function provisionHost(
+  facts: ClusterFacts,
+  plan: NodePlan,
+  host: RemoteHost,
+  report: (m: string) => void,
+  options: ProvisionOptions,
+): Promise<HostOutcome> {
+  const log = options.log.child({ host: plan.node.name });
+  const outcome: HostOutcome = {
+    node: plan.node.name,
+    prepared: [],
+    installed: [],
+    changedFiles: [],
+    initialized: [],
+    started: [],
+    restarted: [],
+    health: {},
+  };
+
+  report('prepare: packages, users, directories');
+  outcome.prepared = await prepareHost(host, plan.prepareScript);
+  if (outcome.prepared.length) log.info({ step: 'prepare', changed: outcome.prepared }, 'host prepared');
+
+  for (const component of plan.components) {
+    report(`install: ${component}`);
+    const r = await options.artifacts.install(host, component, (m) => report(`install: ${m}`));
+    if (r.changed) outcome.installed.push(component);
+  }
+
+  report('configure: config files and units');
+  const changed = await syncFiles(host, plan.files);
+  outcome.changedFiles = changed.map((f) => f.path);
+  const toRestart = new Set(changed.flatMap((f) => f.restarts));
+  if (changed.length) log.info({ step: 'configure', files: outcome.changedFiles }, 'files changed');
+  if (changed.some((f) => f.path.startsWith('/etc/systemd/'))) await host.execOrThrow('systemctl daemon-reload');
+
+  const ctx = { cluster: facts, node: plan.node };
+  for (const service of plan.services) {
+    if (service.initialize) {
+      report(`start: initialize ${service.id}`);
+      const r = await service.initialize(host, ctx, log.child({ service: service.id }));
+      if (r.changed) outcome.initialized.push(service.id);
+    }
+    report(`start: ${service.id}`);
+    const active = (await host.exec(`systemctl is-active ${q(service.unit)}`)).stdout.trim() === 'active';
+    if (!active) {
+      await startUnit(host, service.unit, 'start');
+      outcome.started.push(service.id);
+    } else if (toRestart.has(service.unit)) {
+      await startUnit(host, service.unit, 'restart');
+      outcome.restarted.push(service.id);
+    }
+  }
+
+  for (const service of plan.services) {
+    report(`health: ${service.id}`);
+    outcome.health[service.id] = await waitFor(
+      async () => {
+        const h = await service.healthCheck(host, ctx);
+        return h.healthy ? h : undefined;
+      },
+      {
+        timeout: options.healthTimeoutMs ?? 180_000,
+        interval: 2000,
+        what: `${service.id} on ${plan.node.name} to become healthy`,
+        hint: `look at its log with \`millrace logs ${plan.node.name} ${service.id}\``,
+      },
+    ).catch(async (error: unknown) => {
+      const last = await service.healthCheck(host, ctx).catch(() => undefined);
+      const failed = last?.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`) ?? [];
+      throw new HealthCheckError(`${service.id} is not healthy${failed.length ? `: ${failed.join('; ')}` : ''}`, {
+        hint: `look at its log with \`millrace logs ${plan.node.name} ${service.id}\``,
+        cause: error,
+      });
+    });
+  }
+  report('healthy');
+  return outcome;
+}
+
+async function prepareHost(host: RemoteHost, script: string): Promise<string[]> {
+  const path = '/var/lib/millrace/prepare.sh';
+  await host.execOrThrow('mkdir -p /var/lib/millrace');
+  await syncFiles(host, [{ path, content: script, mode: 0o700, owner: 'root', restarts: [] }]);
+  const out = await host.execOrThrow(`sh ${path}`, { what: 'prepare the host (packages, users, directories)' });
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('changed: '))
+    .map((l) => l.slice('changed: '.length));
+}
+
+async function startUnit(host: RemoteHost, unit: string, verb: 'start' | 'restart'): Promise<void> {
+  const r = await host.exec(`systemctl enable --quiet ${q(unit)} && systemctl ${verb} ${q(unit)}`);
+  if (r.code !== 0) {
+    const journal = await host.exec(`journalctl -u ${q(unit)} -n 15 --no-pager -o cat`);
+    throw new RemoteCommandError(host.name, `systemctl ${verb} ${unit}`, r.code, (r.stderr + '\n' + journal.stdout).trim());
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The shape every service module has: install → configure → start → healthCheck, plus the
+ * ports it declares. Modelled on flintrock's FlintrockService, but the engine gathers every
+ * host's result instead of stopping at the first failure, and every step is idempotent.
+ */
+import type { Logger } from 'pino';
+import type { ClusterConfig } from '../lib/config';
+import type { InventoryNode } from '../lib/inventory';
+import type { PortSpec, Role } from '../lib/roles';
+import type { RemoteHost } from './remote-host';
+
+export type ServiceUser = 'kafka' | 'hdfs' | 'spark';
+export type ComponentName = 'kafka' | 'hadoop' | 'spark';
+
+/** A file the provisioner keeps in place; `restarts` names the units a change to it restarts. */
+export interface FileSpec {
+  path: string;
+  content: string;
+  mode: number;
+  owner: string;
+  restarts: string[];
+  /** Holds a secret: never logged or diffed. */
+  secret?: boolean;
+}
+
+export interface DirSpec {
+  path: string;
+  mode: string;
+  owner: string;
+}
+
+/** Cluster-wide facts every service's plan needs, computed once from config + inventory. */
+export interface ClusterFacts {
+  config: ClusterConfig;
+  nodes: InventoryNode[];
+  kafkaNodes: InventoryNode[];
+  namenode: InventoryNode;
+  datanodes: InventoryNode[];
+  kms?: InventoryNode;
+  sparkMaster?: InventoryNode;
+  sparkWorkers: InventoryNode[];
+  /** Stable KRaft cluster id (base64 UUID), kept in the state directory. */
+  kafkaClusterId: string;
+  /** Where components live on hosts: /opt/millrace/<component>/current. */
+  home: Record<ComponentName, string>;
+  /** TLS material per node name: PEM chain, PKCS#8 key, CA. */
+  tls: Record<string, { certPem: string; keyPem: string; caPem: string }>;
+  memory: MemorySettings;
+  /** Generated once per cluster, kept 0600 in the state directory, delivered only to nodes. */
+  secrets: { kmsKeystorePassword: string };
+}
+
+export interface MemorySettings {
+  kafkaHeap: string;
+  namenodeHeap: string;
+  datanodeHeap: string;
+  kmsHeap: string;
+  sparkDaemonHeap: string;
+  /** Memory and cores a Spark worker offers to executors. */
+  sparkWorkerMemory: string;
+  sparkWorkerCores: number;
+}
+
+export interface NodeContext {
+  cluster: ClusterFacts;
+  node: InventoryNode;
+}
+
+export interface StepOutcome {
+  changed: boolean;
+  detail?: string;
+}
+
+export interface HealthReport {
+  healthy: boolean;
+  /** One line per check, e.g. "port 9093 open", "TLS handshake verified". */
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+export interface Service {
+  readonly id: string;
+  readonly role: Role;
+  /** systemd unit name, e.g. millrace-kafka.service */
+  readonly unit: string;
+  readonly user: ServiceUser;
+  readonly component: ComponentName;
+  readonly ports: PortSpec[];
+  /** Pure: directories this service needs on the node. */
+  directories(ctx: NodeContext): DirSpec[];
+  /** Pure: rendered config files, launcher and unit for this node. */
+  files(ctx: NodeContext): FileSpec[];
+  /** One-time setup before the first start (e.g. formatting storage). Checks before it changes. */
+  initialize?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
+  /** Protocol-level check, run on the node over SSH. */
+  healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
+}

@@ -1,0 +1,89 @@
+/**
+ * Hadoop configuration shared by the NameNode, DataNode and KMS on a node: one HADOOP_CONF_DIR,
+ * rendered once per node from cluster facts, restarting whichever Hadoop units the node runs.
+ */
+import type { InventoryNode } from '../../lib/inventory';
+import { portNumber } from '../../lib/roles';
+import { render, sortedProperties } from '../../templates/render';
+import type { ClusterFacts, FileSpec } from '../service';
+import { hadoopXml } from './java-service';
+
+export const HADOOP_CONF = '/etc/millrace/hadoop';
+export const HDFS_DATA = '/var/lib/millrace/hdfs';
+export const NAMENODE_RPC_PORT = portNumber('namenode', 'namenode-rpc');
+export const KMS_PORT = portNumber('kms', 'kms-http');
+
+export const HADOOP_UNITS = {
+  namenode: 'millrace-hdfs-namenode.service',
+  datanode: 'millrace-hdfs-datanode.service',
+  kms: 'millrace-hadoop-kms.service',
+} as const;
+
+export function defaultFs(facts: ClusterFacts): string {
+  return `hdfs://${facts.namenode.privateAddress}:${NAMENODE_RPC_PORT}`;
+}
+
+export function kmsUri(facts: ClusterFacts): string | undefined {
+  return facts.kms ? `kms://http@${facts.kms.privateAddress}:${KMS_PORT}/kms` : undefined;
+}
+
+export function buildCoreSite(facts: ClusterFacts): Record<string, string | number | boolean> {
+  const kms = kmsUri(facts);
+  return {
+    'fs.defaultFS': defaultFs(facts),
+    'hadoop.security.authentication': 'simple',
+    'hadoop.security.authorization': false,
+    ...(kms ? { 'hadoop.security.key.provider.path': kms } : {}),
+  };
+}
+
+export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<string, string | number | boolean> {
+  const nn = facts.namenode.privateAddress;
+  const here = node.privateAddress;
+  return {
+    'dfs.namenode.name.dir': `${HDFS_DATA}/name`,
+    'dfs.namenode.rpc-address': `${nn}:${NAMENODE_RPC_PORT}`,
+    'dfs.namenode.http-address': `${nn}:${portNumber('namenode', 'namenode-http')}`,
+    // Nodes are addressed by IP; reverse DNS for loopback or VPC addresses is not guaranteed.
+    'dfs.namenode.datanode.registration.ip-hostname-check': false,
+    'dfs.datanode.data.dir': `${HDFS_DATA}/data`,
+    'dfs.datanode.address': `${here}:${portNumber('datanode', 'datanode-transfer')}`,
+    'dfs.datanode.ipc.address': `${here}:${portNumber('datanode', 'datanode-ipc')}`,
+    'dfs.datanode.http.address': `${here}:${portNumber('datanode', 'datanode-http')}`,
+    'dfs.replication': Math.min(3, facts.datanodes.length),
+    'dfs.permissions.enabled': true,
+    'dfs.permissions.superusergroup': 'hdfs',
+    'dfs.namenode.safemode.extension': 0,
+  };
+}
+
+/** core-site.xml and hdfs-site.xml for this node; a change restarts the Hadoop units listed. */
+export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode, restarts: string[]): FileSpec[] {
+  const overrides = facts.config.hdfs.overrides;
+  return [
+    { path: `${HADOOP_CONF}/core-site.xml`, content: hadoopXml('core-site', sortedProperties(buildCoreSite(facts))), mode: 0o644, owner: 'root', restarts },
+    {
+      path: `${HADOOP_CONF}/hdfs-site.xml`,
+      content: hadoopXml('hdfs-site', sortedProperties(buildHdfsSite(facts, node), overrides)),
+      mode: 0o644,
+      owner: 'root',
+      restarts,
+    },
+    { path: `${HADOOP_CONF}/log4j.properties`, content: render('hadoop/log4j.properties', {}), mode: 0o644, owner: 'root', restarts },
+  ];
+}
+
+export function hadoopClasspath(facts: ClusterFacts): string[] {
+  return [HADOOP_CONF, `${facts.home.hadoop}/lib/*`];
+}
+
+export function hadoopJvmOpts(facts: ClusterFacts, heap: string, logName: string): string[] {
+  return [
+    `-Xms${heap}`,
+    `-Xmx${heap}`,
+    '-Djava.net.preferIPv4Stack=true',
+    `-Dhadoop.log.dir=/var/log/millrace/hadoop`,
+    `-Dhadoop.log.file=${logName}.log`,
+    `-Dhadoop.home.dir=${facts.home.hadoop}`,
+  ];
+}

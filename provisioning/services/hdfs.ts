@@ -1,0 +1,101 @@
+/** HDFS NameNode and DataNode. */
+import type { Logger } from 'pino';
+import { ROLE_PORTS, portNumber } from '../../lib/roles';
+import { cmd, q } from '../../lib/shell';
+import type { RemoteHost } from '../remote-host';
+import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
+import { HADOOP_CONF, HADOOP_UNITS, HDFS_DATA, hadoopClasspath, hadoopConfFiles, hadoopJvmOpts, NAMENODE_RPC_PORT } from './hadoop-conf';
+import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+
+/** Hadoop units on this node, so a shared config change restarts each of them. */
+function hadoopUnitsHere(ctx: NodeContext): string[] {
+  const r = ctx.node.roles;
+  return [
+    ...(r.includes('namenode') ? [HADOOP_UNITS.namenode] : []),
+    ...(r.includes('datanode') ? [HADOOP_UNITS.datanode] : []),
+    ...(r.includes('kms') ? [HADOOP_UNITS.kms] : []),
+  ];
+}
+
+/** Runs a Hadoop tool class as the hdfs superuser on the node. */
+export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
+  return `runuser -u hdfs -- ${cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args)}`;
+}
+
+export const namenodeService: Service = {
+  id: 'hdfs-namenode',
+  role: 'namenode',
+  unit: HADOOP_UNITS.namenode,
+  user: 'hdfs',
+  component: 'hadoop',
+  ports: ROLE_PORTS.namenode,
+  directories: () => [
+    { path: HADOOP_CONF, mode: '755', owner: 'root:root' },
+    { path: HDFS_DATA, mode: '750', owner: 'hdfs:hdfs' },
+    { path: `${HDFS_DATA}/name`, mode: '700', owner: 'hdfs:hdfs' },
+  ],
+  files: (ctx: NodeContext): FileSpec[] => [
+    ...hadoopConfFiles(ctx.cluster, ctx.node, hadoopUnitsHere(ctx)),
+    ...launcherFiles({
+      name: 'millrace-hdfs-namenode',
+      description: `HDFS NameNode (${ctx.node.name})`,
+      user: 'hdfs',
+      mainClass: 'org.apache.hadoop.hdfs.server.namenode.NameNode',
+      classpath: hadoopClasspath(ctx.cluster),
+      jvmOpts: hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.namenodeHeap, 'namenode'),
+      args: [],
+    }),
+  ],
+  async initialize(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome> {
+    if ((await host.exec(`test -f ${q(`${HDFS_DATA}/name/current/VERSION`)}`)).code === 0) return { changed: false };
+    log.info('formatting the NameNode');
+    await host.execOrThrow(
+      hdfsTool(ctx, 'org.apache.hadoop.hdfs.server.namenode.NameNode', '-format', '-nonInteractive', '-clusterid', `CID-millrace-${ctx.cluster.config.name}`),
+      { what: 'format the NameNode' },
+    );
+    return { changed: true, detail: 'formatted the NameNode' };
+  },
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, HADOOP_UNITS.namenode, ctx.node.privateAddress, NAMENODE_RPC_PORT);
+    if (checks.every((c) => c.ok)) {
+      const safemode = await host.exec(hdfsTool(ctx, 'org.apache.hadoop.hdfs.tools.DFSAdmin', '-safemode', 'get'));
+      const off = /Safe mode is OFF/.test(safemode.stdout);
+      checks.push({ name: 'safemode', ok: off, detail: off ? 'off' : lastLine(safemode.stdout || safemode.stderr) });
+      const report = await host.exec(hdfsTool(ctx, 'org.apache.hadoop.hdfs.tools.DFSAdmin', '-report', '-live'));
+      const live = Number(/Live datanodes \((\d+)\)/.exec(report.stdout)?.[1] ?? 0);
+      const want = ctx.cluster.datanodes.length;
+      checks.push({ name: 'live DataNodes', ok: live >= want, detail: `${live} of ${want}` });
+    }
+    return report(checks);
+  },
+};
+
+export const datanodeService: Service = {
+  id: 'hdfs-datanode',
+  role: 'datanode',
+  unit: HADOOP_UNITS.datanode,
+  user: 'hdfs',
+  component: 'hadoop',
+  ports: ROLE_PORTS.datanode,
+  directories: () => [
+    { path: HADOOP_CONF, mode: '755', owner: 'root:root' },
+    { path: HDFS_DATA, mode: '750', owner: 'hdfs:hdfs' },
+    // The DataNode refuses to start unless its data directory is exactly 700.
+    { path: `${HDFS_DATA}/data`, mode: '700', owner: 'hdfs:hdfs' },
+  ],
+  files: (ctx: NodeContext): FileSpec[] => [
+    ...hadoopConfFiles(ctx.cluster, ctx.node, hadoopUnitsHere(ctx)),
+    ...launcherFiles({
+      name: 'millrace-hdfs-datanode',
+      description: `HDFS DataNode (${ctx.node.name})`,
+      user: 'hdfs',
+      mainClass: 'org.apache.hadoop.hdfs.server.datanode.DataNode',
+      classpath: hadoopClasspath(ctx.cluster),
+      jvmOpts: hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.datanodeHeap, 'datanode'),
+      args: [],
+    }),
+  ],
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    return report(await unitAndPortChecks(host, HADOOP_UNITS.datanode, ctx.node.privateAddress, portNumber('datanode', 'datanode-transfer')));
+  },
+};

@@ -1,0 +1,67 @@
+/** Hadoop KMS: the key server behind HDFS encryption zones (issue 4 uses it for the lake). */
+import { ROLE_PORTS } from '../../lib/roles';
+import { sortedProperties } from '../../templates/render';
+import type { RemoteHost } from '../remote-host';
+import type { FileSpec, HealthReport, NodeContext, Service } from '../service';
+import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, KMS_PORT } from './hadoop-conf';
+import { hadoopXml, launcherFiles, report, unitAndPortChecks } from './java-service';
+
+const KMS_CONF = '/etc/millrace/kms';
+const KMS_DATA = '/var/lib/millrace/kms';
+/** Looked up on the classpath by name, so it lives in KMS_CONF. */
+const PASSWORD_FILE = 'kms.keystore.password';
+
+export function buildKmsSite(ctx: NodeContext): Record<string, string | number | boolean> {
+  return {
+    'hadoop.kms.key.provider.uri': `jceks://file@${KMS_DATA}/kms.keystore`,
+    'hadoop.security.keystore.java-keystore-provider.password-file': PASSWORD_FILE,
+    'hadoop.kms.http.host': ctx.node.privateAddress,
+    'hadoop.kms.http.port': KMS_PORT,
+    'hadoop.kms.authentication.type': 'simple',
+    'hadoop.kms.cache.enable': true,
+  };
+}
+
+export const kmsService: Service = {
+  id: 'hadoop-kms',
+  role: 'kms',
+  unit: HADOOP_UNITS.kms,
+  user: 'hdfs',
+  component: 'hadoop',
+  ports: ROLE_PORTS.kms,
+  directories: () => [
+    { path: HADOOP_CONF, mode: '755', owner: 'root:root' },
+    { path: KMS_CONF, mode: '750', owner: 'root:hdfs' },
+    { path: KMS_DATA, mode: '700', owner: 'hdfs:hdfs' },
+  ],
+  files: (ctx: NodeContext): FileSpec[] => [
+    ...hadoopConfFiles(ctx.cluster, ctx.node, [HADOOP_UNITS.kms]),
+    { path: `${KMS_CONF}/kms-site.xml`, content: hadoopXml('kms-site', sortedProperties(buildKmsSite(ctx))), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
+    {
+      path: `${KMS_CONF}/${PASSWORD_FILE}`,
+      content: ctx.cluster.secrets.kmsKeystorePassword,
+      mode: 0o600,
+      owner: 'hdfs',
+      restarts: [HADOOP_UNITS.kms],
+      secret: true,
+    },
+    ...launcherFiles({
+      name: 'millrace-hadoop-kms',
+      description: `Hadoop KMS (${ctx.node.name})`,
+      user: 'hdfs',
+      mainClass: 'org.apache.hadoop.crypto.key.kms.server.KMSWebServer',
+      classpath: [KMS_CONF, HADOOP_CONF, `${ctx.cluster.home.hadoop}/lib/*`],
+      jvmOpts: [...hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.kmsHeap, 'kms'), `-Dkms.config.dir=${KMS_CONF}`, `-Dkms.log.dir=/var/log/millrace/hadoop`],
+      args: [],
+      env: { HADOOP_CONF_DIR: KMS_CONF, KMS_CONFIG: KMS_CONF },
+    }),
+  ],
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, HADOOP_UNITS.kms, ctx.node.privateAddress, KMS_PORT);
+    if (checks.every((c) => c.ok)) {
+      const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' 'http://${ctx.node.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs'`);
+      checks.push({ name: 'KMS REST', ok: r.stdout.trim() === '200', detail: `HTTP ${r.stdout.trim() || r.stderr.trim()}` });
+    }
+    return report(checks);
+  },
+};

@@ -1,0 +1,160 @@
+/** Spark standalone master and worker. */
+import { ROLE_PORTS, portNumber } from '../../lib/roles';
+import { q } from '../../lib/shell';
+import { render, sortedProperties } from '../../templates/render';
+import type { RemoteHost } from '../remote-host';
+import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service } from '../service';
+import { defaultFs } from './hadoop-conf';
+import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+
+export const SPARK_CONF = '/etc/millrace/spark';
+const SPARK_DATA = '/var/lib/millrace/spark';
+const UNITS = { master: 'millrace-spark-master.service', worker: 'millrace-spark-worker.service' } as const;
+export const SPARK_MASTER_PORT = portNumber('spark-master', 'spark-master-rpc');
+const MASTER_UI = portNumber('spark-master', 'spark-master-ui');
+const APP_PORTS = ROLE_PORTS['spark-worker'].find((p) => p.name === 'spark-app')!;
+
+export function masterUrl(facts: ClusterFacts): string {
+  if (!facts.sparkMaster) throw new Error('this cluster has no spark-master');
+  return `spark://${facts.sparkMaster.privateAddress}:${SPARK_MASTER_PORT}`;
+}
+
+/** spark-defaults.conf before user overrides. Fixed ports keep the security groups narrow. */
+export function buildSparkDefaults(facts: ClusterFacts): Record<string, string | number | boolean> {
+  return {
+    'spark.master': masterUrl(facts),
+    'spark.driver.port': APP_PORTS.port,
+    'spark.blockManager.port': APP_PORTS.port + 20,
+    'spark.ui.port': APP_PORTS.port + 40,
+    'spark.port.maxRetries': 16,
+    'spark.hadoop.fs.defaultFS': defaultFs(facts),
+    'spark.local.dir': `${SPARK_DATA}/local`,
+    'spark.pyspark.python': 'python3',
+  };
+}
+
+function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> {
+  const home = facts.home.spark;
+  return {
+    SPARK_HOME: home,
+    SPARK_CONF_DIR: SPARK_CONF,
+    SPARK_LOCAL_IP: address,
+    SPARK_LOG_DIR: '/var/log/millrace/spark',
+    HADOOP_CONF_DIR: '/etc/millrace/hadoop',
+    PYSPARK_PYTHON: 'python3',
+  };
+}
+
+function confFiles(ctx: NodeContext, restarts: string[]): FileSpec[] {
+  const env = sparkEnv(ctx.cluster, ctx.node.privateAddress);
+  return [
+    {
+      path: `${SPARK_CONF}/spark-defaults.conf`,
+      content: render('spark/spark-defaults.conf', { nodeName: ctx.node.name, properties: sortedProperties(buildSparkDefaults(ctx.cluster), ctx.cluster.config.spark.overrides) }),
+      mode: 0o644,
+      owner: 'root',
+      restarts,
+    },
+    {
+      path: `${SPARK_CONF}/spark-env.sh`,
+      content: render('spark/spark-env.sh', { env: Object.entries(env).map(([key, value]) => ({ key, value: q(value) })) }),
+      mode: 0o755,
+      owner: 'root',
+      restarts,
+    },
+    { path: `${SPARK_CONF}/log4j2.properties`, content: render('spark/log4j2.properties', { level: 'INFO' }), mode: 0o644, owner: 'root', restarts },
+  ];
+}
+
+function unitsHere(ctx: NodeContext): string[] {
+  return [...(ctx.node.roles.includes('spark-master') ? [UNITS.master] : []), ...(ctx.node.roles.includes('spark-worker') ? [UNITS.worker] : [])];
+}
+
+function daemon(ctx: NodeContext, name: 'master' | 'worker', mainClass: string, args: string[]): FileSpec[] {
+  return launcherFiles({
+    name: `millrace-spark-${name}`,
+    description: `Spark ${name} (${ctx.node.name})`,
+    user: 'spark',
+    mainClass,
+    classpath: [SPARK_CONF, `${ctx.cluster.home.spark}/jars/*`],
+    jvmOpts: [`-Xmx${ctx.cluster.memory.sparkDaemonHeap}`, `-Dlog4j.configurationFile=${SPARK_CONF}/log4j2.properties`],
+    args,
+    env: sparkEnv(ctx.cluster, ctx.node.privateAddress),
+  });
+}
+
+const dirs = [
+  { path: SPARK_CONF, mode: '755', owner: 'root:root' },
+  { path: SPARK_DATA, mode: '750', owner: 'spark:spark' },
+  { path: `${SPARK_DATA}/local`, mode: '700', owner: 'spark:spark' },
+  { path: `${SPARK_DATA}/work`, mode: '700', owner: 'spark:spark' },
+  { path: '/var/log/millrace/spark', mode: '750', owner: 'spark:spark' },
+];
+
+/** Reads the master's JSON status from the node. */
+async function masterStatus(host: RemoteHost, facts: ClusterFacts): Promise<{ status?: string; workers: { host: string; state: string }[] } | undefined> {
+  const r = await host.exec(`curl -sS --max-time 5 http://${facts.sparkMaster?.privateAddress}:${MASTER_UI}/json/`);
+  if (r.code !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as { status?: string; workers: { host: string; state: string }[] };
+  } catch {
+    return undefined;
+  }
+}
+
+export const sparkMasterService: Service = {
+  id: 'spark-master',
+  role: 'spark-master',
+  unit: UNITS.master,
+  user: 'spark',
+  component: 'spark',
+  ports: ROLE_PORTS['spark-master'],
+  directories: () => dirs,
+  files: (ctx) => [
+    ...confFiles(ctx, unitsHere(ctx)),
+    ...daemon(ctx, 'master', 'org.apache.spark.deploy.master.Master', ['--host', ctx.node.privateAddress, '--port', String(SPARK_MASTER_PORT), '--webui-port', String(MASTER_UI)]),
+  ],
+  async healthCheck(host, ctx): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, UNITS.master, ctx.node.privateAddress, SPARK_MASTER_PORT);
+    const status = await masterStatus(host, ctx.cluster);
+    const alive = status?.workers.filter((w) => w.state === 'ALIVE').length ?? 0;
+    checks.push({ name: 'master status', ok: status?.status === 'ALIVE', detail: status?.status ?? 'no answer from the master UI' });
+    checks.push({ name: 'ALIVE workers', ok: alive >= ctx.cluster.sparkWorkers.length, detail: `${alive} of ${ctx.cluster.sparkWorkers.length}` });
+    return report(checks);
+  },
+};
+
+export const sparkWorkerService: Service = {
+  id: 'spark-worker',
+  role: 'spark-worker',
+  unit: UNITS.worker,
+  user: 'spark',
+  component: 'spark',
+  ports: ROLE_PORTS['spark-worker'],
+  directories: () => dirs,
+  files: (ctx) => [
+    ...confFiles(ctx, unitsHere(ctx)),
+    ...daemon(ctx, 'worker', 'org.apache.spark.deploy.worker.Worker', [
+      '--host',
+      ctx.node.privateAddress,
+      '--port',
+      String(portNumber('spark-worker', 'spark-worker-rpc')),
+      '--webui-port',
+      String(portNumber('spark-worker', 'spark-worker-ui')),
+      '--cores',
+      String(ctx.cluster.memory.sparkWorkerCores),
+      '--memory',
+      ctx.cluster.memory.sparkWorkerMemory,
+      '--work-dir',
+      `${SPARK_DATA}/work`,
+      masterUrl(ctx.cluster),
+    ]),
+  ],
+  async healthCheck(host, ctx): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, UNITS.worker, ctx.node.privateAddress, portNumber('spark-worker', 'spark-worker-rpc'));
+    const status = await masterStatus(host, ctx.cluster);
+    const me = status?.workers.find((w) => w.host === ctx.node.privateAddress && w.state === 'ALIVE');
+    checks.push({ name: 'registered with master', ok: !!me, detail: me ? 'ALIVE' : lastLine(JSON.stringify(status?.workers ?? 'no answer')) });
+    return report(checks);
+  },
+};

@@ -1,0 +1,93 @@
+import { planCluster } from '../../../provisioning/plan';
+import { buildServerProperties } from '../../../provisioning/services/kafka';
+import { factsFor } from '../../fixtures/facts';
+
+const fileOf = (plans: ReturnType<typeof planCluster>, node: string, path: string): string => {
+  const f = plans.find((p) => p.node.name === node)?.files.find((x) => x.path === path);
+  if (!f) throw new Error(`${node} has no ${path}`);
+  return f.content;
+};
+
+describe('provisioning plan', () => {
+  const facts = factsFor();
+  const plans = planCluster(facts);
+
+  it('puts each role on its node, in dependency order', () => {
+    expect(plans.map((p) => [p.node.name, p.services.map((s) => s.id)])).toEqual([
+      ['kafka-1', ['kafka']],
+      ['spark-1', ['spark-master', 'spark-worker']],
+      ['hdfs-1', ['hdfs-namenode', 'hadoop-kms', 'hdfs-datanode']],
+    ]);
+    expect(plans.map((p) => p.users)).toEqual([['kafka'], ['spark'], ['hdfs']]);
+  });
+
+  it('renders Kafka with TLS-only listeners and no PLAINTEXT anywhere', () => {
+    const props = fileOf(plans, 'kafka-1', '/etc/millrace/kafka/server.properties');
+    expect(props).toContain('listeners=CLIENT://127.0.0.11:9093,CONTROLLER://127.0.0.11:9094\n');
+    expect(props).toContain('listener.security.protocol.map=CLIENT:SSL,CONTROLLER:SSL\n');
+    expect(props).toContain('controller.quorum.voters=1@127.0.0.11:9094\n');
+    expect(props).toContain('ssl.keystore.type=PEM\n');
+    expect(props).not.toMatch(/PLAINTEXT/);
+    // Sorted keys keep diffs and change detection stable.
+    const keys = props.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('=')[0]!);
+    expect(keys).toEqual([...keys].sort());
+  });
+
+  it('merges user overrides last', () => {
+    const f = factsFor('name: demo\nkafka: { overrides: { num.partitions: 12, log.retention.hours: 72 } }\n');
+    const props = fileOf(planCluster(f), 'kafka-1', '/etc/millrace/kafka/server.properties');
+    expect(props).toContain('num.partitions=12\n');
+    expect(props).toContain('log.retention.hours=72\n');
+  });
+
+  it('numbers brokers and sizes replication for a 3-broker cluster', () => {
+    const f = factsFor(`name: big
+nodes:
+  - { name: kafka-1, roles: [kafka] }
+  - { name: kafka-2, roles: [kafka] }
+  - { name: kafka-3, roles: [kafka, datanode] }
+  - { name: spark-1, roles: [spark-master, spark-worker] }
+  - { name: hdfs-1, roles: [namenode, datanode, kms] }
+`);
+    const p = buildServerProperties(f, f.kafkaNodes[2]!);
+    expect(p['node.id']).toBe(3);
+    expect(p['controller.quorum.voters']).toBe('1@127.0.0.11:9094,2@127.0.0.12:9094,3@127.0.0.13:9094');
+    expect(p['default.replication.factor']).toBe(3);
+    expect(p['min.insync.replicas']).toBe(2);
+  });
+
+  it('shares one Hadoop config on hdfs-1 and restarts every Hadoop unit there on change', () => {
+    const hdfs = plans.find((p) => p.node.name === 'hdfs-1')!;
+    const core = hdfs.files.filter((f) => f.path === '/etc/millrace/hadoop/core-site.xml');
+    expect(core).toHaveLength(1);
+    expect(core[0]!.restarts.sort()).toEqual(['millrace-hadoop-kms.service', 'millrace-hdfs-datanode.service', 'millrace-hdfs-namenode.service']);
+    expect(core[0]!.content).toContain('<property><name>fs.defaultFS</name><value>hdfs://127.0.0.13:8020</value></property>');
+  });
+
+  it('keeps secrets in 0600 files owned by the service user', () => {
+    const secrets = plans.flatMap((p) => p.files.filter((f) => f.secret));
+    expect(secrets.map((f) => [f.path, f.mode.toString(8), f.owner])).toEqual([
+      ['/etc/millrace/kafka/tls/keystore.pem', '600', 'kafka'],
+      ['/etc/millrace/kms/kms.keystore.password', '600', 'hdfs'],
+    ]);
+  });
+
+  it('writes launchers that quote every value and units that run as the service user', () => {
+    const spark = plans.find((p) => p.node.name === 'spark-1')!;
+    const launcher = spark.files.find((f) => f.path === '/opt/millrace/bin/millrace-spark-worker')!.content;
+    expect(launcher).toContain("-cp '/etc/millrace/spark:/opt/millrace/spark/current/jars/*' org.apache.spark.deploy.worker.Worker");
+    expect(launcher).toContain('spark://127.0.0.12:7077');
+    const unit = spark.files.find((f) => f.path === '/etc/systemd/system/millrace-spark-worker.service')!.content;
+    expect(unit).toContain('User=spark\n');
+    expect(unit).toContain('ExecStart=/opt/millrace/bin/millrace-spark-worker\n');
+  });
+
+  it('prepares hosts with Java 17 everywhere and numpy where Spark runs', () => {
+    const spark = plans.find((p) => p.node.name === 'spark-1')!.prepareScript;
+    const kafka = plans.find((p) => p.node.name === 'kafka-1')!.prepareScript;
+    expect(spark).toContain('openjdk-17-jre-headless');
+    expect(spark).toContain('python3-numpy');
+    expect(kafka).not.toContain('python3-numpy');
+    expect(kafka).toContain('useradd --system --user-group --no-create-home --home-dir /var/lib/millrace/kafka --shell /usr/sbin/nologin kafka');
+  });
+});
