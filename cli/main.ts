@@ -5,6 +5,7 @@ import { renderError } from './handler';
 import { registerInit } from './commands/init';
 import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
+import { registerOps } from './commands/ops';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -36,6 +37,7 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerInit(program);
   registerValidate(program);
   registerInfra(program);
+  registerOps(program);
   return program;
 }
 

@@ -10,6 +10,8 @@ export function fingerprint(keyBlob: Buffer): string {
 interface Pin {
   address: string;
   fingerprint: string;
+  /** The key itself (base64 blob), so an OpenSSH known_hosts line can be written for `millrace ssh`. */
+  key?: string;
 }
 
 /**
@@ -31,9 +33,9 @@ export class KnownHosts {
     return this.read()[node];
   }
 
-  pin(node: string, address: string, fp: string): void {
+  pin(node: string, address: string, keyBlob: Buffer): void {
     const all = this.read();
-    all[node] = { address, fingerprint: fp };
+    all[node] = { address, fingerprint: fingerprint(keyBlob), key: keyBlob.toString('base64') };
     fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(this.file, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
   }
@@ -43,4 +45,10 @@ export class KnownHosts {
     delete all[node];
     fs.writeFileSync(this.file, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
   }
+}
+
+/** An OpenSSH known_hosts line for a pinned key: "[addr]:port type base64". */
+export function knownHostsLine(host: string, port: number, keyBlob: Buffer): string {
+  const type = keyBlob.subarray(4, 4 + keyBlob.readUInt32BE(0)).toString();
+  return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${keyBlob.toString('base64')}`;
 }

@@ -66,6 +66,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
     async () => {
       const ssh = new NodeSSH();
       let seen: string | undefined;
+      let seenKey: Buffer | undefined;
       const pinned = options.knownHosts.get(node.name);
       try {
         await ssh.connect({
@@ -76,6 +77,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           readyTimeout: options.readyTimeoutMs ?? 15_000,
           hostVerifier: (key: Buffer) => {
             seen = fingerprint(key);
+            seenKey = key;
             return pinned === undefined || pinned.fingerprint === seen;
           },
         });
@@ -96,7 +98,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           cause: error,
         });
       }
-      if (!pinned && seen) options.knownHosts.pin(node.name, `${node.sshAddress}:${node.sshPort}`, seen);
+      if (!pinned && seenKey) options.knownHosts.pin(node.name, `${node.sshAddress}:${node.sshPort}`, seenKey);
       return new SshHost(node.name, node.sshAddress, ssh);
     },
     { retries: options.retries ?? 3, backoff: 1000 },

@@ -41,7 +41,7 @@ export async function installBundle(host: RemoteHost, bundle: Bundle, report: (m
     [
       cmd('rm', '-rf', staging),
       cmd('mkdir', '-p', staging),
-      cmd('tar', '-xzf', remoteFile, '-C', staging, '--no-same-owner'),
+      cmd('tar', '-xf', remoteFile, '-C', staging, '--no-same-owner'),
       `printf '%s\\n' ${q(bundle.sha512)} > ${q(`${staging}/.millrace-sha512`)}`,
       cmd('rm', '-rf', dest),
       cmd('mv', staging, dest),

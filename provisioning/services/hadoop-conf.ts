@@ -47,6 +47,12 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<
     // Nodes are addressed by IP; reverse DNS for loopback or VPC addresses is not guaranteed.
     'dfs.namenode.datanode.registration.ip-hostname-check': false,
     'dfs.datanode.data.dir': `${HDFS_DATA}/data`,
+    // The NameNode records a DataNode by the source address of its RPC connection, which on one
+    // machine with per-node loopback addresses is 127.0.0.1; so DataNodes announce their own
+    // address as their host name and clients and peers connect by that name.
+    'dfs.datanode.hostname': here,
+    'dfs.client.use.datanode.hostname': true,
+    'dfs.datanode.use.datanode.hostname': true,
     'dfs.datanode.address': `${here}:${portNumber('datanode', 'datanode-transfer')}`,
     'dfs.datanode.ipc.address': `${here}:${portNumber('datanode', 'datanode-ipc')}`,
     'dfs.datanode.http.address': `${here}:${portNumber('datanode', 'datanode-http')}`,
@@ -57,8 +63,18 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<
   };
 }
 
-/** core-site.xml and hdfs-site.xml for this node; a change restarts the Hadoop units listed. */
-export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode, restarts: string[]): FileSpec[] {
+/** The Hadoop daemons on a node: a change to the shared config restarts each of them. */
+export function hadoopUnitsOn(node: InventoryNode): string[] {
+  return [
+    ...(node.roles.includes('namenode') ? [HADOOP_UNITS.namenode] : []),
+    ...(node.roles.includes('datanode') ? [HADOOP_UNITS.datanode] : []),
+    ...(node.roles.includes('kms') ? [HADOOP_UNITS.kms] : []),
+  ];
+}
+
+/** core-site.xml, hdfs-site.xml and log4j.properties for this node (clients read them too). */
+export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode): FileSpec[] {
+  const restarts = hadoopUnitsOn(node);
   const overrides = facts.config.hdfs.overrides;
   return [
     { path: `${HADOOP_CONF}/core-site.xml`, content: hadoopXml('core-site', sortedProperties(buildCoreSite(facts))), mode: 0o644, owner: 'root', restarts },
@@ -73,8 +89,9 @@ export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode, restar
   ];
 }
 
+/** The install root is on the classpath for webapps/, which Hadoop's HTTP servers look up there. */
 export function hadoopClasspath(facts: ClusterFacts): string[] {
-  return [HADOOP_CONF, `${facts.home.hadoop}/lib/*`];
+  return [HADOOP_CONF, facts.home.hadoop, `${facts.home.hadoop}/lib/*`];
 }
 
 export function hadoopJvmOpts(facts: ClusterFacts, heap: string, logName: string): string[] {
@@ -82,6 +99,7 @@ export function hadoopJvmOpts(facts: ClusterFacts, heap: string, logName: string
     `-Xms${heap}`,
     `-Xmx${heap}`,
     '-Djava.net.preferIPv4Stack=true',
+    `-Dlog4j.configuration=file:${HADOOP_CONF}/log4j.properties`,
     `-Dhadoop.log.dir=/var/log/millrace/hadoop`,
     `-Dhadoop.log.file=${logName}.log`,
     `-Dhadoop.home.dir=${facts.home.hadoop}`,

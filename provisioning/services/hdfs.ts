@@ -7,16 +7,6 @@ import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '
 import { HADOOP_CONF, HADOOP_UNITS, HDFS_DATA, hadoopClasspath, hadoopConfFiles, hadoopJvmOpts, NAMENODE_RPC_PORT } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 
-/** Hadoop units on this node, so a shared config change restarts each of them. */
-function hadoopUnitsHere(ctx: NodeContext): string[] {
-  const r = ctx.node.roles;
-  return [
-    ...(r.includes('namenode') ? [HADOOP_UNITS.namenode] : []),
-    ...(r.includes('datanode') ? [HADOOP_UNITS.datanode] : []),
-    ...(r.includes('kms') ? [HADOOP_UNITS.kms] : []),
-  ];
-}
-
 /** Runs a Hadoop tool class as the hdfs superuser on the node. */
 export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
   return `runuser -u hdfs -- ${cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args)}`;
@@ -35,7 +25,7 @@ export const namenodeService: Service = {
     { path: `${HDFS_DATA}/name`, mode: '700', owner: 'hdfs:hdfs' },
   ],
   files: (ctx: NodeContext): FileSpec[] => [
-    ...hadoopConfFiles(ctx.cluster, ctx.node, hadoopUnitsHere(ctx)),
+    ...hadoopConfFiles(ctx.cluster, ctx.node),
     ...launcherFiles({
       name: 'millrace-hdfs-namenode',
       description: `HDFS NameNode (${ctx.node.name})`,
@@ -84,7 +74,7 @@ export const datanodeService: Service = {
     { path: `${HDFS_DATA}/data`, mode: '700', owner: 'hdfs:hdfs' },
   ],
   files: (ctx: NodeContext): FileSpec[] => [
-    ...hadoopConfFiles(ctx.cluster, ctx.node, hadoopUnitsHere(ctx)),
+    ...hadoopConfFiles(ctx.cluster, ctx.node),
     ...launcherFiles({
       name: 'millrace-hdfs-datanode',
       description: `HDFS DataNode (${ctx.node.name})`,

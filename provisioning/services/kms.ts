@@ -22,6 +22,11 @@ export function buildKmsSite(ctx: NodeContext): Record<string, string | number |
   };
 }
 
+/** KMS ACLs: issue 4 narrows these to the HDFS and Spark users; for now the defaults. */
+export function buildKmsAcls(): Record<string, string> {
+  return {};
+}
+
 export const kmsService: Service = {
   id: 'hadoop-kms',
   role: 'kms',
@@ -35,8 +40,9 @@ export const kmsService: Service = {
     { path: KMS_DATA, mode: '700', owner: 'hdfs:hdfs' },
   ],
   files: (ctx: NodeContext): FileSpec[] => [
-    ...hadoopConfFiles(ctx.cluster, ctx.node, [HADOOP_UNITS.kms]),
+    ...hadoopConfFiles(ctx.cluster, ctx.node),
     { path: `${KMS_CONF}/kms-site.xml`, content: hadoopXml('kms-site', sortedProperties(buildKmsSite(ctx))), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
+    { path: `${KMS_CONF}/kms-acls.xml`, content: hadoopXml('kms-acls', sortedProperties(buildKmsAcls())), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
     {
       path: `${KMS_CONF}/${PASSWORD_FILE}`,
       content: ctx.cluster.secrets.kmsKeystorePassword,
@@ -50,8 +56,16 @@ export const kmsService: Service = {
       description: `Hadoop KMS (${ctx.node.name})`,
       user: 'hdfs',
       mainClass: 'org.apache.hadoop.crypto.key.kms.server.KMSWebServer',
-      classpath: [KMS_CONF, HADOOP_CONF, `${ctx.cluster.home.hadoop}/lib/*`],
-      jvmOpts: [...hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.kmsHeap, 'kms'), `-Dkms.config.dir=${KMS_CONF}`, `-Dkms.log.dir=/var/log/millrace/hadoop`],
+      // A classpath of its own: from Maven the KMS is 3.4.x with Jersey 1 (see artifacts/catalog.ts).
+      classpath: [KMS_CONF, `${ctx.cluster.home.hadoop}/kms/lib/*`],
+      jvmOpts: [
+        ...hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.kmsHeap, 'kms'),
+        `-Dkms.config.dir=${KMS_CONF}`,
+        // Hadoop 3.4's KMS needs these on Java 17 (HADOOP-19310).
+        '--add-opens=java.base/java.lang=ALL-UNNAMED',
+        '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+        '--add-opens=java.base/java.util=ALL-UNNAMED',
+      ],
       args: [],
       env: { HADOOP_CONF_DIR: KMS_CONF, KMS_CONFIG: KMS_CONF },
     }),

@@ -4,7 +4,7 @@ import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service } from '../service';
-import { defaultFs } from './hadoop-conf';
+import { defaultFs, HADOOP_CONF, hadoopConfFiles } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 
 export const SPARK_CONF = '/etc/millrace/spark';
@@ -39,6 +39,8 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
     SPARK_HOME: home,
     SPARK_CONF_DIR: SPARK_CONF,
     SPARK_LOCAL_IP: address,
+    // Spark's launcher needs the Scala version to find jars/ (no source build here).
+    SPARK_SCALA_VERSION: '2.13',
     SPARK_LOG_DIR: '/var/log/millrace/spark',
     HADOOP_CONF_DIR: '/etc/millrace/hadoop',
     PYSPARK_PYTHON: 'python3',
@@ -63,6 +65,8 @@ function confFiles(ctx: NodeContext, restarts: string[]): FileSpec[] {
       restarts,
     },
     { path: `${SPARK_CONF}/log4j2.properties`, content: render('spark/log4j2.properties', { level: 'INFO' }), mode: 0o644, owner: 'root', restarts },
+    // Jobs are HDFS clients: they read the cluster's Hadoop client config. Daemons need no restart.
+    ...hadoopConfFiles(ctx.cluster, ctx.node),
   ];
 }
 
@@ -85,6 +89,7 @@ function daemon(ctx: NodeContext, name: 'master' | 'worker', mainClass: string, 
 
 const dirs = [
   { path: SPARK_CONF, mode: '755', owner: 'root:root' },
+  { path: HADOOP_CONF, mode: '755', owner: 'root:root' },
   { path: SPARK_DATA, mode: '750', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/local`, mode: '700', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/work`, mode: '700', owner: 'spark:spark' },

@@ -14,6 +14,7 @@ describe('templates', () => {
       [
         'hadoop/core-site.xml',
         'hadoop/hdfs-site.xml',
+        'hadoop/kms-acls.xml',
         'hadoop/kms-site.xml',
         'hadoop/log4j.properties',
         'host/prepare.sh',

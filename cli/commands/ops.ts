@@ -1,0 +1,134 @@
+/** Day-2 commands: status, ssh, exec, logs. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import type { ClusterConfig } from '../../lib/config';
+import { HealthCheckError, UsageError } from '../../lib/errors';
+import { Inventory, InventoryNode, readInventory } from '../../lib/inventory';
+import { mapSettled } from '../../lib/parallel';
+import { clusterStateDir } from '../../lib/paths';
+import { ROLES, Role } from '../../lib/roles';
+import { buildFacts } from '../../provisioning/cluster-state';
+import { KnownHosts, knownHostsLine } from '../../provisioning/known-hosts';
+import { servicesFor } from '../../provisioning/registry';
+import type { HealthReport } from '../../provisioning/service';
+import { withHosts } from '../bootstrap';
+import { configFor, output } from '../context';
+
+interface ServiceStatus {
+  node: string;
+  service: string;
+  healthy: boolean;
+  checks: HealthReport['checks'];
+}
+
+export function registerOps(program: Command): void {
+  program
+    .command('status')
+    .description('check every service on every node: systemd state, port, and a protocol-level check')
+    .addHelpText('after', '\nExits 0 only when everything is healthy, 1 otherwise, so scripts can wait on it.')
+    .action(async function (this: Command) {
+      const config = configFor(this);
+      const inventory = readInventory(config.name);
+      const statuses = await collectStatus(config, inventory);
+      const bad = statuses.filter((s) => !s.healthy);
+      output(this, formatStatus(statuses), { cluster: config.name, healthy: bad.length === 0, services: statuses });
+      if (bad.length)
+        throw new HealthCheckError(`${bad.length} of ${statuses.length} services unhealthy: ${bad.map((s) => `${s.service} on ${s.node}`).join(', ')}`, {
+          hint: 'look at a service with `millrace logs <node> <service>`, or re-run `millrace up` to converge',
+        });
+    });
+
+  program
+    .command('ssh <node>')
+    .description('open a shell on a node (host key pinned by millrace)')
+    .action(function (this: Command, nodeName: string) {
+      const config = configFor(this);
+      const node = findNode(readInventory(config.name), nodeName);
+      const status = spawnSync('ssh', sshArgs(config, node), { stdio: 'inherit' });
+      if (status.status !== 0 && status.status !== null && status.status !== 130) throw new UsageError(`ssh to ${node.name} exited with ${status.status}`);
+    });
+
+  program
+    .command('exec <where> [command...]')
+    .description('run a command on a node, on every node with a role, or on all nodes')
+    .addHelpText('after', '\nExamples:\n  millrace exec kafka-1 -- df -h /var/lib/millrace\n  millrace exec datanode -- systemctl is-active millrace-hdfs-datanode\n  millrace exec all -- uptime')
+    .action(async function (this: Command, where: string, words: string[]) {
+      if (!words.length) throw new UsageError('no command given', { hint: 'put the command after --, e.g. `millrace exec all -- uptime`' });
+      const config = configFor(this);
+      const inventory = readInventory(config.name);
+      const nodes = selectNodes(inventory, where);
+      const command = words.join(' ');
+      const results = await withHosts(config, { ...inventory, nodes }, async (hosts) =>
+        mapSettled(nodes, 8, (n) => n.name, async (n) => hosts.get(n.name)!.exec(command)),
+      );
+      const rows = results.map((r) => (r.ok ? { node: r.where, code: r.value.code, stdout: r.value.stdout, stderr: r.value.stderr } : { node: r.where, code: null, stdout: '', stderr: String(r.error) }));
+      const human = rows.map((r) => `== ${r.node} (exit ${r.code ?? 'error'})\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`).join('\n');
+      output(this, human, rows);
+      const failed = rows.filter((r) => r.code !== 0);
+      if (failed.length) throw new HealthCheckError(`the command failed on ${failed.map((r) => r.node).join(', ')}`);
+    });
+
+  program
+    .command('logs <node> [service]')
+    .description("show a service's log from the node's journal (all millrace services if none named)")
+    .option('-n, --lines <n>', 'how many lines', '100')
+    .option('-f, --follow', 'keep following')
+    .action(function (this: Command, nodeName: string, service: string | undefined, opts: { lines: string; follow?: boolean }) {
+      const config = configFor(this);
+      const node = findNode(readInventory(config.name), nodeName);
+      const units = servicesFor(node.roles)
+        .filter((s) => !service || s.id === service || s.id.endsWith(service))
+        .map((s) => s.unit);
+      if (!units.length) throw new UsageError(`${node.name} runs no service "${service}"`, { hint: `its services: ${servicesFor(node.roles).map((s) => s.id).join(', ')}` });
+      const remote = ['journalctl', '--no-pager', '-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-f'] : []), ...units.flatMap((u) => ['-u', u])].join(' ');
+      spawnSync('ssh', [...sshArgs(config, node), remote], { stdio: 'inherit' });
+    });
+}
+
+async function collectStatus(config: ClusterConfig, inventory: Inventory): Promise<ServiceStatus[]> {
+  const facts = await buildFacts(config, inventory);
+  const perNode = await withHosts(config, inventory, (hosts) =>
+    mapSettled(inventory.nodes, 8, (n) => n.name, async (node) =>
+      Promise.all(
+        servicesFor(node.roles).map(async (s): Promise<ServiceStatus> => {
+          const h = await s.healthCheck(hosts.get(node.name)!, { cluster: facts, node });
+          return { node: node.name, service: s.id, healthy: h.healthy, checks: h.checks };
+        }),
+      ),
+    ),
+  );
+  return perNode.flatMap((r) =>
+    r.ok ? r.value : [{ node: r.where, service: 'ssh', healthy: false, checks: [{ name: 'ssh', ok: false, detail: String((r.error as Error).message ?? r.error) }] }],
+  );
+}
+
+function formatStatus(statuses: ServiceStatus[]): string {
+  const rows = statuses.map((s) => [s.node, s.service, s.healthy ? 'healthy' : 'UNHEALTHY', s.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('; ')]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 7));
+  const header = ['NODE', 'SERVICE', 'STATE', 'CHECKS'];
+  return [header, ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')).join('\n');
+}
+
+function findNode(inventory: Inventory, name: string): InventoryNode {
+  const node = inventory.nodes.find((n) => n.name === name);
+  if (!node) throw new UsageError(`no node named "${name}" in cluster ${inventory.cluster}`, { hint: `nodes: ${inventory.nodes.map((n) => n.name).join(', ')}` });
+  return node;
+}
+
+export function selectNodes(inventory: Inventory, where: string): InventoryNode[] {
+  if (where === 'all') return inventory.nodes;
+  if ((ROLES as readonly string[]).includes(where)) return inventory.nodes.filter((n) => n.roles.includes(where as Role));
+  return [findNode(inventory, where)];
+}
+
+/** ssh arguments that trust only the key millrace pinned for this node. */
+function sshArgs(config: ClusterConfig, node: InventoryNode): string[] {
+  const pin = new KnownHosts(path.join(clusterStateDir(config.name), 'known_hosts.json')).get(node.name);
+  if (!pin?.key) throw new UsageError(`no pinned host key for ${node.name} yet`, { hint: 'run `millrace up` (or `millrace status`) once to connect and pin it' });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-')), 'known_hosts');
+  fs.writeFileSync(file, knownHostsLine(node.sshAddress, node.sshPort, Buffer.from(pin.key, 'base64')) + '\n', { mode: 0o600 });
+  return ['-i', node.privateKeyPath, '-p', String(node.sshPort), '-o', `UserKnownHostsFile=${file}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', `${node.sshUser}@${node.sshAddress}`];
+}

@@ -1,0 +1,20 @@
+import { spawn } from 'node:child_process';
+import { MillraceError } from './errors';
+
+/** Runs a local program, resolving with its stdout; a failure names the program and its stderr tail. */
+export function run(command: string, args: string[], opts: { hint: string; cwd?: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('error', (e) =>
+      reject(new MillraceError(`cannot run ${command}: ${e.message}`, { hint: `install ${command} (scripts/setup.sh does)`, cause: e })),
+    );
+    child.on('close', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new MillraceError(`${command} failed with exit code ${code}:\n${err.trim().split('\n').slice(-8).join('\n')}`, { hint: opts.hint }));
+    });
+  });
+}
