@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { setRootLogger, createLogger } from '../lib/logger';
 import { renderError } from './handler';
+import { packageVersion } from '../lib/assets';
 import { registerInit } from './commands/init';
 import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
       'Bootstrap a secure, self-hosted Kafka (KRaft) + Spark + HDFS streaming analytics cluster\n' +
         'on AWS EC2, existing SSH hosts or this machine, and run its pipeline.',
     )
-    .version(require('../package.json').version as string)
+    .version(packageVersion())
     .option('-c, --config <path>', 'cluster config file', 'millrace.yaml')
     .option('--json', 'print command results as JSON on stdout')
     .addOption(new Option('--debug', 'debug logs and stack traces').env('MILLRACE_DEBUG'))

@@ -19,3 +19,7 @@ export function packageRoot(): string {
 export function assetPath(...parts: string[]): string {
   return path.join(packageRoot(), ...parts);
 }
+
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -82,8 +82,7 @@ export class AggregateFailure extends MillraceError {
   constructor(readonly what: string, readonly failures: { where: string; error: unknown }[]) {
     super(
       `${what} failed on ${failures.length} ${failures.length === 1 ? 'host' : 'hosts'}:\n` +
-        failures.map((f) => indent(`${f.where}: ${describe(f.error)}`)).join('\n'),
-      { hint: firstHint(failures.map((f) => f.error)) },
+        failures.map((f) => indent(prefixed(f.where, describe(f.error)))).join('\n'),
     );
   }
 }
@@ -94,9 +93,9 @@ export function describe(error: unknown): string {
   return String(error);
 }
 
-function firstHint(errors: unknown[]): string | undefined {
-  for (const e of errors) if (e instanceof MillraceError && e.hint) return e.hint;
-  return undefined;
+/** "kafka-1: …" once, even when the error already names its host. */
+function prefixed(where: string, message: string): string {
+  return message.startsWith(`${where}:`) || message.startsWith(`${where} (`) ? message : `${where}: ${message}`;
 }
 
 export function indent(text: string, by = '    '): string {

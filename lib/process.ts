@@ -14,7 +14,11 @@ export function run(command: string, args: string[], opts: { hint: string; cwd?:
     );
     child.on('close', (code) => {
       if (code === 0) resolve(out);
-      else reject(new MillraceError(`${command} failed with exit code ${code}:\n${err.trim().split('\n').slice(-8).join('\n')}`, { hint: opts.hint }));
+      else {
+        // Some tools (Maven with -q) print their errors on stdout.
+        const tail = (err.trim() || out.split('\n').filter((l) => /error/i.test(l)).join('\n')).split('\n').slice(-8).join('\n');
+        reject(new MillraceError(`${command} failed with exit code ${code}:\n${tail}`, { hint: opts.hint }));
+      }
     });
   });
 }

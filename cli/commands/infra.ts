@@ -6,8 +6,6 @@ import { UsageError } from '../../lib/errors';
 import type { Inventory } from '../../lib/inventory';
 import { logger } from '../../lib/logger';
 import { clusterStateDir } from '../../lib/paths';
-import { synthClusterStack } from '../../stacks';
-import { downAws, planAws, upAws } from '../../targets/aws';
 import { downLocal, upLocal } from '../../targets/local';
 import { upStatic } from '../../targets/static';
 import { clusterSshKey } from '../../targets/ssh-key';
@@ -22,9 +20,10 @@ export function registerInfra(program: Command): void {
     .command('synth')
     .description('write the AWS stack as Terraform JSON (works for any target; nothing is applied)')
     .option('-o, --out <dir>', 'output directory (default: <state dir>/synth)')
-    .action(function (this: Command, opts: { out?: string }) {
+    .action(async function (this: Command, opts: { out?: string }) {
       const config = configFor(this);
       const out = path.resolve(opts.out ?? path.join(clusterStateDir(config.name), 'synth'));
+      const { synthClusterStack } = await import('../../stacks');
       const result = synthClusterStack(config, out, publicKeyOf(config));
       output(this, `wrote ${result.file}\nnext: \`millrace plan --target aws\` or \`terraform -chdir=${result.stackDir} plan\``, result);
     });
@@ -36,6 +35,7 @@ export function registerInfra(program: Command): void {
     .action(async function (this: Command) {
       const config = configFor(this);
       if (config.target !== 'aws') throw new UsageError(`plan works with the aws target (this config's target is ${config.target})`, { hint: 'pass --target aws' });
+      const { planAws } = await import('../../targets/aws');
       await planAws(config, { publicKey: publicKeyOf(config) });
     });
 
@@ -72,6 +72,7 @@ export function registerInfra(program: Command): void {
     .action(async function (this: Command, opts: { yes?: boolean }) {
       const config = configFor(this);
       if (config.target === 'aws') {
+        const { downAws } = await import('../../targets/aws');
         await downAws(config, { yes: !!opts.yes, confirm: () => confirm(`Destroy every AWS resource of cluster "${config.name}"?`), publicKey: publicKeyOf(config) });
         output(this, `cluster "${config.name}" destroyed`, { cluster: config.name, destroyed: true });
       } else if (config.target === 'local') {
@@ -87,8 +88,11 @@ export function registerInfra(program: Command): void {
 
 async function createNodes(config: ClusterConfig): Promise<Inventory> {
   switch (config.target) {
-    case 'aws':
+    case 'aws': {
+      // Loaded on demand: cdktf is heavy, and only the aws target needs it.
+      const { upAws } = await import('../../targets/aws');
       return upAws(config, { publicKey: publicKeyOf(config) });
+    }
     case 'static':
       return upStatic(config);
     case 'local':

@@ -28,10 +28,10 @@ export async function download(url: string, file: string, onProgress?: (bytes: n
   fs.renameSync(part, file);
 }
 
-export async function fetchText(url: string): Promise<string> {
+export async function fetchText(url: string, opts: { accept?: string } = {}): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url);
+    res = await fetch(url, opts.accept ? { headers: { accept: opts.accept } } : undefined);
   } catch (error) {
     throw new MillraceError(`cannot fetch ${url}: ${(error as Error).message}`, { retriable: true, cause: error });
   }

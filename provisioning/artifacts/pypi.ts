@@ -1,14 +1,15 @@
 /**
- * Fetches a release file from a PyPI index (pypi.org by default, or a mirror that serves the JSON
- * API) and checks it against the SHA-256 the index publishes.
+ * Fetches a release file from a PyPI index (pypi.org by default, or a mirror) through the JSON
+ * form of the simple API (PEP 691, what pip itself reads) and checks it against the SHA-256 the
+ * index publishes.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { MillraceError } from '../../lib/errors';
 import { download, fetchText } from './download';
 
-interface PypiRelease {
-  urls: { filename: string; url: string; packagetype: string; digests: { sha256: string } }[];
+interface SimpleProject {
+  files: { filename: string; url: string; hashes: { sha256?: string }; yanked?: boolean | string }[];
 }
 
 export async function fetchPypiFile(
@@ -19,17 +20,21 @@ export async function fetchPypiFile(
   destDir: string,
   report: (m: string) => void,
 ): Promise<{ file: string; sha256: string }> {
-  const meta = JSON.parse(await fetchText(`${index.replace(/\/$/, '')}/pypi/${name}/${version}/json`)) as PypiRelease;
-  const entry = meta.urls.find((u) => u.packagetype === packagetype);
-  if (!entry) throw new MillraceError(`${name} ${version} has no ${packagetype} on ${index}`, { hint: 'check the version in the config' });
+  const base = index.replace(/\/$/, '');
+  const project = JSON.parse(await fetchText(`${base}/simple/${name}/`, { accept: 'application/vnd.pypi.simple.v1+json' })) as SimpleProject;
+  const wanted = packagetype === 'sdist' ? (f: string) => f === `${name}-${version}.tar.gz` : (f: string) => f.startsWith(`${name}-${version}-`) && f.endsWith('.whl');
+  const entry = project.files.find((f) => wanted(f.filename) && !f.yanked);
+  const expected = entry?.hashes.sha256;
+  if (!entry || !expected) throw new MillraceError(`${name} ${version} has no ${packagetype} with a SHA-256 on ${index}`, { hint: 'check the version in the config and the index URL (artifacts.pypiIndex)' });
+  const url = new URL(entry.url, `${base}/simple/${name}/`).toString();
   const file = `${destDir}/${entry.filename}`;
-  if (!fs.existsSync(file) || (await sha256File(file)) !== entry.digests.sha256) {
-    await download(entry.url, file, (n, total) => report(`download ${entry.filename} ${mib(n)}${total ? `/${mib(total)}` : ''} MiB`));
+  if (!fs.existsSync(file) || (await sha256File(file)) !== expected) {
+    await download(url, file, (n, total) => report(`download ${entry.filename} ${mib(n)}${total ? `/${mib(total)}` : ''} MiB`));
   }
   const actual = await sha256File(file);
-  if (actual !== entry.digests.sha256) {
+  if (actual !== expected) {
     fs.rmSync(file, { force: true });
-    throw new MillraceError(`${entry.filename} does not match the SHA-256 published by ${index} (expected ${entry.digests.sha256}, got ${actual})`, {
+    throw new MillraceError(`${entry.filename} does not match the SHA-256 published by ${index} (expected ${expected}, got ${actual})`, {
       hint: 'the download was removed; run the command again, or check the mirror',
     });
   }

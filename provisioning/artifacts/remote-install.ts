@@ -17,7 +17,7 @@ export async function installBundle(host: RemoteHost, bundle: Bundle, report: (m
   const dest = `${base}/${bundle.version}`;
   const marker = `${dest}/.millrace-sha512`;
   const link = `${base}/current`;
-  const state = await host.exec(`cat ${q(marker)} 2>/dev/null; echo; readlink ${q(link)} 2>/dev/null`);
+  const state = await host.exec(`printf '%s\\n%s\\n' "$(cat ${q(marker)} 2>/dev/null)" "$(readlink ${q(link)} 2>/dev/null)"`);
   const [installedSha, linkTarget] = state.stdout.split('\n').map((s) => s.trim());
   if (installedSha === bundle.sha512 && linkTarget === bundle.version) return { changed: false };
 

@@ -70,7 +70,9 @@ function xmlEscape(s: string): string {
 
 /** Shell test for a listening TCP port on an address, run on the node. */
 export function portOpenCommand(address: string, port: number): string {
-  return `ss -Hltn ${q(`sport = :${port}`)} | grep -qF ${q(`${address}:${port}`)}`;
+  // JVMs may report the socket as IPv4-mapped IPv6: [::ffff:127.0.0.11]:9093.
+  const pattern = `(^|[[:space:]]|\\[(::ffff:)?)${address.replace(/\./g, '\\.')}\\]?:${port}([[:space:]]|$)`;
+  return `ss -Hltn ${q(`sport = :${port}`)} | grep -qE ${q(pattern)}`;
 }
 
 /** The first two checks of every service: its unit is active and its main port listens. */

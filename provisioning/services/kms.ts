@@ -42,6 +42,14 @@ export const kmsService: Service = {
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
     { path: `${KMS_CONF}/kms-site.xml`, content: hadoopXml('kms-site', sortedProperties(buildKmsSite(ctx))), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
+    // The KMS reads core-site.xml from its own config directory, and fails without one.
+    {
+      path: `${KMS_CONF}/core-site.xml`,
+      content: hadoopXml('core-site', sortedProperties({ 'hadoop.security.authentication': 'simple' })),
+      mode: 0o644,
+      owner: 'root',
+      restarts: [HADOOP_UNITS.kms],
+    },
     { path: `${KMS_CONF}/kms-acls.xml`, content: hadoopXml('kms-acls', sortedProperties(buildKmsAcls())), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
     {
       path: `${KMS_CONF}/${PASSWORD_FILE}`,
