@@ -5,6 +5,9 @@ const common = {
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
 };
 module.exports = {
+  testSequencer: '<rootDir>/tests/integration/sequencer.js',
+  // Integration steps drive real services (a whole `up` takes minutes); unit tests finish in ms anyway.
+  testTimeout: 15 * 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     {

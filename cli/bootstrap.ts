@@ -30,16 +30,17 @@ export async function withHosts<T>(config: ClusterConfig, inventory: Inventory, 
 
 export async function bootstrap(config: ClusterConfig, inventory: Inventory, opts: { json: boolean }): Promise<HostOutcome[]> {
   const log = logger().child({ cluster: config.name });
-  const facts = await buildFacts(config, inventory);
-  const plans = planCluster(facts);
-  return withHosts(config, inventory, (hosts) =>
-    provision(facts, plans, {
+  // Connect first: certificates are issued for the nodes' addresses, so an unreachable address
+  // must not get one.
+  return withHosts(config, inventory, async (hosts) => {
+    const facts = await buildFacts(config, inventory);
+    return provision(facts, planCluster(facts), {
       runner: opts.json ? quietRunner : listrRunner(8),
       artifacts: createArtifactInstaller(config, log),
       hosts,
       log,
-    }),
-  );
+    });
+  });
 }
 
 export function describeOutcome(outcomes: HostOutcome[]): { changed: boolean; text: string } {

@@ -7,6 +7,7 @@ import { registerInit } from './commands/init';
 import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
 import { registerOps } from './commands/ops';
+import { registerCache } from './commands/cache';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -39,6 +40,7 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
+  registerCache(program);
   return program;
 }
 

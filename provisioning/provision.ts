@@ -4,13 +4,14 @@
  * second run on a healthy cluster changes nothing and restarts nothing.
  */
 import type { Logger } from 'pino';
-import { AggregateFailure, HealthCheckError, RemoteCommandError } from '../lib/errors';
+import { AggregateFailure, HealthCheckError, MillraceError, RemoteCommandError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
 import { q } from '../lib/shell';
 import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
-import type { ClusterFacts, ComponentName, HealthReport, StepOutcome } from './service';
+import type { ClusterFacts, ComponentName, HealthReport, Service, StepOutcome } from './service';
+import { portOpenCommand } from './services/java-service';
 import { syncFiles } from './sync-files';
 
 export interface ArtifactInstaller {
@@ -88,6 +89,9 @@ async function provisionHost(
   if (changed.length) log.info({ step: 'configure', files: outcome.changedFiles }, 'files changed');
   if (changed.some((f) => f.path.startsWith('/etc/systemd/'))) await host.execOrThrow('systemctl daemon-reload');
 
+  // A new build of a component under a running service takes effect only with a restart.
+  for (const s of plan.services) if (outcome.installed.includes(s.component)) toRestart.add(s.unit);
+
   const ctx = { cluster: facts, node: plan.node };
   for (const service of plan.services) {
     if (service.initialize) {
@@ -98,6 +102,7 @@ async function provisionHost(
     report(`start: ${service.id}`);
     const active = (await host.exec(`systemctl is-active ${q(service.unit)}`)).stdout.trim() === 'active';
     if (!active) {
+      await assertPortsFree(host, plan.node.privateAddress, service);
       await startUnit(host, service.unit, 'start');
       outcome.started.push(service.id);
     } else if (toRestart.has(service.unit)) {
@@ -128,6 +133,12 @@ async function provisionHost(
       });
     });
   }
+  for (const service of plan.services) {
+    if (!service.postStart) continue;
+    report(`post-start: ${service.id}`);
+    const r = await service.postStart(host, ctx, log.child({ service: service.id }));
+    if (r.changed) outcome.initialized.push(`${service.id}${r.detail ? ` (${r.detail})` : ''}`);
+  }
   report('healthy');
   return outcome;
 }
@@ -141,6 +152,19 @@ async function prepareHost(host: RemoteHost, script: string): Promise<string[]> 
     .split('\n')
     .filter((l) => l.startsWith('changed: '))
     .map((l) => l.slice('changed: '.length));
+}
+
+/** Before a service starts, nothing else may hold its ports: say who does, instead of a crash loop. */
+async function assertPortsFree(host: RemoteHost, address: string, service: Service): Promise<void> {
+  for (const p of service.ports.filter((x) => x.toPort === undefined && x.name !== 'ssh')) {
+    if ((await host.exec(portOpenCommand(address, p.port))).code !== 0) continue;
+    const who = (await host.exec(`ss -Hltnp ${q(`sport = :${p.port}`)}`)).stdout.trim().split('\n')[0] ?? '';
+    const proc = /users:\(\("([^"]+)",pid=(\d+)/.exec(who);
+    throw new MillraceError(
+      `${host.name}: port ${p.port} (${p.description}) on ${address} is already in use${proc ? ` by ${proc[1]} (pid ${proc[2]})` : ''}, so ${service.id} cannot start`,
+      { hint: `stop that process on ${host.name} (millrace ssh ${host.name}), then run \`millrace up\` again` },
+    );
+  }
 }
 
 async function startUnit(host: RemoteHost, unit: string, verb: 'start' | 'restart'): Promise<void> {

@@ -91,6 +91,11 @@ export interface Service {
   files(ctx: NodeContext): FileSpec[];
   /** One-time setup before the first start (e.g. formatting storage). Checks before it changes. */
   initialize?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
+  /**
+   * Setup that needs the service running and healthy (HDFS directories, an encryption zone).
+   * Runs after the health check on every `up`; checks before it changes.
+   */
+  postStart?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
   /** Protocol-level check, run on the node over SSH. */
   healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
 }

@@ -1,14 +1,47 @@
 #!/usr/bin/env bash
-# Prepares a fresh machine for millrace's build and tests: system packages, npm packages,
-# and (for the local target) the cached host image and component artifacts.
-# Safe to run again: every step checks before it changes anything.
+# Prepares a machine for millrace's build and tests, from nothing: system packages, npm
+# packages, the build, Python test dependencies, and (for the local target) the cached host
+# image and component bundles. Safe to run again: every step checks before it changes anything,
+# and everything downloaded is cached (~/.millrace/cache, ~/.m2, pip's cache) for the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# What the local target and the tests need on the operator's machine.
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless)
+
+say "system packages"
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A JDK or Maven installed outside apt (e.g. a second Temurin, or SDKMAN) is good enough.
+if command -v mvn >/dev/null 2>&1; then missing=("${missing[@]/maven}"); fi
+if command -v javac >/dev/null 2>&1; then missing=("${missing[@]/openjdk-17-jdk-headless}"); fi
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -v '^$' || true)
+if [ "${#missing[@]}" -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "installed: ${missing[*]}" >&2
+else
+  echo "all present" >&2
+fi
 
 say "npm packages"
-npm ci --no-audit --no-fund
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.millrace-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
+  npm ci --no-audit --no-fund
+  echo "$lock_sum" > node_modules/.millrace-lock-sha256
+else
+  echo "node_modules matches package-lock.json" >&2
+fi
 
 say "build"
-npm run build
+npm run build --silent
+
+say "artifacts and host image for the local target (cached in ${MILLRACE_CACHE:-~/.millrace/cache})"
+# Builds the Debian host image once, and resolves Kafka and Hadoop from Maven Central and Spark
+# from PyPI; each is checksum-verified and kept, so later runs reuse them.
+node dist/cli/main.js cache warm -c examples/local.yaml

@@ -89,17 +89,17 @@ export function registerOps(program: Command): void {
 }
 
 async function collectStatus(config: ClusterConfig, inventory: Inventory): Promise<ServiceStatus[]> {
-  const facts = await buildFacts(config, inventory);
-  const perNode = await withHosts(config, inventory, (hosts) =>
-    mapSettled(inventory.nodes, 8, (n) => n.name, async (node) =>
+  const perNode = await withHosts(config, inventory, async (hosts) => {
+    const facts = await buildFacts(config, inventory);
+    return mapSettled(inventory.nodes, 8, (n) => n.name, async (node) =>
       Promise.all(
         servicesFor(node.roles).map(async (s): Promise<ServiceStatus> => {
           const h = await s.healthCheck(hosts.get(node.name)!, { cluster: facts, node });
           return { node: node.name, service: s.id, healthy: h.healthy, checks: h.checks };
         }),
       ),
-    ),
-  );
+    );
+  });
   return perNode.flatMap((r) =>
     r.ok ? r.value : [{ node: r.where, service: 'ssh', healthy: false, checks: [{ name: 'ssh', ok: false, detail: String((r.error as Error).message ?? r.error) }] }],
   );

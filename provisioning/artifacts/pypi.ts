@@ -29,7 +29,13 @@ export async function fetchPypiFile(
   const url = new URL(entry.url, `${base}/simple/${name}/`).toString();
   const file = `${destDir}/${entry.filename}`;
   if (!fs.existsSync(file) || (await sha256File(file)) !== expected) {
-    await download(url, file, (n, total) => report(`download ${entry.filename} ${mib(n)}${total ? `/${mib(total)}` : ''} MiB`));
+    let shown = -1;
+    await download(url, file, (n, total) => {
+      // One report per 16 MiB, not one per chunk.
+      if (Math.floor(mib(n) / 16) === shown) return;
+      shown = Math.floor(mib(n) / 16);
+      report(`download ${entry.filename} ${mib(n)}${total ? `/${mib(total)}` : ''} MiB`);
+    });
   }
   const actual = await sha256File(file);
   if (actual !== expected) {

@@ -12,6 +12,14 @@ export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[])
   return `runuser -u hdfs -- ${cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args)}`;
 }
 
+const FS_SHELL = 'org.apache.hadoop.fs.FsShell';
+
+/** Directories every HDFS has: a world-writable, sticky /tmp, and /user for home directories. */
+const HDFS_BASE_DIRS = [
+  { path: '/tmp', mode: '1777' },
+  { path: '/user', mode: '755' },
+];
+
 export const namenodeService: Service = {
   id: 'hdfs-namenode',
   role: 'namenode',
@@ -44,6 +52,16 @@ export const namenodeService: Service = {
       { what: 'format the NameNode' },
     );
     return { changed: true, detail: 'formatted the NameNode' };
+  },
+  async postStart(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome> {
+    const made: string[] = [];
+    for (const dir of HDFS_BASE_DIRS) {
+      if ((await host.exec(hdfsTool(ctx, FS_SHELL, '-test', '-d', dir.path))).code === 0) continue;
+      await host.execOrThrow(`${hdfsTool(ctx, FS_SHELL, '-mkdir', '-p', dir.path)} && ${hdfsTool(ctx, FS_SHELL, '-chmod', dir.mode, dir.path)}`, { what: `create ${dir.path} in HDFS` });
+      made.push(dir.path);
+    }
+    if (made.length) log.info({ directories: made }, 'created HDFS directories');
+    return made.length ? { changed: true, detail: `created ${made.join(', ')}` } : { changed: false };
   },
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.namenode, ctx.node.privateAddress, NAMENODE_RPC_PORT);

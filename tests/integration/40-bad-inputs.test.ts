@@ -1,0 +1,112 @@
+/**
+ * Bad inputs on the real cluster: each gives a short error that names the host and says what to
+ * do, with a non-zero exit code, and a re-run after the fix converges.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, node, stateDir, TEST_DIR, writeConfig } from './harness';
+
+/** The same three nodes, seen through the static target: same provisioner, same cluster state. */
+function staticYaml(addresses: Record<string, string>, keyPath: string): string {
+  return `name: ${CLUSTER}
+target: static
+ssh:
+  privateKeyPath: ${keyPath}
+  publicKey: ${keyPath}.pub
+nodes:
+  - { name: kafka-1, roles: [kafka], address: ${addresses['kafka-1']} }
+  - { name: spark-1, roles: [spark-master, spark-worker], address: ${addresses['spark-1']} }
+  - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${addresses['hdfs-1']} }
+artifacts:
+  source: maven
+`;
+}
+
+const clusterKey = (): string => path.join(stateDir(), 'ssh', 'id_ed25519');
+
+describe('bad inputs', () => {
+  afterAll(async () => {
+    // Leave the cluster as the base config describes it, owned by the local target again.
+    const r = await cli(['up', '-c', CONFIG]);
+    expect(r.code).toBe(0);
+  });
+
+  it('an unreachable host is named; pointing at the right address converges with no changes', async () => {
+    const bad = writeConfig(path.join(TEST_DIR, 'unreachable.yaml'), staticYaml({ ...ADDRESSES, 'kafka-1': '127.0.0.39' }, clusterKey()));
+    const r = await cli(['up', '-c', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/kafka-1 \(127\.0\.0\.39:22\): cannot connect over SSH: .*ECONNREFUSED/);
+    expect(r.stderr).toMatch(/hint: check that kafka-1 is running and that 127\.0\.0\.39:22 is reachable/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user error
+    const good = writeConfig(path.join(TEST_DIR, 'static.yaml'), staticYaml(ADDRESSES, clusterKey()));
+    const again = await cli(['up', '--json', '-c', good]);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as { changed: boolean }).changed).toBe(false);
+  });
+
+  it('a wrong SSH key is named with the host and user', async () => {
+    const wrongKey = path.join(TEST_DIR, 'wrong_key');
+    fs.rmSync(wrongKey, { force: true });
+    fs.rmSync(`${wrongKey}.pub`, { force: true });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+    const bad = writeConfig(path.join(TEST_DIR, 'wrong-key.yaml'), staticYaml(ADDRESSES, wrongKey));
+    const r = await cli(['up', '-c', bad]);
+    expect(r.code).toBe(1);
+    for (const n of ['kafka-1', 'spark-1', 'hdfs-1']) expect(r.stderr).toMatch(new RegExp(`${n} \\(127\\.0\\.0\\.3\\d:22\\): cannot connect over SSH: the SSH key .*wrong_key was refused for user root`));
+    expect(r.stderr).toMatch(/hint: check that ssh\.privateKeyPath matches a public key in the node's authorized_keys/);
+  });
+
+  it('an artifact whose checksum does not match is refused, removed, and fetched afresh on the next run', async () => {
+    const cache = path.join(TEST_DIR, 'tampered-cache');
+    const real = path.join(ENV.MILLRACE_CACHE!, 'artifacts', 'maven');
+    const copy = path.join(cache, 'artifacts', 'maven');
+    fs.rmSync(cache, { recursive: true, force: true });
+    fs.mkdirSync(copy, { recursive: true });
+    for (const f of fs.readdirSync(real)) {
+      if (f.startsWith('kafka-')) fs.copyFileSync(path.join(real, f), path.join(copy, f));
+      else fs.symlinkSync(path.join(real, f), path.join(copy, f));
+    }
+    const tar = fs.readdirSync(copy).find((f) => f.startsWith('kafka-') && f.endsWith('.tar'))!;
+    const fd = fs.openSync(path.join(copy, tar), 'r+');
+    fs.writeSync(fd, Buffer.from('tampered'), 0, 8, 4096);
+    fs.closeSync(fd);
+    const cfg = writeConfig(path.join(TEST_DIR, 'tampered.yaml'), `${CLUSTER_YAML}  cacheDir: ${cache}\n`);
+    const r = await cli(['up', '-c', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`kafka-1: the cached artifact .*${tar} does not match its checksum \\(SHA-512 expected [0-9a-f]{16}…, got [0-9a-f]{16}…\\)`));
+    expect(r.stderr).toMatch(/hint: the damaged copy was removed from the cache; run the command again to download it afresh/);
+    expect(fs.existsSync(path.join(copy, tar))).toBe(false);
+    const again = await cli(['up', '-c', cfg]);
+    expect(again.stderr.slice(-2000)).not.toMatch(/error:/);
+    expect(again.code).toBe(0);
+  });
+
+  it('a service port already taken on the node is named, and the service starts once it is free', async () => {
+    const kafka = await node('kafka-1');
+    await kafka.execOrThrow('systemctl stop millrace-kafka.service');
+    await kafka.close();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(9093, ADDRESSES['kafka-1'], resolve));
+    try {
+      const r = await cli(['up', '-c', CONFIG]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/kafka-1: port 9093 \(Kafka clients and inter-broker traffic \(TLS\)\) on 127\.0\.0\.31 is already in use.*, so kafka cannot start/);
+      expect(r.stderr).toMatch(/hint: stop that process on kafka-1/);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    const again = await cli(['up', '--json', '-c', CONFIG]);
+    expect(again.code).toBe(0);
+    const kafkaOutcome = (JSON.parse(again.stdout) as { nodes: { node: string; started: string[] }[] }).nodes.find((n) => n.node === 'kafka-1');
+    expect(kafkaOutcome?.started).toEqual(['kafka']);
+  });
+
+  it('the local target without root privileges says it needs root', async () => {
+    const r = await cli(['up', '--target', 'local', '-c', CONFIG], { asUser: 65534 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: the local target needs root: it boots systemd-nspawn containers/);
+    expect(r.stderr).toMatch(/hint: run it as root/);
+  });
+});

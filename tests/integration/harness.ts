@@ -1,0 +1,88 @@
+/**
+ * Shared by the integration tests: one real local cluster (systemd-nspawn nodes on 127.0.0.31-33),
+ * brought up once per run by global-setup.ts, driven through the built CLI as a user would.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readInventory } from '../../lib/inventory';
+import { KnownHosts } from '../../provisioning/known-hosts';
+import { connect, RemoteHost } from '../../provisioning/remote-host';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const TEST_DIR = path.join(REPO, '.millrace-test');
+export const CLUSTER = 'itest';
+export const CONFIG = path.join(TEST_DIR, 'itest.yaml');
+export const ADDRESSES = { 'kafka-1': '127.0.0.31', 'spark-1': '127.0.0.32', 'hdfs-1': '127.0.0.33' } as const;
+
+/** Caches (host image, bundles, apt packages) outlive a run; cluster state does not. */
+export const ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  MILLRACE_HOME: path.join(TEST_DIR, 'home'),
+  MILLRACE_CACHE: process.env.MILLRACE_CACHE ?? path.join(os.homedir(), '.millrace', 'cache'),
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+};
+process.env.MILLRACE_HOME = ENV.MILLRACE_HOME;
+process.env.MILLRACE_CACHE = ENV.MILLRACE_CACHE;
+
+export const stateDir = (cluster = CLUSTER): string => path.join(ENV.MILLRACE_HOME!, 'clusters', cluster);
+
+export function writeConfig(file: string, yaml: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+export const CLUSTER_YAML = `name: ${CLUSTER}
+target: local
+nodes:
+  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }
+  - { name: spark-1, roles: [spark-master, spark-worker], address: ${ADDRESSES['spark-1']} }
+  - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${ADDRESSES['hdfs-1']} }
+artifacts:
+  source: maven
+`;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Runs the built CLI as a subprocess, the way a user does. */
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; asUser?: number } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const main = path.join(REPO, 'dist/cli/main.js');
+  const [cmd, argv] = opts.asUser === undefined ? [process.execPath, [main, ...args]] : ['setpriv', [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', process.execPath, main, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv as string[], { env: opts.env ?? ENV, cwd: TEST_DIR });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+/** A direct SSH connection to a test node, for checks the CLI does not offer. */
+export async function node(name: keyof typeof ADDRESSES): Promise<RemoteHost> {
+  const inv = readInventory(CLUSTER);
+  const n = inv.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no ${name} in the test inventory`);
+  return connect(n, { knownHosts: new KnownHosts(path.join(stateDir(), 'known_hosts.json')) });
+}
+
+export function caPem(): string {
+  return fs.readFileSync(path.join(stateDir(), 'pki', 'ca.crt'), 'utf8');
+}
+
+export function randomName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
