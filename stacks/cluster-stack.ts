@@ -1,0 +1,154 @@
+/**
+ * The cluster's whole AWS stack: provider and state backend, network, security groups, a KMS key
+ * for the disks, the key pair, one EC2 instance per node, and the outputs `up` reads back.
+ */
+import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
+import { Instance } from '@cdktf/provider-aws/lib/instance';
+import { KeyPair } from '@cdktf/provider-aws/lib/key-pair';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import * as path from 'node:path';
+import type { ClusterConfig } from '../lib/config';
+import { InternalError } from '../lib/errors';
+import type { Role } from '../lib/roles';
+import { AMI_FAMILIES } from './ami-families';
+import { clusterNetwork } from './network';
+import { NodeOutput, NODES_OUTPUT } from './node-output';
+import { roleSecurityGroups } from './security-groups';
+import { defaultTags, tagsFor } from './tags';
+
+/** The provider address in full: a bare "aws" would resolve to a different registry under OpenTofu. */
+export const AWS_PROVIDER_SOURCE = 'registry.terraform.io/hashicorp/aws';
+/**
+ * The bindings are generated for AWS provider 6.x; everything this stack uses also exists in
+ * 5.100, the newest 5.x (which is what offline provider mirrors tend to carry).
+ */
+export const AWS_PROVIDER_VERSION = '>= 5.100.0, < 7.0.0';
+export const TERRAFORM_REQUIRED_VERSION = '>= 1.6.0';
+/** The device name the data volume is attached as (Nitro instances show it as /dev/nvme1n1). */
+export const DATA_DEVICE_NAME = '/dev/sdf';
+
+export interface ClusterStackProps {
+  config: ClusterConfig;
+  /** The operator's SSH public key, as one line of OpenSSH text. */
+  publicKey: string;
+  /** Directory the local backend keeps terraform.tfstate in (ignored for the S3 backend). */
+  stateDir: string;
+}
+
+export class ClusterStack extends TerraformStack {
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    super(scope, id);
+    const { config, publicKey, stateDir } = props;
+    const { aws } = config;
+    const shared = (name: string) => tagsFor(config, 'shared', `${config.name}-${name}`);
+
+    this.addOverride('terraform.required_version', TERRAFORM_REQUIRED_VERSION);
+    this.addOverride('terraform.required_providers.aws.source', AWS_PROVIDER_SOURCE);
+    this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_VERSION);
+    new AwsProvider(this, 'aws', { region: aws.region, defaultTags: [{ tags: defaultTags(config) }] });
+    if (aws.state.backend === 's3') {
+      new S3Backend(this, {
+        bucket: aws.state.bucket,
+        key: aws.state.key,
+        region: aws.state.region ?? aws.region,
+        encrypt: true,
+        ...(aws.state.dynamodbTable ? { dynamodbTable: aws.state.dynamodbTable } : {}),
+      });
+    } else {
+      new LocalBackend(this, { path: path.join(stateDir, 'terraform.tfstate') });
+    }
+
+    const network = clusterNetwork(this, config);
+    const groups = roleSecurityGroups(this, config, network.vpcId);
+
+    const key = new KmsKey(this, 'kms-key', {
+      description: `millrace ${config.name}: EBS volumes of the cluster's nodes`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 7,
+      tags: shared('ebs'),
+    });
+    new KmsAlias(this, 'kms-alias', { name: `alias/millrace-${config.name}-ebs`, targetKeyId: key.keyId });
+
+    const keyPair = new KeyPair(this, 'key-pair', {
+      keyName: `millrace-${config.name}`,
+      publicKey,
+      tags: shared('operator'),
+    });
+
+    const ami = aws.ami ?? this.amiLookup(config).id;
+
+    const groupIds = (roles: Role[]): string[] =>
+      roles.map((r) => {
+        const sg = groups.get(r);
+        // roleSecurityGroups made one group per role any node has, so a miss is a bug here.
+        if (!sg) throw new InternalError(`no security group for role ${r}`);
+        return sg.id;
+      });
+
+    // Tokens resolve to Terraform references, so the value is typed as strings throughout.
+    const nodes: Record<string, NodeOutput> = {};
+    for (const node of config.nodes) {
+      const name = `${config.name}-${node.name}`;
+      const volumeTags = (disk: string) => tagsFor(config, node.roles, `${name}-${disk}`);
+      const instance = new Instance(this, `node-${node.name}`, {
+        ami,
+        instanceType: node.instanceType,
+        subnetId: network.subnetId,
+        associatePublicIpAddress: true,
+        vpcSecurityGroupIds: groupIds(node.roles),
+        keyName: keyPair.keyName,
+        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
+        rootBlockDevice: {
+          volumeType: 'gp3',
+          volumeSize: aws.rootVolumeGb,
+          encrypted: true,
+          kmsKeyId: key.arn,
+          deleteOnTermination: true,
+          tags: volumeTags('root'),
+        },
+        ebsBlockDevice: [
+          {
+            deviceName: DATA_DEVICE_NAME,
+            volumeType: 'gp3',
+            volumeSize: aws.dataVolumeGb,
+            encrypted: true,
+            kmsKeyId: key.arn,
+            deleteOnTermination: true,
+            tags: volumeTags('data'),
+          },
+        ],
+        tags: tagsFor(config, node.roles, name),
+        // The AMI lookup takes the newest image; without this, every new image release would
+        // replace the nodes (and their data) on the next `up`.
+        lifecycle: { ignoreChanges: ['ami'] },
+      });
+      nodes[node.name] = { id: instance.id, private_ip: instance.privateIp, public_ip: instance.publicIp, roles: node.roles };
+    }
+
+    new TerraformOutput(this, NODES_OUTPUT, { value: nodes, description: 'per node: EC2 instance id, private IP, public IP, roles' });
+    new TerraformOutput(this, 'vpc_id', { value: network.vpcId });
+    new TerraformOutput(this, 'subnet_id', { value: network.subnetId });
+    new TerraformOutput(this, 'kms_key_arn', { value: key.arn });
+    new TerraformOutput(this, 'security_group_ids', {
+      value: Object.fromEntries([...groups].map(([role, sg]) => [role, sg.id])),
+    });
+  }
+
+  private amiLookup(config: ClusterConfig): DataAwsAmi {
+    const family = AMI_FAMILIES[config.aws.amiFamily];
+    return new DataAwsAmi(this, 'ami', {
+      mostRecent: true,
+      owners: [family.owner],
+      filter: [
+        { name: 'name', values: [family.namePattern] },
+        { name: 'architecture', values: ['x86_64'] },
+        { name: 'virtualization-type', values: ['hvm'] },
+        { name: 'root-device-type', values: ['ebs'] },
+      ],
+    });
+  }
+}

@@ -1,0 +1,182 @@
+import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
+import { Instance } from '@cdktf/provider-aws/lib/instance';
+import { KeyPair } from '@cdktf/provider-aws/lib/key-pair';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { Testing } from 'cdktf';
+import { awsConfig, PUBLIC_KEY, ref, resources, STATE_DIR, synth } from './stack-fixture';
+
+Testing.setupJest();
+
+const KMS_ARN = ref('aws_kms_key', 'kms-key', 'arn');
+const TAGGED = { 'millrace:cluster': 'demo', 'managed-by': 'millrace' };
+/** Resource types the AWS API gives no tags; everything else must carry millrace's tags. */
+const UNTAGGABLE = new Set(['aws_route_table_association', 'aws_kms_alias']);
+
+describe('cluster stack: instances, disks and keys (default topology)', () => {
+  const config = awsConfig();
+  const { text, doc } = synth(config);
+  const instances = resources(doc, 'aws_instance');
+
+  it('has exactly one instance per configured node, with its instance type', () => {
+    expect(Object.keys(instances).sort()).toEqual(['node-hdfs-1', 'node-kafka-1', 'node-spark-1']);
+    for (const node of config.nodes)
+      expect(text).toHaveResourceWithProperties(Instance, { tags: expect.objectContaining({ Name: `demo-${node.name}` }), instance_type: node.instanceType });
+  });
+
+  it('requires IMDSv2 on every instance', () => {
+    for (const [name, instance] of Object.entries(instances)) expect([name, instance.metadata_options.http_tokens]).toEqual([name, 'required']);
+    expect(text).toHaveResourceWithProperties(Instance, { metadata_options: expect.objectContaining({ http_tokens: 'required' }) });
+  });
+
+  it('encrypts the gp3 root and data volumes with the cluster key', () => {
+    for (const instance of Object.values(instances)) {
+      expect(instance.root_block_device).toEqual(
+        expect.objectContaining({ encrypted: true, kms_key_id: KMS_ARN, volume_type: 'gp3', volume_size: config.aws.rootVolumeGb }),
+      );
+      expect(instance.ebs_block_device).toEqual([
+        expect.objectContaining({ encrypted: true, kms_key_id: KMS_ARN, volume_type: 'gp3', volume_size: config.aws.dataVolumeGb, device_name: '/dev/sdf' }),
+      ]);
+    }
+  });
+
+  it('uses a customer-managed KMS key with rotation, and an alias for it', () => {
+    expect(Object.keys(resources(doc, 'aws_kms_key'))).toEqual(['kms-key']);
+    expect(text).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true });
+    expect(text).toHaveResourceWithProperties(KmsAlias, { name: 'alias/millrace-demo-ebs', target_key_id: ref('aws_kms_key', 'kms-key', 'key_id') });
+  });
+
+  it('makes the key pair from the operator public key, and every node uses it', () => {
+    expect(text).toHaveResourceWithProperties(KeyPair, { public_key: PUBLIC_KEY, key_name: 'millrace-demo' });
+    for (const instance of Object.values(instances)) expect(instance.key_name).toBe(ref('aws_key_pair', 'key-pair', 'key_name'));
+  });
+
+  it('puts nodes in the public subnet with a public IP, in their roles\' security groups', () => {
+    for (const node of config.nodes) {
+      const instance = instances[`node-${node.name}`];
+      expect(instance.subnet_id).toBe(ref('aws_subnet', 'subnet'));
+      expect(instance.associate_public_ip_address).toBe(true);
+      expect(instance.vpc_security_group_ids).toEqual(node.roles.map((r) => ref('aws_security_group', `sg-${r}`)));
+    }
+  });
+
+  it('finds the newest Ubuntu 24.04 image from Canonical', () => {
+    expect(text).toHaveDataSourceWithProperties(DataAwsAmi, {
+      most_recent: true,
+      owners: ['099720109477'],
+      filter: expect.arrayContaining([{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }]),
+    });
+    for (const instance of Object.values(instances)) expect(instance.ami).toBe('${data.aws_ami.ami.id}');
+  });
+
+  it('tags every taggable resource with the cluster, its role and managed-by', () => {
+    const roleTags = new Map<string, string>();
+    for (const [type, byName] of Object.entries(doc.resource as Record<string, Record<string, { tags?: Record<string, string> }>>)) {
+      for (const [name, resource] of Object.entries(byName)) {
+        if (UNTAGGABLE.has(type)) continue;
+        expect([type, name, resource.tags]).toEqual([type, name, expect.objectContaining({ ...TAGGED, 'millrace:role': expect.any(String) })]);
+        roleTags.set(`${type}.${name}`, resource.tags!['millrace:role']!);
+      }
+    }
+    expect(roleTags.get('aws_instance.node-hdfs-1')).toBe('namenode+datanode+kms');
+    expect(roleTags.get('aws_security_group.sg-kafka')).toBe('kafka');
+    expect(roleTags.get('aws_vpc.vpc')).toBe('network');
+    expect(roleTags.get('aws_kms_key.kms-key')).toBe('shared');
+    for (const instance of Object.values(instances)) {
+      expect(instance.root_block_device.tags).toEqual(expect.objectContaining({ ...TAGGED, 'millrace:role': instance.tags['millrace:role'] }));
+      expect(instance.ebs_block_device[0].tags).toEqual(expect.objectContaining({ ...TAGGED, 'millrace:role': instance.tags['millrace:role'] }));
+    }
+    expect(text).toHaveProviderWithProperties(AwsProvider, { region: 'us-east-1', default_tags: [{ tags: TAGGED }] });
+  });
+
+  it('outputs id, private IP, public IP and roles for each node', () => {
+    expect(doc.output.nodes.value).toEqual(
+      Object.fromEntries(
+        config.nodes.map((n) => [
+          n.name,
+          {
+            id: ref('aws_instance', `node-${n.name}`),
+            private_ip: ref('aws_instance', `node-${n.name}`, 'private_ip'),
+            public_ip: ref('aws_instance', `node-${n.name}`, 'public_ip'),
+            roles: n.roles,
+          },
+        ]),
+      ),
+    );
+  });
+
+  it('pins the AWS provider by its fully-qualified source, with versions for Terraform and the provider', () => {
+    expect(doc.terraform.required_providers).toEqual({
+      aws: { source: 'registry.terraform.io/hashicorp/aws', version: expect.stringMatching(/^>= \d+\.\d+\.\d+, < \d+\.\d+\.\d+$/) },
+    });
+    expect(doc.terraform.required_version).toBe('>= 1.6.0');
+  });
+
+  it('keeps state in a local backend in the cluster state directory', () => {
+    expect(doc.terraform.backend).toEqual({ local: { path: `${STATE_DIR}/terraform.tfstate` } });
+  });
+
+  it('creates a VPC with a public subnet, an internet gateway and a default route', () => {
+    expect(text).toHaveResourceWithProperties(Vpc, { cidr_block: '10.42.0.0/16', enable_dns_hostnames: true });
+    expect(text).toHaveResourceWithProperties(Subnet, { cidr_block: '10.42.1.0/24', vpc_id: ref('aws_vpc', 'vpc') });
+    expect(Object.values(resources(doc, 'aws_route_table'))).toEqual([
+      expect.objectContaining({ route: [expect.objectContaining({ cidr_block: '0.0.0.0/0', gateway_id: ref('aws_internet_gateway', 'igw') })] }),
+    ]);
+    expect(resources(doc, 'aws_route_table_association')['route-table-association']).toEqual(
+      expect.objectContaining({ subnet_id: ref('aws_subnet', 'subnet') }),
+    );
+    // The VPC's default group is emptied, so it grants nothing.
+    const defaultSg = resources(doc, 'aws_default_security_group')['vpc-default-sg'];
+    expect(defaultSg.ingress).toBeUndefined();
+    expect(defaultSg.egress).toBeUndefined();
+  });
+
+  it('has no secrets: only the public half of the key', () => {
+    expect(text).not.toMatch(/PRIVATE KEY|aws_secret_access_key|password/i);
+  });
+});
+
+describe('cluster stack: configuration variants', () => {
+  it('uses the S3 backend from the config', () => {
+    const { doc } = synth(
+      awsConfig('aws:\n  region: eu-west-1\n  state: { backend: s3, bucket: acme-tfstate, key: clusters/demo.tfstate, dynamodbTable: tf-locks }\n'),
+    );
+    expect(doc.terraform.backend).toEqual({
+      s3: { bucket: 'acme-tfstate', key: 'clusters/demo.tfstate', region: 'eu-west-1', dynamodb_table: 'tf-locks', encrypt: true },
+    });
+  });
+
+  it('uses an existing VPC and subnet without creating any network resources', () => {
+    const { text, doc } = synth(awsConfig('aws:\n  vpcId: vpc-0abc123\n  subnetId: subnet-0def456\n'));
+    for (const type of ['aws_vpc', 'aws_subnet', 'aws_internet_gateway', 'aws_route_table', 'aws_route_table_association', 'aws_default_security_group'])
+      expect([type, Object.keys(resources(doc, type))]).toEqual([type, []]);
+    for (const instance of Object.values(resources(doc, 'aws_instance'))) expect(instance.subnet_id).toBe('subnet-0def456');
+    expect(text).toHaveResourceWithProperties(SecurityGroup, { vpc_id: 'vpc-0abc123', name: 'millrace-demo-kafka' });
+  });
+
+  it('uses a Debian 12 image from Debian\'s account when asked', () => {
+    const { text } = synth(awsConfig('aws:\n  amiFamily: debian-12\n'));
+    expect(text).toHaveDataSourceWithProperties(DataAwsAmi, {
+      owners: ['136693071363'],
+      filter: expect.arrayContaining([{ name: 'name', values: ['debian-12-amd64-*'] }]),
+    });
+  });
+
+  it('uses the configured AMI and looks none up', () => {
+    const { doc } = synth(awsConfig('aws:\n  ami: ami-0123abcd\n'));
+    expect(doc.data?.aws_ami).toBeUndefined();
+    for (const instance of Object.values(resources(doc, 'aws_instance'))) expect(instance.ami).toBe('ami-0123abcd');
+  });
+
+  it('sizes the volumes from the config', () => {
+    const { doc } = synth(awsConfig('aws:\n  rootVolumeGb: 40\n  dataVolumeGb: 500\n'));
+    for (const instance of Object.values(resources(doc, 'aws_instance'))) {
+      expect(instance.root_block_device.volume_size).toBe(40);
+      expect(instance.ebs_block_device[0].volume_size).toBe(500);
+    }
+  });
+});

@@ -1,0 +1,59 @@
+import * as fs from 'node:fs';
+import { parseConfigText } from '../../../lib/config';
+import { MillraceError } from '../../../lib/errors';
+import { inventoryFromOutputs } from '../../../targets/aws';
+import { errorTail } from '../../../targets/aws/terraform';
+import { CANNED_OUTPUT } from '../../fixtures/terraform-standin/install';
+
+const config = parseConfigText('name: demo\ntarget: aws\nnetwork:\n  sshCidr: 198.51.100.7/32\n', 'test.yaml');
+const canned = JSON.parse(fs.readFileSync(CANNED_OUTPUT, 'utf8'));
+const withNodes = (value: unknown) => JSON.stringify({ ...canned, nodes: { ...canned.nodes, value } });
+
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof MillraceError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a MillraceError');
+}
+
+describe('inventoryFromOutputs', () => {
+  it('keeps the config\'s node order and uses the given key', () => {
+    const inv = inventoryFromOutputs(config, JSON.stringify(canned), '/keys/id', new Date('2026-01-02T03:04:05Z'));
+    expect(inv.createdAt).toBe('2026-01-02T03:04:05.000Z');
+    expect(inv.nodes.map((n) => [n.name, n.privateKeyPath])).toEqual([
+      ['kafka-1', '/keys/id'],
+      ['spark-1', '/keys/id'],
+      ['hdfs-1', '/keys/id'],
+    ]);
+  });
+
+  it('falls back to the private address for SSH when a node has no public IP', () => {
+    const nodes = { ...canned.nodes.value, 'kafka-1': { ...canned.nodes.value['kafka-1'], public_ip: '' } };
+    const node = inventoryFromOutputs(config, withNodes(nodes), '/k').nodes[0]!;
+    expect([node.sshAddress, node.privateAddress, node.publicAddress]).toEqual(['10.42.1.11', '10.42.1.11', undefined]);
+  });
+
+  it('names configured nodes missing from the outputs', () => {
+    const { 'hdfs-1': _gone, ...rest } = canned.nodes.value;
+    expect(message(() => inventoryFromOutputs(config, withNodes(rest), '/k'))).toBe(
+      'terraform output "nodes" lacks hdfs-1: the state does not match the config',
+    );
+  });
+
+  it('rejects outputs without nodes, non-JSON, and unknown roles', () => {
+    expect(message(() => inventoryFromOutputs(config, '{}', '/k'))).toBe('terraform reported no "nodes" output: the stack has not been applied');
+    expect(message(() => inventoryFromOutputs(config, 'Error: no state', '/k'))).toBe('`terraform output -json` did not print JSON');
+    const nodes = { ...canned.nodes.value, 'kafka-1': { ...canned.nodes.value['kafka-1'], roles: ['zookeeper'] } };
+    expect(message(() => inventoryFromOutputs(config, withNodes(nodes), '/k'))).toBe('terraform output "nodes" has unknown roles for node kafka-1');
+  });
+});
+
+describe('errorTail', () => {
+  it('drops colour codes, box margins and repeated blank lines', () => {
+    const raw = '\u001b[31m╷\u001b[0m\n│ \u001b[1mError: boom\u001b[0m\n│ \n│ \n│   with aws_instance.node-kafka-1,\n╵\n';
+    expect(errorTail(raw)).toBe('Error: boom\n\n  with aws_instance.node-kafka-1,');
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * The aws target's terraform orchestration, against a stand-in `terraform`/`tofu` on PATH that
+ * records its calls and replays canned output. Terraform is the edge here, not the thing under test.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { ClusterConfig, parseConfigText } from '../../../lib/config';
+import { MillraceError } from '../../../lib/errors';
+import { inventoryPath, readInventory } from '../../../lib/inventory';
+import { createLogger, setRootLogger } from '../../../lib/logger';
+import { downAws, planAws, upAws } from '../../../targets/aws';
+import { CANNED_OUTPUT, installStandin } from '../../fixtures/terraform-standin/install';
+
+const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITargetTestTargetTestTargetTestTargetTest test@example';
+
+interface Call {
+  bin: string;
+  args: string[];
+  cwd: string;
+}
+
+let tmp: string;
+let sink: Writable & { text: string };
+const savedEnv = { ...process.env };
+
+function collector(onWrite?: (text: string) => void): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      w.text += chunk.toString();
+      onWrite?.(w.text);
+      done();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
+}
+
+const bin = (which: 'terraform' | 'tofu' | 'none') => path.join(tmp, `bin-${which}`);
+const calls = (): Call[] =>
+  fs.existsSync(path.join(tmp, 'calls.jsonl'))
+    ? fs.readFileSync(path.join(tmp, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Call)
+    : [];
+const stackDir = () => path.join(tmp, 'home', 'clusters', 'demo', 'synth', 'stacks', 'cluster');
+
+function config(extra = ''): ClusterConfig {
+  return parseConfigText(
+    `name: demo\ntarget: aws\nnetwork:\n  sshCidr: 198.51.100.7/32\nssh:\n  publicKey: "${PUBLIC_KEY}"\n  privateKeyPath: ${tmp}/id_ed25519\n${extra}`,
+    'test.yaml',
+  );
+}
+
+async function failure(promise: Promise<unknown>): Promise<MillraceError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MillraceError) return error;
+    throw error;
+  }
+  throw new Error('expected a MillraceError');
+}
+
+beforeAll(() => setRootLogger(createLogger('silent')));
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-aws-'));
+  installStandin(bin('terraform'), 'terraform');
+  installStandin(bin('tofu'), 'tofu');
+  fs.mkdirSync(bin('none'));
+  process.env.MILLRACE_HOME = path.join(tmp, 'home');
+  // Only the stand-in is on PATH: a real terraform on this machine must never be reached.
+  process.env.PATH = bin('terraform');
+  process.env.STANDIN_LOG = path.join(tmp, 'calls.jsonl');
+  process.env.STANDIN_OUTPUT = CANNED_OUTPUT;
+  delete process.env.MILLRACE_TERRAFORM;
+  sink = collector();
+});
+
+afterEach(() => {
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('upAws', () => {
+  it('runs init, apply -auto-approve, then output -json, all in the synth directory', async () => {
+    await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls()).toEqual([
+      { bin: 'terraform', args: ['init', '-input=false', '-no-color'], cwd: stackDir() },
+      { bin: 'terraform', args: ['apply', '-input=false', '-auto-approve', '-no-color'], cwd: stackDir() },
+      { bin: 'terraform', args: ['output', '-json'], cwd: stackDir() },
+    ]);
+    expect(fs.existsSync(path.join(stackDir(), 'cdk.tf.json'))).toBe(true);
+  });
+
+  it('parses output -json into the inventory, and saves it', async () => {
+    const inventory = await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(inventory).toEqual({
+      cluster: 'demo',
+      target: 'aws',
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      nodes: [
+        { name: 'kafka-1', roles: ['kafka'], sshAddress: '203.0.113.11', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.11', publicAddress: '203.0.113.11', id: 'i-0standin00000001' },
+        { name: 'spark-1', roles: ['spark-master', 'spark-worker'], sshAddress: '203.0.113.12', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.12', publicAddress: '203.0.113.12', id: 'i-0standin00000002' },
+        { name: 'hdfs-1', roles: ['namenode', 'datanode', 'kms'], sshAddress: '203.0.113.13', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.13', publicAddress: '203.0.113.13', id: 'i-0standin00000003' },
+      ],
+    });
+    expect(readInventory('demo')).toEqual(inventory);
+  });
+
+  it('streams terraform\'s output while it runs, but not the output JSON', async () => {
+    // The stand-in's apply waits for this file, which is only written once its first line has
+    // arrived here: the run can finish only if output is streamed, not buffered until exit.
+    const handshake = path.join(tmp, 'seen-progress');
+    process.env.STANDIN_HANDSHAKE = handshake;
+    const live = collector((text) => {
+      if (text.includes('aws_instance.node-kafka-1: Creating...')) fs.writeFileSync(handshake, '');
+    });
+    await upAws(config(), { publicKey: PUBLIC_KEY, stream: live });
+    expect(live.text).toContain('Terraform has been successfully initialized!');
+    expect(live.text).toContain('Apply complete! Resources: 3 added');
+    expect(live.text).not.toContain('i-0standin');
+  });
+
+  it('surfaces terraform\'s own error text when apply fails, and writes no inventory', async () => {
+    process.env.STANDIN_FAIL = 'apply';
+    const error = await failure(upAws(config(), { publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toContain(`terraform apply failed (exit code 1) in ${stackDir()}:`);
+    expect(error.message).toContain("Error: creating EC2 Instance: operation error EC2: RunInstances");
+    expect(error.message).toContain("api error InvalidParameterValue: Invalid value 't3.nano-x' for InstanceType.");
+    expect(error.message).toContain('with aws_instance.node-kafka-1,');
+    expect(error.message).not.toMatch(/[│╷╵]/);
+    expect(error.exitCode).toBe(1);
+    expect(error.hint).toMatch(/run `millrace up --target aws` again/);
+    expect(sink.text).toContain('│ Error: creating EC2 Instance');
+    expect(calls().map((c) => c.args[0])).toEqual(['init', 'apply']);
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(false);
+  });
+
+  it('uses the Debian login user for Debian images, and the configured user over both', async () => {
+    expect((await upAws(config('aws:\n  amiFamily: debian-12\n'), { publicKey: PUBLIC_KEY, stream: sink })).nodes[0]!.sshUser).toBe('admin');
+    expect((await upAws(config('  user: ops\n'), { publicKey: PUBLIC_KEY, stream: sink })).nodes[0]!.sshUser).toBe('ops');
+  });
+});
+
+describe('finding terraform or tofu', () => {
+  it('says neither is installed, and how to install one, when PATH has neither', async () => {
+    process.env.PATH = bin('none');
+    const error = await failure(upAws(config(), { publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toBe('neither terraform nor tofu is on PATH; the aws target needs one of them to create the cluster');
+    expect(error.hint).toContain('https://developer.hashicorp.com/terraform/install');
+    expect(error.hint).toContain('https://opentofu.org/docs/intro/install/');
+    expect(error.exitCode).toBe(1);
+    expect(fs.existsSync(stackDir())).toBe(false);
+  });
+
+  it('uses tofu when only tofu is on PATH', async () => {
+    process.env.PATH = [bin('none'), bin('tofu')].join(path.delimiter);
+    await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls().map((c) => c.bin)).toEqual(['tofu', 'tofu', 'tofu']);
+  });
+
+  it('prefers terraform when both are on PATH', async () => {
+    process.env.PATH = [bin('tofu'), bin('terraform')].join(path.delimiter);
+    await planAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls().map((c) => c.bin)).toEqual(['terraform', 'terraform']);
+  });
+
+  it('uses the binary MILLRACE_TERRAFORM names, by path or by name', async () => {
+    process.env.MILLRACE_TERRAFORM = path.join(bin('tofu'), 'tofu');
+    await planAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    process.env.PATH = [bin('terraform'), bin('tofu')].join(path.delimiter);
+    process.env.MILLRACE_TERRAFORM = 'tofu';
+    await planAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls().map((c) => c.bin)).toEqual(['tofu', 'tofu', 'tofu', 'tofu']);
+  });
+
+  it('rejects a MILLRACE_TERRAFORM that is not an executable', async () => {
+    process.env.MILLRACE_TERRAFORM = path.join(tmp, 'no-such-terraform');
+    const error = await failure(planAws(config(), { publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toBe(`MILLRACE_TERRAFORM is "${path.join(tmp, 'no-such-terraform')}", but that is not an executable file`);
+  });
+});
+
+describe('planAws', () => {
+  it('runs init then plan in the synth directory and writes no inventory', async () => {
+    await planAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls()).toEqual([
+      { bin: 'terraform', args: ['init', '-input=false', '-no-color'], cwd: stackDir() },
+      { bin: 'terraform', args: ['plan', '-input=false', '-no-color'], cwd: stackDir() },
+    ]);
+    expect(sink.text).toMatch(/Plan: \d+ to add, 0 to change, 0 to destroy\./);
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(false);
+  });
+
+  it('points at AWS credentials when terraform finds none', async () => {
+    process.env.STANDIN_FAIL = 'plan';
+    const error = await failure(planAws(config(), { publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toContain('terraform plan failed (exit code 1)');
+    expect(error.message).toContain('Error: No valid credential sources found');
+    expect(error.hint).toMatch(/AWS_PROFILE/);
+  });
+
+  it('explains a failed init', async () => {
+    process.env.STANDIN_FAIL = 'init';
+    const error = await failure(planAws(config(), { publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toContain('Could not retrieve the list of available versions for provider hashicorp/aws');
+    expect(error.hint).toMatch(/TF_CLI_CONFIG_FILE/);
+    expect(calls().map((c) => c.args[0])).toEqual(['init']);
+  });
+});
+
+describe('downAws', () => {
+  async function upFirst(): Promise<void> {
+    await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    fs.rmSync(path.join(tmp, 'calls.jsonl'));
+  }
+
+  it('with --yes, destroys without asking and removes the inventory', async () => {
+    await upFirst();
+    const confirm = jest.fn(async () => false);
+    await downAws(config(), { yes: true, confirm, publicKey: PUBLIC_KEY, stream: sink });
+    expect(confirm).not.toHaveBeenCalled();
+    expect(calls()).toEqual([
+      { bin: 'terraform', args: ['init', '-input=false', '-no-color'], cwd: stackDir() },
+      { bin: 'terraform', args: ['destroy', '-input=false', '-auto-approve', '-no-color'], cwd: stackDir() },
+    ]);
+    expect(sink.text).toContain('Destroy complete!');
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(false);
+  });
+
+  it('asks first, and destroys once confirmed', async () => {
+    await upFirst();
+    const confirm = jest.fn(async () => true);
+    await downAws(config(), { yes: false, confirm, publicKey: PUBLIC_KEY, stream: sink });
+    expect(confirm).toHaveBeenCalledTimes(1);
+    expect(calls().map((c) => c.args[0])).toEqual(['init', 'destroy']);
+  });
+
+  it('destroys nothing when not confirmed', async () => {
+    await upFirst();
+    const error = await failure(downAws(config(), { yes: false, confirm: async () => false, publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toBe('not confirmed: cluster "demo" was left as it is');
+    expect(calls()).toEqual([]);
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(true);
+  });
+
+  it('runs no terraform when nothing was ever applied', async () => {
+    process.env.PATH = bin('none');
+    await downAws(config(), { yes: true, confirm: async () => true, publicKey: PUBLIC_KEY, stream: sink });
+    expect(calls()).toEqual([]);
+  });
+
+  it('surfaces a failed destroy and keeps the inventory', async () => {
+    await upFirst();
+    process.env.STANDIN_FAIL = 'destroy';
+    const error = await failure(downAws(config(), { yes: true, confirm: async () => true, publicKey: PUBLIC_KEY, stream: sink }));
+    expect(error.message).toContain('terraform destroy failed (exit code 1)');
+    expect(error.message).toContain('Error: deleting EC2 Instance (i-0standin00000001): UnauthorizedOperation');
+    expect(error.hint).toMatch(/millrace down --target aws/);
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(true);
+  });
+});
