@@ -12,7 +12,7 @@ import { registerCache } from './commands/cache';
 export function buildProgram(): Command {
   const program = new Command('millrace')
     .description(
-      'Bootstrap a secure, self-hosted Kafka (KRaft) + Spark + HDFS streaming analytics cluster\n' +
+      'Bootstrap a secure, self-hosted Kafka (KRaft) + Spark + HDFS streaming analytics cluster ' +
         'on AWS EC2, existing SSH hosts or this machine, and run its pipeline.',
     )
     .version(packageVersion())

@@ -13,12 +13,24 @@ const NODE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 const LOCAL_BASE_ADDRESS = 11;
 
+/**
+ * A string from a fixed set, checked by a refinement rather than z.enum: an enum mismatch aborts
+ * the parse of everything around it, which would hide the cross-field problems from the report.
+ */
+function oneOf<T extends string>(values: readonly T[]): z.ZodType<T, z.ZodTypeDef, unknown> {
+  // No .transform() to narrow the type: zod skips a transform, and the refinements around it,
+  // once a value has any issue.
+  return z.string().superRefine((v, ctx) => {
+    if (!(values as readonly string[]).includes(v)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not one of ${values.join(', ')}` });
+  }) as unknown as z.ZodType<T, z.ZodTypeDef, unknown>;
+}
+
 const overrides = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({});
 
 const nodeSchema = z
   .object({
     name: z.string().regex(NODE_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 2 to 32 characters'),
-    roles: z.array(z.enum(ROLES)).min(1, 'a node needs at least one role'),
+    roles: z.array(oneOf(ROLES)).min(1, 'a node needs at least one role'),
     instanceType: z.string().default('t3.large'),
     address: z.string().optional(),
     user: z.string().optional(),
@@ -77,7 +89,7 @@ const artifactsSchema = z
 const baseSchema = z
   .object({
     name: z.string().regex(CLUSTER_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 3 to 32 characters'),
-    target: z.enum(TARGETS).default('local'),
+    target: oneOf(TARGETS).default('local'),
     aws: awsSchema.default({}),
     nodes: z
       .array(nodeSchema)
@@ -135,6 +147,7 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
   });
 
   const count = (role: Role): number => c.nodes.filter((n) => n.roles.includes(role)).length;
+  // An unknown role is reported where it stands; the counts below then see only known roles.
   if (count('namenode') !== 1)
     issue(['nodes'], `exactly one node must have the namenode role (found ${count('namenode')})`, 'add "namenode" to the roles of one node');
   if (count('datanode') < 1) issue(['nodes'], 'at least one node must have the datanode role', 'add "datanode" to a node\'s roles');

@@ -72,6 +72,19 @@ export function registerOps(program: Command): void {
     });
 
   program
+    .command('forget-host <node>')
+    .description("forget a node's pinned SSH host key, after rebuilding the node on purpose")
+    .addHelpText('after', '\nThe next `up` or `status` pins the key the node offers then. Never do this for a key change you did not cause.')
+    .action(function (this: Command, nodeName: string) {
+      const config = configFor(this);
+      const pins = new KnownHosts(path.join(clusterStateDir(config.name), 'known_hosts.json'));
+      const pin = pins.get(nodeName);
+      if (!pin) throw new UsageError(`no pinned host key for "${nodeName}" in cluster ${config.name}`, { hint: 'nothing to forget; check the node name with `millrace status`' });
+      pins.forget(nodeName);
+      output(this, `forgot ${nodeName}'s host key ${pin.fingerprint} (${pin.address})`, { node: nodeName, fingerprint: pin.fingerprint });
+    });
+
+  program
     .command('logs <node> [service]')
     .description("show a service's log from the node's journal (all millrace services if none named)")
     .option('-n, --lines <n>', 'how many lines', '100')

@@ -103,6 +103,28 @@ describe('bad inputs', () => {
     expect(kafkaOutcome?.started).toEqual(['kafka']);
   });
 
+  it('a changed host key is refused and named; `forget-host` then lets the next run pin the new one', async () => {
+    const file = path.join(stateDir(), 'known_hosts.json');
+    const real = fs.readFileSync(file, 'utf8');
+    const pins = JSON.parse(real) as Record<string, { fingerprint: string; key?: string }>;
+    const actual = pins['kafka-1']!.fingerprint;
+    pins['kafka-1'] = { ...pins['kafka-1']!, fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+    fs.writeFileSync(file, JSON.stringify(pins));
+    try {
+      const r = await cli(['status', '-c', CONFIG]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`kafka-1 (127.0.0.31:22): the SSH host key changed: pinned SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, offered ${actual}`);
+      expect(r.stderr).toMatch(/millrace forget-host kafka-1/);
+      const forgot = await cli(['forget-host', 'kafka-1', '-c', CONFIG]);
+      expect(forgot.code).toBe(0);
+      const again = await cli(['status', '-c', CONFIG]);
+      expect(again.code).toBe(0);
+      expect((JSON.parse(fs.readFileSync(file, 'utf8')) as typeof pins)['kafka-1']!.fingerprint).toBe(actual);
+    } finally {
+      fs.writeFileSync(file, real, { mode: 0o600 });
+    }
+  });
+
   it('the local target without root privileges says it needs root', async () => {
     const r = await cli(['up', '--target', 'local', '-c', CONFIG], { asUser: 65534 });
     expect(r.code).toBe(1);
