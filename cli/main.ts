@@ -8,6 +8,9 @@ import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
 import { registerOps } from './commands/ops';
 import { registerCache } from './commands/cache';
+import { registerVerify } from './commands/verify';
+import { registerJobs } from './commands/jobs';
+import { registerData } from './commands/data';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -40,6 +43,9 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
+  registerVerify(program);
+  registerData(program);
+  registerJobs(program);
   registerCache(program);
   return program;
 }

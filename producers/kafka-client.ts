@@ -1,50 +1,28 @@
 /**
- * The small Kafka interface millrace's producers, consumers and checks use. kafkajs is behind it
- * (and only here), so a librdkafka-based client (@confluentinc/kafka-javascript, which offers a
- * KafkaJS-compatible API) can be added as a second implementation.
+ * The kafkajs implementation of KafkaClient (producers/kafka-types.ts). This is the only module
+ * that imports kafkajs, so a librdkafka-based client (@confluentinc/kafka-javascript, which
+ * offers a KafkaJS-compatible API) can be added beside it as a second implementation.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  ConfigResourceTypes,
+  ConfigSource,
+  Kafka,
+  logLevel,
+  Partitioners,
+  ResourcePatternTypes,
+} from 'kafkajs';
+import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
+import { logger } from '../lib/logger';
+import { InFlightWindow } from './in-flight';
+import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
-export interface TlsSettings {
-  caPem: string;
-  certPem?: string;
-  keyPem?: string;
-}
+export type * from './kafka-types';
+export { ACL_OPERATIONS } from './kafka-types';
 
-export interface KafkaConnection {
-  brokers: string[];
-  clientId: string;
-  /** Omit for a plaintext connection (used only to prove the brokers refuse one). */
-  tls?: TlsSettings;
-  connectionTimeoutMs?: number;
-  retries?: number;
-}
-
-export interface OutgoingMessage {
-  key?: string;
-  value: string;
-  headers?: Record<string, string>;
-}
-
-export interface ReceivedMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key?: string;
-  value: string;
-}
-
-export interface KafkaClient {
-  describeCluster(): Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }>;
-  createTopic(topic: string, partitions: number, replicationFactor: number): Promise<boolean>;
-  deleteTopic(topic: string): Promise<void>;
-  listTopics(): Promise<string[]>;
-  /** Idempotent producer with acks=all; resolves when every message is acknowledged. */
-  produce(topic: string, messages: OutgoingMessage[]): Promise<void>;
-  /** Reads from the beginning until `count` messages arrived or the timeout passed. */
-  consume(topic: string, groupId: string, count: number, timeoutMs: number): Promise<ReceivedMessage[]>;
-  close(): Promise<void>;
-}
+const SEND_CHUNK = 500;
 
 export function createKafkaClient(conn: KafkaConnection): KafkaClient {
   const kafka = new Kafka({
@@ -53,7 +31,13 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     ssl: conn.tls ? { ca: [conn.tls.caPem], cert: conn.tls.certPem, key: conn.tls.keyPem, rejectUnauthorized: true } : false,
     connectionTimeout: conn.connectionTimeoutMs ?? 10_000,
     retry: { retries: conn.retries ?? 5 },
-    logLevel: logLevel.NOTHING,
+    // Quiet unless --debug: kafkajs logs every group join and retry, which would tear through
+    // the progress line. With --debug, its records go to the pino root like everything else.
+    logLevel: logger().isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.NOTHING,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      logger().child({ component: 'kafkajs', namespace: entry.namespace }).debug(fields, message);
+    },
   });
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
@@ -62,16 +46,57 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     await adminConnected;
     return admin;
   };
-  // The idempotent producer needs retries of its own to keep its ordering guarantee.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, retry: { retries: Math.max(1, conn.retries ?? 5) } });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      // Kafka's ceiling for an idempotent producer that keeps per-partition order.
+      maxInFlightRequests: 5,
+      // The idempotent producer needs retries of its own to keep its ordering guarantee.
+      retry: { retries: Math.max(1, conn.retries ?? 5) },
+      // Java's murmur2 partitioner, so Spark (Java client) and millrace put a key on the same partition.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  const producer = newProducer();
   let producerConnected: Promise<void> | undefined;
+  const closers: (() => Promise<void>)[] = [];
+
+  const tail = async ({ topic, groupId, fromBeginning, commit = false, signal, onMessage }: TailOptions): Promise<void> => {
+    if (signal.aborted) return;
+    const consumer = kafka.consumer({ groupId });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning });
+      const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => !e.payload.restart && reject(e.payload.error)));
+      await consumer.run({
+        autoCommit: commit,
+        eachMessage: async ({ topic: t, partition, message }) => {
+          // kafkajs may still hand over the rest of a fetched batch after the stop signal.
+          if (signal.aborted) return;
+          await onMessage({
+            topic: t,
+            partition,
+            offset: message.offset,
+            key: message.key?.toString(),
+            value: message.value?.toString() ?? '',
+            timestamp: message.timestamp,
+            headers: headersToStrings(message.headers),
+          });
+        },
+      });
+      await Promise.race([stopped, crashed]);
+    } finally {
+      await consumer.disconnect();
+    }
+  };
 
   return {
     async describeCluster() {
       return (await withAdmin()).describeCluster();
     },
-    async createTopic(topic, partitions, replicationFactor) {
-      return (await withAdmin()).createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
+    async createTopic(topic, partitions, replicationFactor, config = {}) {
+      const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+      return (await withAdmin()).createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }], waitForLeaders: true });
     },
     async deleteTopic(topic) {
       await (await withAdmin()).deleteTopics({ topics: [topic] });
@@ -79,38 +104,167 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     async listTopics() {
       return (await withAdmin()).listTopics();
     },
+    async describeTopics(topics) {
+      const a = await withAdmin();
+      const meta = await a.fetchTopicMetadata({ topics });
+      const configs = await a.describeConfigs({ resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+      return meta.topics.map((t) => {
+        const entries = configs.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
+        const set = entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive);
+        return {
+          name: t.name,
+          partitions: t.partitions
+            .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr }))
+            .sort((x, y) => x.partition - y.partition),
+          config: Object.fromEntries(set.map((e) => [e.configName, e.configValue])),
+        };
+      });
+    },
     async produce(topic, messages) {
       producerConnected ??= producer.connect();
       await producerConnected;
-      for (let i = 0; i < messages.length; i += 500) {
-        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+      for (let i = 0; i < messages.length; i += SEND_CHUNK) {
+        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND_CHUNK) });
       }
     },
+    async batchProducer(options = {}) {
+      const p = newProducer();
+      await p.connect();
+      const window = new InFlightWindow<BatchResult>(options.maxInFlight ?? 4);
+      const sendOne = async (topic: string, messages: OutgoingMessage[]): Promise<BatchResult> => {
+        try {
+          const meta = await p.send({ topic, acks: -1, messages });
+          const partitions = meta.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+          return { ok: true, topic, count: messages.length, partitions };
+        } catch (error) {
+          return { ok: false, topic, count: messages.length, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      };
+      let closed: Promise<void> | undefined;
+      const closer = (): Promise<void> => (closed ??= window.drain().then(() => p.disconnect()));
+      closers.push(closer);
+      return {
+        send: (topic, messages) => window.add(() => sendOne(topic, messages)),
+        flush: () => window.drain(),
+        close: closer,
+      };
+    },
     async consume(topic, groupId, count, timeoutMs) {
-      const consumer = kafka.consumer({ groupId });
       const received: ReceivedMessage[] = [];
-      await consumer.connect();
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), timeoutMs);
       try {
-        await consumer.subscribe({ topic, fromBeginning: true });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
-          void consumer.run({
-            eachMessage: async ({ topic: t, partition, message }) => {
-              received.push({ topic: t, partition, offset: message.offset, key: message.key?.toString(), value: message.value?.toString() ?? '' });
-              if (received.length >= count) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          });
+        await tail({
+          topic,
+          groupId,
+          fromBeginning: true,
+          commit: true,
+          signal: stop.signal,
+          onMessage: (m) => {
+            received.push(m);
+            if (received.length >= count) stop.abort();
+          },
         });
       } finally {
-        await consumer.disconnect();
+        clearTimeout(timer);
       }
       return received;
     },
+    tail,
+    async consumerLag(groupId, topic) {
+      const a = await withAdmin();
+      const [committed, ends] = await Promise.all([a.fetchOffsets({ groupId, topics: [topic] }), a.fetchTopicOffsets(topic)]);
+      const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      return ends
+        .map((e) => {
+          const c = byPartition.get(e.partition);
+          const has = c !== undefined && BigInt(c) >= 0n;
+          const from = has ? BigInt(c) : BigInt(e.low);
+          const lag = BigInt(e.high) - from;
+          return { partition: e.partition, committed: has ? c : null, low: e.low, high: e.high, lag: String(lag < 0n ? 0n : lag) };
+        })
+        .sort((x, y) => x.partition - y.partition);
+    },
+    async topicOffsets(topic) {
+      const ends = await (await withAdmin()).fetchTopicOffsets(topic);
+      return ends.map((e) => ({ partition: e.partition, low: e.low, high: e.high })).sort((x, y) => x.partition - y.partition);
+    },
+    async createAcls(acls) {
+      await (await withAdmin()).createAcls({ acl: acls.map(toKafkaJsAcl) });
+    },
+    async describeAcls(filter) {
+      const res = await (await withAdmin()).describeAcls({
+        resourceType: filter.resourceType ? RESOURCE[filter.resourceType] : AclResourceTypes.ANY,
+        resourceName: filter.resourceName,
+        resourcePatternType: filter.patternType ? PATTERN[filter.patternType] : ResourcePatternTypes.ANY,
+        principal: filter.principal,
+        operation: AclOperationTypes.ANY,
+        permissionType: AclPermissionTypes.ANY,
+      });
+      return res.resources.flatMap((r) => r.acls.map((a) => fromKafkaJsAcl({ ...r, ...a })));
+    },
     async close() {
-      await Promise.allSettled([adminConnected && admin.disconnect(), producerConnected && producer.disconnect()]);
+      await Promise.allSettled([adminConnected && admin.disconnect(), producerConnected && producer.disconnect(), ...closers.map((c) => c())]);
     },
   };
+}
+
+const RESOURCE: Record<AclResourceType, AclResourceTypes> = {
+  topic: AclResourceTypes.TOPIC,
+  group: AclResourceTypes.GROUP,
+  cluster: AclResourceTypes.CLUSTER,
+  'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
+  'delegation-token': AclResourceTypes.DELEGATION_TOKEN,
+};
+const PATTERN = { literal: ResourcePatternTypes.LITERAL, prefixed: ResourcePatternTypes.PREFIXED };
+const OPERATION: Record<AclOperation, AclOperationTypes> = {
+  all: AclOperationTypes.ALL,
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  create: AclOperationTypes.CREATE,
+  delete: AclOperationTypes.DELETE,
+  alter: AclOperationTypes.ALTER,
+  describe: AclOperationTypes.DESCRIBE,
+  'describe-configs': AclOperationTypes.DESCRIBE_CONFIGS,
+  'alter-configs': AclOperationTypes.ALTER_CONFIGS,
+  'idempotent-write': AclOperationTypes.IDEMPOTENT_WRITE,
+};
+
+function reverse<K extends string, V>(map: Record<K, V>, value: V): K | undefined {
+  return (Object.keys(map) as K[]).find((k) => map[k] === value);
+}
+
+/** kafkajs's numeric enums for an ACL; exported for the mapping's unit test. */
+export function toKafkaJsAcl(a: AclBinding): AclEntry {
+  return {
+    resourceType: RESOURCE[a.resourceType],
+    resourceName: a.resourceName,
+    resourcePatternType: PATTERN[a.patternType],
+    principal: a.principal,
+    host: a.host,
+    operation: OPERATION[a.operation],
+    permissionType: a.permission === 'deny' ? AclPermissionTypes.DENY : AclPermissionTypes.ALLOW,
+  };
+}
+
+export function fromKafkaJsAcl(a: AclEntry): AclBinding {
+  return {
+    resourceType: reverse(RESOURCE, a.resourceType) ?? 'topic',
+    resourceName: a.resourceName,
+    patternType: a.resourcePatternType === ResourcePatternTypes.PREFIXED ? 'prefixed' : 'literal',
+    principal: a.principal,
+    host: a.host,
+    operation: reverse(OPERATION, a.operation) ?? 'all',
+    permission: a.permissionType === AclPermissionTypes.DENY ? 'deny' : 'allow',
+  };
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> | undefined {
+  if (!headers) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+  }
+  return out;
 }

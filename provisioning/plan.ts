@@ -4,7 +4,7 @@
 import type { InventoryNode } from '../lib/inventory';
 import { render } from '../templates/render';
 import { servicesFor } from './registry';
-import type { ClusterFacts, ComponentName, DirSpec, FileSpec, Service, ServiceUser } from './service';
+import type { ClusterFacts, ComponentName, DirSpec, FileSpec, KeyStoreSpec, Service, ServiceUser } from './service';
 
 export interface NodePlan {
   node: InventoryNode;
@@ -13,8 +13,11 @@ export interface NodePlan {
   users: ServiceUser[];
   directories: DirSpec[];
   files: FileSpec[];
+  keyStores: KeyStoreSpec[];
   /** The host preparation script: packages, users, directories. */
   prepareScript: string;
+  /** Builds the keystores from the PEM files; empty when the node needs none. */
+  keyStoreScript: string;
 }
 
 const BASE_APT = ['openjdk-17-jre-headless', 'python3', 'openssl', 'procps', 'iproute2', 'curl', 'ca-certificates'];
@@ -34,13 +37,15 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     ...uniqueBy(services.flatMap((s) => s.directories(ctx)), (d) => d.path),
   ];
   const files = mergeFiles(services.flatMap((s) => s.files(ctx)));
+  const keyStores = mergeKeyStores(services.flatMap((s) => s.keyStores?.(ctx) ?? []));
   const prepareScript = render('host/prepare.sh', {
     aptPackages: [...BASE_APT, ...(needsPython ? ['python3-numpy'] : [])],
     dnfPackages: [...BASE_DNF, ...(needsPython ? ['python3-numpy'] : [])],
     users,
     directories,
   });
-  return { node, services, components, users, directories, files, prepareScript };
+  const keyStoreScript = keyStores.length ? render('host/keystores.sh', { stores: keyStores }) : '';
+  return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript };
 }
 
 export function planCluster(facts: ClusterFacts): NodePlan[] {
@@ -55,6 +60,17 @@ function mergeFiles(files: FileSpec[]): FileSpec[] {
     if (!seen) byPath.set(f.path, { ...f, restarts: [...f.restarts] });
     else if (seen.content !== f.content) throw new Error(`two services render ${f.path} differently`);
     else seen.restarts = unique([...seen.restarts, ...f.restarts]);
+  }
+  return [...byPath.values()];
+}
+
+/** Like files: a keystore two services share is built once and restarts both. */
+function mergeKeyStores(stores: KeyStoreSpec[]): KeyStoreSpec[] {
+  const byPath = new Map<string, KeyStoreSpec>();
+  for (const k of stores) {
+    const seen = byPath.get(k.path);
+    if (!seen) byPath.set(k.path, { ...k, restarts: [...k.restarts] });
+    else seen.restarts = unique([...seen.restarts, ...k.restarts]);
   }
   return [...byPath.values()];
 }

@@ -86,7 +86,12 @@ async function provisionHost(
   const changed = await syncFiles(host, plan.files);
   outcome.changedFiles = changed.map((f) => f.path);
   const toRestart = new Set(changed.flatMap((f) => f.restarts));
-  if (changed.length) log.info({ step: 'configure', files: outcome.changedFiles }, 'files changed');
+  if (plan.keyStoreScript) {
+    const rebuilt = await runHostScript(host, '/var/lib/millrace/keystores.sh', plan.keyStoreScript, 'build the keystores');
+    outcome.changedFiles.push(...rebuilt);
+    for (const k of plan.keyStores.filter((x) => rebuilt.includes(x.path))) k.restarts.forEach((u) => toRestart.add(u));
+  }
+  if (outcome.changedFiles.length) log.info({ step: 'configure', files: outcome.changedFiles }, 'files changed');
   if (changed.some((f) => f.path.startsWith('/etc/systemd/'))) await host.execOrThrow('systemctl daemon-reload');
 
   // A new build of a component under a running service takes effect only with a restart.
@@ -144,10 +149,14 @@ async function provisionHost(
 }
 
 async function prepareHost(host: RemoteHost, script: string): Promise<string[]> {
-  const path = '/var/lib/millrace/prepare.sh';
   await host.execOrThrow('mkdir -p /var/lib/millrace');
+  return runHostScript(host, '/var/lib/millrace/prepare.sh', script, 'prepare the host (packages, users, directories)');
+}
+
+/** Puts a rendered script on the host (only if it changed), runs it, and returns its "changed: x" lines. */
+async function runHostScript(host: RemoteHost, path: string, script: string, what: string): Promise<string[]> {
   await syncFiles(host, [{ path, content: script, mode: 0o700, owner: 'root', restarts: [] }]);
-  const out = await host.execOrThrow(`sh ${path}`, { what: 'prepare the host (packages, users, directories)' });
+  const out = await host.execOrThrow(`sh ${path}`, { what });
   return out
     .split('\n')
     .filter((l) => l.startsWith('changed: '))

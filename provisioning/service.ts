@@ -23,6 +23,22 @@ export interface FileSpec {
   secret?: boolean;
 }
 
+/**
+ * A Java keystore made on the node from PEM files that the provisioner put there: Hadoop's and
+ * Spark's HTTPS servers need one, and keytool/openssl are on every node. Rebuilt only when its
+ * inputs change, so a second `up` restarts nothing.
+ */
+export interface KeyStoreSpec {
+  path: string;
+  /** pkcs12: a private key with its certificate chain; truststore: the cluster CA (JKS). */
+  kind: 'pkcs12' | 'truststore';
+  /** pkcs12: PEM with the key then the chain; truststore: the CA PEM. */
+  pemPath: string;
+  passwordPath: string;
+  owner: string;
+  restarts: string[];
+}
+
 export interface DirSpec {
   path: string;
   mode: string;
@@ -46,8 +62,19 @@ export interface ClusterFacts {
   /** TLS material per node name: PEM chain, PKCS#8 key, CA. */
   tls: Record<string, { certPem: string; keyPem: string; caPem: string }>;
   memory: MemorySettings;
+  /** The pipeline principal's Kafka client certificate, for Spark applications. */
+  pipelineClient: { certPem: string; keyPem: string; caPem: string };
   /** Generated once per cluster, kept 0600 in the state directory, delivered only to nodes. */
-  secrets: { kmsKeystorePassword: string };
+  secrets: ClusterSecrets;
+}
+
+export interface ClusterSecrets {
+  /** Password of the KMS's own key store (the encryption keys of the zones). */
+  kmsKeystorePassword: string;
+  /** spark.authenticate.secret: every Spark daemon and application shares it. */
+  sparkAuthSecret: string;
+  /** Per node: passwords of the keystores made on it. */
+  nodes: Record<string, { keystorePassword: string; truststorePassword: string }>;
 }
 
 export interface MemorySettings {
@@ -89,6 +116,8 @@ export interface Service {
   directories(ctx: NodeContext): DirSpec[];
   /** Pure: rendered config files, launcher and unit for this node. */
   files(ctx: NodeContext): FileSpec[];
+  /** Pure: keystores made on the node from the PEM files above. */
+  keyStores?(ctx: NodeContext): KeyStoreSpec[];
   /** One-time setup before the first start (e.g. formatting storage). Checks before it changes. */
   initialize?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
   /**
@@ -98,4 +127,6 @@ export interface Service {
   postStart?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
   /** Protocol-level check, run on the node over SSH. */
   healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
+  /** The security state `status` reports: listener protocols, the encryption zone, Spark auth. */
+  securityChecks?(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']>;
 }

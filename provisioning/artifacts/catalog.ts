@@ -5,6 +5,9 @@
  */
 import { SCALA_BINARY } from '../../lib/versions';
 
+/** Bump when the layout of a component's bundle changes: cached bundles of older layouts are rebuilt. */
+export const BUNDLE_REVISION = { kafka: 1, hadoop: 1, spark: 2 } as const;
+
 export interface MavenBundleSpec {
   /** Directory inside the bundle the jars go to, e.g. "libs" or "kms/lib". */
   dir: string;

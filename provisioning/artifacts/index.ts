@@ -12,7 +12,7 @@ import type { ArtifactInstaller } from '../provision';
 import type { ComponentName } from '../service';
 import { apacheBundle } from './apache';
 import { Bundle, bundleDir, sha512File, verifyBundle, writeManifest } from './bundle';
-import { HADOOP_WEBAPPS, hadoopMaven, kafkaMaven, PY4J_FOR_SPARK, sparkKafkaConnectorMaven } from './catalog';
+import { BUNDLE_REVISION, HADOOP_WEBAPPS, hadoopMaven, kafkaMaven, PY4J_FOR_SPARK, sparkKafkaConnectorMaven } from './catalog';
 import { resolveMaven } from './maven';
 import { fetchPypiFile } from './pypi';
 import { installBundle } from './remote-install';
@@ -26,7 +26,8 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
   const source = config.artifacts.source;
   const version = versionOf(config, component);
   const dir = bundleDir(config.artifacts.cacheDir ?? cacheDir(), source);
-  const tarball = path.join(dir, `${component}-${version}.tar`);
+  // The revision names the bundle's layout, so a change to how millrace assembles it is rebuilt.
+  const tarball = path.join(dir, `${component}-${version}-r${BUNDLE_REVISION[component]}.tar`);
   const cached = await verifyBundle(tarball);
   if (cached) return cached;
   fs.mkdirSync(dir, { recursive: true });
@@ -49,6 +50,9 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
       builtAt: new Date().toISOString(),
     };
     writeManifest(tarball, manifest);
+    // Bundles of the same version in an older layout are dead weight now.
+    for (const f of fs.readdirSync(dir))
+      if (new RegExp(`^${component}-${version.replace(/\./g, '\\.')}(-r\\d+)?\\.tar`).test(f) && !f.startsWith(path.basename(tarball))) fs.rmSync(path.join(dir, f), { force: true });
     return { ...manifest, path: tarball };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -108,8 +112,24 @@ async function buildSpark(config: ClusterConfig, version: string, root: string, 
   // Spark's launcher treats a home without RELEASE as a source checkout and looks for build dirs.
   fs.writeFileSync(path.join(root, 'RELEASE'), `Spark ${version}, assembled by millrace from the pyspark package on ${index}\n`);
   report(`resolve the Spark Kafka connector from ${config.artifacts.mavenRepository}`);
-  const n = await resolveMaven(sparkKafkaConnectorMaven(version), root, config.artifacts.mavenRepository, path.join(work, 'maven'));
+  await resolveMaven(sparkKafkaConnectorMaven(version), root, config.artifacts.mavenRepository, path.join(work, 'maven'));
+  const n = dropJarsSparkShips(path.join(root, 'connectors', 'kafka'), path.join(root, 'jars'));
   return [`pyspark-${version}.tar.gz SHA-256 ${sdist.sha256} (as published by ${index})`, `py4j-${py4jVersion} SHA-256 ${py4j.sha256}`, `${n} connector jars (strict checksums)`];
+}
+
+/**
+ * The connector's dependencies that Spark already ships (Scala, the Hadoop client, snappy …) would
+ * put a second, older copy on the application's classpath: keep only what Spark lacks.
+ */
+export function dropJarsSparkShips(connectorDir: string, sparkJars: string): number {
+  const artifact = (jar: string): string => jar.replace(/-\d[\w.-]*\.jar$/, '');
+  const shipped = new Set(fs.readdirSync(sparkJars).map(artifact));
+  const kept = fs.readdirSync(connectorDir).filter((jar) => {
+    if (!shipped.has(artifact(jar))) return true;
+    fs.rmSync(path.join(connectorDir, jar));
+    return false;
+  });
+  return kept.length;
 }
 
 /** Ensures each bundle once per run (shared across hosts), then installs it on each host. */

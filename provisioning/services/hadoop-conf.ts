@@ -5,13 +5,17 @@
 import type { InventoryNode } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { render, sortedProperties } from '../../templates/render';
-import type { ClusterFacts, FileSpec } from '../service';
+import type { ClusterFacts, FileSpec, KeyStoreSpec, NodeContext } from '../service';
 import { hadoopXml } from './java-service';
+import { serviceKeyFiles, serviceTlsPaths, TRUSTSTORE, trustFiles } from './tls-files';
 
 export const HADOOP_CONF = '/etc/millrace/hadoop';
 export const HDFS_DATA = '/var/lib/millrace/hdfs';
 export const NAMENODE_RPC_PORT = portNumber('namenode', 'namenode-rpc');
-export const KMS_PORT = portNumber('kms', 'kms-http');
+export const KMS_PORT = portNumber('kms', 'kms-https');
+/** The encryption zone at the lake root, and the KMS key behind it. */
+export const LAKE = '/lake';
+export const LAKE_KEY = 'lake';
 
 export const HADOOP_UNITS = {
   namenode: 'millrace-hdfs-namenode.service',
@@ -24,7 +28,7 @@ export function defaultFs(facts: ClusterFacts): string {
 }
 
 export function kmsUri(facts: ClusterFacts): string | undefined {
-  return facts.kms ? `kms://http@${facts.kms.privateAddress}:${KMS_PORT}/kms` : undefined;
+  return facts.kms ? `kms://https@${facts.kms.privateAddress}:${KMS_PORT}/kms` : undefined;
 }
 
 export function buildCoreSite(facts: ClusterFacts): Record<string, string | number | boolean> {
@@ -43,7 +47,16 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<
   return {
     'dfs.namenode.name.dir': `${HDFS_DATA}/name`,
     'dfs.namenode.rpc-address': `${nn}:${NAMENODE_RPC_PORT}`,
-    'dfs.namenode.http-address': `${nn}:${portNumber('namenode', 'namenode-http')}`,
+    // Web UIs and WebHDFS over HTTPS only.
+    'dfs.http.policy': 'HTTPS_ONLY',
+    'dfs.namenode.https-address': `${nn}:${portNumber('namenode', 'namenode-https')}`,
+    'dfs.datanode.https.address': `${here}:${portNumber('datanode', 'datanode-https')}`,
+    // Block data in transit: encrypted with keys the NameNode hands out with block access tokens,
+    // which works without Kerberos (Hadoop RPC itself does not; see the README's security table).
+    'dfs.block.access.token.enable': true,
+    'dfs.encrypt.data.transfer': true,
+    'dfs.encrypt.data.transfer.cipher.suites': 'AES/CTR/NoPadding',
+    'dfs.encrypt.data.transfer.cipher.key.bitlength': 256,
     // Nodes are addressed by IP; reverse DNS for loopback or VPC addresses is not guaranteed.
     'dfs.namenode.datanode.registration.ip-hostname-check': false,
     'dfs.datanode.data.dir': `${HDFS_DATA}/data`,
@@ -55,7 +68,6 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<
     'dfs.datanode.use.datanode.hostname': true,
     'dfs.datanode.address': `${here}:${portNumber('datanode', 'datanode-transfer')}`,
     'dfs.datanode.ipc.address': `${here}:${portNumber('datanode', 'datanode-ipc')}`,
-    'dfs.datanode.http.address': `${here}:${portNumber('datanode', 'datanode-http')}`,
     'dfs.replication': Math.min(3, facts.datanodes.length),
     'dfs.permissions.enabled': true,
     'dfs.permissions.superusergroup': 'hdfs',
@@ -72,11 +84,46 @@ export function hadoopUnitsOn(node: InventoryNode): string[] {
   ];
 }
 
-/** core-site.xml, hdfs-site.xml and log4j.properties for this node (clients read them too). */
+/** The truststore that Hadoop clients (of the KMS, of the HTTPS UIs) use; no password needed to read it. */
+export function buildSslClient(): Record<string, string> {
+  return { 'ssl.client.truststore.location': TRUSTSTORE, 'ssl.client.truststore.type': 'jks' };
+}
+
+/** The keystore of Hadoop's HTTPS servers (NameNode, DataNode, KMS); holds its password, so 0600. */
+export function buildSslServer(ctx: NodeContext): Record<string, string> {
+  const p = serviceTlsPaths(ctx, 'hdfs');
+  return {
+    'ssl.server.keystore.location': p.keystore,
+    'ssl.server.keystore.type': 'pkcs12',
+    'ssl.server.keystore.password': p.password,
+    'ssl.server.keystore.keypassword': p.password,
+    'ssl.server.truststore.location': TRUSTSTORE,
+    'ssl.server.truststore.type': 'jks',
+  };
+}
+
+/** ssl-server.xml (for a daemon's conf dir) with the keystore it names. */
+export function hadoopServerTls(ctx: NodeContext, confDir: string, restarts: string[]): { files: FileSpec[]; keyStores: KeyStoreSpec[] } {
+  const key = serviceKeyFiles(ctx, 'hdfs', restarts, { pkcs12: true });
+  const trust = trustFiles(ctx, restarts);
+  return {
+    files: [
+      ...key.files,
+      ...trust.files,
+      { path: `${confDir}/ssl-server.xml`, content: hadoopXml('ssl-server', sortedProperties(buildSslServer(ctx))), mode: 0o600, owner: 'hdfs', restarts, secret: true },
+    ],
+    keyStores: [...key.keyStores, ...trust.keyStores],
+  };
+}
+
+/** core-site.xml, hdfs-site.xml, ssl-client.xml and log4j.properties for this node (clients read them too). */
 export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode): FileSpec[] {
   const restarts = hadoopUnitsOn(node);
   const overrides = facts.config.hdfs.overrides;
+  const ctx = { cluster: facts, node };
   return [
+    ...trustFiles(ctx, restarts).files,
+    { path: `${HADOOP_CONF}/ssl-client.xml`, content: hadoopXml('ssl-client', sortedProperties(buildSslClient())), mode: 0o644, owner: 'root', restarts },
     { path: `${HADOOP_CONF}/core-site.xml`, content: hadoopXml('core-site', sortedProperties(buildCoreSite(facts))), mode: 0o644, owner: 'root', restarts },
     {
       path: `${HADOOP_CONF}/hdfs-site.xml`,

@@ -1,11 +1,26 @@
 /** HDFS NameNode and DataNode. */
 import type { Logger } from 'pino';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
+import { waitFor } from '../../lib/retry';
 import { cmd, q } from '../../lib/shell';
 import type { RemoteHost } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
-import { HADOOP_CONF, HADOOP_UNITS, HDFS_DATA, hadoopClasspath, hadoopConfFiles, hadoopJvmOpts, NAMENODE_RPC_PORT } from './hadoop-conf';
+import {
+  HADOOP_CONF,
+  HADOOP_UNITS,
+  HDFS_DATA,
+  hadoopClasspath,
+  hadoopConfFiles,
+  hadoopJvmOpts,
+  hadoopServerTls,
+  KMS_PORT,
+  kmsUri,
+  LAKE,
+  LAKE_KEY,
+  NAMENODE_RPC_PORT,
+} from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { CA_PEM } from './tls-files';
 
 /** Runs a Hadoop tool class as the hdfs superuser on the node. */
 export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
@@ -19,6 +34,55 @@ const HDFS_BASE_DIRS = [
   { path: '/tmp', mode: '1777' },
   { path: '/user', mode: '755' },
 ];
+/** The lake belongs to the pipeline's user: Spark applications run as `spark`. */
+export const LAKE_OWNER = 'spark';
+
+const CRYPTO_ADMIN = 'org.apache.hadoop.hdfs.tools.CryptoAdmin';
+
+/** Zones as `hdfs crypto -listZones` prints them: path and key name per line. */
+export function parseZones(out: string): { path: string; key: string }[] {
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((w) => w.length >= 2 && w[0]!.startsWith('/'))
+    .map((w) => ({ path: w[0]!, key: w[1]! }));
+}
+
+/**
+ * The lake's encryption zone: a KMS key, then the zone on an empty /lake, then its owner. Done
+ * once the NameNode has left safemode; checked first on every `up`.
+ */
+async function ensureLakeZone(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<string | undefined> {
+  const zones = parseZones(await host.execOrThrow(hdfsTool(ctx, CRYPTO_ADMIN, '-listZones'), { what: 'list encryption zones' }));
+  if (zones.some((z) => z.path === LAKE)) return undefined;
+  const kms = ctx.cluster.kms;
+  const provider = kmsUri(ctx.cluster);
+  if (!kms || !provider) throw new Error('the lake needs a KMS: give one node the kms role');
+  // The KMS may be on another node that is still starting.
+  const keysUrl = `https://${kms.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs`;
+  const names = await waitFor(
+    async () => {
+      const r = await host.exec(`curl -sS --fail --max-time 5 --cacert ${q(CA_PEM)} ${q(keysUrl)}`);
+      return r.code === 0 ? (JSON.parse(r.stdout) as string[]) : undefined;
+    },
+    { timeout: 180_000, interval: 2000, what: `the KMS on ${kms.name} to answer over HTTPS`, hint: `look at \`millrace logs ${kms.name} hadoop-kms\`` },
+  );
+  if (!names.includes(LAKE_KEY)) {
+    log.info({ keyName: LAKE_KEY }, 'creating the lake key in the KMS');
+    await host.execOrThrow(hdfsTool(ctx, 'org.apache.hadoop.crypto.key.KeyShell', 'create', LAKE_KEY, '-size', '256', '-provider', provider), { what: `create the KMS key "${LAKE_KEY}"` });
+  }
+  log.info({ path: LAKE }, 'creating the encryption zone');
+  await host.execOrThrow(
+    [
+      hdfsTool(ctx, FS_SHELL, '-mkdir', '-p', LAKE),
+      hdfsTool(ctx, CRYPTO_ADMIN, '-createZone', '-keyName', LAKE_KEY, '-path', LAKE),
+      hdfsTool(ctx, FS_SHELL, '-chown', `${LAKE_OWNER}:${LAKE_OWNER}`, LAKE),
+      hdfsTool(ctx, FS_SHELL, '-chmod', '750', LAKE),
+    ].join(' && '),
+    { what: `create the encryption zone ${LAKE}` },
+  );
+  return `encryption zone ${LAKE} (key ${LAKE_KEY})`;
+}
 
 export const namenodeService: Service = {
   id: 'hdfs-namenode',
@@ -34,6 +98,7 @@ export const namenodeService: Service = {
   ],
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
+    ...hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.namenode]).files,
     ...launcherFiles({
       name: 'millrace-hdfs-namenode',
       description: `HDFS NameNode (${ctx.node.name})`,
@@ -44,6 +109,7 @@ export const namenodeService: Service = {
       args: [],
     }),
   ],
+  keyStores: (ctx: NodeContext) => hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.namenode]).keyStores,
   async initialize(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome> {
     if ((await host.exec(`test -f ${q(`${HDFS_DATA}/name/current/VERSION`)}`)).code === 0) return { changed: false };
     log.info('formatting the NameNode');
@@ -61,7 +127,14 @@ export const namenodeService: Service = {
       made.push(dir.path);
     }
     if (made.length) log.info({ directories: made }, 'created HDFS directories');
+    const zone = await ensureLakeZone(host, ctx, log);
+    if (zone) made.push(zone);
     return made.length ? { changed: true, detail: `created ${made.join(', ')}` } : { changed: false };
+  },
+  async securityChecks(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']> {
+    const r = await host.exec(hdfsTool(ctx, CRYPTO_ADMIN, '-listZones'));
+    const zone = parseZones(r.stdout).find((z) => z.path === LAKE);
+    return [{ name: 'encryption zone', ok: !!zone, detail: zone ? `${zone.path} (key ${zone.key})` : `no zone at ${LAKE}${r.code ? `: ${lastLine(r.stderr)}` : ''}` }];
   },
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.namenode, ctx.node.privateAddress, NAMENODE_RPC_PORT);
@@ -93,6 +166,7 @@ export const datanodeService: Service = {
   ],
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
+    ...hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.datanode]).files,
     ...launcherFiles({
       name: 'millrace-hdfs-datanode',
       description: `HDFS DataNode (${ctx.node.name})`,
@@ -103,6 +177,7 @@ export const datanodeService: Service = {
       args: [],
     }),
   ],
+  keyStores: (ctx: NodeContext) => hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.datanode]).keyStores,
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     return report(await unitAndPortChecks(host, HADOOP_UNITS.datanode, ctx.node.privateAddress, portNumber('datanode', 'datanode-transfer')));
   },

@@ -10,14 +10,12 @@ import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
+import { ADMIN_PRINCIPAL } from '../cluster-state';
 
 const CONF = '/etc/millrace/kafka';
 const DATA = '/var/lib/millrace/kafka/data';
 const UNIT = 'millrace-kafka.service';
-export const KAFKA_TLS = {
-  keystore: `${CONF}/tls/keystore.pem`,
-  truststore: `${CONF}/tls/truststore.pem`,
-};
 export const KAFKA_CLIENT_PORT = portNumber('kafka', 'kafka-client');
 export const KAFKA_CONTROLLER_PORT = portNumber('kafka', 'kafka-controller');
 
@@ -46,11 +44,20 @@ export function buildServerProperties(facts: ClusterFacts, node: InventoryNode):
     'controller.listener.names': 'CONTROLLER',
     'log.dirs': DATA,
     'ssl.keystore.type': 'PEM',
-    'ssl.keystore.location': KAFKA_TLS.keystore,
+    'ssl.keystore.location': serviceTlsPaths({ cluster: facts, node }, 'kafka').pem,
     'ssl.truststore.type': 'PEM',
-    'ssl.truststore.location': KAFKA_TLS.truststore,
+    'ssl.truststore.location': CA_PEM,
     'ssl.endpoint.identification.algorithm': 'https',
     'ssl.enabled.protocols': 'TLSv1.3,TLSv1.2',
+    // Every listener, the KRaft controller's included, wants a client certificate from the CA.
+    'ssl.client.auth': 'required',
+    'listener.name.controller.ssl.client.auth': 'required',
+    // A certificate's CN is its principal: CN=pipeline,O=millrace is User:pipeline.
+    'ssl.principal.mapping.rules': `RULE:^CN=([A-Za-z0-9._-]+),O=millrace$/$1/,RULE:^O=millrace,CN=([A-Za-z0-9._-]+)$/$1/,DEFAULT`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': false,
+    // Brokers (which are also the controllers) and the operator's admin are super users.
+    'super.users': [...facts.kafkaNodes.map((n) => `User:${n.name}`), `User:${ADMIN_PRINCIPAL}`].join(';'),
     'num.partitions': 3,
     'default.replication.factor': rf,
     'min.insync.replicas': rf > 1 ? rf - 1 : 1,
@@ -62,11 +69,14 @@ export function buildServerProperties(facts: ClusterFacts, node: InventoryNode):
   };
 }
 
-function clientProperties(): Record<string, string> {
+/** Kafka's own admin tools on the node authenticate as the broker, a super user. */
+function clientProperties(ctx: NodeContext): Record<string, string> {
   return {
     'security.protocol': 'SSL',
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': serviceTlsPaths(ctx, 'kafka').pem,
     'ssl.truststore.type': 'PEM',
-    'ssl.truststore.location': KAFKA_TLS.truststore,
+    'ssl.truststore.location': CA_PEM,
   };
 }
 
@@ -82,14 +92,13 @@ export const kafkaService: Service = {
 
   directories: () => [
     { path: CONF, mode: '755', owner: 'root:root' },
-    { path: `${CONF}/tls`, mode: '750', owner: 'root:kafka' },
+    ...tlsDirectories(['kafka']),
     { path: '/var/lib/millrace/kafka', mode: '750', owner: 'kafka:kafka' },
     { path: DATA, mode: '700', owner: 'kafka:kafka' },
   ],
 
-  files: ({ cluster, node }: NodeContext): FileSpec[] => {
-    const tls = cluster.tls[node.name];
-    if (!tls) throw new Error(`no TLS material planned for ${node.name}`);
+  files: (ctx: NodeContext): FileSpec[] => {
+    const { cluster, node } = ctx;
     return [
       {
         path: `${CONF}/server.properties`,
@@ -101,10 +110,10 @@ export const kafkaService: Service = {
         owner: 'kafka',
         restarts: [UNIT],
       },
-      { path: `${CONF}/client.properties`, content: render('kafka/client.properties', { properties: sortedProperties(clientProperties()) }), mode: 0o644, owner: 'root', restarts: [] },
+      { path: `${CONF}/client.properties`, content: render('kafka/client.properties', { properties: sortedProperties(clientProperties(ctx)) }), mode: 0o644, owner: 'root', restarts: [] },
       { path: `${CONF}/log4j2.properties`, content: render('kafka/log4j2.properties', { level: 'INFO' }), mode: 0o644, owner: 'root', restarts: [UNIT] },
-      { path: KAFKA_TLS.keystore, content: tls.keyPem + tls.certPem, mode: 0o600, owner: 'kafka', restarts: [UNIT], secret: true },
-      { path: KAFKA_TLS.truststore, content: tls.caPem, mode: 0o644, owner: 'kafka', restarts: [UNIT] },
+      ...serviceKeyFiles(ctx, 'kafka', [UNIT], { pkcs12: false }).files,
+      ...trustFiles(ctx, [UNIT]).files,
       ...launcherFiles({
         name: 'millrace-kafka',
         description: `Kafka broker and KRaft controller (${node.name})`,
@@ -121,6 +130,19 @@ export const kafkaService: Service = {
         ],
         args: [`${CONF}/server.properties`],
       }),
+    ];
+  },
+
+  keyStores: (ctx: NodeContext) => trustFiles(ctx, []).keyStores,
+
+  async securityChecks(host: RemoteHost): Promise<HealthReport['checks']> {
+    const props = parseProperties(await host.execOrThrow(`cat ${q(`${CONF}/server.properties`)}`));
+    const map = (props.get('listener.security.protocol.map') ?? '').split(',').filter(Boolean);
+    const insecure = map.filter((m) => !/:SSL$/.test(m));
+    return [
+      { name: 'listener protocols', ok: map.length > 0 && insecure.length === 0, detail: insecure.length ? `not TLS: ${insecure.join(', ')}` : map.join(', ') },
+      { name: 'client authentication', ok: props.get('ssl.client.auth') === 'required', detail: `ssl.client.auth=${props.get('ssl.client.auth') ?? 'none'}` },
+      { name: 'authorizer', ok: /StandardAuthorizer$/.test(props.get('authorizer.class.name') ?? ''), detail: props.get('authorizer.class.name') ?? 'none' },
     ];
   },
 
@@ -150,3 +172,13 @@ export const kafkaService: Service = {
     return report(checks);
   },
 };
+
+/** key=value lines of a Java properties file, as rendered by millrace (no continuations). */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([^#!\s][^=]*?)\s*=\s*(.*)$/.exec(line);
+    if (m?.[1]) out.set(m[1], m[2] ?? '');
+  }
+  return out;
+}

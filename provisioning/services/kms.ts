@@ -1,9 +1,11 @@
 /** Hadoop KMS: the key server behind HDFS encryption zones (issue 4 uses it for the lake). */
 import { ROLE_PORTS } from '../../lib/roles';
+import { q } from '../../lib/shell';
 import { sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service } from '../service';
-import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, KMS_PORT } from './hadoop-conf';
+import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, hadoopServerTls, KMS_PORT, LAKE_KEY } from './hadoop-conf';
+import { CA_PEM } from './tls-files';
 import { hadoopXml, launcherFiles, report, unitAndPortChecks } from './java-service';
 
 const KMS_CONF = '/etc/millrace/kms';
@@ -17,14 +19,40 @@ export function buildKmsSite(ctx: NodeContext): Record<string, string | number |
     'hadoop.security.keystore.java-keystore-provider.password-file': PASSWORD_FILE,
     'hadoop.kms.http.host': ctx.node.privateAddress,
     'hadoop.kms.http.port': KMS_PORT,
+    'hadoop.kms.ssl.enabled': true,
     'hadoop.kms.authentication.type': 'simple',
     'hadoop.kms.cache.enable': true,
   };
 }
 
-/** KMS ACLs: issue 4 narrows these to the HDFS and Spark users; for now the defaults. */
+/** The users behind the zone: the NameNode asks for new keys as hdfs; applications decrypt as spark. */
+const KEY_ADMIN = 'hdfs';
+const KEY_USER = 'spark';
+
+/**
+ * KMS ACLs: only hdfs manages keys and generates encrypted data keys, only spark decrypts them.
+ * Without Kerberos the KMS takes the user a client names (see the README's security table).
+ */
 export function buildKmsAcls(): Record<string, string> {
-  return {};
+  return {
+    'hadoop.kms.acl.CREATE': KEY_ADMIN,
+    'hadoop.kms.acl.DELETE': KEY_ADMIN,
+    'hadoop.kms.acl.ROLLOVER': KEY_ADMIN,
+    'hadoop.kms.acl.GET': KEY_ADMIN,
+    'hadoop.kms.acl.GET_KEYS': KEY_ADMIN,
+    'hadoop.kms.acl.GET_METADATA': `${KEY_ADMIN},${KEY_USER}`,
+    'hadoop.kms.acl.SET_KEY_MATERIAL': KEY_ADMIN,
+    'hadoop.kms.acl.GENERATE_EEK': KEY_ADMIN,
+    'hadoop.kms.acl.DECRYPT_EEK': KEY_USER,
+    'default.key.acl.MANAGEMENT': KEY_ADMIN,
+    'default.key.acl.GENERATE_EEK': KEY_ADMIN,
+    'default.key.acl.DECRYPT_EEK': KEY_USER,
+    'default.key.acl.READ': `${KEY_ADMIN},${KEY_USER}`,
+    [`key.acl.${LAKE_KEY}.MANAGEMENT`]: KEY_ADMIN,
+    [`key.acl.${LAKE_KEY}.GENERATE_EEK`]: KEY_ADMIN,
+    [`key.acl.${LAKE_KEY}.DECRYPT_EEK`]: KEY_USER,
+    [`key.acl.${LAKE_KEY}.READ`]: `${KEY_ADMIN},${KEY_USER}`,
+  };
 }
 
 export const kmsService: Service = {
@@ -41,6 +69,7 @@ export const kmsService: Service = {
   ],
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
+    ...hadoopServerTls(ctx, KMS_CONF, [HADOOP_UNITS.kms]).files,
     { path: `${KMS_CONF}/kms-site.xml`, content: hadoopXml('kms-site', sortedProperties(buildKmsSite(ctx))), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
     // The KMS reads core-site.xml from its own config directory, and fails without one.
     {
@@ -78,11 +107,13 @@ export const kmsService: Service = {
       env: { HADOOP_CONF_DIR: KMS_CONF, KMS_CONFIG: KMS_CONF },
     }),
   ],
+  keyStores: (ctx: NodeContext) => hadoopServerTls(ctx, KMS_CONF, [HADOOP_UNITS.kms]).keyStores,
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.kms, ctx.node.privateAddress, KMS_PORT);
     if (checks.every((c) => c.ok)) {
-      const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' 'http://${ctx.node.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs'`);
-      checks.push({ name: 'KMS REST', ok: r.stdout.trim() === '200', detail: `HTTP ${r.stdout.trim() || r.stderr.trim()}` });
+      const url = `https://${ctx.node.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs`;
+      const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --cacert ${q(CA_PEM)} ${q(url)}`);
+      checks.push({ name: 'KMS REST (HTTPS)', ok: r.stdout.trim() === '200', detail: `HTTP ${r.stdout.trim() || r.stderr.trim()}` });
     }
     return report(checks);
   },

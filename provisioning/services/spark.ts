@@ -3,15 +3,21 @@ import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
-import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service } from '../service';
-import { defaultFs, HADOOP_CONF, hadoopConfFiles } from './hadoop-conf';
+import type { ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service } from '../service';
+import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { bootstrapServers } from './kafka';
+import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
 
 export const SPARK_CONF = '/etc/millrace/spark';
 const SPARK_DATA = '/var/lib/millrace/spark';
+/** Where `millrace submit` keeps each application's driver directory on the master node. */
+export const APPS_DIR = `${SPARK_DATA}/apps`;
 const UNITS = { master: 'millrace-spark-master.service', worker: 'millrace-spark-worker.service' } as const;
 export const SPARK_MASTER_PORT = portNumber('spark-master', 'spark-master-rpc');
-const MASTER_UI = portNumber('spark-master', 'spark-master-ui');
+const MASTER_HTTPS = portNumber('spark-master', 'spark-master-https');
+/** The pipeline principal's Kafka client key and chain, for applications (readable by spark only). */
+export const SPARK_KAFKA_KEYSTORE = `${SPARK_CONF}/kafka/pipeline.pem`;
 const APP_PORTS = ROLE_PORTS['spark-worker'].find((p) => p.name === 'spark-app')!;
 
 export function masterUrl(facts: ClusterFacts): string {
@@ -19,8 +25,26 @@ export function masterUrl(facts: ClusterFacts): string {
   return `spark://${facts.sparkMaster.privateAddress}:${SPARK_MASTER_PORT}`;
 }
 
-/** spark-defaults.conf before user overrides. Fixed ports keep the security groups narrow. */
-export function buildSparkDefaults(facts: ClusterFacts): Record<string, string | number | boolean> {
+/** TLS settings for one of Spark's SSL namespaces (standalone daemons' UIs, application UIs). */
+function sslNamespace(ns: 'standalone' | 'ui', ctx: NodeContext, port?: number): Record<string, string | number | boolean> {
+  const p = serviceTlsPaths(ctx, 'spark');
+  return {
+    [`spark.ssl.${ns}.enabled`]: true,
+    [`spark.ssl.${ns}.keyStore`]: p.keystore,
+    [`spark.ssl.${ns}.keyStoreType`]: 'PKCS12',
+    [`spark.ssl.${ns}.keyStorePassword`]: p.password,
+    [`spark.ssl.${ns}.keyPassword`]: p.password,
+    [`spark.ssl.${ns}.protocol`]: 'TLSv1.3',
+    ...(port ? { [`spark.ssl.${ns}.port`]: port } : {}),
+  };
+}
+
+/**
+ * spark-defaults.conf before user overrides. Fixed ports keep the security groups narrow. It
+ * holds the cluster's Spark secret and keystore passwords, so only the spark user reads it.
+ */
+export function buildSparkDefaults(ctx: NodeContext): Record<string, string | number | boolean> {
+  const facts = ctx.cluster;
   return {
     'spark.master': masterUrl(facts),
     'spark.driver.port': APP_PORTS.port,
@@ -30,6 +54,21 @@ export function buildSparkDefaults(facts: ClusterFacts): Record<string, string |
     'spark.hadoop.fs.defaultFS': defaultFs(facts),
     'spark.local.dir': `${SPARK_DATA}/local`,
     'spark.pyspark.python': 'python3',
+    // Authentication with the cluster secret, AES-encrypted RPC, encrypted shuffle and spill files.
+    'spark.authenticate': true,
+    'spark.authenticate.secret': facts.secrets.sparkAuthSecret,
+    'spark.network.crypto.enabled': true,
+    'spark.io.encryption.enabled': true,
+    // The REST submission server cannot authenticate (and would be one more port): off.
+    'spark.master.rest.enabled': false,
+    // UIs over TLS: daemons on their UI port + 400, applications within the application range.
+    ...sslNamespace('standalone', ctx),
+    ...sslNamespace('ui', ctx, APP_PORTS.port + 60),
+    // What applications need to read Kafka over mutual TLS and write to the lake.
+    'spark.millrace.kafka.bootstrapServers': bootstrapServers(facts),
+    'spark.millrace.kafka.keystore': SPARK_KAFKA_KEYSTORE,
+    'spark.millrace.kafka.truststore': CA_PEM,
+    'spark.millrace.lake': LAKE,
   };
 }
 
@@ -49,14 +88,18 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
 
 function confFiles(ctx: NodeContext, restarts: string[]): FileSpec[] {
   const env = sparkEnv(ctx.cluster, ctx.node.privateAddress);
+  const client = ctx.cluster.pipelineClient;
   return [
     {
       path: `${SPARK_CONF}/spark-defaults.conf`,
-      content: render('spark/spark-defaults.conf', { nodeName: ctx.node.name, properties: sortedProperties(buildSparkDefaults(ctx.cluster), ctx.cluster.config.spark.overrides) }),
-      mode: 0o644,
-      owner: 'root',
+      content: render('spark/spark-defaults.conf', { nodeName: ctx.node.name, properties: sortedProperties(buildSparkDefaults(ctx), ctx.cluster.config.spark.overrides) }),
+      mode: 0o600,
+      owner: 'spark',
       restarts,
+      secret: true,
     },
+    ...serviceKeyFiles(ctx, 'spark', restarts, { pkcs12: true }).files,
+    { path: SPARK_KAFKA_KEYSTORE, content: client.keyPem + client.certPem, mode: 0o600, owner: 'spark', restarts: [], secret: true },
     {
       path: `${SPARK_CONF}/spark-env.sh`,
       content: render('spark/spark-env.sh', { env: Object.entries(env).map(([key, value]) => ({ key, value: q(value) })) }),
@@ -89,22 +132,43 @@ function daemon(ctx: NodeContext, name: 'master' | 'worker', mainClass: string, 
 
 const dirs = [
   { path: SPARK_CONF, mode: '755', owner: 'root:root' },
+  { path: `${SPARK_CONF}/kafka`, mode: '700', owner: 'spark:spark' },
+  ...tlsDirectories(['spark']),
   { path: HADOOP_CONF, mode: '755', owner: 'root:root' },
   { path: SPARK_DATA, mode: '750', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/local`, mode: '700', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/work`, mode: '700', owner: 'spark:spark' },
+  { path: APPS_DIR, mode: '750', owner: 'spark:spark' },
   { path: '/var/log/millrace/spark', mode: '750', owner: 'spark:spark' },
 ];
 
 /** Reads the master's JSON status from the node. */
 async function masterStatus(host: RemoteHost, facts: ClusterFacts): Promise<{ status?: string; workers: { host: string; state: string }[] } | undefined> {
-  const r = await host.exec(`curl -sS --max-time 5 http://${facts.sparkMaster?.privateAddress}:${MASTER_UI}/json/`);
+  const r = await host.exec(`curl -sS --max-time 5 --cacert ${q(CA_PEM)} https://${facts.sparkMaster?.privateAddress}:${MASTER_HTTPS}/json/`);
   if (r.code !== 0) return undefined;
   try {
     return JSON.parse(r.stdout) as { status?: string; workers: { host: string; state: string }[] };
   } catch {
     return undefined;
   }
+}
+
+function sparkKeyStores(ctx: NodeContext): KeyStoreSpec[] {
+  const restarts = unitsHere(ctx);
+  return [...serviceKeyFiles(ctx, 'spark', restarts, { pkcs12: true }).keyStores, ...trustFiles(ctx, []).keyStores];
+}
+
+/** What `status` shows of Spark's security: read from the node's spark-defaults.conf. */
+async function sparkSecurityChecks(host: RemoteHost): Promise<HealthReport['checks']> {
+  const text = await host.execOrThrow(`cat ${q(`${SPARK_CONF}/spark-defaults.conf`)}`);
+  const conf = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.split(' ')[0] ?? '', l.slice(l.indexOf(' ') + 1)]));
+  const on = (k: string): boolean => conf.get(k) === 'true';
+  return [
+    { name: 'spark auth', ok: on('spark.authenticate') && (conf.get('spark.authenticate.secret') ?? '').length > 0, detail: on('spark.authenticate') ? 'on (shared secret)' : 'OFF' },
+    { name: 'RPC encryption', ok: on('spark.network.crypto.enabled'), detail: on('spark.network.crypto.enabled') ? 'AES' : 'OFF' },
+    { name: 'local disk encryption', ok: on('spark.io.encryption.enabled'), detail: on('spark.io.encryption.enabled') ? 'on' : 'OFF' },
+    { name: 'UI TLS', ok: on('spark.ssl.standalone.enabled') && on('spark.ssl.ui.enabled'), detail: on('spark.ssl.standalone.enabled') ? 'on' : 'OFF' },
+  ];
 }
 
 export const sparkMasterService: Service = {
@@ -117,8 +181,10 @@ export const sparkMasterService: Service = {
   directories: () => dirs,
   files: (ctx) => [
     ...confFiles(ctx, unitsHere(ctx)),
-    ...daemon(ctx, 'master', 'org.apache.spark.deploy.master.Master', ['--host', ctx.node.privateAddress, '--port', String(SPARK_MASTER_PORT), '--webui-port', String(MASTER_UI)]),
+    ...daemon(ctx, 'master', 'org.apache.spark.deploy.master.Master', ['--host', ctx.node.privateAddress, '--port', String(SPARK_MASTER_PORT), '--webui-port', String(portNumber('spark-master', 'spark-master-ui'))]),
   ],
+  keyStores: (ctx) => sparkKeyStores(ctx),
+  securityChecks: (host) => sparkSecurityChecks(host),
   async healthCheck(host, ctx): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, UNITS.master, ctx.node.privateAddress, SPARK_MASTER_PORT);
     const status = await masterStatus(host, ctx.cluster);
@@ -155,6 +221,7 @@ export const sparkWorkerService: Service = {
       masterUrl(ctx.cluster),
     ]),
   ],
+  keyStores: (ctx) => sparkKeyStores(ctx),
   async healthCheck(host, ctx): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, UNITS.worker, ctx.node.privateAddress, portNumber('spark-worker', 'spark-worker-rpc'));
     const status = await masterStatus(host, ctx.cluster);

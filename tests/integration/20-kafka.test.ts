@@ -3,9 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, caPem, randomName, stateDir } from './harness';
-
-const BROKER = `${ADDRESSES['kafka-1']}:9093`;
+import { ADDRESSES, BROKER, kafkaAs, randomName, stateDir } from './harness';
 
 /** openssl s_client's report (it writes to stderr), whether or not the handshake succeeded. */
 function sClient(caFile: string): string {
@@ -39,7 +37,7 @@ describe('Kafka', () => {
   });
 
   it('creates a topic over TLS, produces 1,000 messages and consumes all 1,000', async () => {
-    const client = createKafkaClient({ brokers: [BROKER], clientId: 'itest', tls: { caPem: caPem() } });
+    const client = createKafkaClient(await kafkaAs('admin'));
     const topic = randomName('itest-roundtrip');
     try {
       expect(await client.createTopic(topic, 3, 1)).toBe(true);

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cli, CLUSTER_YAML, CONFIG, REPO, TEST_DIR, writeConfig } from './harness';
+import { cli, CLUSTER_YAML, CONFIG, ENV, REPO, sampleProcessLists, TEST_DIR, UP_LOG, UP_PS, writeConfig } from './harness';
 
 export default async function globalSetup(): Promise<void> {
   if (!fs.existsSync(path.join(REPO, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
@@ -12,8 +12,14 @@ export default async function globalSetup(): Promise<void> {
   writeConfig(CONFIG, CLUSTER_YAML);
   // Leftovers from an interrupted run go first.
   await cli(['down', '--yes', '-c', CONFIG]);
-  const up = await cli(['up', '-c', CONFIG]);
-  fs.writeFileSync(path.join(TEST_DIR, 'setup.json'), JSON.stringify({ upSeconds: up.seconds, code: up.code }, null, 2));
+  // The whole log (debug level) and every process list during `up` are kept: 50-security checks
+  // that no secret shows up in either.
+  fs.rmSync(UP_PS, { force: true });
+  const stop = sampleProcessLists(UP_PS);
+  const up = await cli(['up', '-c', CONFIG], { env: { ...ENV, LOG_LEVEL: 'debug' } });
+  const samples = stop();
+  fs.writeFileSync(UP_LOG, up.stdout + up.stderr);
+  fs.writeFileSync(path.join(TEST_DIR, 'setup.json'), JSON.stringify({ upSeconds: up.seconds, code: up.code, psSamples: samples }, null, 2));
   if (up.code !== 0) throw new Error(`millrace up failed (exit ${up.code}) in ${up.seconds}s:\n${up.stderr.slice(-4000)}`);
   process.stderr.write(`\nlocal test cluster up in ${up.seconds.toFixed(0)}s\n`);
 }

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { readInventory } from '../../lib/inventory';
 import { KnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
+import { clientCredentials } from '../../provisioning/cluster-state';
+import type { KafkaConnection } from '../../producers/kafka-types';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const TEST_DIR = path.join(REPO, '.millrace-test');
@@ -81,6 +83,46 @@ export async function node(name: keyof typeof ADDRESSES): Promise<RemoteHost> {
 
 export function caPem(): string {
   return fs.readFileSync(path.join(stateDir(), 'pki', 'ca.crt'), 'utf8');
+}
+
+export const BROKER = `${ADDRESSES['kafka-1']}:9093`;
+
+/** A Kafka connection for a principal, with a client certificate from the test cluster's CA. */
+export async function kafkaAs(principal: string | undefined, opts: { clientId?: string } = {}): Promise<KafkaConnection> {
+  const tls = principal === undefined ? { caPem: caPem() } : await clientCredentials(CLUSTER, principal);
+  return { brokers: [BROKER], clientId: opts.clientId ?? `itest-${principal ?? 'anonymous'}`, tls: { caPem: tls.caPem, ...('certPem' in tls ? { certPem: tls.certPem, keyPem: tls.keyPem } : {}) }, connectionTimeoutMs: 5000, retries: 1 };
+}
+
+/** Every file the run wrote about `up` from nothing: its log, and the process lists sampled meanwhile. */
+export const UP_LOG = path.join(TEST_DIR, 'up-from-nothing.log');
+export const UP_PS = path.join(TEST_DIR, 'up-from-nothing.ps.txt');
+
+/**
+ * Samples every process command line on this machine once a second. The local target's nodes
+ * are containers on this machine, so their processes are all visible here.
+ */
+export function sampleProcessLists(file: string): () => number {
+  let samples = 0;
+  const take = (): void => {
+    const lines: string[] = [];
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        if (cmd) lines.push(cmd);
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    fs.appendFileSync(file, `--- sample ${++samples} ${new Date().toISOString()}\n${lines.join('\n')}\n`);
+  };
+  take();
+  const timer = setInterval(take, 1000);
+  return () => {
+    clearInterval(timer);
+    take();
+    return samples;
+  };
 }
 
 export function randomName(prefix: string): string {

@@ -64,12 +64,37 @@ nodes:
     expect(core[0]!.content).toContain('<property><name>fs.defaultFS</name><value>hdfs://127.0.0.13:8020</value></property>');
   });
 
-  it('keeps secrets in 0600 files owned by the service user', () => {
-    const secrets = plans.flatMap((p) => p.files.filter((f) => f.secret));
-    expect(secrets.map((f) => [f.path, f.mode.toString(8), f.owner])).toEqual([
-      ['/etc/millrace/kafka/tls/keystore.pem', '600', 'kafka'],
-      ['/etc/millrace/kms/kms.keystore.password', '600', 'hdfs'],
-    ]);
+  it('puts every secret only in files that are 0600, flagged secret, and owned by the user that reads them', () => {
+    const f = factsFor();
+    const values = [
+      f.secrets.kmsKeystorePassword,
+      f.secrets.sparkAuthSecret,
+      ...Object.values(f.secrets.nodes).flatMap((n) => [n.keystorePassword, n.truststorePassword]),
+      ...Object.values(f.tls).map((t) => t.keyPem),
+      f.pipelineClient.keyPem,
+    ];
+    const holding = plans.flatMap((p) => p.files.filter((file) => values.some((v) => file.content.includes(v))).map((file) => ({ node: p.node.name, ...file })));
+    for (const h of holding) expect([h.path, h.mode.toString(8), h.secret]).toEqual([h.path, '600', true]);
+    expect(holding.map((h) => `${h.node}:${h.path} ${h.owner}`).sort()).toEqual(
+      [
+        'hdfs-1:/etc/millrace/hadoop/ssl-server.xml hdfs',
+        'hdfs-1:/etc/millrace/kms/kms.keystore.password hdfs',
+        'hdfs-1:/etc/millrace/kms/ssl-server.xml hdfs',
+        'hdfs-1:/etc/millrace/tls/hdfs/keystore.password hdfs',
+        'hdfs-1:/etc/millrace/tls/hdfs/node.pem hdfs',
+        'hdfs-1:/etc/millrace/tls/truststore.password root',
+        'kafka-1:/etc/millrace/tls/kafka/node.pem kafka',
+        'kafka-1:/etc/millrace/tls/truststore.password root',
+        'spark-1:/etc/millrace/spark/kafka/pipeline.pem spark',
+        'spark-1:/etc/millrace/spark/spark-defaults.conf spark',
+        'spark-1:/etc/millrace/tls/spark/keystore.password spark',
+        'spark-1:/etc/millrace/tls/spark/node.pem spark',
+        'spark-1:/etc/millrace/tls/truststore.password root',
+      ].sort(),
+    );
+    // Launchers and units are world-readable and show up in process lists: no secret there.
+    const launchers = plans.flatMap((p) => p.files.filter((file) => file.path.startsWith('/opt/millrace/bin/') || file.path.startsWith('/etc/systemd/')));
+    for (const l of launchers) for (const v of values) expect(l.content).not.toContain(v);
   });
 
   it('writes launchers that quote every value and units that run as the service user', () => {

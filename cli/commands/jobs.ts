@@ -1,0 +1,96 @@
+/** Spark applications: `submit` (driver on the master node, output streamed) and `jobs` (list, kill). */
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { MillraceError, UsageError } from '../../lib/errors';
+import { readInventory } from '../../lib/inventory';
+import { loadPipelineSpec } from '../../lib/pipeline-spec';
+import { buildFacts } from '../../provisioning/cluster-state';
+import { killApp, listApps } from '../../provisioning/jobs/apps';
+import { planSubmit, submitAttached, submitDetached } from '../../provisioning/jobs/submit';
+import type { RemoteHost } from '../../provisioning/remote-host';
+import type { ClusterFacts } from '../../provisioning/service';
+import { withHosts } from '../bootstrap';
+import { configFor, output } from '../context';
+import type { ClusterConfig } from '../../lib/config';
+
+/** Connects to the Spark master node only. */
+async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, master: RemoteHost) => Promise<T>): Promise<T> {
+  const inventory = readInventory(config.name);
+  const master = inventory.nodes.find((n) => n.roles.includes('spark-master'));
+  if (!master) throw new UsageError(`cluster ${config.name} has no spark-master node`, { hint: 'give one node the spark-master role and run `millrace up`' });
+  return withHosts(config, { ...inventory, nodes: [master] }, async (hosts) => fn(await buildFacts(config, inventory), hosts.get(master.name)!));
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerJobs(program: Command): void {
+  program
+    .command('submit <job> [args...]')
+    .description('run a Spark job (.py or .jar) on the cluster, the driver on the Spark master node, and stream its output')
+    .option('--spec <pipeline.yaml>', 'a pipeline spec, validated here and given to the job as `--spec <json>`')
+    .option('--name <name>', 'application name (default: the file name)')
+    .option('--class <main>', 'main class of a .jar job')
+    .option('--conf <key=value>', 'an extra Spark setting (repeatable)', collect, [])
+    .option('-d, --detach', 'leave the job running (e.g. a streaming job) and print its application id')
+    .addHelpText(
+      'after',
+      `
+The cluster's Spark security settings, the Kafka connector jars, the pipeline principal's Kafka
+credentials (spark.millrace.kafka.*) and the HDFS/KMS client config are wired in; a package
+directory millrace_pipeline/ next to a .py job ships with it. Put job arguments after --.
+
+Examples:
+  millrace submit spark-jobs/check_pi.py 8
+  millrace submit --spec examples/pipelines/flights.yaml spark-jobs/train.py -- --max-rows 1000000
+  millrace submit -d --spec examples/pipelines/flights.yaml spark-jobs/ingest.py`,
+    )
+    .action(async function (this: Command, job: string, args: string[], opts: { spec?: string; name?: string; class?: string; conf: string[]; detach?: boolean }) {
+      const config = configFor(this);
+      const conf = Object.fromEntries(
+        opts.conf.map((kv) => {
+          const i = kv.indexOf('=');
+          if (i < 1) throw new UsageError(`--conf ${kv}: expected key=value`, { hint: 'e.g. --conf spark.executor.memory=2g' });
+          return [kv.slice(0, i), kv.slice(i + 1)];
+        }),
+      );
+      const spec = opts.spec ? loadPipelineSpec(path.resolve(opts.spec)) : undefined;
+      await onMaster(config, async (facts, master) => {
+        const plan = planSubmit(facts, { job: path.resolve(job), args, spec, name: opts.name, mainClass: opts.class, conf });
+        if (opts.detach) {
+          const d = await submitDetached(master, plan);
+          output(
+            this,
+            d.appId
+              ? `${d.appId} is running (driver pid ${d.pid} on ${master.name})\nlog: millrace exec ${master.name} -- tail -f ${d.log}\nstop: millrace jobs kill ${d.appId}`
+              : `the driver is running (pid ${d.pid}) but the master has not accepted it yet; log: ${d.log}`,
+            d,
+          );
+          return;
+        }
+        const code = await submitAttached(master, plan, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+        if (code !== 0) throw new MillraceError(`${path.basename(job)} failed on ${master.name} with exit code ${code}`, { hint: 'its output is above; the driver ran in ' + plan.workDir });
+      });
+    });
+
+  const jobs = program
+    .command('jobs')
+    .description('list the running Spark applications (`jobs kill <id>` stops one)')
+    .action(async function (this: Command) {
+      const config = configFor(this);
+      const apps = await onMaster(config, (facts, master) => listApps(facts, master));
+      const human = apps.length
+        ? ['ID                        NAME                  STATE     CORES  UPTIME', ...apps.map((a) => `${a.id.padEnd(26)}${a.name.padEnd(22)}${a.state.padEnd(10)}${String(a.cores).padEnd(7)}${a.durationSeconds}s`)].join('\n')
+        : 'no running applications';
+      output(this, human, apps);
+    });
+
+  jobs
+    .command('kill <id>')
+    .description('kill a running application (and its driver, if millrace started it)')
+    .action(async function (this: Command, id: string) {
+      const config = configFor(this);
+      const r = await onMaster(config, (facts, master) => killApp(facts, master, id));
+      if (!r.killed) throw new MillraceError(`the master did not accept the kill of ${id}`, { hint: 'see `millrace logs <master-node> spark-master`' });
+      output(this, `killed ${id}${r.driverStopped ? ' and stopped its driver' : ''}`, { id, ...r });
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * How the operator's machine reaches the cluster's Kafka: the brokers from the inventory, the
+ * cluster CA to verify them, and a client certificate whose CN is the principal the brokers'
+ * ACLs name (User:<principal>). The certificate is issued on first use and reused after.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClusterConfig } from '../lib/config';
+import { MillraceError } from '../lib/errors';
+import { readInventory } from '../lib/inventory';
+import { clusterStateDir } from '../lib/paths';
+import { portNumber } from '../lib/roles';
+import type { KafkaConnection } from '../producers/kafka-types';
+import { ClusterCa } from '../provisioning/pki/cluster-ca';
+
+/** Produce and consume act as this principal; `topics` acts as ADMIN_PRINCIPAL. */
+export const PIPELINE_PRINCIPAL = 'pipeline';
+export const ADMIN_PRINCIPAL = 'admin';
+
+const PRINCIPAL = /^[a-z][a-z0-9-]{0,62}$/;
+
+export async function kafkaConnectionFor(config: ClusterConfig, principal: string): Promise<KafkaConnection> {
+  if (!PRINCIPAL.test(principal))
+    throw new MillraceError(`"${principal}" is not a usable principal name`, { hint: 'use lowercase letters, digits and -, starting with a letter, e.g. pipeline' });
+  const inventory = readInventory(config.name);
+  const port = portNumber('kafka', 'kafka-client');
+  const brokers = inventory.nodes.filter((n) => n.roles.includes('kafka')).map((n) => `${n.privateAddress}:${port}`);
+  if (brokers.length === 0)
+    throw new MillraceError(`cluster ${config.name} has no kafka node in its inventory`, { hint: 'check the nodes in the config and run `millrace up`' });
+  const pkiDir = path.join(clusterStateDir(config.name), 'pki');
+  // ClusterCa.open would make a new CA if none exists, and no broker would trust its certificates.
+  if (!fs.existsSync(path.join(pkiDir, 'ca.crt')) || !fs.existsSync(path.join(pkiDir, 'ca.key')))
+    throw new MillraceError(`cluster ${config.name} has no CA in ${pkiDir}`, { hint: 'run `millrace up` first; it creates the CA and the broker certificates' });
+  const ca = await ClusterCa.open(pkiDir, config.name);
+  const leaf = await ca.issue({ name: principal, usage: 'client', dnsNames: [], ipAddresses: [] });
+  return {
+    brokers,
+    clientId: `millrace-${principal}`,
+    tls: { caPem: fs.readFileSync(path.join(pkiDir, 'ca.crt'), 'utf8'), certPem: leaf.certPem, keyPem: leaf.keyPem },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The core of `millrace consume`: tail a topic (formatted, raw values, or JSON envelopes), stop
+ * after --count, or verify it: read what the topic held at the start and tally ids.
+ */
+import type { KafkaClient, ReceivedMessage } from '../producers/kafka-types';
+import { formatMessage, messageEnvelope } from './format';
+import { CatchUp, VerifyReport, VerifyTally } from './verify';
+
+export type ConsumeFormat = 'human' | 'raw' | 'json';
+
+export interface ConsumeRun {
+  client: KafkaClient;
+  topic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  /** Commit offsets (when the user named the group); throwaway groups don't. */
+  commit: boolean;
+  /** Stop after this many messages. */
+  count?: number;
+  /** Verify mode: the JSON field with the event id, and how long to wait without messages. */
+  verify?: { idField: string; idleMs: number };
+  format: ConsumeFormat;
+  signal: AbortSignal;
+  write(line: string): void;
+}
+
+export interface ConsumeResult {
+  messages: number;
+  interrupted: boolean;
+  verify?: VerifyReport & { caughtUp: boolean };
+}
+
+export function renderMessage(m: ReceivedMessage, format: ConsumeFormat): string {
+  return format === 'raw' ? m.value : format === 'json' ? messageEnvelope(m) : formatMessage(m);
+}
+
+export async function runConsume(run: ConsumeRun): Promise<ConsumeResult> {
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  run.signal.addEventListener('abort', onAbort, { once: true });
+  let messages = 0;
+  const tally = run.verify ? new VerifyTally(run.verify.idField) : undefined;
+  let catchUp: CatchUp | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    if (!run.verify) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => stop.abort(), run.verify.idleMs);
+  };
+  try {
+    if (tally) {
+      // The end offsets now are what "everything" means; messages produced later don't count.
+      catchUp = new CatchUp(await run.client.topicOffsets(run.topic));
+      if (catchUp.done) stop.abort();
+    }
+    armIdle();
+    await run.client.tail({
+      topic: run.topic,
+      groupId: run.groupId,
+      fromBeginning: run.fromBeginning,
+      commit: run.commit,
+      signal: stop.signal,
+      onMessage: (m) => {
+        if (stop.signal.aborted) return;
+        messages++;
+        armIdle();
+        if (tally) tally.add(m);
+        else run.write(renderMessage(m, run.format));
+        const caughtUp = catchUp?.seen(m.partition, m.offset) ?? false;
+        if (caughtUp || (run.count !== undefined && messages >= run.count)) stop.abort();
+      },
+    });
+  } finally {
+    clearTimeout(idle);
+    run.signal.removeEventListener('abort', onAbort);
+  }
+  const result: ConsumeResult = { messages, interrupted: run.signal.aborted };
+  if (tally) result.verify = { ...tally.result(), caughtUp: catchUp?.done ?? false };
+  return result;
+}

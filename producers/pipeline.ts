@@ -1,0 +1,209 @@
+/**
+ * The core of `millrace produce`: read a source, validate each record against the spec, pace,
+ * batch, and send valid events to the topic and invalid ones to `<topic>.dlq`. Every record read
+ * ends up counted once: sent, dlq, or errors (its batch failed). An abort (Ctrl-C) stops the
+ * reading, and what was read is still flushed before the summary.
+ */
+import type { PipelineSpec } from '../lib/pipeline-spec';
+import type { BatchProducer, BatchResult, OutgoingMessage } from './kafka-types';
+import { RateSchedule, ReplaySchedule } from './pacing';
+import { abortableSleep } from './sources/http';
+import type { RecordSource, SourceItem } from './sources/types';
+import { dlqMessage, eventMessage, validateRecord, Validation } from './validate';
+
+export interface ProduceSettings {
+  topic: string;
+  dlqTopic: string;
+  /** Overrides the spec's key field. */
+  keyField?: string;
+  /** Events per second; undefined for as fast as the brokers take them. */
+  rate?: number;
+  /** Replays the spec's eventTime at this many times real time. */
+  replaySpeed?: number;
+  /** Stop after this many records read (valid or not). */
+  limit?: number;
+  /** Start at this source position. */
+  skip: number;
+  batchSize: number;
+  /** A batch that has not filled up is sent after this long. */
+  lingerMs: number;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after ms, or early when the signal aborts; never rejects. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), sleep: abortableSleep };
+
+/** Live counters, read by the progress display while the run goes on. */
+export interface ProduceStats {
+  read: number;
+  sent: number;
+  dlq: number;
+  errors: number;
+}
+
+export interface ProduceSummary extends ProduceStats {
+  topic: string;
+  dlqTopic: string;
+  source: string;
+  seconds: number;
+  /** Events acknowledged per second over the run. */
+  rate: number;
+  /** Ids of the acknowledged events with the lowest and highest source positions. */
+  firstId: string | null;
+  lastId: string | null;
+  /** Where a re-run would continue: pass it as --skip. */
+  nextPosition: number;
+  interrupted: boolean;
+  error?: string;
+}
+
+export interface ProduceRun {
+  spec: PipelineSpec;
+  settings: ProduceSettings;
+  source: RecordSource;
+  producer: BatchProducer;
+  /** Ctrl-C: stop reading, flush, summarize. */
+  signal: AbortSignal;
+  clock?: Clock;
+  stats?: ProduceStats;
+}
+
+/** Sleeps shorter than this are saved up: timers cannot wait 0.02 ms, the schedule absorbs it. */
+const MIN_SLEEP_MS = 2;
+/** Records between turns of the event loop, so timers and signals get to run at full speed. */
+const YIELD_EVERY = 1000;
+
+interface Tagged {
+  message: OutgoingMessage;
+  position: number;
+  id?: string;
+}
+
+export function newStats(): ProduceStats {
+  return { read: 0, sent: 0, dlq: 0, errors: 0 };
+}
+
+export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSummary; failure?: unknown }> {
+  const { spec, settings, source, producer, signal } = run;
+  const clock = run.clock ?? systemClock;
+  const stats = run.stats ?? newStats();
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) stop.abort();
+
+  let failure: unknown;
+  let first: { position: number; id: string } | undefined;
+  let last: { position: number; id: string } | undefined;
+  const pending = new Set<Promise<void>>();
+  const buffers = new Map<string, { items: Tagged[]; timer?: NodeJS.Timeout }>();
+
+  const settle = (r: BatchResult, items: Tagged[], isDlq: boolean): void => {
+    if (!r.ok) {
+      stats.errors += r.count;
+      failure ??= r.error;
+      stop.abort();
+      return;
+    }
+    if (isDlq) stats.dlq += r.count;
+    else stats.sent += r.count;
+    for (const t of items) {
+      if (t.id === undefined) continue;
+      if (!first || t.position < first.position) first = { position: t.position, id: t.id };
+      if (!last || t.position > last.position) last = { position: t.position, id: t.id };
+    }
+  };
+  const flush = async (topic: string): Promise<void> => {
+    const buf = buffers.get(topic);
+    if (!buf || buf.items.length === 0) return;
+    const items = buf.items;
+    buf.items = [];
+    clearTimeout(buf.timer);
+    buf.timer = undefined;
+    const { result } = await producer.send(topic, items.map((t) => t.message));
+    const done = result.then((r) => settle(r, items, topic === settings.dlqTopic));
+    pending.add(done);
+    void done.then(() => pending.delete(done));
+  };
+  const flushAll = async (): Promise<void> => {
+    for (const topic of buffers.keys()) await flush(topic);
+  };
+  const add = async (topic: string, t: Tagged): Promise<void> => {
+    let buf = buffers.get(topic);
+    if (!buf) buffers.set(topic, (buf = { items: [] }));
+    buf.items.push(t);
+    if (buf.items.length >= settings.batchSize) return flush(topic);
+    // A slow source or a low rate must not leave events sitting in a half-full batch.
+    buf.timer ??= setTimeout(() => {
+      flush(topic).catch((error: unknown) => {
+        failure ??= error;
+        stop.abort();
+      });
+    }, settings.lingerMs);
+  };
+
+  const started = clock.now();
+  const rate = settings.rate === undefined ? undefined : new RateSchedule(settings.rate);
+  const replay = settings.replaySpeed === undefined ? undefined : new ReplaySchedule(settings.replaySpeed);
+  let nextPosition = settings.skip;
+  try {
+    if (settings.limit !== 0) {
+      for await (const item of source.read({ skip: settings.skip, signal: stop.signal })) {
+        if (stop.signal.aborted) break;
+        const v = check(spec, source, settings, item);
+        const now = clock.now();
+        const wait = Math.max(rate?.next(now) ?? 0, v.ok && replay ? replay.next(v.event.eventTimeMs, now) : 0);
+        if (wait >= MIN_SLEEP_MS) {
+          if (wait >= settings.lingerMs) await flushAll();
+          await clock.sleep(wait, stop.signal);
+          // Not counted as read: a re-run with --skip nextPosition picks it up.
+          if (stop.signal.aborted) break;
+        }
+        stats.read++;
+        nextPosition = item.position + 1;
+        const producedAt = clock.now();
+        if (v.ok) await add(settings.topic, { message: eventMessage(v.event, source.name, producedAt), position: item.position, id: v.event.id });
+        else await add(settings.dlqTopic, { message: dlqMessage(v.reason, source.name, item.position, 'record' in item ? item.record : item.raw, producedAt), position: item.position });
+        if (settings.limit !== undefined && stats.read >= settings.limit) break;
+        if (stats.read % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    try {
+      await flushAll();
+      await producer.flush();
+      await Promise.all(pending);
+    } catch (error) {
+      failure ??= error;
+    }
+    for (const b of buffers.values()) clearTimeout(b.timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+
+  const seconds = Math.max(0, (clock.now() - started) / 1000);
+  const summary: ProduceSummary = {
+    topic: settings.topic,
+    dlqTopic: settings.dlqTopic,
+    source: source.name,
+    ...stats,
+    seconds: Math.round(seconds * 1000) / 1000,
+    rate: seconds > 0 ? Math.round((stats.sent / seconds) * 10) / 10 : 0,
+    firstId: first?.id ?? null,
+    lastId: last?.id ?? null,
+    nextPosition,
+    interrupted: signal.aborted,
+    ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
+  };
+  return failure === undefined ? { summary } : { summary, failure };
+}
+
+function check(spec: PipelineSpec, source: RecordSource, settings: ProduceSettings, item: SourceItem): Validation {
+  if (!('record' in item)) return { ok: false, reason: item.unparseable };
+  return validateRecord(spec, item.record, { source: source.name, position: item.position, textValues: source.textValues, keyField: settings.keyField });
+}

@@ -1,0 +1,127 @@
+/**
+ * Spark applications, run from the operator's machine with the driver on the Spark master node
+ * (over SSH, as the spark user), so the operator needs neither Spark nor Java. The node's
+ * spark-defaults.conf brings the security settings and the Kafka client settings; submit adds
+ * the Kafka connector jars, the job's Python package and the pipeline spec.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MillraceError } from '../../lib/errors';
+import { cmd, q } from '../../lib/shell';
+import type { RemoteHost } from '../remote-host';
+import type { ClusterFacts } from '../service';
+import { HADOOP_CONF } from '../services/hadoop-conf';
+import { APPS_DIR, masterUrl, SPARK_CONF } from '../services/spark';
+
+export { APPS_DIR };
+/** A Python package next to a job (spark-jobs/millrace_pipeline/) ships with it as --py-files. */
+export const JOB_PACKAGE = 'millrace_pipeline';
+/** The line a driver prints once the master has accepted the application. */
+const CONNECTED = /Connected to Spark cluster with app ID (app-[\w-]+)/;
+
+export interface SubmitRequest {
+  /** Local path of a .py or .jar file. */
+  job: string;
+  args: string[];
+  /** A pipeline spec, already validated, given to the job as JSON with `--spec <path>`. */
+  spec?: unknown;
+  /** Jar entry point (--class) for .jar jobs. */
+  mainClass?: string;
+  name?: string;
+  conf?: Record<string, string>;
+}
+
+export interface SubmitPlan {
+  workDir: string;
+  uploads: { path: string; content: Buffer | string }[];
+  /** A shell command that runs on the master node as root and starts the driver as spark. */
+  command: string;
+  appName: string;
+}
+
+/** Pure: everything a submission puts on the node and the command that starts it. */
+export function planSubmit(facts: ClusterFacts, req: SubmitRequest, id = crypto.randomBytes(3).toString('hex')): SubmitPlan {
+  const base = path.basename(req.job);
+  const isJar = base.endsWith('.jar');
+  if (!isJar && !base.endsWith('.py')) throw new MillraceError(`${req.job}: a job is a .py or .jar file`, { hint: 'pass a PySpark script or an application jar' });
+  const appName = req.name ?? base.replace(/\.(py|jar)$/, '');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const workDir = `${APPS_DIR}/${stamp}-${appName.replace(/[^\w.-]/g, '_')}-${id}`;
+  const uploads: SubmitPlan['uploads'] = [{ path: `${workDir}/${base}`, content: fs.readFileSync(req.job) }];
+  const pkgDir = path.join(path.dirname(req.job), JOB_PACKAGE);
+  const withPackage = !isJar && fs.existsSync(path.join(pkgDir, '__init__.py'));
+  if (withPackage)
+    for (const f of fs.readdirSync(pkgDir).filter((f) => f.endsWith('.py'))) uploads.push({ path: `${workDir}/${JOB_PACKAGE}/${f}`, content: fs.readFileSync(path.join(pkgDir, f)) });
+  const args = [...req.args];
+  if (req.spec !== undefined) {
+    uploads.push({ path: `${workDir}/spec.json`, content: JSON.stringify(req.spec, null, 2) });
+    args.push('--spec', `${workDir}/spec.json`);
+  }
+  const submit = [
+    `${facts.home.spark}/bin/spark-submit`,
+    '--master',
+    masterUrl(facts),
+    '--name',
+    appName,
+    ...Object.entries(req.conf ?? {}).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+    ...(isJar && req.mainClass ? ['--class', req.mainClass] : []),
+    ...(withPackage ? ['--py-files', `${workDir}/${JOB_PACKAGE}.zip`] : []),
+  ];
+  const connectors = `${facts.home.spark}/connectors/kafka`;
+  const command = [
+    `cd ${q(workDir)}`,
+    ...(withPackage ? [`python3 -m zipfile -c ${q(`${JOB_PACKAGE}.zip`)} ${q(`${JOB_PACKAGE}/`)}`] : []),
+    `chown -R spark:spark ${q(workDir)}`,
+    // The connector jars are found on the node, so a new Spark version needs no change here.
+    `jars=$(ls ${q(connectors)}/*.jar 2>/dev/null | paste -sd, -)`,
+    `exec runuser -u spark -- env SPARK_CONF_DIR=${q(SPARK_CONF)} HADOOP_CONF_DIR=${q(HADOOP_CONF)} ${cmd(...submit)} \${jars:+--jars "$jars"} ${cmd(`${workDir}/${base}`, ...args)}`,
+  ].join(' && ');
+  return { workDir, uploads, command, appName };
+}
+
+async function upload(host: RemoteHost, plan: SubmitPlan): Promise<void> {
+  await host.execOrThrow(`mkdir -p ${q(`${plan.workDir}/${JOB_PACKAGE}`)} && chmod 700 ${q(plan.workDir)}`, { what: 'create the application directory' });
+  for (const u of plan.uploads) await host.putFile(u.path, u.content, { mode: 0o600, owner: 'root' });
+}
+
+/** Runs the driver in the foreground, streaming its output; resolves with its exit code. */
+export async function submitAttached(host: RemoteHost, plan: SubmitPlan, out: { stdout: (s: string) => void; stderr: (s: string) => void }): Promise<number> {
+  await upload(host, plan);
+  const r = await host.exec(plan.command, { onStdout: out.stdout, onStderr: out.stderr });
+  return r.code ?? 1;
+}
+
+export interface Detached {
+  appId?: string;
+  workDir: string;
+  pid: number;
+  log: string;
+}
+
+/**
+ * Starts the driver in its own session on the node, so it outlives the SSH connection, and
+ * waits until the master has accepted it (or the driver died) to report its application id.
+ */
+export async function submitDetached(host: RemoteHost, plan: SubmitPlan, timeoutMs = 120_000): Promise<Detached> {
+  await upload(host, plan);
+  const log = `${plan.workDir}/driver.log`;
+  const pid = Number(
+    (await host.execOrThrow(`setsid sh -c ${q(plan.command)} > ${q(log)} 2>&1 < /dev/null & echo $! > ${q(`${plan.workDir}/driver.pid`)}; cat ${q(`${plan.workDir}/driver.pid`)}`)).trim(),
+  );
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = (await host.exec(`cat ${q(log)}`)).stdout;
+    const m = CONNECTED.exec(text);
+    if (m?.[1]) {
+      await host.exec(`echo ${q(m[1])} > ${q(`${plan.workDir}/app-id`)}`);
+      return { appId: m[1], workDir: plan.workDir, pid, log };
+    }
+    if ((await host.exec(`kill -0 ${pid}`)).code !== 0)
+      throw new MillraceError(`${host.name}: the driver of ${plan.appName} exited before the master accepted it:\n${text.trim().split('\n').slice(-12).join('\n')}`, {
+        hint: `the whole log is ${log} on ${host.name} (millrace ssh ${host.name})`,
+      });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { workDir: plan.workDir, pid, log };
+}

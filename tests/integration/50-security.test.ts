@@ -1,0 +1,215 @@
+/**
+ * Secure by default, on the real cluster: every promise is tested by trying to break it, each
+ * negative test beside the positive one that shows the thing refused was there to be reached.
+ */
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createKafkaClient } from '../../producers/kafka-client';
+import { clusterSecretValues } from '../../provisioning/cluster-state';
+import { ROLE_PORTS, portsFor } from '../../lib/roles';
+import { readInventory } from '../../lib/inventory';
+import { ADDRESSES, cli, CLUSTER, CONFIG, kafkaAs, node, randomName, stateDir, TEST_DIR, UP_LOG, UP_PS } from './harness';
+
+// On the Spark node, Spark's jars carry the HDFS client; the node has the cluster's Hadoop config.
+const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
+const HDFS_TOOL = "runuser -u hdfs -- java -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*'";
+
+interface VerifyJson {
+  ok: boolean;
+  checks: { check: string; target: string; ok: boolean; detail: string }[];
+}
+
+describe('Kafka: mutual TLS and ACLs', () => {
+  const topic = randomName('itest-pipeline');
+  const other = randomName('itest-other');
+
+  beforeAll(async () => {
+    for (const t of [topic, other]) {
+      const r = await cli(['topics', 'create', t, '--partitions', '2', '--no-dlq', '-c', CONFIG]);
+      expect(`${r.code} ${r.stderr}`).toBe('0 ');
+    }
+  });
+
+  afterAll(async () => {
+    for (const t of [topic, other]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  });
+
+  it('refuses a plaintext client, a TLS client without a certificate, and a principal without ACLs', async () => {
+    const plain = createKafkaClient({ ...(await kafkaAs(undefined)), tls: undefined, retries: 0 });
+    await expect(plain.listTopics()).rejects.toThrow(/Closed connection|Connection error|ECONNRESET/);
+    await plain.close();
+    const noCert = createKafkaClient({ ...(await kafkaAs(undefined)), retries: 0 });
+    await expect(noCert.listTopics()).rejects.toThrow(/certificate required/);
+    await noCert.close();
+    const intruder = createKafkaClient(await kafkaAs('itest-intruder'));
+    try {
+      await expect(intruder.produce(topic, [{ value: 'x' }])).rejects.toThrow(/authoriz/i);
+      await expect(intruder.consume(topic, 'pipeline-intruder', 1, 5000)).rejects.toThrow(/authoriz/i);
+      expect((await intruder.listTopics()).filter((t) => t === topic)).toEqual([]);
+    } finally {
+      await intruder.close();
+    }
+  });
+
+  it('lets the pipeline principal produce and consume its topic, but not create or read another', async () => {
+    const pipeline = createKafkaClient(await kafkaAs('pipeline'));
+    try {
+      const sent = Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 5}`, value: JSON.stringify({ i }) }));
+      await pipeline.produce(topic, sent);
+      const got = await pipeline.consume(topic, randomName('pipeline-itest'), 50, 60_000);
+      expect(got).toHaveLength(50);
+      await expect(pipeline.createTopic(randomName('itest-not-allowed'), 1, 1)).rejects.toThrow(/authoriz|creation errors/i);
+      await expect(pipeline.consume(other, randomName('pipeline-itest'), 1, 5000)).rejects.toThrow(/authoriz/i);
+      await expect(pipeline.consume(topic, randomName('not-my-group'), 1, 5000)).rejects.toThrow(/authoriz/i);
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
+
+describe('HDFS: the lake is an encryption zone', () => {
+  it('reads back byte for byte a file written to /lake, and lists the zone', async () => {
+    const spark = await node('spark-1');
+    const name = randomName('itest');
+    const data = crypto.randomBytes(2 * 1024 * 1024 + 5);
+    try {
+      await spark.putFile(`/tmp/${name}`, data, { mode: 0o644, owner: 'spark' });
+      await spark.execOrThrow(`${FS_SHELL} -put /tmp/${name} /lake/${name} && ${FS_SHELL} -get /lake/${name} /tmp/${name}.back`);
+      const back = await spark.getFile(`/tmp/${name}.back`);
+      expect(crypto.createHash('sha256').update(back).digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+    } finally {
+      await spark.exec(`${FS_SHELL} -rm -f -skipTrash /lake/${name}; rm -f /tmp/${name} /tmp/${name}.back`);
+      await spark.close();
+    }
+    const hdfs = await node('hdfs-1');
+    const zones = await hdfs.execOrThrow(`${HDFS_TOOL} org.apache.hadoop.hdfs.tools.CryptoAdmin -listZones`);
+    await hdfs.close();
+    expect(zones).toMatch(/^\/lake\s+lake\s*$/m);
+  });
+
+  it('keeps a marker out of the raw blocks in the zone, while the same file outside the zone shows it', async () => {
+    const spark = await node('spark-1');
+    const hdfs = await node('hdfs-1');
+    const marker = `ITEST-MARKER-${crypto.randomBytes(6).toString('hex')}`;
+    const name = randomName('itest-marker');
+    try {
+      await spark.putFile(`/tmp/${name}`, `${marker}\n`.repeat(100), { mode: 0o644, owner: 'spark' });
+      await spark.execOrThrow(`${FS_SHELL} -put /tmp/${name} /lake/${name} && ${FS_SHELL} -put /tmp/${name} /tmp/${name}`);
+      const blocksOf = async (p: string): Promise<string[]> =>
+        [...(await hdfs.execOrThrow(`${HDFS_TOOL} org.apache.hadoop.hdfs.tools.DFSck ${p} -files -blocks`)).matchAll(/(blk_\d+)_\d+/g)].map((m) => m[1]!);
+      const scan = async (ids: string[]): Promise<string> =>
+        (await hdfs.exec(`find /var/lib/millrace/hdfs/data -type f \\( ${ids.map((i) => `-name ${i}`).join(' -o ')} \\) -exec grep -l -F ${marker} {} +`)).stdout.trim();
+      const inZone = await blocksOf(`/lake/${name}`);
+      const outside = await blocksOf(`/tmp/${name}`);
+      expect(inZone.length).toBeGreaterThan(0);
+      expect(outside.length).toBeGreaterThan(0);
+      expect(await scan(outside)).toMatch(/blk_\d+$/); // the control: the scan does find plaintext
+      expect(await scan(inZone)).toBe('');
+    } finally {
+      await spark.exec(`${FS_SHELL} -rm -f -skipTrash /lake/${name} /tmp/${name}; rm -f /tmp/${name}`);
+      await spark.close();
+      await hdfs.close();
+    }
+  });
+});
+
+describe('Spark: the secret is enforced', () => {
+  const JOB = `import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("itest-lake").getOrCreate()
+path = "/lake/" + sys.argv[1]
+spark.range(1000).selectExpr("id", "id * 2 as twice").write.parquet(path)
+print("LAKE ROWS", spark.read.parquet(path).count())
+`;
+
+  it('refuses an application without the secret; one with it completes and reads and writes /lake', async () => {
+    const spark = await node('spark-1');
+    const dir = `/tmp/${randomName('itest-spark')}`;
+    const out = randomName('itest-table');
+    const submit = (confDir: string): string =>
+      `cd ${dir} && runuser -u spark -- env SPARK_CONF_DIR=${confDir} SPARK_LOCAL_IP=${ADDRESSES['spark-1']} timeout 150 /opt/millrace/spark/current/bin/spark-submit --master spark://${ADDRESSES['spark-1']}:7077 --conf spark.hadoop.fs.defaultFS=hdfs://${ADDRESSES['hdfs-1']}:8020 ${dir}/job.py ${out} 2>&1`;
+    try {
+      await spark.execOrThrow(`mkdir -p ${dir}/noauth && chown -R spark ${dir}`);
+      await spark.putFile(`${dir}/job.py`, JOB, { mode: 0o644, owner: 'spark' });
+      await spark.putFile(`${dir}/noauth/spark-defaults.conf`, 'spark.authenticate false\n', { mode: 0o644, owner: 'spark' });
+      const refused = await spark.exec(submit(`${dir}/noauth`));
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toMatch(/Failed to connect to master/);
+      expect(refused.stdout).not.toMatch(/LAKE ROWS/);
+      const ok = await spark.exec(submit('/etc/millrace/spark'));
+      expect(ok.stdout).toMatch(/LAKE ROWS 1000/);
+      expect(ok.code).toBe(0);
+    } finally {
+      await spark.exec(`${FS_SHELL} -rm -r -f -skipTrash /lake/${out}; rm -rf ${dir}`);
+      await spark.close();
+    }
+  });
+});
+
+describe('secrets', () => {
+  it('none in the process lists sampled every second during `up`, nor in its whole log', () => {
+    const secrets = clusterSecretValues(CLUSTER);
+    expect(secrets.length).toBeGreaterThanOrEqual(10);
+    const ps = fs.readFileSync(UP_PS, 'utf8');
+    const log = fs.readFileSync(UP_LOG, 'utf8');
+    // The captures are real: they saw the services start and the provisioner talk.
+    expect((ps.match(/^--- sample/gm) ?? []).length).toBeGreaterThanOrEqual(20);
+    expect(ps).toMatch(/kafka\.Kafka/);
+    expect(ps).toMatch(/org\.apache\.spark\.deploy\.worker\.Worker/);
+    expect(log).toMatch(/"level":20/);
+    expect(secrets.filter((s) => ps.includes(s.value)).map((s) => s.name)).toEqual([]);
+    expect(secrets.filter((s) => log.includes(s.value)).map((s) => s.name)).toEqual([]);
+  });
+
+  it('secret files in the state directory are 0600', () => {
+    for (const dir of ['secrets', 'pki']) {
+      const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+      for (const f of walk(path.join(stateDir(), dir)).filter((f) => dir === 'secrets' || f.endsWith('.key')))
+        expect(`${path.relative(stateDir(), f)} ${(fs.statSync(f).mode & 0o777).toString(8)}`).toBe(`${path.relative(stateDir(), f)} 600`);
+    }
+  });
+});
+
+describe('ports and `millrace verify`', () => {
+  it('each node listens on exactly the declared ports, and each TLS port verifies from the host with openssl', async () => {
+    const r = await cli(['verify', '--json', '-c', CONFIG]);
+    const v = JSON.parse(r.stdout) as VerifyJson;
+    expect(v.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.code).toBe(0);
+    const portRows = v.checks.filter((c) => c.check === 'ports: only the declared ones listen');
+    expect(portRows.map((c) => c.target).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
+    for (const n of readInventory(CLUSTER).nodes) {
+      for (const spec of portsFor(n.roles).filter((s) => s.protocol === 'tls')) {
+        const out = execFileSync('sh', ['-c', `openssl s_client -connect ${n.privateAddress}:${spec.port} -CAfile ${path.join(stateDir(), 'pki', 'ca.crt')} -verify_return_error -verify_ip ${n.privateAddress} -brief </dev/null 2>&1 || true`]).toString();
+        expect(`${n.name}:${spec.port} ${/Verification: OK/.test(out) ? 'verified' : out}`).toBe(`${n.name}:${spec.port} verified`);
+      }
+    }
+    expect(ROLE_PORTS.kafka.every((p) => p.protocol === 'tls')).toBe(true);
+  });
+
+  it('a PLAINTEXT listener added by override makes `verify` exit 1 and name the failed checks; `up` with the base config restores it', async () => {
+    const weak = path.join(TEST_DIR, 'weakened.yaml');
+    const a = ADDRESSES['kafka-1'];
+    fs.writeFileSync(
+      weak,
+      `${fs.readFileSync(CONFIG, 'utf8')}kafka:\n  overrides:\n    listeners: CLIENT://${a}:9093,CONTROLLER://${a}:9094,PLAIN://${a}:9092\n    listener.security.protocol.map: CLIENT:SSL,CONTROLLER:SSL,PLAIN:PLAINTEXT\n`,
+    );
+    try {
+      const up = await cli(['up', '-c', weak]);
+      expect(up.code).toBe(0);
+      const r = await cli(['verify', '-c', weak]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/FAIL\s+kafka-1\s+kafka: listener protocols\s+not TLS: PLAIN:PLAINTEXT/);
+      expect(r.stdout).toMatch(/FAIL\s+kafka-1\s+ports: only the declared ones listen\s+.*NOT DECLARED: 9092/);
+      expect(r.stdout).toMatch(/FAIL\s+kafka-1\s+port 9092 \(undeclared\) speaks TLS/);
+      expect(r.stderr).toMatch(/error: \d+ of \d+ security checks failed: .*kafka: listener protocols \(kafka-1\)/);
+    } finally {
+      const back = await cli(['up', '-c', CONFIG]);
+      expect(back.code).toBe(0);
+    }
+    const again = await cli(['verify', '-c', CONFIG]);
+    expect(again.code).toBe(0);
+  });
+});

@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError } from '../../../lib/errors';
+import { idField, loadPipelineSpec, parsePipelineSpecText, PipelineSpecError } from '../../../lib/pipeline-spec';
+
+function problems(yaml: string): string[] {
+  try {
+    parsePipelineSpecText(yaml, 'bad.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => `${i.path || '(root)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`);
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const minimal = `name: t\ntopic: events\nid: event_id\nfields:\n  - { name: at, type: timestamp, required: true }\n`;
+
+describe('pipeline spec', () => {
+  it('loads the shipped flights example with its derived topic names', () => {
+    const s = loadPipelineSpec('examples/pipelines/flights.yaml');
+    expect(s.topic).toBe('flights');
+    expect(s.dlqTopic).toBe('flights.dlq');
+    expect(s.predictionsTopic).toBe('flights.predictions');
+    expect(s.key).toBe('origin');
+    expect(s.id).toBe('event_id');
+    expect(s.eventTime).toBe('date');
+    expect(s.fields.map((f) => `${f.name}:${f.type}:${f.required}`)).toEqual([
+      'date:timestamp:true',
+      'delay:int:true',
+      'distance:int:true',
+      'origin:string:true',
+      'destination:string:true',
+    ]);
+    expect(s.model?.label).toBe('delay');
+    expect(idField(s)).toEqual({ name: 'event_id', type: 'string', required: false });
+  });
+
+  it('defaults required to false', () => {
+    expect(parsePipelineSpecText('name: t\ntopic: e\nid: i\nfields:\n  - { name: x, type: long }\n').fields[0]).toEqual({ name: 'x', type: 'long', required: false });
+  });
+
+  it('reports every problem at once, with dotted paths', () => {
+    expect(
+      problems(`name: t
+topic: "bad topic"
+id: event_id
+key: airport
+eventTime: delay
+fields:
+  - { name: delay, type: integer }
+  - { name: 9lives, type: string, required: yes }
+  - { name: delay, type: int }
+  - { name: when, type: timestamp, reqired: true }
+`),
+    ).toEqual([
+      'fields[0].type: "integer" is not one of string, int, long, double, boolean, timestamp',
+      'fields[1].name: must be a letter or _ followed by letters, digits or _',
+      'fields[1].required: expected boolean, got string',
+      'fields[3]: unknown key "reqired" (hint: check the spelling against examples/pipelines/flights.yaml)',
+      'topic: must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-"',
+    ]);
+  });
+
+  it('checks that key, eventTime, id and the model label fit the fields', () => {
+    expect(
+      problems(`name: t
+topic: e
+id: delay
+key: airport
+eventTime: delay
+fields:
+  - { name: delay, type: int }
+  - { name: delay, type: int }
+  - { name: origin, type: string }
+model: { label: origin, features: [delay] }
+`),
+    ).toEqual([
+      'eventTime: "delay" has type int; the event time must be a timestamp field',
+      'fields[1].name: duplicate field "delay" (also fields[0])',
+      'id: the id field "delay" must have type string, not int',
+      'key: "airport" is not one of the fields (hint: use one of delay, origin)',
+      'model.label: "origin" has type string; a label must be numeric or boolean',
+    ]);
+  });
+
+  it('names missing keys and unknown top-level keys', () => {
+    expect(problems('name: t\nfeilds: []\n')).toEqual([
+      '(root): unknown key "feilds" (hint: check the spelling against examples/pipelines/flights.yaml)',
+      'fields: is required',
+      'id: is required',
+      'topic: is required',
+    ]);
+    expect(problems('')).toEqual(['fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
+  });
+
+  it('passes the Spark side\'s own model keys through', () => {
+    const s = parsePipelineSpecText(`${minimal}  - { name: y, type: double }\nmodel: { label: y, features: [at], kind: regression }\n`);
+    expect(s.model).toEqual({ label: 'y', features: ['at'], kind: 'regression' });
+  });
+
+  it('reports malformed YAML with line and column', () => {
+    expect(problems('name: t\nfields: [\n  - x: {\n')).toEqual([
+      expect.stringMatching(/^\(root\): invalid YAML at line \d+, column \d+: .+ \(hint: check the indentation and quoting on that line\)$/),
+    ]);
+  });
+
+  it('is a ConfigError (exit 2) whose message names the pipeline spec and the file', () => {
+    let error: unknown;
+    try {
+      parsePipelineSpecText('name: t\n', 'flights.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PipelineSpecError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect((error as ConfigError).message).toBe(
+      'flights.yaml: 3 problems in the pipeline spec\n  - fields: is required\n  - id: is required\n  - topic: is required',
+    );
+    expect((error as ConfigError).hint).toBe('fix the spec and run again; examples/pipelines/flights.yaml is a commented example');
+  });
+
+  it('says when the file is missing', () => {
+    const missing = path.join(os.tmpdir(), `no-such-spec-${process.pid}.yaml`);
+    expect(() => loadPipelineSpec(missing)).toThrow(`${missing}: 1 problem in the pipeline spec\n  - (root): file not found (hint: pass --spec <pipeline.yaml>, e.g. examples/pipelines/flights.yaml)`);
+    expect(fs.existsSync(missing)).toBe(false);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * An in-memory KafkaClient for the producer and consumer pipelines' unit tests. It stands in for
+ * the brokers only; the kafkajs client itself is proved by the integration suite.
+ */
+import { InFlightWindow } from '../../../producers/in-flight';
+import type { BatchResult, KafkaClient, OutgoingMessage, ReceivedMessage } from '../../../producers/kafka-types';
+
+export interface FakeOptions {
+  partitions?: number;
+  /** Fails every batch sent to this topic, as an authorization failure would. */
+  failTopic?: string;
+  /** Resolves acknowledgements only after this many ms. */
+  ackDelayMs?: number;
+}
+
+export interface FakeKafka extends KafkaClient {
+  messages(topic: string): ReceivedMessage[];
+  batches: { topic: string; count: number }[];
+  maxInFlightSeen: number;
+}
+
+/** Stable partition for a key, like a real partitioner (not murmur2, which the tests don't need). */
+function partitionFor(key: string | undefined, n: number, i: number): number {
+  if (key === undefined) return i % n;
+  let h = 0;
+  for (const c of key) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h % n;
+}
+
+export function fakeKafka(options: FakeOptions = {}): FakeKafka {
+  const partitions = options.partitions ?? 3;
+  const topics = new Map<string, ReceivedMessage[]>();
+  const committed = new Map<string, Map<number, string>>();
+  const batches: { topic: string; count: number }[] = [];
+  let inFlight = 0;
+  const append = (topic: string, messages: OutgoingMessage[]): void => {
+    const log = topics.get(topic) ?? [];
+    topics.set(topic, log);
+    for (const m of messages) {
+      const partition = partitionFor(m.key, partitions, log.length);
+      const offset = String(log.filter((x) => x.partition === partition).length);
+      log.push({ topic, partition, offset, key: m.key, value: m.value, timestamp: '1700000000000', headers: m.headers });
+    }
+  };
+  const fake: FakeKafka = {
+    batches,
+    maxInFlightSeen: 0,
+    messages: (topic) => topics.get(topic) ?? [],
+    async describeCluster() {
+      return { brokers: [{ nodeId: 1, host: '127.0.0.11', port: 9093 }], controller: 1, clusterId: 'fake' };
+    },
+    async createTopic(topic) {
+      if (topics.has(topic)) return false;
+      topics.set(topic, []);
+      return true;
+    },
+    async deleteTopic(topic) {
+      topics.delete(topic);
+    },
+    async listTopics() {
+      return [...topics.keys()];
+    },
+    async describeTopics(names) {
+      return names.map((name) => ({ name, partitions: [...Array(partitions).keys()].map((p) => ({ partition: p, leader: 1, replicas: [1], isr: [1] })), config: {} }));
+    },
+    async produce(topic, messages) {
+      append(topic, messages);
+    },
+    async batchProducer(o = {}) {
+      const window = new InFlightWindow<BatchResult>(o.maxInFlight ?? 4);
+      const sendOne = async (topic: string, messages: OutgoingMessage[]): Promise<BatchResult> => {
+        inFlight++;
+        fake.maxInFlightSeen = Math.max(fake.maxInFlightSeen, inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, options.ackDelayMs ?? 0));
+          batches.push({ topic, count: messages.length });
+          if (topic === options.failTopic) return { ok: false, topic, count: messages.length, error: new Error(`Not authorized to access topics: [${topic}]`) };
+          append(topic, messages);
+          return { ok: true, topic, count: messages.length, partitions: [] };
+        } finally {
+          inFlight--;
+        }
+      };
+      return { send: (topic, messages) => window.add(() => sendOne(topic, messages)), flush: () => window.drain(), close: () => window.drain() };
+    },
+    async consume(topic, _groupId, count) {
+      return fake.messages(topic).slice(0, count);
+    },
+    async tail({ topic, groupId, signal, onMessage, commit }) {
+      for (const m of fake.messages(topic)) {
+        if (signal.aborted) break;
+        await onMessage(m);
+        if (commit) {
+          const g = committed.get(groupId) ?? new Map<number, string>();
+          committed.set(groupId, g);
+          g.set(m.partition, String(BigInt(m.offset) + 1n));
+        }
+      }
+      if (!signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    },
+    async consumerLag(groupId, topic) {
+      return (await fake.topicOffsets(topic)).map((e) => {
+        const c = committed.get(groupId)?.get(e.partition) ?? null;
+        return { partition: e.partition, committed: c, low: e.low, high: e.high, lag: String(BigInt(e.high) - BigInt(c ?? e.low)) };
+      });
+    },
+    async topicOffsets(topic) {
+      return [...Array(partitions).keys()].map((p) => ({ partition: p, low: '0', high: String(fake.messages(topic).filter((m) => m.partition === p).length) }));
+    },
+    async createAcls() {},
+    async describeAcls() {
+      return [];
+    },
+    async close() {},
+  };
+  return fake;
+}
