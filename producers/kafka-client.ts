@@ -67,7 +67,11 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     try {
       await consumer.subscribe({ topic, fromBeginning });
       const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-      const crashed = new Promise<never>((_, reject) => consumer.on(consumer.events.CRASH, (e) => !e.payload.restart && reject(e.payload.error)));
+      // kafkajs restarts a consumer after most crashes, a refused authorization included, which
+      // would retry a permanent refusal until the caller gives up: that one is final.
+      const crashed = new Promise<never>((_, reject) =>
+        consumer.on(consumer.events.CRASH, (e) => (!e.payload.restart || isAuthorizationError(e.payload.error)) && reject(e.payload.error)),
+      );
       await consumer.run({
         autoCommit: commit,
         eachMessage: async ({ topic: t, partition, message }) => {
@@ -267,4 +271,9 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
     out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
   }
   return out;
+}
+
+function isAuthorizationError(error: unknown): boolean {
+  const e = error as { type?: string; message?: string } | undefined;
+  return /AUTHORIZATION_FAILED/.test(e?.type ?? '') || /not authorized/i.test(e?.message ?? '');
 }

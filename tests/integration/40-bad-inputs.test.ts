@@ -92,7 +92,7 @@ describe('bad inputs', () => {
     try {
       const r = await cli(['up', '-c', CONFIG]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/kafka-1: port 9093 \(Kafka clients and inter-broker traffic \(TLS\)\) on 127\.0\.0\.31 is already in use.*, so kafka cannot start/);
+      expect(r.stderr).toMatch(/kafka-1: port 9093 \(Kafka clients and inter-broker traffic\) on 127\.0\.0\.31 is already in use.*, so kafka cannot start/);
       expect(r.stderr).toMatch(/hint: stop that process on kafka-1/);
     } finally {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
