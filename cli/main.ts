@@ -11,6 +11,7 @@ import { registerCache } from './commands/cache';
 import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
 import { registerData } from './commands/data';
+import { registerDemo } from './commands/demo';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -44,6 +45,7 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerInfra(program);
   registerOps(program);
   registerVerify(program);
+  registerDemo(program);
   registerData(program);
   registerJobs(program);
   registerCache(program);

@@ -34,7 +34,9 @@ export const DEFAULT_MEMORY: MemorySettings = {
   kmsHeap: '256m',
   sparkDaemonHeap: '512m',
   sparkWorkerMemory: '4g',
-  sparkWorkerCores: 2,
+  // More than the cores a small node has: streaming ingest, scoring and a training run each hold
+  // their cores for as long as they run, so the worker offers slots rather than CPUs.
+  sparkWorkerCores: 4,
 };
 
 export async function buildFacts(config: ClusterConfig, inventory: Inventory): Promise<ClusterFacts> {

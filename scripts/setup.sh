@@ -10,7 +10,7 @@ say() { printf '\n== %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # What the local target and the tests need on the operator's machine.
-APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless)
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv)
 
 say "system packages"
 missing=()
@@ -40,6 +40,16 @@ fi
 
 say "build"
 npm run build --silent
+
+say "python test environment (pytest and pyspark for the jobs' pure transforms)"
+VENV=.venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+if ! cmp -s spark-jobs/requirements-test.txt "$VENV/.millrace-requirements"; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r spark-jobs/requirements-test.txt
+  cp spark-jobs/requirements-test.txt "$VENV/.millrace-requirements"
+else
+  echo "up to date" >&2
+fi
 
 say "artifacts and host image for the local target (cached in ${MILLRACE_CACHE:-~/.millrace/cache})"
 # Builds the Debian host image once, and resolves Kafka and Hadoop from Maven Central and Spark

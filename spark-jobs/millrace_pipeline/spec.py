@@ -1,0 +1,225 @@
+"""The pipeline spec (examples/pipelines/*.yaml, handed to jobs as JSON by `millrace submit`).
+
+Only the keys the Spark jobs need are read; unknown keys are ignored, so the CLI may add its own.
+Every problem is reported at once, with its dotted path.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from pyspark.sql.types import (
+    BooleanType,
+    DataType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+# Spec type -> Spark type of the parsed column.
+FIELD_TYPES: dict[str, DataType] = {
+    "string": StringType(),
+    "int": IntegerType(),
+    "long": LongType(),
+    "double": DoubleType(),
+    "boolean": BooleanType(),
+    "timestamp": TimestampType(),
+}
+NUMERIC_TYPES = frozenset({"int", "long", "double"})
+
+# Columns ingest derives from eventTime; spec.model.features may name them.
+DERIVED_FEATURES = ("hour_of_day", "day_of_week")
+# Columns the jobs add; a spec field may not take one of these names.
+RESERVED_COLUMNS = frozenset(
+    {
+        "event_time", "event_date", "hour_of_day", "day_of_week", "produced_at", "ingested_at",
+        "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key", "prediction", "model_version", "scored_at",
+    }
+)
+# Names starting with '_' are left to the jobs' internal columns.
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_SPEC_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class SpecError(ValueError):
+    """The spec is unusable; `problems` lists every problem found, each with its dotted path."""
+
+    def __init__(self, source: str, problems: Sequence[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid pipeline spec {source}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    label: str
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    topic: str
+    key: str | None
+    id: str
+    event_time: str
+    fields: tuple[Field, ...]
+    model: ModelSpec | None
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def predictions_topic(self) -> str:
+        return f"{self.topic}.predictions"
+
+
+def value_schema(spec: Spec) -> StructType:
+    """The typed columns a valid record parses into: the id (string unless it is a declared field),
+    then the declared fields in order."""
+    cols = [] if spec.field(spec.id) else [StructField(spec.id, StringType(), False)]
+    cols += [StructField(f.name, FIELD_TYPES[f.type], not f.required) for f in spec.fields]
+    return StructType(cols)
+
+
+def load_spec(path: str) -> Spec:
+    """Reads a spec file: JSON (what the CLI passes), or YAML when PyYAML is importable (local use)."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml  # only for local runs; cluster nodes get JSON and may lack PyYAML
+        except ImportError as err:
+            raise SpecError(path, ["YAML specs need PyYAML; pass the spec as JSON (millrace submit does)"]) from err
+        data = yaml.safe_load(text)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpecError(path, [f"not valid JSON: {err}"]) from err
+    return parse_spec(data, source=path)
+
+
+def parse_spec(data: Any, source: str = "<spec>") -> Spec:
+    problems: list[str] = []
+    if not isinstance(data, Mapping):
+        raise SpecError(source, ["the spec must be a mapping"])
+
+    def text(key: str, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                problems.append(f"{key}: required")
+            return None
+        if not isinstance(value, str) or not value:
+            problems.append(f"{key}: must be a non-empty string")
+            return None
+        return value
+
+    name = text("name")
+    if name is not None and not _SPEC_NAME_RE.match(name):
+        problems.append(f"name: '{name}' must be lower-case letters, digits, '-' or '_' (it names lake paths)")
+    topic = text("topic")
+    key = text("key", required=False)
+    id_field = text("id")
+    event_time = text("eventTime")
+
+    fields = _parse_fields(data.get("fields"), problems)
+    by_name = {f.name: f for f in fields}
+    if key is not None and key not in by_name:
+        problems.append(f"key: '{key}' is not one of fields")
+    if id_field is not None:
+        if not _NAME_RE.match(id_field):
+            problems.append(f"id: must match {_NAME_RE.pattern}")
+        elif id_field in RESERVED_COLUMNS:
+            problems.append(f"id: '{id_field}' is a column name the jobs add")
+        elif id_field in by_name and by_name[id_field].type not in ("string", "int", "long"):
+            problems.append(f"id: field '{id_field}' must be string, int or long")
+    if event_time is not None:
+        f = by_name.get(event_time)
+        if f is None:
+            problems.append(f"eventTime: '{event_time}' is not one of fields")
+        elif f.type != "timestamp" or not f.required:
+            problems.append(f"eventTime: field '{event_time}' must be a required timestamp")
+
+    model = _parse_model(data.get("model"), by_name, problems)
+    if problems:
+        raise SpecError(source, problems)
+    assert name and topic and id_field and event_time  # narrowed by the checks above
+    return Spec(name, topic, key, id_field, event_time, tuple(fields), model)
+
+
+def _parse_fields(raw: Any, problems: list[str]) -> list[Field]:
+    if not isinstance(raw, list) or not raw:
+        problems.append("fields: must be a non-empty list")
+        return []
+    fields: list[Field] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"fields[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where}: must be a mapping with name and type")
+            continue
+        name, ftype, required = item.get("name"), item.get("type"), item.get("required", False)
+        ok = True
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            problems.append(f"{where}.name: must match {_NAME_RE.pattern}")
+            ok = False
+        elif name in RESERVED_COLUMNS:
+            problems.append(f"{where}.name: '{name}' is a column name the jobs add")
+            ok = False
+        elif name in seen:
+            problems.append(f"{where}.name: '{name}' is declared twice")
+            ok = False
+        if ftype not in FIELD_TYPES:
+            problems.append(f"{where}.type: must be one of {', '.join(FIELD_TYPES)}")
+            ok = False
+        if not isinstance(required, bool):
+            problems.append(f"{where}.required: must be true or false")
+            ok = False
+        if ok:
+            seen.add(name)
+            fields.append(Field(name, ftype, required))
+    return fields
+
+
+def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[str]) -> ModelSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.append("model: must be a mapping with label and features")
+        return None
+    label, features = raw.get("label"), raw.get("features")
+    if not isinstance(label, str) or label not in by_name:
+        problems.append("model.label: must name one of fields")
+    elif by_name[label].type not in NUMERIC_TYPES:
+        problems.append(f"model.label: field '{label}' must be numeric (int, long or double) for regression")
+    if not isinstance(features, list) or not features:
+        problems.append("model.features: must be a non-empty list")
+        return None
+    for i, feat in enumerate(features):
+        f = by_name.get(feat) if isinstance(feat, str) else None
+        if isinstance(feat, str) and feat in DERIVED_FEATURES:
+            continue
+        if f is None:
+            problems.append(f"model.features[{i}]: '{feat}' is neither one of fields nor one of {', '.join(DERIVED_FEATURES)}")
+        elif f.type == "timestamp":
+            problems.append(f"model.features[{i}]: timestamp field '{feat}' cannot be a feature; use hour_of_day or day_of_week")
+        elif feat == label:
+            problems.append(f"model.features[{i}]: '{feat}' is the label")
+    if len(set(map(str, features))) != len(features):
+        problems.append("model.features: lists a feature twice")
+    return ModelSpec(str(label), tuple(str(f) for f in features))

@@ -1,0 +1,177 @@
+"""Running a job's streaming queries: triggers, progress lines on stdout, waiting, the summary."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
+
+from .transforms import VALIDATION_METRIC
+
+PROGRESS_PREFIX = "MILLRACE_PROGRESS "
+OUTPUT_METRIC = "millrace_output"
+
+
+def emit(prefix: str, payload: dict[str, Any]) -> None:
+    """One machine-readable line on stdout (the CLI streams and parses these; logs go to stderr)."""
+    print(prefix + json.dumps(payload, sort_keys=True, default=str), flush=True)
+
+
+def _first_line(text: str | None) -> str | None:
+    return text.strip().splitlines()[0] if text and text.strip() else None
+
+
+def trigger_options(trigger_seconds: float, available_now: bool) -> dict[str, Any]:
+    """Keyword arguments for DataStreamWriter.trigger(); empty means 'as fast as possible'."""
+    if available_now:
+        return {"availableNow": True}
+    if trigger_seconds < 0:
+        raise ValueError(f"trigger seconds must be 0 or more, not {trigger_seconds}")
+    if trigger_seconds == 0:
+        return {}
+    return {"processingTime": f"{trigger_seconds:g} seconds"}
+
+
+def count_output(df: DataFrame) -> DataFrame:
+    """Counts the rows each micro-batch writes, reported in its progress as observed metrics."""
+    return df.observe(OUTPUT_METRIC, F.count(F.lit(1)).alias("rows"))
+
+
+@dataclass
+class QueryTotals:
+    batches: int = 0
+    input_rows: int = 0
+    output_rows: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {"batches": self.batches, "input_rows": self.input_rows, "output_rows": self.output_rows}
+
+
+class ProgressPrinter(StreamingQueryListener):
+    """Prints a MILLRACE_PROGRESS line per micro-batch of the queries named '<prefix><short name>'
+    and keeps totals. Events arrive on the listener bus, after the fact and in order."""
+
+    def __init__(self, job: str, query_prefix: str):
+        self.job, self.prefix = job, query_prefix
+        self._lock = threading.Condition()
+        self.totals: dict[str, QueryTotals] = {}
+        self._names: dict[str, str] = {}  # query id -> short name
+        self._terminated_ids: set[str] = set()  # run ids
+        self._ready_runs: set[str] = set()
+
+    def _short(self, name: str | None) -> str | None:
+        return name[len(self.prefix):] if name and name.startswith(self.prefix) else None
+
+    def onQueryStarted(self, event: Any) -> None:
+        short = self._short(event.name)
+        if short is None:
+            return
+        with self._lock:
+            self.totals.setdefault(short, QueryTotals())
+            self._names[str(event.id)] = short
+        emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "started", "id": str(event.id)})
+
+    def _ready(self, run_id: str, short: str) -> None:
+        """Once per run, on its first trigger (a batch or an idle one): by then the query has fixed its
+        starting offsets, so a caller using --starting-offsets latest may start producing."""
+        with self._lock:
+            if run_id in self._ready_runs:
+                return
+            self._ready_runs.add(run_id)
+        emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "ready"})
+
+    def onQueryProgress(self, event: Any) -> None:
+        p = event.progress
+        short = self._short(p.name)
+        if short is None:
+            return
+        self._ready(str(p.runId), short)
+        observed = p.observedMetrics.get(OUTPUT_METRIC)
+        output_rows = int(observed["rows"]) if observed is not None else None
+        validation = p.observedMetrics.get(VALIDATION_METRIC)
+        behind = [int(s.metrics["maxOffsetsBehindLatest"]) for s in p.sources if s.metrics and "maxOffsetsBehindLatest" in s.metrics]
+        with self._lock:
+            t = self.totals.setdefault(short, QueryTotals())
+            t.batches += 1
+            t.input_rows += p.numInputRows
+            t.output_rows += output_rows or 0
+        emit(
+            PROGRESS_PREFIX,
+            {
+                "job": self.job,
+                "query": short,
+                "batch": p.batchId,
+                "input_rows": p.numInputRows,
+                "output_rows": output_rows,
+                "invalid_rows": int(validation["invalid"]) if validation is not None else None,
+                "input_rows_per_second": round(p.inputRowsPerSecond, 1),
+                "processed_rows_per_second": round(p.processedRowsPerSecond, 1),
+                "batch_ms": p.batchDuration,
+                "offsets_behind_latest": max(behind) if behind else None,
+            },
+        )
+
+    def onQueryIdle(self, event: Any) -> None:
+        with self._lock:
+            short = self._names.get(str(event.id))
+        if short is not None:
+            self._ready(str(event.runId), short)
+
+    def onQueryTerminated(self, event: Any) -> None:
+        with self._lock:
+            # Terminated events carry only the id; the started event told us the short name.
+            short = self._names.get(str(event.id))
+        if short is not None:
+            emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "terminated", "error": _first_line(event.exception)})
+        with self._lock:
+            # Run ids: a restarted query keeps its id (it is in the checkpoint) but gets a new run id.
+            self._terminated_ids.add(str(event.runId))
+            self._lock.notify_all()
+
+    def wait_for_termination_events(self, queries: Iterable[StreamingQuery], timeout: float = 30.0) -> bool:
+        """The last progress events may still be on the listener bus when awaitTermination returns;
+        the terminated event comes after them."""
+        ids = {str(q.runId) for q in queries}
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not ids <= self._terminated_ids:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+        return True
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: v.summary() for k, v in sorted(self.totals.items())}
+
+
+def await_queries(queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 1.0) -> None:
+    """Waits until every query has ended, or until `stop` is set (then stops them: the checkpoints
+    stay consistent). If one query fails, the others are stopped and its error is raised."""
+    pending = list(queries)
+    try:
+        while pending:
+            if stop.is_set():
+                for q in pending:
+                    q.stop()
+                return
+            for q in list(pending):
+                if q.awaitTermination(poll_seconds):  # raises StreamingQueryException if it failed
+                    pending.remove(q)
+    except BaseException:
+        for q in pending:
+            if q.isActive:
+                q.stop()
+        raise
+
+
+def start_listener(spark: SparkSession, job: str, query_prefix: str) -> ProgressPrinter:
+    printer = ProgressPrinter(job, query_prefix)
+    spark.streams.addListener(printer)
+    return printer

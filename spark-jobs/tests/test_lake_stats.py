@@ -1,0 +1,25 @@
+"""Lake statistics: duplicates by id and latency percentiles, on a local SparkSession."""
+from datetime import datetime, timedelta, timezone
+
+from lake_stats import id_stats, latency_ms
+
+
+def test_id_stats_counts_rows_distinct_ids_and_duplicated_ids(spark):
+    df = spark.createDataFrame([("a",), ("b",), ("b",), ("c",), ("c",), ("c",)], ["event_id"])
+    assert id_stats(df, "event_id") == {"rows": 6, "distinct": 3, "duplicates": 2}
+
+
+def test_latency_ms_takes_percentiles_of_end_minus_start(spark):
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = [(t0, t0 + timedelta(milliseconds=ms)) for ms in range(1, 101)] + [(None, t0)]
+    df = spark.createDataFrame(rows, "produced_at timestamp, landed_at timestamp")
+    got = latency_ms(df, "produced_at", "landed_at")
+    assert got["rows"] == 100
+    assert got["p50"] == 50.0
+    assert got["p99"] == 99.0
+    assert got["max"] == 100.0
+
+
+def test_latency_ms_without_rows(spark):
+    df = spark.createDataFrame([], "produced_at timestamp, landed_at timestamp")
+    assert latency_ms(df, "produced_at", "landed_at") == {"p50": None, "p99": None, "max": None, "rows": 0}

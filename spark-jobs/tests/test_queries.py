@@ -1,0 +1,94 @@
+"""The streaming queries of ingest and score, end to end on local files: a Parquet directory with the
+Kafka source's columns stands in for the topic; sinks and checkpoints are the real ones."""
+import threading
+
+import pytest
+
+from millrace_pipeline.features import build_pipeline, training_frame
+from millrace_pipeline.paths import LakePaths
+from millrace_pipeline.queries import query_prefix, start_ingest, start_score
+from millrace_pipeline.streaming import await_queries, start_listener, trigger_options
+
+from conftest import KAFKA_SCHEMA, flight, kafka_row, synthetic_flights
+
+AVAILABLE_NOW = trigger_options(0, available_now=True)
+
+
+@pytest.fixture
+def topic(spark, tmp_path):
+    """Appends 'messages' as new Parquet files; read_source streams them like a Kafka topic would."""
+    directory = tmp_path / "topic"
+    directory.mkdir()
+    state = {"offset": 0}
+
+    def append(values):
+        rows = [kafka_row(v, offset=state["offset"] + i, partition=i % 2) for i, v in enumerate(values)]
+        state["offset"] += len(values)
+        spark.createDataFrame(rows, KAFKA_SCHEMA).coalesce(1).write.mode("append").parquet(str(directory))
+
+    def read_source(_query):
+        return spark.readStream.schema(KAFKA_SCHEMA).option("maxFilesPerTrigger", 1).parquet(str(directory))
+
+    return append, read_source
+
+
+def run_to_end(spark, queries, printer):
+    await_queries(queries, threading.Event(), poll_seconds=0.2)
+    assert printer.wait_for_termination_events(queries, timeout=30)
+    return printer.summary()
+
+
+def test_ingest_writes_events_and_quarantine_exactly_once_across_restarts(spark, flights, topic, tmp_path, capsys):
+    append, read_source = topic
+    paths = LakePaths(f"file://{tmp_path}/lake", "flights")
+    append([flight(event_id=f"e{i}", date=f"2001-01-{14 + i % 2}T0{i}:00:00.000Z") for i in range(6)] + ["oops"])
+
+    printer = start_listener(spark, "ingest", query_prefix(flights, "ingest"))
+    try:
+        first = run_to_end(spark, start_ingest(read_source, flights, paths, AVAILABLE_NOW), printer)
+        # A restart with new records: the checkpoints make it read only those.
+        append([flight(event_id="e6"), flight(event_id="e7", delay="late")])
+        second = run_to_end(spark, start_ingest(read_source, flights, paths, AVAILABLE_NOW), printer)
+    finally:
+        spark.streams.removeListener(printer)
+
+    assert first == {"events": {"batches": 1, "input_rows": 7, "output_rows": 6}, "quarantine": {"batches": 1, "input_rows": 7, "output_rows": 1}}
+    assert second == {"events": {"batches": 2, "input_rows": 9, "output_rows": 7}, "quarantine": {"batches": 2, "input_rows": 9, "output_rows": 2}}
+    events = spark.read.parquet(paths.events)
+    assert sorted(r["event_id"] for r in events.collect()) == [f"e{i}" for i in range(8) if i != 7]
+    assert sorted(str(r["event_date"]) for r in events.select("event_date").distinct().collect()) == ["2001-01-14", "2001-01-15"]
+    assert (tmp_path / "lake/flights/events/event_date=2001-01-15").is_dir()
+    quarantine = sorted(spark.read.parquet(paths.quarantine).collect(), key=lambda r: r["kafka_offset"])
+    assert [(r["reason"], r["kafka_offset"]) for r in quarantine] == [
+        ("value is not valid JSON", 6), ("field 'delay' must be int, got string", 8)
+    ]
+    assert (tmp_path / "lake/_checkpoints/flights-ingest/events/commits").is_dir()
+    assert (tmp_path / "lake/_checkpoints/flights-ingest/quarantine/commits").is_dir()
+    out = capsys.readouterr().out
+    assert 'MILLRACE_PROGRESS {"event": "ready", "job": "ingest", "query": "events"}' in out
+    assert 'MILLRACE_PROGRESS {"batch": 0, "batch_ms": ' in out
+    assert '"input_rows": 7, "input_rows_per_second": ' in out and '"invalid_rows": 1' in out
+    assert '"event": "terminated", "job": "ingest", "query": "events"' in out
+
+
+def test_score_writes_one_prediction_per_valid_event_to_both_sinks(spark, flights, topic, tmp_path):
+    append, read_source = topic
+    paths = LakePaths(f"file://{tmp_path}/lake", "flights")
+    model = build_pipeline(flights, "linear").fit(training_frame(synthetic_flights(spark, 200, seed=5), flights))
+    append([flight(event_id=f"p{i}") for i in range(5)] + ["bad"])
+    messages_dir = str(tmp_path / "messages")
+
+    printer = start_listener(spark, "score", query_prefix(flights, "score"))
+    try:
+        queries = start_score(read_source, model, "v20261124T231500Z", flights, paths, AVAILABLE_NOW, ("parquet", {"path": messages_dir}))
+        totals = run_to_end(spark, queries, printer)
+    finally:
+        spark.streams.removeListener(printer)
+
+    assert totals["kafka"]["output_rows"] == 5 and totals["lake"]["output_rows"] == 5
+    messages = spark.read.parquet(messages_dir)
+    assert messages.columns == ["key", "value", "headers"]
+    assert messages.count() == 5
+    lake = spark.read.parquet(paths.predictions)
+    assert sorted(r["event_id"] for r in lake.collect()) == [f"p{i}" for i in range(5)]
+    assert (tmp_path / "lake/_checkpoints/flights-score/kafka/commits").is_dir()
