@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json. */
 import { benchCluster } from './cluster';
+import { benchPipeline } from './pipeline';
 import { printTable, writeResults } from './common';
 
 async function main(): Promise<void> {
@@ -8,6 +9,11 @@ async function main(): Promise<void> {
     const rows = await benchCluster();
     printTable('cluster lifecycle', rows);
     writeResults('cluster', rows);
+  }
+  if (!only || only === 'pipeline') {
+    const rows = await benchPipeline();
+    printTable('pipeline', rows);
+    writeResults('pipeline', rows);
   }
 }
 

@@ -21,6 +21,7 @@ import { kafkaConnectionFor } from '../kafka-connection';
 
 interface DemoOptions {
   spec: string;
+  rate: string;
   events: string;
   invalid: string;
   scoreEvents: string;
@@ -39,6 +40,7 @@ export function registerDemo(program: Command): void {
     .option('--spec <pipeline.yaml>', 'pipeline spec', assetPath('examples/pipelines/flights.yaml'))
     .option('--source <source>', 'what to stream (see `millrace produce --source`)', 'vega:flights-3m.parquet')
     .option('--events <n>', 'how many events to stream into the lake', '200000')
+    .option('--rate <n|max>', 'events per second to stream them at', 'max')
     .option('--invalid <n>', 'deliberately invalid records to send along (they go to the DLQ)', '100')
     .option('--score-events <n>', 'events sent through scoring once the model is live', '1000')
     .addHelpText('after', '\nThe cluster, ingest and scoring keep running afterwards; `millrace down` stops everything.\n--json prints the summary as one JSON object.')
@@ -61,7 +63,7 @@ export function registerDemo(program: Command): void {
       await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);
 
       const produced = await steps.json<{ sent: number; dlq: number }>(`stream ${n.toLocaleString()} events from ${opts.source}`, [
-        'produce', '--spec', opts.spec, '--source', opts.source, '--limit', String(n), '--rate', 'max', '--source-name', run,
+        'produce', '--spec', opts.spec, '--source', opts.source, '--limit', String(n), '--rate', opts.rate, '--source-name', run,
       ]);
       let dlq = produced.dlq;
       if (invalid > 0) {
@@ -81,6 +83,7 @@ export function registerDemo(program: Command): void {
       const predictions = await scoreBatch(steps, config, spec, opts, `${run}-score`, scoreN);
       const summary = {
         cluster: config.name,
+        run,
         events_in: produced.sent,
         dlq,
         rows_in_lake: landed.events,

@@ -78,9 +78,9 @@ Examples:
     .action(async function (this: Command) {
       const config = configFor(this);
       const apps = await onMaster(config, (facts, master) => listApps(facts, master));
-      const human = apps.length
-        ? ['ID                        NAME                  STATE     CORES  UPTIME', ...apps.map((a) => `${a.id.padEnd(26)}${a.name.padEnd(22)}${a.state.padEnd(10)}${String(a.cores).padEnd(7)}${a.durationSeconds}s`)].join('\n')
-        : 'no running applications';
+      const rows = [['ID', 'NAME', 'STATE', 'CORES', 'UPTIME'], ...apps.map((a) => [a.id, a.name, a.state, String(a.cores), `${a.durationSeconds}s`])];
+      const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      const human = apps.length ? rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') : 'no running applications';
       output(this, human, apps);
     });
 

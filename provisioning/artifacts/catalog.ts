@@ -60,7 +60,7 @@ export function sparkKafkaConnectorMaven(sparkVersion: string): MavenBundleSpec[
 }
 
 /** The py4j version each pyspark release pins (pyspark's setup.py install_requires). */
-export const PY4J_FOR_SPARK: Record<string, string> = { '4.0.0': '0.10.9.9', '4.0.1': '0.10.9.9', '4.1.0': '0.10.9.9', '4.1.1': '0.10.9.9' };
+export const PY4J_FOR_SPARK: Record<string, string> = { '4.0.0': '0.10.9.9', '4.0.1': '0.10.9.9', '4.1.0': '0.10.9.9', '4.1.1': '0.10.9.9', '4.2.0': '0.10.9.9' };
 
 /** Web application directories Hadoop's HTTP servers look up on the classpath. */
 export const HADOOP_WEBAPPS = ['hdfs', 'datanode', 'secondary', 'journal'];

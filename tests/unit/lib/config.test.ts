@@ -27,7 +27,7 @@ describe('cluster config', () => {
       ['spark-1', ['spark-master', 'spark-worker'], '127.0.0.12'],
       ['hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.13'],
     ]);
-    expect(c.versions).toEqual({ kafka: '4.1.1', spark: '4.1.1', hadoop: '3.5.0', java: '17' });
+    expect(c.versions).toEqual({ kafka: '4.1.1', spark: '4.2.0', hadoop: '3.5.0', java: '17' });
     expect(c.artifacts.source).toBe('apache');
   });
 

@@ -1,0 +1,131 @@
+/**
+ * The pipeline end to end on the real cluster: `millrace demo` streams the real flights data and
+ * deliberately invalid records through Kafka, Spark and the lake, trains, and scores live; then
+ * the ingest job is killed mid-stream and restarted. Every count is checked by reading the data
+ * back (a Spark count of the lake, the topics), not by trusting the demo's own summary.
+ */
+import * as path from 'node:path';
+import { cli, CONFIG, node, REPO } from './harness';
+
+const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
+const N = 1_250_000; // at least 1,000,000 rows to train on after the 80/20 split
+const INVALID = 100;
+const SCORED = 2000;
+const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
+const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
+
+interface LakeStats {
+  events: number;
+  distinct_ids: number;
+  duplicate_ids: number;
+}
+
+async function lakeStats(prefix?: string): Promise<LakeStats> {
+  const r = await cli(['submit', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', ...(prefix ? ['--id-prefix', prefix] : [])]);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
+  if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeStats;
+}
+
+interface Demo {
+  /** The source name of this run's ids: <run>#<position>. */
+  run: string;
+  events_in: number;
+  dlq: number;
+  rows_in_lake: number;
+  duplicates_in_lake: number;
+  model: { version: string; rmse: number; baseline_rmse: number; mae: number; baseline_mae: number; rows_train: number; beats_baseline: boolean };
+  predictions: { sent: number; received: number; sample: Record<string, unknown>[] };
+  latency_ms: { produce_to_lake: { p50: number; p99: number }; produce_to_prediction: { p50: number; p99: number } };
+}
+
+let demo: Demo;
+
+describe('the pipeline, through `millrace demo`', () => {
+  beforeAll(async () => {
+    const r = await cli(['demo', '--json', '-c', CONFIG, '--spec', SPEC, '--events', String(N), '--invalid', String(INVALID), '--score-events', String(SCORED)], { timeoutMs: 40 * 60_000 });
+    if (r.code !== 0) throw new Error(`millrace demo failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+    demo = JSON.parse(r.stdout) as Demo;
+  });
+
+  it(`lands exactly ${N.toLocaleString()} flight events in the lake, counted by Spark, with no duplicate ids`, async () => {
+    expect(demo.events_in).toBe(N);
+    const stats = await lakeStats(`${demo.run}#`);
+    expect(stats).toEqual(expect.objectContaining({ events: N, distinct_ids: N, duplicate_ids: 0 }));
+  });
+
+  it(`sends the ${INVALID} invalid records to the DLQ, each with its reason`, async () => {
+    expect(demo.dlq).toBe(INVALID);
+    const r = await cli(['consume', 'flights.dlq', '--from-beginning', '--count', String(INVALID), '--raw', '--json', '-c', CONFIG]);
+    expect(r.code).toBe(0);
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { value: string })
+      .map((m) => JSON.parse(m.value) as { reason: string; payload: unknown; source: string });
+    const mine = records.filter((d) => d.source.includes('invalid'));
+    expect(mine).toHaveLength(INVALID);
+    for (const d of mine) expect(d.reason).toMatch(/\S/);
+    expect(new Set(mine.map((d) => d.reason.split(':')[0])).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('trains on at least 1,000,000 rows, beats the mean-predictor baseline, and keeps model and metrics in HDFS under a version', async () => {
+    expect(demo.model.rows_train).toBeGreaterThanOrEqual(1_000_000);
+    expect(demo.model.beats_baseline).toBe(true);
+    expect(demo.model.rmse).toBeLessThan(demo.model.baseline_rmse);
+    const spark = await node('spark-1');
+    try {
+      const v = demo.model.version;
+      expect(v).toMatch(/^v\d{8}T\d{6}Z$/);
+      await spark.execOrThrow(`${FS_SHELL} -test -e /lake/flights/models/${v}/metrics.json && ${FS_SHELL} -test -d /lake/flights/models/${v}/model`);
+      expect((await spark.execOrThrow(`${FS_SHELL} -cat /lake/flights/models/latest`)).trim()).toBe(v);
+    } finally {
+      await spark.close();
+    }
+  });
+
+  it(`scores exactly one prediction per event of a produced batch of ${SCORED}`, async () => {
+    expect(demo.predictions.received).toBe(SCORED);
+    const r = await cli(['consume', 'flights.predictions', '--verify', '--spec', SPEC, '-c', CONFIG]);
+    expect(r.stdout).toMatch(/0 duplicates/);
+    expect(r.code).toBe(0);
+    const ids = new Set(demo.predictions.sample.map((p) => p.event_id));
+    expect(ids.size).toBe(demo.predictions.sample.length);
+    expect(demo.latency_ms.produce_to_prediction.p50).toBeGreaterThan(0);
+  });
+});
+
+describe('ingest restarted mid-stream', () => {
+  it('neither loses nor duplicates a row', async () => {
+    const batch = 150_000;
+    const source = `itest-restart-${Date.now().toString(36)}`;
+    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2500000', '--limit', String(batch), '--rate', '3000', '--source-name', source, '-c', CONFIG]);
+    // Mid-stream: once some of the batch is in the lake, and while the producer is still sending.
+    const start = Date.now();
+    let landed = await lakeStats(`${source}#`);
+    while (landed.events === 0 && Date.now() - start < 5 * 60_000) landed = await lakeStats(`${source}#`);
+    expect(landed.events).toBeGreaterThan(0);
+    const jobs = JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string }[];
+    const ingest = jobs.find((j) => j.name === 'millrace-ingest-flights');
+    expect(ingest).toBeDefined();
+    const killed = await cli(['jobs', 'kill', ingest!.id, '-c', CONFIG]);
+    expect(killed.code).toBe(0);
+    const produced = await producing;
+    expect(produced.code).toBe(0);
+    expect((JSON.parse(produced.stdout) as { sent: number }).sent).toBe(batch);
+    const before = await lakeStats(`${source}#`);
+    expect(before.events).toBeGreaterThan(0); // it really was mid-stream
+    expect(before.events).toBeLessThan(batch);
+    const restarted = await cli(['submit', '--detach', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
+    expect(restarted.code).toBe(0);
+    let after = before;
+    const deadline = Date.now() + 10 * 60_000;
+    while (after.events < batch && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      after = await lakeStats(`${source}#`);
+    }
+    expect(after).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
+    const all = await lakeStats();
+    expect(all.duplicate_ids).toBe(0);
+  });
+});
