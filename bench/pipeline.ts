@@ -95,7 +95,7 @@ export async function benchPipeline(): Promise<BenchRow[]> {
 
   // Producer throughput, kafkajs first (it also provides the payloads for the reference).
   const kj = JSON.parse((await cliTimed(['produce', '--json', ...c, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(PRODUCE_N), '--rate', 'max', '--source-name', 'bench-throughput'], dir)).stdout) as { rate: number };
-  const sample = (await cliTimed(['consume', 'flights', '--from-beginning', '--count', '2000', '--raw', '--json', ...c], dir)).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: string }).value);
+  const sample = (await cliTimed(['consume', 'flights', '--from-beginning', '--count', '2000', '--raw', ...c], dir)).stdout.trim().split('\n');
   const ref = await producerPerformance(dir, sample, PRODUCE_N);
 
   // Sustained ingest: the whole file at full speed, timed until all of it is in the lake.

@@ -12,6 +12,8 @@ import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
 import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
+import { registerCredentials } from './commands/credentials';
+import { registerDoctor } from './commands/doctor';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -32,10 +34,13 @@ export function buildProgram(): Command {
     'after',
     `
 Examples:
+  millrace demo -c examples/local.yaml   from nothing to live predictions on this machine
   millrace init                          write a commented millrace.yaml
   millrace validate -c millrace.yaml     check a config and list every problem
   millrace synth -c examples/aws.yaml    write the AWS stack as Terraform JSON
   millrace up --target aws               create the EC2 nodes and bootstrap them
+  millrace status                        every service on every node, and its security state
+  millrace verify                        prove the security posture: a pass/fail table
   millrace down --target aws --yes       destroy everything millrace created
 
 Exit codes: 0 done, 1 failure, 2 usage or config error.`,
@@ -46,6 +51,8 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerOps(program);
   registerVerify(program);
   registerDemo(program);
+  registerCredentials(program);
+  registerDoctor(program);
   registerData(program);
   registerJobs(program);
   registerCache(program);

@@ -118,9 +118,16 @@ function positive(flag: string, text: string): number {
 async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, job: 'ingest' | 'score', args: string[]): Promise<void> {
   const apps = await steps.json<SparkApp[]>(`look for a running ${job} job`, ['jobs']);
   if (apps.some((a) => a.name === `millrace-${job}-${spec.name}`)) return;
-  await steps.run(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath(`spark-jobs/${job}.py`), '--', ...args]);
-  // A query fixes its starting offsets on its first trigger; give both queries that long.
-  await sleep(15_000);
+  const started = await steps.json<{ node: string; log: string }>(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath(`spark-jobs/${job}.py`), '--', ...args]);
+  // A query fixes its starting offsets on its first trigger, when it prints "ready": events sent
+  // before that would be skipped by a job that starts from the latest offsets.
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const [r] = await steps.json<{ stdout: string }[]>('', ['exec', started.node, '--', `grep -c '"event": "ready"' ${started.log} || true`]);
+    if (Number(r?.stdout.trim()) >= 2) return;
+    if (Date.now() > deadline) throw new TimeoutError(`the ${job} job's queries did not start within 5 minutes`, { hint: `look at its driver log: millrace exec ${started.node} -- tail -50 ${started.log}` });
+    await sleep(2000);
+  }
 }
 
 interface LakeStats {

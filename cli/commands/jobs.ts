@@ -57,7 +57,7 @@ Examples:
       await onMaster(config, async (facts, master) => {
         const plan = planSubmit(facts, { job: path.resolve(job), args, spec, name: opts.name, mainClass: opts.class, conf });
         if (opts.detach) {
-          const d = await submitDetached(master, plan);
+          const d = { ...(await submitDetached(master, plan)), node: master.name };
           output(
             this,
             d.appId
