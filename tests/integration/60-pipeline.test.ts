@@ -98,20 +98,26 @@ describe('ingest restarted mid-stream', () => {
   it('neither loses nor duplicates a row', async () => {
     const batch = 120_000;
     const source = `itest-restart-${Date.now().toString(36)}`;
-    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2500000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]);
-    // Mid-stream: once some of the batch is in the lake, and while the producer is still sending.
-    const start = Date.now();
-    let landed = await lakeStats(`${source}#`);
-    while (landed.events === 0 && Date.now() - start < 5 * 60_000) landed = await lakeStats(`${source}#`);
-    expect(landed.events).toBeGreaterThan(0);
-    const jobs = JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string }[];
+    let produced = false;
+    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2500000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
+    // Mid-stream: as soon as ingest has written a batch with rows of this run, while the producer
+    // is still sending. The driver's progress lines say so within seconds (a lake count would not).
+    const jobs = JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string; workDir?: string }[];
     const ingest = jobs.find((j) => j.name === 'millrace-ingest-flights');
-    expect(ingest).toBeDefined();
+    expect(ingest?.workDir).toBeDefined();
+    const spark = await node('spark-1');
+    const writtenBatches = async (): Promise<number> =>
+      Number((await spark.exec(`grep '"batch":' ${ingest!.workDir}/driver.log | grep '"query": "events"' | grep -vc '"output_rows": 0,' || true`)).stdout.trim());
+    const already = await writtenBatches();
+    const start = Date.now();
+    while ((await writtenBatches()) === already && Date.now() - start < 120_000) await new Promise((r) => setTimeout(r, 1000));
+    await spark.close();
+    expect(produced).toBe(false);
     const killed = await cli(['jobs', 'kill', ingest!.id, '-c', CONFIG]);
     expect(killed.code).toBe(0);
-    const produced = await producing;
-    expect(produced.code).toBe(0);
-    expect((JSON.parse(produced.stdout) as { sent: number }).sent).toBe(batch);
+    const done = await producing;
+    expect(done.code).toBe(0);
+    expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
     const before = await lakeStats(`${source}#`);
     expect(before.events).toBeGreaterThan(0); // it really was mid-stream
     expect(before.events).toBeLessThan(batch);
