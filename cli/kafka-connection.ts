@@ -7,9 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterConfig } from '../lib/config';
 import { MillraceError } from '../lib/errors';
-import { readInventory } from '../lib/inventory';
+import { operatorBrokers, readInventory } from '../lib/inventory';
 import { clusterStateDir } from '../lib/paths';
-import { portNumber } from '../lib/roles';
 import type { KafkaConnection } from '../producers/kafka-types';
 import { ClusterCa } from '../provisioning/pki/cluster-ca';
 
@@ -23,8 +22,7 @@ export async function kafkaConnectionFor(config: ClusterConfig, principal: strin
   if (!PRINCIPAL.test(principal))
     throw new MillraceError(`"${principal}" is not a usable principal name`, { hint: 'use lowercase letters, digits and -, starting with a letter, e.g. pipeline' });
   const inventory = readInventory(config.name);
-  const port = portNumber('kafka', 'kafka-client');
-  const brokers = inventory.nodes.filter((n) => n.roles.includes('kafka')).map((n) => `${n.privateAddress}:${port}`);
+  const brokers = operatorBrokers(inventory);
   if (brokers.length === 0)
     throw new MillraceError(`cluster ${config.name} has no kafka node in its inventory`, { hint: 'check the nodes in the config and run `millrace up`' });
   const pkiDir = path.join(clusterStateDir(config.name), 'pki');

@@ -33,6 +33,8 @@ const nodeSchema = z
     roles: z.array(oneOf(ROLES)).min(1, 'a node needs at least one role'),
     instanceType: z.string().default('t3.large'),
     address: z.string().optional(),
+    /** Where clients outside the cluster network reach this node, NAT'd to `address`. */
+    publicAddress: z.string().optional(),
     user: z.string().optional(),
     privateKeyPath: z.string().optional(),
   })
@@ -144,6 +146,14 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
       issue(['nodes', i, 'address'], 'a static node needs an address', 'set the host name or IP that SSH reaches');
     if (c.target === 'local' && n.address !== undefined && !isLoopback(n.address))
       issue(['nodes', i, 'address'], `"${n.address}" is not a loopback address`, 'local nodes use addresses in 127.0.0.0/8, e.g. 127.0.0.11');
+    if (n.publicAddress !== undefined) {
+      if (c.target === 'aws') issue(['nodes', i, 'publicAddress'], 'an aws node gets its public address from EC2', 'remove publicAddress');
+      else if (net.isIPv4(n.publicAddress) === false && !/^[a-z0-9.-]+$/i.test(n.publicAddress))
+        issue(['nodes', i, 'publicAddress'], `"${n.publicAddress}" is not an IPv4 address or host name`);
+      else if (c.target === 'local' && !isLoopback(n.publicAddress))
+        issue(['nodes', i, 'publicAddress'], `"${n.publicAddress}" is not a loopback address`, 'local nodes use addresses in 127.0.0.0/8');
+      else if (n.publicAddress === n.address) issue(['nodes', i, 'publicAddress'], 'is the same as address', 'remove publicAddress, or set the address clients outside reach');
+    }
   });
 
   const count = (role: Role): number => c.nodes.filter((n) => n.roles.includes(role)).length;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Target } from './config';
 import { MillraceError } from './errors';
-import type { Role } from './roles';
+import { hasPublicAddress, portNumber, type Role } from './roles';
 import { clusterStateDir } from './paths';
 
 /**
@@ -19,6 +19,7 @@ export interface InventoryNode {
   privateKeyPath: string;
   /** Address services bind to and advertise inside the cluster. */
   privateAddress: string;
+  /** Address clients outside the cluster network reach, NAT'd to privateAddress (EC2 public IP). */
   publicAddress?: string;
   /** Target-specific id: an EC2 instance id, a local machine name. */
   id?: string;
@@ -56,4 +57,16 @@ export function readInventory(cluster: string): Inventory {
 
 export function removeInventory(cluster: string): void {
   fs.rmSync(inventoryPath(cluster), { force: true });
+}
+
+/**
+ * The bootstrap servers for a client on the operator's side of the network. When every broker
+ * has a public address, that is the EXTERNAL listener (advertised there); otherwise the operator
+ * shares the cluster network (local, most static inventories) and uses the CLIENT listener.
+ * Mixing the two would not work: a listener's metadata names only the brokers that have it.
+ */
+export function operatorBrokers(inventory: Pick<Inventory, 'nodes'>): string[] {
+  const kafka = inventory.nodes.filter((n) => n.roles.includes('kafka'));
+  if (kafka.length > 0 && kafka.every(hasPublicAddress)) return kafka.map((n) => `${n.publicAddress}:${portNumber('kafka', 'kafka-external')}`);
+  return kafka.map((n) => `${n.privateAddress}:${portNumber('kafka', 'kafka-client')}`);
 }

@@ -35,6 +35,11 @@ export interface PortSpec {
   fromRoles?: Role[];
   /** Open only while a Spark application runs (driver, executors). */
   onDemand?: boolean;
+  /**
+   * Open only on nodes with a public address (an EC2 public IP, a port-forwarded static host):
+   * a listener bound to the private address and advertised at the public one.
+   */
+  publicOnly?: boolean;
 }
 
 export const SSH_PORT: PortSpec = {
@@ -69,6 +74,16 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: `${MTLS}; brokers are super users`,
       from: ['cluster'],
       fromRoles: ['kafka'],
+    },
+    {
+      name: 'kafka-external',
+      port: 9095,
+      description: 'Kafka clients outside the cluster network, at the public address',
+      protocol: 'tls',
+      encryption: 'TLS 1.2/1.3',
+      authentication: `${MTLS}; StandardAuthorizer ACLs`,
+      from: ['clients'],
+      publicOnly: true,
     },
   ],
   namenode: [
@@ -203,8 +218,14 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
   ],
 };
 
-export function portsFor(roles: readonly Role[]): PortSpec[] {
-  return [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])];
+/** A node's ports; `publicOnly` ones only when it has a public address. */
+export function portsFor(roles: readonly Role[], opts: { publicAddress?: boolean } = {}): PortSpec[] {
+  return [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => !p.publicOnly || opts.publicAddress === true);
+}
+
+/** Whether a node is reached from outside at an address of its own (NAT'd to its private one). */
+export function hasPublicAddress(node: { privateAddress: string; publicAddress?: string | undefined }): boolean {
+  return !!node.publicAddress && node.publicAddress !== node.privateAddress;
 }
 
 export function portNumber(role: Role, name: string): number {

@@ -18,6 +18,26 @@ export interface NodePlan {
   prepareScript: string;
   /** Builds the keystores from the PEM files; empty when the node needs none. */
   keyStoreScript: string;
+  /** Formats and mounts the node's data volume (aws); empty when the target attaches none. */
+  dataVolumeScript: string;
+}
+
+/** Where every service keeps its data, and so where a data volume is mounted. */
+export const DATA_ROOT = '/var/lib/millrace';
+
+/** The data volume script's settings; tests render it with their own mount point and fstab. */
+export interface DataVolumeSettings {
+  mountPoint: string;
+  label: string;
+  sizeBytes: number;
+  fstab: string;
+  /** lsblk device types that may be the volume: disk on a real host, loop in the tests. */
+  deviceTypes: string[];
+}
+
+export function dataVolumeSettings(facts: ClusterFacts): DataVolumeSettings | undefined {
+  if (facts.config.target !== 'aws') return undefined;
+  return { mountPoint: DATA_ROOT, label: 'millrace-data', sizeBytes: facts.config.aws.dataVolumeGb * 1024 ** 3, fstab: '/etc/fstab', deviceTypes: ['disk'] };
 }
 
 const BASE_APT = ['openjdk-17-jre-headless', 'python3', 'openssl', 'procps', 'iproute2', 'curl', 'ca-certificates'];
@@ -32,7 +52,7 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
   const directories: DirSpec[] = [
     { path: '/opt/millrace', mode: '755', owner: 'root:root' },
     { path: '/etc/millrace', mode: '755', owner: 'root:root' },
-    { path: '/var/lib/millrace', mode: '755', owner: 'root:root' },
+    { path: DATA_ROOT, mode: '755', owner: 'root:root' },
     { path: '/var/log/millrace', mode: '755', owner: 'root:root' },
     ...uniqueBy(services.flatMap((s) => s.directories(ctx)), (d) => d.path),
   ];
@@ -45,7 +65,9 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     directories,
   });
   const keyStoreScript = keyStores.length ? render('host/keystores.sh', { stores: keyStores }) : '';
-  return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript };
+  const volume = dataVolumeSettings(facts);
+  const dataVolumeScript = volume ? render('host/data-volume.sh', volume) : '';
+  return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript, dataVolumeScript };
 }
 
 export function planCluster(facts: ClusterFacts): NodePlan[] {

@@ -72,8 +72,13 @@ async function provisionHost(
     health: {},
   };
 
+  if (plan.dataVolumeScript) {
+    report('prepare: data volume');
+    // Before anything lands under the mount point; the script lives outside it.
+    outcome.prepared.push(...(await runHostScript(host, '/etc/millrace/data-volume.sh', plan.dataVolumeScript, 'format and mount the data volume')));
+  }
   report('prepare: packages, users, directories');
-  outcome.prepared = await prepareHost(host, plan.prepareScript);
+  outcome.prepared.push(...(await prepareHost(host, plan.prepareScript)));
   if (outcome.prepared.length) log.info({ step: 'prepare', changed: outcome.prepared }, 'host prepared');
 
   for (const component of plan.components) {

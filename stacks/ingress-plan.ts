@@ -52,8 +52,9 @@ function describeSource(source: IngressSource): string {
 /** Every ingress rule of every role present: one rule per port (or port range) per source. */
 export function planIngress(config: ClusterConfig): IngressRule[] {
   const present = rolesPresent(config);
+  // Every instance gets a public IP (cluster-stack.ts), so public-only ports are planned too.
   return present.flatMap((groupRole) =>
-    portsFor([groupRole]).flatMap((spec) =>
+    portsFor([groupRole], { publicAddress: true }).flatMap((spec) =>
       sourcesFor(spec, config, present).map((source) => ({
         id: `ingress-${groupRole}-${spec.name}-from-${slug(source)}`,
         groupRole,

@@ -18,6 +18,7 @@ export function staticInventory(config: ClusterConfig): Inventory {
       sshUser: n.user ?? config.ssh.user ?? 'root',
       privateKeyPath: n.privateKeyPath ? expandHome(n.privateKeyPath) : key!.privateKeyPath,
       privateAddress: n.address!,
+      ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}),
     })),
   };
 }

@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { UsageError } from '../../lib/errors';
-import { readInventory } from '../../lib/inventory';
-import { portNumber } from '../../lib/roles';
+import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { q } from '../../lib/shell';
 import { clientCredentials, PIPELINE_PRINCIPAL } from '../../provisioning/cluster-state';
 import { withHosts } from '../bootstrap';
@@ -38,7 +37,7 @@ export function registerCredentials(program: Command): void {
       fs.writeFileSync(file(`${opts.principal}.crt`), c.certPem);
       fs.writeFileSync(file(`${opts.principal}.key`), c.keyPem, { mode: 0o600 });
       fs.chmodSync(file(`${opts.principal}.key`), 0o600);
-      const brokers = inventory.nodes.filter((n) => n.roles.includes('kafka')).map((n) => `${n.publicAddress ?? n.privateAddress}:${portNumber('kafka', 'kafka-client')}`);
+      const brokers = operatorBrokers(inventory);
       const keystorePem = file(`${opts.principal}.keystore.pem`);
       fs.writeFileSync(keystorePem, c.keyPem + c.certPem, { mode: 0o600 });
       fs.chmodSync(keystorePem, 0o600);

@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { HealthCheckError } from '../../lib/errors';
-import { readInventory } from '../../lib/inventory';
+import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { logger } from '../../lib/logger';
 import { clusterStateDir } from '../../lib/paths';
-import { portNumber } from '../../lib/roles';
 import { ADMIN_PRINCIPAL, buildFacts, clientCredentials, clusterSecretValues } from '../../provisioning/cluster-state';
 import { formatVerify, runVerify } from '../../provisioning/verify';
 import { INTRUDER_PRINCIPAL } from '../../provisioning/verify/kafka';
@@ -42,12 +41,12 @@ Exits 0 only if every check passes.`,
         const facts = await buildFacts(config, inventory);
         const admin = await clientCredentials(config.name, ADMIN_PRINCIPAL);
         const intruder = await clientCredentials(config.name, INTRUDER_PRINCIPAL);
-        const port = portNumber('kafka', 'kafka-client');
         return runVerify({
           facts,
           hosts,
           kafka: {
-            brokers: facts.kafkaNodes.map((n) => `${n.privateAddress}:${port}`),
+            // From here, the way the operator's clients reach the brokers.
+            brokers: operatorBrokers(inventory),
             caPem: fs.readFileSync(path.join(clusterStateDir(config.name), 'pki', 'ca.crt'), 'utf8'),
             admin,
             intruder,

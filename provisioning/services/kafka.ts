@@ -1,10 +1,11 @@
 /**
  * Kafka broker + KRaft controller, combined on each kafka node. Every listener is TLS:
- * CLIENT (clients and inter-broker) and CONTROLLER (the quorum). No PLAINTEXT anywhere.
+ * CLIENT (clients and inter-broker) and CONTROLLER (the quorum), plus EXTERNAL on a node with a
+ * public address, for clients outside the cluster network. No PLAINTEXT anywhere.
  */
 import type { Logger } from 'pino';
 import type { InventoryNode } from '../../lib/inventory';
-import { ROLE_PORTS, portNumber } from '../../lib/roles';
+import { hasPublicAddress, ROLE_PORTS, portNumber } from '../../lib/roles';
 import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
@@ -18,6 +19,7 @@ const DATA = '/var/lib/millrace/kafka/data';
 const UNIT = 'millrace-kafka.service';
 export const KAFKA_CLIENT_PORT = portNumber('kafka', 'kafka-client');
 export const KAFKA_CONTROLLER_PORT = portNumber('kafka', 'kafka-controller');
+export const KAFKA_EXTERNAL_PORT = portNumber('kafka', 'kafka-external');
 
 export function kafkaNodeId(facts: ClusterFacts, node: InventoryNode): number {
   return facts.kafkaNodes.findIndex((n) => n.name === node.name) + 1;
@@ -25,6 +27,21 @@ export function kafkaNodeId(facts: ClusterFacts, node: InventoryNode): number {
 
 export function bootstrapServers(facts: ClusterFacts): string {
   return facts.kafkaNodes.map((n) => `${n.privateAddress}:${KAFKA_CLIENT_PORT}`).join(',');
+}
+
+/**
+ * The broker's listeners. EXTERNAL binds to the private address too: a public address is NAT'd
+ * to it (an EC2 public IP, a port forward), so only the advertised address differs. Clients
+ * outside get metadata with the public addresses, clients inside with the private ones.
+ */
+function listenerProperties(node: InventoryNode): Record<string, string> {
+  const bind = (name: string, port: number): string => `${name}://${node.privateAddress}:${port}`;
+  const external = hasPublicAddress(node);
+  return {
+    listeners: [bind('CLIENT', KAFKA_CLIENT_PORT), bind('CONTROLLER', KAFKA_CONTROLLER_PORT), ...(external ? [bind('EXTERNAL', KAFKA_EXTERNAL_PORT)] : [])].join(','),
+    'advertised.listeners': [bind('CLIENT', KAFKA_CLIENT_PORT), ...(external ? [`EXTERNAL://${node.publicAddress}:${KAFKA_EXTERNAL_PORT}`] : [])].join(','),
+    'listener.security.protocol.map': ['CLIENT:SSL', 'CONTROLLER:SSL', ...(external ? ['EXTERNAL:SSL'] : [])].join(','),
+  };
 }
 
 /** The broker's properties before user overrides; pure, unit-tested. */
@@ -37,9 +54,7 @@ export function buildServerProperties(facts: ClusterFacts, node: InventoryNode):
     'controller.quorum.voters': facts.kafkaNodes
       .map((n) => `${kafkaNodeId(facts, n)}@${n.privateAddress}:${KAFKA_CONTROLLER_PORT}`)
       .join(','),
-    listeners: `CLIENT://${node.privateAddress}:${KAFKA_CLIENT_PORT},CONTROLLER://${node.privateAddress}:${KAFKA_CONTROLLER_PORT}`,
-    'advertised.listeners': `CLIENT://${node.privateAddress}:${KAFKA_CLIENT_PORT}`,
-    'listener.security.protocol.map': 'CLIENT:SSL,CONTROLLER:SSL',
+    ...listenerProperties(node),
     'inter.broker.listener.name': 'CLIENT',
     'controller.listener.names': 'CONTROLLER',
     'log.dirs': DATA,

@@ -4,7 +4,7 @@
  * verified against the cluster CA, or an HTTP redirect to HTTPS.
  */
 import type { InventoryNode } from '../../lib/inventory';
-import { portsFor, PortSpec } from '../../lib/roles';
+import { hasPublicAddress, portsFor, PortSpec } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import type { RemoteHost } from '../remote-host';
 import { CA_PEM } from '../services/tls-files';
@@ -49,7 +49,7 @@ export interface PortVerdict {
 
 /** Compares what listens with what the node's roles declare; on-demand ranges may be open or not. */
 export function comparePorts(node: InventoryNode, open: number[]): PortVerdict {
-  const specs = portsFor(node.roles);
+  const specs = portsFor(node.roles, { publicAddress: hasPublicAddress(node) });
   const declared = (p: number): boolean => specs.some((s) => p >= s.port && p <= (s.toPort ?? s.port));
   return {
     unexpected: open.filter((p) => !declared(p)),
@@ -77,7 +77,7 @@ export async function verifyNodePorts(host: RemoteHost, node: InventoryNode): Pr
         .join('; '),
     },
   ];
-  for (const spec of portsFor(node.roles).filter((s) => !s.onDemand && open.includes(s.port))) {
+  for (const spec of portsFor(node.roles, { publicAddress: hasPublicAddress(node) }).filter((s) => !s.onDemand && open.includes(s.port))) {
     if (spec.protocol === 'tls') rows.push(await tlsRow(host, node, spec));
     if (spec.protocol === 'https-redirect') rows.push(await redirectRow(host, node, spec));
   }

@@ -94,6 +94,8 @@ export async function upLocal(config: ClusterConfig, report: Report): Promise<In
       sshUser: 'root',
       privateKeyPath: key.privateKeyPath,
       privateAddress: address,
+      // Only for a NAT in front of the node (tests put a TCP forwarder there); nothing binds it.
+      ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}),
       id: machineName(config.name, n.name),
     };
     return node;

@@ -122,6 +122,22 @@ describe('cluster config', () => {
     ]);
   });
 
+  it('checks publicAddress: not on aws (EC2 sets it), loopback for local, different from address', () => {
+    expect(problems('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode], publicAddress: 198.51.100.1 }\n')).toEqual([
+      'nodes[0].publicAddress: an aws node gets its public address from EC2 (hint: remove publicAddress)',
+    ]);
+    expect(problems('name: demo\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode], publicAddress: 198.51.100.1 }\n')).toEqual([
+      'nodes[0].publicAddress: "198.51.100.1" is not a loopback address (hint: local nodes use addresses in 127.0.0.0/8)',
+    ]);
+    expect(problems('name: demo\ntarget: static\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode], address: 10.0.0.5, publicAddress: 10.0.0.5 }\n')).toEqual([
+      'nodes[0].publicAddress: is the same as address (hint: remove publicAddress, or set the address clients outside reach)',
+    ]);
+    expect(problems('name: demo\ntarget: static\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode], address: 10.0.0.5, publicAddress: "bad address!" }\n')).toEqual([
+      'nodes[0].publicAddress: "bad address!" is not an IPv4 address or host name',
+    ]);
+    expect(parseConfigText('name: demo\ntarget: static\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode], address: 10.0.0.5, publicAddress: 203.0.113.10 }\n').nodes[0]?.publicAddress).toBe('203.0.113.10');
+  });
+
   it('reports every problem at once', () => {
     const all = problems('name: Demo!\nnetwork: { sshCidr: 0.0.0.0/0 }\nversions: { spark: 2.4.8 }\n');
     expect(all).toHaveLength(3);

@@ -26,6 +26,19 @@ describe('secure by default', () => {
     expect(p.get('authorizer.class.name')).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
     expect(p.get('allow.everyone.if.no.acl.found')).toBe('false');
     expect(p.get('super.users')).toBe('User:kafka-1;User:admin');
+    expect(p.get('listeners')).toBe('CLIENT://127.0.0.11:9093,CONTROLLER://127.0.0.11:9094');
+    expect(p.get('advertised.listeners')).toBe('CLIENT://127.0.0.11:9093');
+  });
+
+  it('Kafka: a node with a public address gets an EXTERNAL TLS listener, bound privately and advertised publicly', () => {
+    const yaml = 'name: demo\ntarget: static\nnodes:\n  - { name: kafka-1, roles: [kafka], address: 10.0.0.5, publicAddress: 203.0.113.10 }\n  - { name: hdfs-1, roles: [namenode, datanode], address: 10.0.0.6 }\n';
+    const plan = planCluster(factsFor(yaml));
+    const p = parseProperties(plan.find((x) => x.node.name === 'kafka-1')!.files.find((f) => f.path === '/etc/millrace/kafka/server.properties')!.content);
+    expect(p.get('listeners')).toBe('CLIENT://10.0.0.5:9093,CONTROLLER://10.0.0.5:9094,EXTERNAL://10.0.0.5:9095');
+    expect(p.get('advertised.listeners')).toBe('CLIENT://10.0.0.5:9093,EXTERNAL://203.0.113.10:9095');
+    expect(p.get('listener.security.protocol.map')).toBe('CLIENT:SSL,CONTROLLER:SSL,EXTERNAL:SSL');
+    expect(p.get('inter.broker.listener.name')).toBe('CLIENT');
+    expect(p.get('ssl.client.auth')).toBe('required');
   });
 
   it('HDFS: HTTPS-only UIs, encrypted block transfer, the KMS over HTTPS as key provider', () => {
@@ -91,7 +104,13 @@ describe('verify helpers', () => {
     const v = comparePorts(node, [22, 9092, 9093]);
     expect(v.unexpected).toEqual([9092]);
     expect(v.missing.map((s) => s.port)).toEqual([9094]);
-    expect(comparePorts(node, [SSH_PORT.port, ...ROLE_PORTS.kafka.map((p) => p.port)])).toEqual({ unexpected: [], missing: [] });
+    const inside = ROLE_PORTS.kafka.filter((p) => !p.publicOnly).map((p) => p.port);
+    expect(comparePorts(node, [SSH_PORT.port, ...inside])).toEqual({ unexpected: [], missing: [] });
+    // 9095 is declared only for a node with a public address, and then it must listen.
+    expect(comparePorts(node, [SSH_PORT.port, ...inside, 9095]).unexpected).toEqual([9095]);
+    const natted = { ...node, publicAddress: '127.0.0.41' };
+    expect(comparePorts(natted, [SSH_PORT.port, ...inside]).missing.map((s) => s.port)).toEqual([9095]);
+    expect(comparePorts(natted, [SSH_PORT.port, ...inside, 9095])).toEqual({ unexpected: [], missing: [] });
   });
 
   it('parses block ids, zones, and names secrets without printing them', () => {

@@ -63,17 +63,16 @@ describe('security groups: one per role, least privilege', () => {
       expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { security_group_id: sgRef(role), from_port: 22, to_port: 22, cidr_ipv4: '198.51.100.7/32' });
   });
 
-  it('opens only SSH and the Kafka client port to address ranges; everything else only to cluster groups', () => {
-    const kafkaClient = ROLE_PORTS.kafka.find((p) => p.from.includes('clients'))!;
+  it('opens only SSH and the Kafka client ports (9093 inside the VPC, 9095 at public addresses) to address ranges; everything else only to cluster groups', () => {
+    const kafkaClient = ROLE_PORTS.kafka.filter((p) => p.from.includes('clients')).map((p) => p.port);
+    expect(kafkaClient.sort()).toEqual([9093, 9095]);
     const cidrPorts = new Set(rules.filter((r) => !r.referenced_security_group_id).map((r) => r.from_port));
-    expect([...cidrPorts].sort()).toEqual([SSH_PORT.port, kafkaClient.port].sort());
+    expect([...cidrPorts].sort()).toEqual([SSH_PORT.port, ...kafkaClient].sort());
     for (const cidr of config.network.kafkaClientCidrs)
-      expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, {
-        security_group_id: sgRef('kafka'),
-        from_port: kafkaClient.port,
-        to_port: kafkaClient.port,
-        cidr_ipv4: cidr,
-      });
+      for (const port of kafkaClient)
+        expect(text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { security_group_id: sgRef('kafka'), from_port: port, to_port: port, cidr_ipv4: cidr });
+    // The external listener is for clients only: no cluster group needs it.
+    expect(rules.filter((r) => r.from_port === 9095 && r.referenced_security_group_id)).toEqual([]);
   });
 
   it('lets every group send anywhere (egress may be open)', () => {
