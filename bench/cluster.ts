@@ -4,17 +4,9 @@
  * user runs it; the no-op `up` is also shown as a ratio of the cold one.
  */
 import * as path from 'node:path';
-import { BenchRow, cliTimed, printTable, writeResults, benchWorkdir, writeYaml } from './common';
+import { BenchRow, cliTimed, printTable, writeResults, benchWorkdir, writeYaml, localClusterYaml } from './common';
 
-const CLUSTER_YAML = `name: bench
-target: local
-nodes:
-  - { name: kafka-1, roles: [kafka], address: 127.0.0.41 }
-  - { name: spark-1, roles: [spark-master, spark-worker], address: 127.0.0.42 }
-  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.43 }
-artifacts:
-  source: maven
-`;
+const CLUSTER_YAML = localClusterYaml('bench', 41);
 
 export async function benchCluster(): Promise<BenchRow[]> {
   const dir = benchWorkdir('cluster');

@@ -21,6 +21,19 @@ export function benchWorkdir(name: string): string {
   return dir;
 }
 
+/** The default three-node local cluster, on loopback addresses 127.0.0.<first>, +1 and +2. */
+export function localClusterYaml(name: string, first: number): string {
+  return `name: ${name}
+target: local
+nodes:
+  - { name: kafka-1, roles: [kafka], address: 127.0.0.${first} }
+  - { name: spark-1, roles: [spark-master, spark-worker], address: 127.0.0.${first + 1} }
+  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.${first + 2} }
+artifacts:
+  source: maven
+`;
+}
+
 export function writeYaml(file: string, text: string): string {
   fs.writeFileSync(file, text);
   return file;

@@ -13,17 +13,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BenchRow, benchEnv, benchWorkdir, cliTimed, REPO, writeYaml } from './common';
+import { BenchRow, benchEnv, benchWorkdir, cliTimed, REPO, writeYaml, localClusterYaml } from './common';
 
-const CLUSTER_YAML = `name: benchpipe
-target: local
-nodes:
-  - { name: kafka-1, roles: [kafka], address: 127.0.0.44 }
-  - { name: spark-1, roles: [spark-master, spark-worker], address: 127.0.0.45 }
-  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.46 }
-artifacts:
-  source: maven
-`;
+const CLUSTER_YAML = localClusterYaml('benchpipe', 44);
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const JOB = (f: string): string => path.join(REPO, 'spark-jobs', f);
 const PRODUCE_N = 300_000;

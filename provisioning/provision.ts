@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { AggregateFailure, HealthCheckError, MillraceError, RemoteCommandError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
 import { q } from '../lib/shell';
+import { hasPublicAddress, type PortSpec } from '../lib/roles';
+import type { InventoryNode } from '../lib/inventory';
 import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
@@ -112,7 +114,7 @@ async function provisionHost(
     report(`start: ${service.id}`);
     const active = (await host.exec(`systemctl is-active ${q(service.unit)}`)).stdout.trim() === 'active';
     if (!active) {
-      await assertPortsFree(host, plan.node.privateAddress, service);
+      await assertPortsFree(host, plan.node, service);
       await startUnit(host, service.unit, 'start');
       outcome.started.push(service.id);
     } else if (toRestart.has(service.unit)) {
@@ -169,8 +171,10 @@ async function runHostScript(host: RemoteHost, path: string, script: string, wha
 }
 
 /** Before a service starts, nothing else may hold its ports: say who does, instead of a crash loop. */
-async function assertPortsFree(host: RemoteHost, address: string, service: Service): Promise<void> {
-  for (const p of service.ports.filter((x) => x.toPort === undefined && x.name !== 'ssh')) {
+async function assertPortsFree(host: RemoteHost, node: InventoryNode, service: Service): Promise<void> {
+  const address = node.privateAddress;
+  const opens = (x: PortSpec): boolean => x.toPort === undefined && x.name !== 'ssh' && (!x.publicOnly || hasPublicAddress(node));
+  for (const p of service.ports.filter(opens)) {
     if ((await host.exec(portOpenCommand(address, p.port))).code !== 0) continue;
     const who = (await host.exec(`ss -Hltnp ${q(`sport = :${p.port}`)}`)).stdout.trim().split('\n')[0] ?? '';
     const proc = /users:\(\("([^"]+)",pid=(\d+)/.exec(who);

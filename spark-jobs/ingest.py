@@ -8,15 +8,13 @@ Stdout: MILLRACE_PROGRESS {json} per micro-batch; MILLRACE_RESULT {json} when th
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, Sequence
 
 from millrace_pipeline.cli import add_stream_args, base_parser, run, spark_session, stop_on_signals
-from millrace_pipeline.kafka import kafka_source_options
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.queries import query_prefix, start_ingest
 from millrace_pipeline.spec import load_spec
-from millrace_pipeline.streaming import await_queries, start_listener, trigger_options
+from millrace_pipeline.streaming import kafka_reader, run_queries, trigger_options
 
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
@@ -30,20 +28,8 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     spark = spark_session(f"millrace-ingest-{spec.name}")
     paths = LakePaths.from_conf(spark.conf, spec.name)
 
-    def read_kafka(query: str):
-        opts = kafka_source_options(spark.conf, spec.topic, f"pipeline-ingest-{query}", args.starting_offsets, args.max_offsets_per_trigger)
-        return spark.readStream.format("kafka").options(**opts).load()
-
-    printer = start_listener(spark, "ingest", query_prefix(spec, "ingest"))
-    try:
-        started = time.monotonic()
-        queries = start_ingest(read_kafka, spec, paths, trigger)
-        await_queries(queries, stop)
-        printer.wait_for_termination_events(queries)
-    finally:
-        # Before the session goes: a listener called during shutdown fails noisily over py4j.
-        spark.streams.removeListener(printer)
-    totals = printer.summary()
+    read_kafka = kafka_reader(spark, spec.topic, "ingest", args.starting_offsets, args.max_offsets_per_trigger)
+    totals, seconds = run_queries(spark, "ingest", query_prefix(spec, "ingest"), lambda: start_ingest(read_kafka, spec, paths, trigger), stop)
     return {
         "job": "ingest",
         "spec": spec.name,
@@ -51,7 +37,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         "quarantined": totals.get("quarantine", {}).get("output_rows", 0),
         "records_read": totals.get("events", {}).get("input_rows", 0),
         "queries": totals,
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": seconds,
         "events_path": paths.events,
         "quarantine_path": paths.quarantine,
     }

@@ -9,19 +9,18 @@ Stdout: MILLRACE_PROGRESS {json} per micro-batch; MILLRACE_RESULT {json} when th
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any, Sequence
 
 from pyspark.ml import PipelineModel
 
 from millrace_pipeline.cli import add_stream_args, base_parser, run, spark_session, stop_on_signals
-from millrace_pipeline.kafka import kafka_sink_options, kafka_source_options
+from millrace_pipeline.kafka import kafka_sink_options
 from millrace_pipeline.models import ModelStore, parse_pointer
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.queries import query_prefix, start_score
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
-from millrace_pipeline.streaming import await_queries, emit, start_listener, trigger_options, PROGRESS_PREFIX
+from millrace_pipeline.streaming import emit, kafka_reader, run_queries, trigger_options, PROGRESS_PREFIX
 
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
@@ -40,21 +39,9 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     model = PipelineModel.load(paths.model(version))
     emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": version, "path": paths.model(version)})
 
-    def read_kafka(query: str):
-        opts = kafka_source_options(spark.conf, spec.topic, f"pipeline-score-{query}", args.starting_offsets, args.max_offsets_per_trigger)
-        return spark.readStream.format("kafka").options(**opts).load()
-
+    read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
-    printer = start_listener(spark, "score", query_prefix(spec, "score"))
-    try:
-        started = time.monotonic()
-        queries = start_score(read_kafka, model, version, spec, paths, trigger, sink)
-        await_queries(queries, stop)
-        printer.wait_for_termination_events(queries)
-    finally:
-        # Before the session goes: a listener called during shutdown fails noisily over py4j.
-        spark.streams.removeListener(printer)
-    totals = printer.summary()
+    totals, seconds = run_queries(spark, "score", query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink), stop)
     return {
         "job": "score",
         "spec": spec.name,
@@ -62,7 +49,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         "predictions_kafka": totals.get("kafka", {}).get("output_rows", 0),
         "predictions_lake": totals.get("lake", {}).get("output_rows", 0),
         "queries": totals,
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": seconds,
         "predictions_topic": spec.predictions_topic,
         "predictions_path": paths.predictions,
     }

@@ -42,6 +42,9 @@ export function reachableOn(listeners: Listener[], address: string): { open: num
   return { open: sorted(mine.map((l) => l.port)), foreign: sorted(foreign.map((l) => l.port)) };
 }
 
+/** The node's ports, 9095 included only where it has a public address. */
+const declaredPorts = (node: InventoryNode): PortSpec[] => portsFor(node.roles, { publicAddress: hasPublicAddress(node) });
+
 export interface PortVerdict {
   unexpected: number[];
   missing: PortSpec[];
@@ -49,7 +52,7 @@ export interface PortVerdict {
 
 /** Compares what listens with what the node's roles declare; on-demand ranges may be open or not. */
 export function comparePorts(node: InventoryNode, open: number[]): PortVerdict {
-  const specs = portsFor(node.roles, { publicAddress: hasPublicAddress(node) });
+  const specs = declaredPorts(node);
   const declared = (p: number): boolean => specs.some((s) => p >= s.port && p <= (s.toPort ?? s.port));
   return {
     unexpected: open.filter((p) => !declared(p)),
@@ -77,7 +80,7 @@ export async function verifyNodePorts(host: RemoteHost, node: InventoryNode): Pr
         .join('; '),
     },
   ];
-  for (const spec of portsFor(node.roles, { publicAddress: hasPublicAddress(node) }).filter((s) => !s.onDemand && open.includes(s.port))) {
+  for (const spec of declaredPorts(node).filter((s) => !s.onDemand && open.includes(s.port))) {
     if (spec.protocol === 'tls') rows.push(await tlsRow(host, node, spec));
     if (spec.protocol === 'https-redirect') rows.push(await redirectRow(host, node, spec));
   }

@@ -5,12 +5,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
+from .kafka import kafka_source_options
 from .transforms import VALIDATION_METRIC
 
 PROGRESS_PREFIX = "MILLRACE_PROGRESS "
@@ -175,3 +176,30 @@ def start_listener(spark: SparkSession, job: str, query_prefix: str) -> Progress
     printer = ProgressPrinter(job, query_prefix)
     spark.streams.addListener(printer)
     return printer
+
+
+def kafka_reader(spark: SparkSession, topic: str, job: str, starting_offsets: str, max_offsets_per_trigger: int | None) -> Callable[[str], DataFrame]:
+    """A reader of the topic for each of a job's queries, each in consumer groups of its own."""
+
+    def read(query: str) -> DataFrame:
+        opts = kafka_source_options(spark.conf, topic, f"pipeline-{job}-{query}", starting_offsets, max_offsets_per_trigger)
+        return spark.readStream.format("kafka").options(**opts).load()
+
+    return read
+
+
+def run_queries(
+    spark: SparkSession, job: str, query_prefix: str, start: Callable[[], list[StreamingQuery]], stop: threading.Event
+) -> tuple[dict[str, dict[str, Any]], float]:
+    """Starts a job's queries under a progress listener and waits for them to end (or for `stop`).
+    Returns each query's totals and the seconds they ran."""
+    printer = start_listener(spark, job, query_prefix)
+    started = time.monotonic()
+    try:
+        queries = start()
+        await_queries(queries, stop)
+        printer.wait_for_termination_events(queries)
+    finally:
+        # Before the session goes: a listener called during shutdown fails noisily over py4j.
+        spark.streams.removeListener(printer)
+    return printer.summary(), round(time.monotonic() - started, 1)

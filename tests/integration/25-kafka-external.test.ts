@@ -12,7 +12,8 @@ import { readInventory } from '../../lib/inventory';
 import { createKafkaClient } from '../../producers/kafka-client';
 import { ADDRESSES, CLUSTER, CLUSTER_YAML, CONFIG, REPO, TEST_DIR, cli, kafkaAs, node, randomName, stateDir } from './harness';
 
-const PUBLIC = '127.0.0.41';
+// Beside the test cluster's 127.0.0.31-33, clear of the benchmarks' 127.0.0.41-46.
+const PUBLIC = '127.0.0.34';
 const EXTERNAL = `${PUBLIC}:9095`;
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const NATTED = path.join(TEST_DIR, 'external.yaml');
