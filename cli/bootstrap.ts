@@ -1,20 +1,18 @@
 /** Wires a target's inventory into the provisioner: connect, plan, install, start, check. */
-import * as path from 'node:path';
 import type { ClusterConfig } from '../lib/config';
 import type { Inventory } from '../lib/inventory';
 import { logger } from '../lib/logger';
 import { mapAll } from '../lib/parallel';
-import { clusterStateDir } from '../lib/paths';
 import { createArtifactInstaller } from '../provisioning/artifacts';
 import { buildFacts } from '../provisioning/cluster-state';
-import { KnownHosts } from '../provisioning/known-hosts';
+import { clusterKnownHosts } from '../provisioning/known-hosts';
 import { planCluster } from '../provisioning/plan';
 import { changedAnything, HostOutcome, provision } from '../provisioning/provision';
 import { connect, RemoteHost } from '../provisioning/remote-host';
 import { listrRunner, quietRunner } from './progress';
 
 export async function connectAll(config: ClusterConfig, inventory: Inventory): Promise<Map<string, RemoteHost>> {
-  const knownHosts = new KnownHosts(path.join(clusterStateDir(config.name), 'known_hosts.json'));
+  const knownHosts = clusterKnownHosts(config.name);
   const hosts = await mapAll('SSH connection', inventory.nodes, 8, (n) => n.name, (n) => connect(n, { knownHosts }));
   return new Map(hosts.map((h) => [h.name, h]));
 }

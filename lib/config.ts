@@ -12,6 +12,19 @@ export type Target = (typeof TARGETS)[number];
 const NODE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 const LOCAL_BASE_ADDRESS = 11;
+const LOGIN_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const LOGIN_USER_MESSAGE = 'must be a Unix user name (a-z, 0-9, _, -; starting with a letter or _)';
+
+/**
+ * The user cloud-init creates on the nodes millrace boots (aws, local), with the operator's key
+ * and passwordless sudo, and the user millrace logs in as there. `admin`, as on Debian's EC2
+ * images; ssh.user names another.
+ */
+export const DEFAULT_LOGIN_USER = 'admin';
+
+export function bootedNodeUser(config: Pick<ClusterConfig, 'ssh'>): string {
+  return config.ssh.user ?? DEFAULT_LOGIN_USER;
+}
 
 /**
  * A string from a fixed set, checked by a refinement rather than z.enum: an enum mismatch aborts
@@ -35,7 +48,7 @@ const nodeSchema = z
     address: z.string().optional(),
     /** Where clients outside the cluster network reach this node, NAT'd to `address`. */
     publicAddress: z.string().optional(),
-    user: z.string().optional(),
+    user: z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).optional(),
     privateKeyPath: z.string().optional(),
   })
   .strict();
@@ -62,7 +75,7 @@ const awsSchema = z
     vpcCidr: z.string().default('10.42.0.0/16'),
     subnetCidr: z.string().default('10.42.1.0/24'),
     ami: z.string().regex(/^ami-[0-9a-f]+$/, 'must look like ami-0123abcd').optional(),
-    amiFamily: z.enum(['ubuntu-24.04', 'debian-12']).default('ubuntu-24.04'),
+    amiFamily: z.enum(['debian-12', 'ubuntu-24.04']).default('debian-12'),
     rootVolumeGb: z.number().int().min(8).max(16384).default(30),
     dataVolumeGb: z.number().int().min(8).max(16384).default(100),
     state: stateSchema.default({ backend: 'local' }),
@@ -113,7 +126,7 @@ const baseSchema = z
       .object({
         publicKey: z.string().optional(),
         privateKeyPath: z.string().optional(),
-        user: z.string().optional(),
+        user: z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).optional(),
       })
       .strict()
       .default({}),
@@ -176,6 +189,8 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
   c.network.kafkaClientCidrs.forEach((cidr, i) => checkCidr(cidr, ['network', 'kafkaClientCidrs', i], issue));
   if (c.aws.vpcId && !c.aws.subnetId) issue(['aws', 'subnetId'], 'an existing vpcId needs a subnetId too', 'set aws.subnetId to a public subnet in that VPC');
   if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to');
+  if ((c.target === 'aws' || c.target === 'local') && c.ssh.user === 'root')
+    issue(['ssh', 'user'], `the ${c.target} target's nodes refuse root logins`, `remove ssh.user to log in as "${DEFAULT_LOGIN_USER}" (passwordless sudo), or name another user for cloud-init to create`);
   if (c.target === 'aws' && c.network.sshCidr === '127.0.0.1/32')
     issue(['network', 'sshCidr'], 'the aws target needs the operator\'s public CIDR for SSH', 'set network.sshCidr to your IP, e.g. 203.0.113.7/32');
 }
@@ -227,15 +242,22 @@ function sortByPath(issues: ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** What the command line may override in the file; validated together with it, by the same rules. */
+export interface ConfigOverrides {
+  target?: string;
+}
+
 /** Validates an already-parsed document. Throws ConfigError listing every problem. */
-export function parseConfig(doc: unknown, file = 'millrace.yaml'): ClusterConfig {
-  const result = configSchema.safeParse(dropEmptySections(doc));
+export function parseConfig(doc: unknown, file = 'millrace.yaml', overrides: ConfigOverrides = {}): ClusterConfig {
+  const base = dropEmptySections(doc);
+  const merged = overrides.target !== undefined && typeof base === 'object' && base !== null && !Array.isArray(base) ? { ...base, target: overrides.target } : base;
+  const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(file, sortByPath(toIssues(result.error)));
   return withLocalAddresses(result.data);
 }
 
 /** Parses YAML text; syntax errors are reported with line and column, all at once. */
-export function parseConfigText(text: string, file = 'millrace.yaml'): ClusterConfig {
+export function parseConfigText(text: string, file = 'millrace.yaml', overrides: ConfigOverrides = {}): ClusterConfig {
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     // Later syntax errors are usually echoes of the first one, so report that one.
@@ -248,10 +270,10 @@ export function parseConfigText(text: string, file = 'millrace.yaml'): ClusterCo
       })),
     );
   }
-  return parseConfig(doc.toJS(), file);
+  return parseConfig(doc.toJS(), file, overrides);
 }
 
-export function loadConfig(file: string): ClusterConfig {
+export function loadConfig(file: string, overrides: ConfigOverrides = {}): ClusterConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -261,7 +283,7 @@ export function loadConfig(file: string): ClusterConfig {
       { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}`, hint: 'run `millrace init` to write one, or pass -c <path>' },
     ]);
   }
-  return parseConfigText(text, file);
+  return parseConfigText(text, file, overrides);
 }
 
 /** Local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */

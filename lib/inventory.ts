@@ -1,9 +1,19 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Target } from './config';
+import { z } from 'zod';
+import { TARGETS, type Target } from './config';
 import { MillraceError } from './errors';
-import { hasPublicAddress, portNumber, type Role } from './roles';
+import { hasPublicAddress, portNumber, ROLES, type Role } from './roles';
 import { clusterStateDir } from './paths';
+
+/** A blank disk the target attached to a node, for the provisioner to format and mount. */
+export interface DataVolume {
+  /** Exact size in bytes: only a blank whole disk of this size is taken. */
+  sizeBytes: number;
+  /** lsblk TYPEs it may show as: disk (EBS, NVMe), loop (the local target's loop devices). */
+  deviceTypes: ('disk' | 'loop')[];
+}
 
 /**
  * What every target produces and the provisioner consumes. The provisioner knows nothing of
@@ -23,6 +33,8 @@ export interface InventoryNode {
   publicAddress?: string;
   /** Target-specific id: an EC2 instance id, a local machine name. */
   id?: string;
+  /** Present when the target attached a data disk; the provisioner mounts it at /var/lib/millrace. */
+  dataVolume?: DataVolume;
 }
 
 export interface Inventory {
@@ -37,22 +49,72 @@ export function inventoryPath(cluster: string): string {
 }
 
 export function writeInventory(inv: Inventory): string {
+  parseInventory(inv, `the inventory of cluster "${inv.cluster}"`);
   const file = inventoryPath(inv.cluster);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, JSON.stringify(inv, null, 2) + '\n', { mode: 0o600 });
   return file;
 }
 
+/**
+ * Addresses and names from the inventory reach shell commands and config files on the nodes, so
+ * the file is checked when it is read, like the config: only IPv4 addresses or DNS names, known
+ * roles, user names a shell can't misread.
+ */
+const hostAddress = z.string().refine((a) => net.isIPv4(a) || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(a), {
+  message: 'is not an IPv4 address or a DNS name',
+});
+const inventoryNodeSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'is not a node name'),
+    roles: z.array(z.enum(ROLES)).min(1),
+    sshAddress: hostAddress,
+    sshPort: z.number().int().min(1).max(65535),
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'is not a user name'),
+    privateKeyPath: z.string().min(1),
+    privateAddress: hostAddress,
+    publicAddress: hostAddress.optional(),
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+    dataVolume: z.object({ sizeBytes: z.number().int().positive(), deviceTypes: z.array(z.enum(['disk', 'loop'])).min(1) }).strict().optional(),
+  })
+  .strict();
+export const inventorySchema = z
+  .object({
+    cluster: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
+    target: z.enum(TARGETS),
+    createdAt: z.string(),
+    nodes: z.array(inventoryNodeSchema),
+  })
+  .strict();
+
+/** Validates an inventory document (from the file, or from a target before it is written). */
+export function parseInventory(doc: unknown, where: string): Inventory {
+  const r = inventorySchema.safeParse(doc);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '')}: ${i.message}`);
+  throw new MillraceError(`${where} is not a valid inventory: ${problems.join('; ')}`, {
+    hint: 'it is written by `millrace up`; run `millrace up` again to rewrite it (do not edit it by hand)',
+  });
+}
+
 export function readInventory(cluster: string): Inventory {
   const file = inventoryPath(cluster);
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Inventory;
+    text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     throw new MillraceError(`no inventory for cluster "${cluster}" at ${file}`, {
       hint: 'run `millrace up` first',
       cause: error,
     });
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    throw new MillraceError(`${file} is not JSON`, { hint: 'run `millrace up` again to rewrite it', cause: error });
+  }
+  return parseInventory(doc, file);
 }
 
 export function removeInventory(cluster: string): void {

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { clusterStateDir } from '../lib/paths';
 
 /** OpenSSH-style fingerprint of a raw public host key blob: SHA256:<base64, unpadded>. */
 export function fingerprint(keyBlob: Buffer): string {
@@ -45,6 +46,11 @@ export class KnownHosts {
     delete all[node];
     fs.writeFileSync(this.file, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
   }
+}
+
+/** The cluster's pins, kept in its state directory. */
+export function clusterKnownHosts(cluster: string): KnownHosts {
+  return new KnownHosts(path.join(clusterStateDir(cluster), 'known_hosts.json'));
 }
 
 /** An OpenSSH known_hosts line for a pinned key: "[addr]:port type base64". */

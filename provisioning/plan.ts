@@ -18,7 +18,7 @@ export interface NodePlan {
   prepareScript: string;
   /** Builds the keystores from the PEM files; empty when the node needs none. */
   keyStoreScript: string;
-  /** Formats and mounts the node's data volume (aws); empty when the target attaches none. */
+  /** Formats and mounts the node's data volume; empty when the target attached none. */
   dataVolumeScript: string;
 }
 
@@ -31,13 +31,16 @@ export interface DataVolumeSettings {
   label: string;
   sizeBytes: number;
   fstab: string;
-  /** lsblk device types that may be the volume: disk on a real host, loop in the tests. */
+  /** lsblk device types that may be the volume: disk on EC2, loop on the local target. */
   deviceTypes: string[];
 }
 
-export function dataVolumeSettings(facts: ClusterFacts): DataVolumeSettings | undefined {
-  if (facts.config.target !== 'aws') return undefined;
-  return { mountPoint: DATA_ROOT, label: 'millrace-data', sizeBytes: facts.config.aws.dataVolumeGb * 1024 ** 3, fstab: '/etc/fstab', deviceTypes: ['disk'] };
+export const DATA_LABEL = 'millrace-data';
+
+/** From the inventory: the target says which nodes have a data disk, and how to recognise it. */
+export function dataVolumeSettings(node: InventoryNode): DataVolumeSettings | undefined {
+  if (!node.dataVolume) return undefined;
+  return { mountPoint: DATA_ROOT, label: DATA_LABEL, sizeBytes: node.dataVolume.sizeBytes, fstab: '/etc/fstab', deviceTypes: [...node.dataVolume.deviceTypes] };
 }
 
 const BASE_APT = ['openjdk-17-jre-headless', 'python3', 'openssl', 'procps', 'iproute2', 'curl', 'ca-certificates'];
@@ -65,7 +68,7 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     directories,
   });
   const keyStoreScript = keyStores.length ? render('host/keystores.sh', { stores: keyStores }) : '';
-  const volume = dataVolumeSettings(facts);
+  const volume = dataVolumeSettings(node);
   const dataVolumeScript = volume ? render('host/data-volume.sh', volume) : '';
   return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript, dataVolumeScript };
 }

@@ -74,6 +74,8 @@ async function provisionHost(
     health: {},
   };
 
+  report('prepare: waiting for cloud-init');
+  await waitForCloudInit(host, log);
   if (plan.dataVolumeScript) {
     report('prepare: data volume');
     // Before anything lands under the mount point; the script lives outside it.
@@ -153,6 +155,25 @@ async function provisionHost(
   }
   report('healthy');
   return outcome;
+}
+
+/**
+ * A node that boots with cloud-init (every EC2 instance, every local node) is still creating
+ * users and writing files for a while after sshd answers, and apt is busy meanwhile: wait until
+ * it is done. A host without cloud-init (many static hosts) goes on at once.
+ */
+async function waitForCloudInit(host: RemoteHost, log: Logger): Promise<void> {
+  const r = await host.exec(
+    'if command -v cloud-init >/dev/null 2>&1; then timeout 600 cloud-init status --wait >/dev/null 2>&1; echo "wait=$?"; cloud-init status 2>/dev/null | sed -n "s/^status: //p"; else echo none; fi',
+  );
+  const [first, status] = r.stdout.trim().split('\n');
+  if (first === 'none' || status === 'done' || status === 'disabled') return;
+  if (first === 'wait=124' || status === 'running' || status === 'not started')
+    throw new MillraceError(`${host.name}: cloud-init has not finished after 10 minutes (status: ${status ?? 'unknown'})`, {
+      hint: `look at /var/log/cloud-init-output.log on ${host.name} (millrace ssh ${host.name}), then run \`millrace up\` again`,
+    });
+  // An error in cloud-init is the image's business; the checks that follow find what matters.
+  log.warn({ step: 'prepare', cloudInit: status }, `cloud-init finished with status "${status ?? 'unknown'}"; see /var/log/cloud-init.log on the node`);
 }
 
 async function prepareHost(host: RemoteHost, script: string): Promise<string[]> {

@@ -1,8 +1,17 @@
 /**
- * The only module that touches SSH. Everything else sees a connected RemoteHost.
+ * The only module that touches SSH, and the one place where privileges change. Everything else
+ * sees a connected RemoteHost whose commands run as root.
+ *
+ * The login user need not be root: on EC2 it is `admin` (Debian) or `ubuntu`, with passwordless
+ * sudo from cloud-init, and a static host usually has such a user too. Every command then runs
+ * through `sudo -n`, and every file is first written over SFTP into a private 0700 staging
+ * directory in the login user's home, then installed atomically with its final owner, group and
+ * mode. `connect` checks that sudo works before anything else runs, so a node whose user needs a
+ * password for sudo stops `up` before it changes anything.
  */
 import { NodeSSH } from 'node-ssh';
 import type { SFTPWrapper } from 'ssh2';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { HostUnreachableError, MillraceError, RemoteCommandError } from '../lib/errors';
 import type { InventoryNode } from '../lib/inventory';
@@ -25,22 +34,55 @@ export interface ExecOptions {
 
 export interface PutOptions {
   mode: number;
+  /** Default root. */
   owner?: string;
+  /** Default: the owner's name (every service user has a group of its own). */
   group?: string;
 }
 
 export interface RemoteHost {
   readonly name: string;
   readonly address: string;
+  /** The SSH login user; commands run as root whether or not it is root. */
+  readonly loginUser: string;
+  /** Runs a shell command as root (through sudo when the login user is not root). */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /** Runs a command and returns its stdout; a non-zero exit throws RemoteCommandError naming the host. */
   execOrThrow(command: string, options?: ExecOptions & { what?: string }): Promise<string>;
-  /** Writes content atomically (temp file, then rename) with the given mode and owner. */
+  /** Writes content atomically (staged, installed as a temp file, then renamed) with the given mode and owner. */
   putFile(remotePath: string, content: string | Buffer, options: PutOptions): Promise<void>;
-  /** Uploads a local file (an artifact) to remotePath. */
-  upload(localPath: string, remotePath: string): Promise<void>;
+  /** Uploads a local file (an artifact) to remotePath, staged like putFile. */
+  upload(localPath: string, remotePath: string, options?: PutOptions): Promise<void>;
+  /** Reads a file as root. */
   getFile(remotePath: string): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/**
+ * A command that runs as a service user. Commands reach the node as root, so dropping to a
+ * service user (hdfs for Hadoop's tools, kafka for the storage tool) is runuser; raising
+ * privileges is only ever done by RemoteHost itself.
+ */
+export function runAs(user: string, command: string): string {
+  return `runuser -u ${q(user)} -- ${command}`;
+}
+
+/** What sudo said, turned into what to do about it; undefined when sudo worked. */
+export function sudoProblem(where: string, user: string, result: ExecResult): MillraceError | undefined {
+  if (result.code === 0) return undefined;
+  const said = (result.stderr || result.stdout).trim().split('\n').slice(-1)[0] ?? '';
+  const grant = `give ${user} passwordless sudo on that node (as root: echo '${user} ALL=(ALL:ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-millrace && chmod 440 /etc/sudoers.d/90-millrace), or log in as a user that has it (ssh.user, or the node's user), then run the command again`;
+  if (result.code === 127 || /sudo: (command )?not found/.test(said))
+    return new MillraceError(`${where}: user ${user} is not root and sudo is not installed, so millrace cannot install or configure anything there`, {
+      hint: `install sudo (apt-get install sudo, or dnf install sudo) and ${grant}`,
+    });
+  if (/password is required|a terminal is required|askpass/i.test(said))
+    return new MillraceError(`${where}: user ${user} needs a password for sudo; millrace runs sudo non-interactively (sudo -n) and stopped before changing anything`, { hint: grant });
+  if (/must have a tty|requiretty/i.test(said))
+    return new MillraceError(`${where}: sudo for ${user} requires a terminal (requiretty)`, {
+      hint: `add "Defaults:${user} !requiretty" to a file in /etc/sudoers.d on that node, and make sure ${user} has passwordless sudo`,
+    });
+  return new MillraceError(`${where}: user ${user} may not run commands as root with sudo: ${said || `sudo exited with ${result.code}`}`, { hint: grant });
 }
 
 const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Timed out while waiting for handshake|Connection lost/i;
@@ -99,19 +141,54 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
         });
       }
       if (!pinned && seenKey) options.knownHosts.pin(node.name, `${node.sshAddress}:${node.sshPort}`, seenKey);
-      return new SshHost(node.name, node.sshAddress, ssh);
+      try {
+        return await SshHost.open(node, where, ssh);
+      } catch (error) {
+        ssh.dispose();
+        throw error;
+      }
     },
     { retries: options.retries ?? 3, backoff: 1000 },
   );
 }
 
+/** In the login user's home: 0700, so nothing staged there is ever readable by others. */
+export const STAGING_DIR = '.millrace-staging';
+
 class SshHost implements RemoteHost {
   private sftp?: Promise<SFTPWrapper>;
+  private staging?: Promise<string>;
 
-  constructor(readonly name: string, readonly address: string, private readonly ssh: NodeSSH) {}
+  private constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly loginUser: string,
+    private readonly isRoot: boolean,
+    private readonly ssh: NodeSSH,
+  ) {}
+
+  /** Checks who the login user is and that it can become root, before anything else runs. */
+  static async open(node: InventoryNode, where: string, ssh: NodeSSH): Promise<SshHost> {
+    const id = await ssh.execCommand('id -u');
+    if (id.code !== 0)
+      throw new HostUnreachableError(where, `user ${node.sshUser} logged in but cannot run commands: ${(id.stderr || id.stdout).trim()}`, {
+        hint: `check ${node.sshUser}'s shell on ${node.name}`,
+      });
+    const isRoot = id.stdout.trim() === '0';
+    if (!isRoot) {
+      const problem = sudoProblem(where, node.sshUser, await ssh.execCommand('sudo -n true'));
+      if (problem) throw problem;
+    }
+    return new SshHost(node.name, node.sshAddress, node.sshUser, isRoot, ssh);
+  }
+
+  /** The one place a command is raised to root. */
+  private privileged(command: string): string {
+    return `${this.isRoot ? '' : 'sudo -n -- '}sh -c ${q(command)}`;
+  }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const r = await this.ssh.execCommand(command, {
+    const r = await this.ssh.execCommand(this.privileged(command), {
       stdin: options.stdin,
       onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
       onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
@@ -133,31 +210,59 @@ class SshHost implements RemoteHost {
     return this.sftp;
   }
 
+  /** The private staging directory, made (or made private again) as the login user. */
+  private stagingDir(): Promise<string> {
+    this.staging ??= (async () => {
+      const r = await this.ssh.execCommand(
+        `umask 077; d="$HOME/${STAGING_DIR}"; if [ -L "$d" ]; then echo "$d is a symbolic link" >&2; exit 3; fi; mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd -P`,
+      );
+      if (r.code !== 0) throw new RemoteCommandError(this.name, `create the staging directory ~${this.loginUser}/${STAGING_DIR}`, r.code, (r.stderr || r.stdout).trim());
+      return r.stdout.trim();
+    })();
+    return this.staging;
+  }
+
+  private async stagedPath(): Promise<string> {
+    return `${await this.stagingDir()}/${crypto.randomBytes(9).toString('hex')}`;
+  }
+
   async putFile(remotePath: string, content: string | Buffer, options: PutOptions): Promise<void> {
     const sftp = await this.channel();
-    const tmp = `${remotePath}.millrace-tmp`;
-    // Created with the final mode from the start, so a secret is never world-readable, even briefly.
+    const staged = await this.stagedPath();
+    // Created 0600 from the start, in a 0700 directory: a secret is never readable by others.
     await new Promise<void>((resolve, reject) =>
-      sftp.writeFile(tmp, content, { mode: options.mode }, (err: Error | null | undefined) => (err ? reject(wrapSftp(this.name, tmp, err)) : resolve())),
+      sftp.writeFile(staged, content, { mode: 0o600 }, (err: Error | null | undefined) => (err ? reject(wrapSftp(this.name, remotePath, err)) : resolve())),
     );
-    const owner = options.owner ? `${options.owner}:${options.group ?? options.owner}` : undefined;
+    const tmp = `${remotePath}.millrace-tmp`;
+    // install copies under umask 077, then sets owner, group and mode; the rename is atomic.
     await this.execOrThrow(
-      [`chmod ${options.mode.toString(8)} ${q(tmp)}`, owner ? `chown ${q(owner)} ${q(tmp)}` : '', `mv -f ${q(tmp)} ${q(remotePath)}`]
-        .filter(Boolean)
-        .join(' && '),
+      `umask 077; install -m ${options.mode.toString(8)} -o ${q(options.owner ?? 'root')} -g ${q(options.group ?? options.owner ?? 'root')} -- ${q(staged)} ${q(tmp)} && mv -f -- ${q(tmp)} ${q(remotePath)}; rc=$?; rm -f -- ${q(staged)}; exit $rc`,
       { what: `install ${remotePath}` },
     );
   }
 
-  async upload(localPath: string, remotePath: string): Promise<void> {
-    await this.ssh.putFile(localPath, remotePath, await this.channel());
+  async upload(localPath: string, remotePath: string, options: PutOptions = { mode: 0o600 }): Promise<void> {
+    const staged = await this.stagedPath();
+    await this.ssh.putFile(localPath, staged, await this.channel(), { mode: 0o600 });
+    const owner = options.owner ?? 'root';
+    // Large files are moved, not copied: owner and mode first, while still in the private directory.
+    await this.execOrThrow(
+      `chown ${q(`${owner}:${options.group ?? owner}`)} -- ${q(staged)} && chmod ${options.mode.toString(8)} -- ${q(staged)} && mv -f -- ${q(staged)} ${q(`${remotePath}.millrace-tmp`)} && mv -f -- ${q(`${remotePath}.millrace-tmp`)} ${q(remotePath)}; rc=$?; rm -f -- ${q(staged)}; exit $rc`,
+      { what: `install ${remotePath}` },
+    );
   }
 
   async getFile(remotePath: string): Promise<Buffer> {
     const sftp = await this.channel();
-    return new Promise((resolve, reject) =>
-      sftp.readFile(remotePath, (err: Error | undefined, data: Buffer) => (err ? reject(wrapSftp(this.name, remotePath, err)) : resolve(data))),
-    );
+    const staged = await this.stagedPath();
+    await this.execOrThrow(`umask 077; install -m 600 -o ${q(this.loginUser)} -- ${q(remotePath)} ${q(staged)}`, { what: `read ${remotePath}` });
+    try {
+      return await new Promise<Buffer>((resolve, reject) =>
+        sftp.readFile(staged, (err: Error | undefined, data: Buffer) => (err ? reject(wrapSftp(this.name, remotePath, err)) : resolve(data))),
+      );
+    } finally {
+      await new Promise<void>((resolve) => sftp.unlink(staged, () => resolve()));
+    }
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,8 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import * as path from 'node:path';
-import type { ClusterConfig } from '../lib/config';
+import { bootedNodeUser, type ClusterConfig } from '../lib/config';
+import { renderUserData } from '../templates/cloud-init';
 import { InternalError } from '../lib/errors';
 import type { Role } from '../lib/roles';
 import { AMI_FAMILIES } from './ami-families';
@@ -80,6 +81,8 @@ export class ClusterStack extends TerraformStack {
     });
 
     const ami = aws.ami ?? this.amiLookup(config).id;
+    // The same user-data the local target's nodes boot with (templates/cloud-init/user-data.hbs).
+    const userData = renderUserData(config.name, bootedNodeUser(config), publicKey);
 
     const groupIds = (roles: Role[]): string[] =>
       roles.map((r) => {
@@ -101,6 +104,7 @@ export class ClusterStack extends TerraformStack {
         associatePublicIpAddress: true,
         vpcSecurityGroupIds: groupIds(node.roles),
         keyName: keyPair.keyName,
+        userData,
         metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
         rootBlockDevice: {
           volumeType: 'gp3',
@@ -123,8 +127,9 @@ export class ClusterStack extends TerraformStack {
         ],
         tags: tagsFor(config, node.roles, name),
         // The AMI lookup takes the newest image; without this, every new image release would
-        // replace the nodes (and their data) on the next `up`.
-        lifecycle: { ignoreChanges: ['ami'] },
+        // replace the nodes (and their data) on the next `up`. cloud-init reads user-data once,
+        // at an instance's first boot, so a later change (a new key) would only stop and start it.
+        lifecycle: { ignoreChanges: ['ami', 'user_data'] },
       });
       nodes[node.name] = { id: instance.id, private_ip: instance.privateIp, public_ip: instance.publicIp, roles: node.roles };
     }

@@ -3,12 +3,10 @@ import * as readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import type { ClusterConfig } from '../../lib/config';
 import { UsageError } from '../../lib/errors';
-import type { Inventory } from '../../lib/inventory';
 import { logger } from '../../lib/logger';
 import { clusterStateDir } from '../../lib/paths';
-import { downLocal, upLocal } from '../../targets/local';
-import { upStatic } from '../../targets/static';
 import { clusterSshKey } from '../../targets/ssh-key';
+import { targetFor } from '../../targets/target';
 import { bootstrap, describeOutcome } from '../bootstrap';
 import { configFor, globals, output } from '../context';
 import * as path from 'node:path';
@@ -34,9 +32,9 @@ export function registerInfra(program: Command): void {
     .addOption(targetOption())
     .action(async function (this: Command) {
       const config = configFor(this);
-      if (config.target !== 'aws') throw new UsageError(`plan works with the aws target (this config's target is ${config.target})`, { hint: 'pass --target aws' });
-      const { planAws } = await import('../../targets/aws');
-      await planAws(config, { publicKey: publicKeyOf(config) });
+      const target = await targetFor(config);
+      if (!target.plan) throw new UsageError(`plan works with the aws target (this config's target is ${config.target})`, { hint: 'pass --target aws' });
+      await target.plan();
     });
 
   program
@@ -48,7 +46,9 @@ export function registerInfra(program: Command): void {
     .action(async function (this: Command, opts: { infraOnly?: boolean }) {
       const config = configFor(this);
       const started = Date.now();
-      const inventory = await createNodes(config);
+      const target = await targetFor(config);
+      await target.checkPrerequisites();
+      const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m));
       if (opts.infraOnly) {
         output(this, `${inventory.nodes.length} nodes ready (not bootstrapped)`, { inventory });
         return;
@@ -71,33 +71,19 @@ export function registerInfra(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async function (this: Command, opts: { yes?: boolean }) {
       const config = configFor(this);
-      if (config.target === 'aws') {
-        const { downAws } = await import('../../targets/aws');
-        await downAws(config, { yes: !!opts.yes, confirm: () => confirm(`Destroy every AWS resource of cluster "${config.name}"?`), publicKey: publicKeyOf(config) });
-        output(this, `cluster "${config.name}" destroyed`, { cluster: config.name, destroyed: true });
-      } else if (config.target === 'local') {
-        const removed = await downLocal(config.name, (m) => logger().info(m));
-        output(this, removed.length ? `stopped and removed ${removed.join(', ')}` : 'no local nodes to remove', { cluster: config.name, removed });
-      } else {
-        throw new UsageError('the static target does not own its hosts, so `down` has nothing to destroy', {
-          hint: 'stop the services yourself with `millrace exec all -- systemctl stop "millrace-*"`',
-        });
-      }
+      const target = await targetFor(config);
+      if (!target.capabilities.ownsNodes) await target.deleteNodes(() => undefined);
+      await target.checkPrerequisites();
+      const present = (await target.listNodes()).filter((n) => n.state !== 'absent');
+      if (present.length > 0 && !opts.yes && !(await confirm(`Destroy cluster "${config.name}" (${target.describe()}: ${present.map((n) => n.name).join(', ')}) and its data?`)))
+        throw new UsageError(`not confirmed: cluster "${config.name}" was left as it is`, { hint: 'answer "y" to destroy it, or pass --yes' });
+      const removed = await target.deleteNodes((m) => logger().info({ target: target.name }, m));
+      output(this, removed.length ? `cluster "${config.name}" destroyed: removed ${removed.join(', ')}` : `cluster "${config.name}": nothing to remove`, {
+        cluster: config.name,
+        destroyed: true,
+        removed,
+      });
     });
-}
-
-async function createNodes(config: ClusterConfig): Promise<Inventory> {
-  switch (config.target) {
-    case 'aws': {
-      // Loaded on demand: cdktf is heavy, and only the aws target needs it.
-      const { upAws } = await import('../../targets/aws');
-      return upAws(config, { publicKey: publicKeyOf(config) });
-    }
-    case 'static':
-      return upStatic(config);
-    case 'local':
-      return upLocal(config, (m) => logger().info(m));
-  }
 }
 
 function publicKeyOf(config: ClusterConfig): string {

@@ -10,8 +10,9 @@ import { Inventory, InventoryNode, readInventory } from '../../lib/inventory';
 import { mapSettled } from '../../lib/parallel';
 import { clusterStateDir } from '../../lib/paths';
 import { ROLES, Role } from '../../lib/roles';
+import { cmd } from '../../lib/shell';
 import { buildFacts } from '../../provisioning/cluster-state';
-import { KnownHosts, knownHostsLine } from '../../provisioning/known-hosts';
+import { clusterKnownHosts, knownHostsLine } from '../../provisioning/known-hosts';
 import { servicesFor } from '../../provisioning/registry';
 import type { HealthReport } from '../../provisioning/service';
 import { withHosts } from '../bootstrap';
@@ -77,7 +78,7 @@ export function registerOps(program: Command): void {
     .addHelpText('after', '\nThe next `up` or `status` pins the key the node offers then. Never do this for a key change you did not cause.')
     .action(function (this: Command, nodeName: string) {
       const config = configFor(this);
-      const pins = new KnownHosts(path.join(clusterStateDir(config.name), 'known_hosts.json'));
+      const pins = clusterKnownHosts(config.name);
       const pin = pins.get(nodeName);
       if (!pin) throw new UsageError(`no pinned host key for "${nodeName}" in cluster ${config.name}`, { hint: 'nothing to forget; check the node name with `millrace status`' });
       pins.forget(nodeName);
@@ -89,15 +90,20 @@ export function registerOps(program: Command): void {
     .description("show a service's log from the node's journal (all millrace services if none named)")
     .option('-n, --lines <n>', 'how many lines', '100')
     .option('-f, --follow', 'keep following')
-    .action(function (this: Command, nodeName: string, service: string | undefined, opts: { lines: string; follow?: boolean }) {
+    .action(async function (this: Command, nodeName: string, service: string | undefined, opts: { lines: string; follow?: boolean }) {
       const config = configFor(this);
-      const node = findNode(readInventory(config.name), nodeName);
+      const inventory = readInventory(config.name);
+      const node = findNode(inventory, nodeName);
       const units = servicesFor(node.roles)
         .filter((s) => !service || s.id === service || s.id.endsWith(service))
         .map((s) => s.unit);
       if (!units.length) throw new UsageError(`${node.name} runs no service "${service}"`, { hint: `its services: ${servicesFor(node.roles).map((s) => s.id).join(', ')}` });
-      const remote = ['journalctl', '--no-pager', '-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-f'] : []), ...units.flatMap((u) => ['-u', u])].join(' ');
-      spawnSync('ssh', [...sshArgs(config, node), remote], { stdio: 'inherit' });
+      // The journal is root's to read; the command runs through the same privilege seam as `up`.
+      const remote = cmd('journalctl', '--no-pager', '-n', String(Number(opts.lines) || 100), ...(opts.follow ? ['-f'] : []), ...units.flatMap((u) => ['-u', u]));
+      const r = await withHosts(config, { ...inventory, nodes: [node] }, (hosts) =>
+        hosts.get(node.name)!.exec(remote, { onStdout: (s) => process.stdout.write(s), onStderr: (s) => process.stderr.write(s) }),
+      );
+      if (r.code !== 0) throw new HealthCheckError(`${node.name}: journalctl exited with ${r.code ?? 'a signal'}`);
     });
 }
 
@@ -147,7 +153,7 @@ export function selectNodes(inventory: Inventory, where: string): InventoryNode[
 
 /** ssh arguments that trust only the key millrace pinned for this node. */
 function sshArgs(config: ClusterConfig, node: InventoryNode): string[] {
-  const pin = new KnownHosts(path.join(clusterStateDir(config.name), 'known_hosts.json')).get(node.name);
+  const pin = clusterKnownHosts(config.name).get(node.name);
   if (!pin?.key) throw new UsageError(`no pinned host key for ${node.name} yet`, { hint: 'run `millrace up` (or `millrace status`) once to connect and pin it' });
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-')), 'known_hosts');
   fs.writeFileSync(file, knownHostsLine(node.sshAddress, node.sshPort, Buffer.from(pin.key, 'base64')) + '\n', { mode: 0o600 });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { waitFor } from '../../lib/retry';
 import { cmd, q } from '../../lib/shell';
-import type { RemoteHost } from '../remote-host';
+import { type RemoteHost, runAs } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import {
   HADOOP_CONF,
@@ -24,7 +24,7 @@ import { CA_PEM } from './tls-files';
 
 /** Runs a Hadoop tool class as the hdfs superuser on the node. */
 export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
-  return `runuser -u hdfs -- ${cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args)}`;
+  return runAs('hdfs', cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args));
 }
 
 const FS_SHELL = 'org.apache.hadoop.fs.FsShell';

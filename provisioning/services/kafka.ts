@@ -8,7 +8,7 @@ import type { InventoryNode } from '../../lib/inventory';
 import { hasPublicAddress, ROLE_PORTS, portNumber } from '../../lib/roles';
 import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
-import type { RemoteHost } from '../remote-host';
+import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
@@ -166,7 +166,7 @@ export const kafkaService: Service = {
     if (formatted.code === 0) return { changed: false };
     log.info('formatting KRaft storage');
     await host.execOrThrow(
-      `runuser -u kafka -- ${cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', cluster.kafkaClusterId, '-c', `${CONF}/server.properties`)}`,
+      runAs('kafka', cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', cluster.kafkaClusterId, '-c', `${CONF}/server.properties`)),
       { what: 'format KRaft storage' },
     );
     return { changed: true, detail: 'formatted KRaft storage' };

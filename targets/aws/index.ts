@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import * as tty from 'node:tty';
 import type { ClusterConfig } from '../../lib/config';
 import { MillraceError } from '../../lib/errors';
-import { Inventory, removeInventory, writeInventory } from '../../lib/inventory';
+import { Inventory, inventoryPath, readInventory, removeInventory, writeInventory } from '../../lib/inventory';
 import { logger } from '../../lib/logger';
 import { clusterStateDir } from '../../lib/paths';
 import { synthClusterStack } from '../../stacks';
 import { clusterSshKey } from '../ssh-key';
+import type { NodeState, Report, Target, TargetCapabilities } from '../target';
 import { inventoryFromOutputs } from './outputs';
 import { findTerraform, runTerraform, TerraformBinary } from './terraform';
 
@@ -109,4 +110,46 @@ export async function downAws(config: ClusterConfig, opts: AwsDownOptions): Prom
     hint: 'fix the cause above and run `millrace down --target aws` again: what is not yet destroyed is still in the Terraform state',
   });
   removeInventory(config.name);
+}
+
+/** EC2 instances from the CDKTF stack, applied by terraform or tofu. */
+export class AwsTarget implements Target {
+  readonly name = 'aws' as const;
+  readonly capabilities: TargetCapabilities = { ownsNodes: true, dataVolume: true, plan: true, needsRootHere: false };
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly stream?: NodeJS.WritableStream,
+  ) {}
+
+  private options(): AwsOptions {
+    return { publicKey: clusterSshKey(this.config).publicKey, ...(this.stream ? { stream: this.stream } : {}) };
+  }
+
+  async checkPrerequisites(): Promise<void> {
+    findTerraform();
+  }
+
+  createNodes(_report: Report): Promise<Inventory> {
+    return upAws(this.config, this.options());
+  }
+
+  async listNodes(): Promise<NodeState[]> {
+    if (!fs.existsSync(inventoryPath(this.config.name))) return this.config.nodes.map((n) => ({ name: n.name, state: 'absent' }));
+    return readInventory(this.config.name).nodes.map((n) => ({ name: n.name, state: 'unknown', address: n.sshAddress, ...(n.id ? { id: n.id } : {}) }));
+  }
+
+  async deleteNodes(_report: Report): Promise<string[]> {
+    const names = (await this.listNodes()).filter((n) => n.state !== 'absent').map((n) => n.name);
+    await downAws(this.config, { ...this.options(), yes: true, confirm: async () => true });
+    return names;
+  }
+
+  plan(): Promise<void> {
+    return planAws(this.config, this.options());
+  }
+
+  describe(): string {
+    return `EC2 instances in ${this.config.aws.region}, from a CDKTF stack applied with terraform or tofu`;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { ClusterConfig } from '../../lib/config';
 import { MillraceError } from '../../lib/errors';
-import type { Inventory, InventoryNode } from '../../lib/inventory';
+import { type Inventory, type InventoryNode, parseInventory } from '../../lib/inventory';
 import { Role, ROLES } from '../../lib/roles';
 import { awsSshUser } from '../../stacks/ami-families';
 import { NodeOutput, NODES_OUTPUT } from '../../stacks/node-output';
@@ -57,7 +57,10 @@ export function inventoryFromOutputs(config: ClusterConfig, outputJson: string, 
       privateAddress: out.private_ip,
       ...(out.public_ip ? { publicAddress: out.public_ip } : {}),
       id: out.id,
+      // The stack attaches one encrypted gp3 volume of this size (NVMe on Nitro: TYPE disk).
+      dataVolume: { sizeBytes: config.aws.dataVolumeGb * 1024 ** 3, deviceTypes: ['disk'] },
     };
   });
-  return { cluster: config.name, target: 'aws', createdAt: now.toISOString(), nodes };
+  // Addresses from the outputs end up in shell commands and config files: checked like the file.
+  return parseInventory({ cluster: config.name, target: 'aws', createdAt: now.toISOString(), nodes }, '`terraform output -json`');
 }

@@ -1,31 +1,42 @@
 /**
  * The local target: one systemd-nspawn container per node, booted with systemd, sharing this
- * machine's network namespace. Each node has its own loopback address, and every service on
- * it (sshd included) binds only to that address.
+ * machine's network namespace. Each node has its own loopback address, and every service on it
+ * (sshd included) binds only to that address.
+ *
+ * The nodes boot the way EC2 instances boot: cloud-init with the cluster's user-data (the very
+ * text the AWS stack gives its instances) creates the login user with the operator's key and
+ * passwordless sudo, root logins are refused, and each node has a blank data disk (a loop device
+ * over a sparse file) that the provisioner formats and mounts, as it does an EBS volume.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { ClusterConfig } from '../../lib/config';
+import { bootedNodeUser, type ClusterConfig } from '../../lib/config';
 import { MillraceError } from '../../lib/errors';
 import { Inventory, InventoryNode, removeInventory, writeInventory } from '../../lib/inventory';
-import { mapAll, Report } from '../../lib/parallel';
+import { mapAll } from '../../lib/parallel';
 import { cacheDir, clusterStateDir } from '../../lib/paths';
-import { sleep, waitFor } from '../../lib/retry';
-import { KnownHosts } from '../../provisioning/known-hosts';
-import { clusterSshKey } from '../ssh-key';
 import { run } from '../../lib/process';
+import { sleep, waitFor } from '../../lib/retry';
+import { clusterKnownHosts, KnownHosts } from '../../provisioning/known-hosts';
+import { connect } from '../../provisioning/remote-host';
+import { renderUserData } from '../../templates/cloud-init';
+import { render } from '../../templates/render';
+import { clusterSshKey } from '../ssh-key';
+import type { NodeState, Report, Target, TargetCapabilities } from '../target';
 import { ensureImage } from './image';
 
 const DEBIAN_MIRROR = process.env.MILLRACE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
+/** Each node's data disk: sparse, so it costs only what is written to it. */
+export const LOCAL_DATA_VOLUME_BYTES = 8 * 1024 ** 3;
+const SEED = 'var/lib/cloud/seed/nocloud';
+/** Marks a rootfs as complete: a half-made one is made again. */
+const NODE_MARKER = 'etc/millrace-node';
 
 export function nodesDir(cluster: string): string {
   return path.join(clusterStateDir(cluster), 'nodes');
-}
-
-export function knownHostsFor(cluster: string): KnownHosts {
-  return new KnownHosts(path.join(clusterStateDir(cluster), 'known_hosts.json'));
 }
 
 /** Fails early, with what to do, where the local target cannot work. */
@@ -38,12 +49,12 @@ export function checkLocalPrerequisites(): void {
     throw new MillraceError('the local target needs root: it boots systemd-nspawn containers', {
       hint: 'run it as root (e.g. `sudo millrace up --target local`), or use the static or aws target',
     });
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen']) {
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
     } catch {
       throw new MillraceError(`the local target needs ${tool}, which is not installed`, {
-        hint: 'install systemd-container, debootstrap and openssh-client (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client)',
+        hint: 'install systemd-container, debootstrap, openssh-client and util-linux (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client util-linux)',
       });
     }
   }
@@ -54,96 +65,202 @@ interface NodeFiles {
   rootfs: string;
   pidFile: string;
   log: string;
+  /** The sparse file behind the node's data disk. */
+  disk: string;
 }
 
 function nodeFiles(cluster: string, node: string): NodeFiles {
   const dir = path.join(nodesDir(cluster), node);
-  return { dir, rootfs: path.join(dir, 'rootfs'), pidFile: path.join(dir, 'nspawn.pid'), log: path.join(dir, 'nspawn.log') };
+  return { dir, rootfs: path.join(dir, 'rootfs'), pidFile: path.join(dir, 'nspawn.pid'), log: path.join(dir, 'nspawn.log'), disk: path.join(dir, 'data.img') };
 }
 
 function machineName(cluster: string, node: string): string {
   return `millrace-${cluster}-${node}`.slice(0, 64);
 }
 
-/** Creates (or reuses) and boots every node, then returns the inventory. */
-export async function upLocal(config: ClusterConfig, report: Report): Promise<Inventory> {
-  checkLocalPrerequisites();
-  const key = clusterSshKey(config);
-  const image = await ensureImage(DEBIAN_MIRROR, report);
-  const aptCache = path.join(cacheDir(), 'apt-archives');
-  fs.mkdirSync(path.join(aptCache, 'partial'), { recursive: true });
-  const known = knownHostsFor(config.name);
-  const nodes = await mapAll('starting local nodes', config.nodes, 4, (n) => n.name, async (n) => {
-    const address = n.address!;
-    const files = nodeFiles(config.name, n.name);
-    if (!fs.existsSync(path.join(files.rootfs, 'etc/millrace-node'))) {
-      report(`${n.name}: creating rootfs`);
-      await createRootfs(image, files, n.name, address, key.publicKey, known);
-    }
-    if (!isRunning(files)) {
-      await assertAddressFree(n.name, address);
-      report(`${n.name}: booting`);
-      boot(files, machineName(config.name, n.name), aptCache);
-    }
-    await waitFor(() => sshAnswers(address), { timeout: 90_000, interval: 500, what: `sshd on ${n.name} (${address}:22)`, hint: `look at ${files.log}` });
-    const node: InventoryNode = {
-      name: n.name,
-      roles: n.roles,
-      sshAddress: address,
-      sshPort: 22,
-      sshUser: 'root',
-      privateKeyPath: key.privateKeyPath,
-      privateAddress: address,
-      // Only for a NAT in front of the node (tests put a TCP forwarder there); nothing binds it.
-      ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}),
-      id: machineName(config.name, n.name),
-    };
-    return node;
-  });
-  const inventory: Inventory = { cluster: config.name, target: 'local', createdAt: new Date().toISOString(), nodes };
-  writeInventory(inventory);
-  return inventory;
+export class LocalTarget implements Target {
+  readonly name = 'local' as const;
+  readonly capabilities: TargetCapabilities = { ownsNodes: true, dataVolume: true, plan: false, needsRootHere: true };
+
+  constructor(private readonly config: ClusterConfig) {}
+
+  async checkPrerequisites(): Promise<void> {
+    checkLocalPrerequisites();
+  }
+
+  /** Creates (or reuses) and boots every node, waits until its login user can sudo, and writes the inventory. */
+  async createNodes(report: Report): Promise<Inventory> {
+    checkLocalPrerequisites();
+    const config = this.config;
+    const key = clusterSshKey(config);
+    const user = bootedNodeUser(config);
+    const image = await ensureImage(DEBIAN_MIRROR, report);
+    const userData = renderUserData(config.name, user, key.publicKey);
+    const aptCache = path.join(cacheDir(), 'apt-archives');
+    fs.mkdirSync(path.join(aptCache, 'partial'), { recursive: true });
+    const known = clusterKnownHosts(config.name);
+    const nodes = await mapAll('starting local nodes', config.nodes, 4, (n) => n.name, async (n) => {
+      const address = n.address!;
+      const files = nodeFiles(config.name, n.name);
+      if (!fs.existsSync(path.join(files.rootfs, NODE_MARKER))) {
+        report(`${n.name}: creating rootfs`);
+        await createRootfs(image, files, { name: n.name, address, machine: machineName(config.name, n.name), userData }, known);
+      }
+      const disk = await attachDisk(files);
+      if (!isRunning(files)) {
+        await assertAddressFree(n.name, address);
+        report(`${n.name}: booting`);
+        boot(files, machineName(config.name, n.name), aptCache, disk);
+      }
+      const node: InventoryNode = {
+        name: n.name,
+        roles: n.roles,
+        sshAddress: address,
+        sshPort: 22,
+        sshUser: user,
+        privateKeyPath: key.privateKeyPath,
+        privateAddress: address,
+        // Only for a NAT in front of the node (tests put a TCP forwarder there); nothing binds it.
+        ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}),
+        id: machineName(config.name, n.name),
+        dataVolume: { sizeBytes: LOCAL_DATA_VOLUME_BYTES, deviceTypes: ['loop'] },
+      };
+      report(`${n.name}: waiting for cloud-init to create ${user}`);
+      await waitForLogin(node, files, known);
+      return node;
+    });
+    const inventory: Inventory = { cluster: config.name, target: 'local', createdAt: new Date().toISOString(), nodes };
+    writeInventory(inventory);
+    return inventory;
+  }
+
+  async listNodes(): Promise<NodeState[]> {
+    const dir = nodesDir(this.config.name);
+    const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    return names.map((name) => ({ name, state: isRunning(nodeFiles(this.config.name, name)) ? 'running' : 'stopped', id: machineName(this.config.name, name) }));
+  }
+
+  /** Stops every node (by its recorded PID), detaches its disk and removes its files. */
+  async deleteNodes(report: Report): Promise<string[]> {
+    checkLocalPrerequisites();
+    const cluster = this.config.name;
+    const names = (await this.listNodes()).map((n) => n.name);
+    await mapAll('stopping local nodes', names, 4, (n) => n, async (name) => {
+      const files = nodeFiles(cluster, name);
+      const pid = nspawnPid(files);
+      if (pid !== undefined) {
+        report(`${name}: stopping`);
+        // SIGTERM asks nspawn to shut the container's systemd down cleanly.
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline && nspawnPid(files) !== undefined) await sleep(250);
+        if (nspawnPid(files) !== undefined) process.kill(pid, 'SIGKILL');
+        while (nspawnPid(files) !== undefined) await sleep(100);
+      }
+      unmountUnder(files.rootfs);
+      await detachDisk(files);
+      report(`${name}: removing`);
+      fs.rmSync(files.dir, { recursive: true, force: true });
+      clusterKnownHosts(cluster).forget(name);
+    });
+    removeInventory(cluster);
+    return names;
+  }
+
+  describe(): string {
+    return `${this.config.nodes.length} systemd-nspawn nodes on this machine`;
+  }
 }
 
-async function createRootfs(image: string, files: NodeFiles, name: string, address: string, publicKey: string, known: KnownHosts): Promise<void> {
+interface RootfsSpec {
+  name: string;
+  address: string;
+  machine: string;
+  userData: string;
+}
+
+/**
+ * A copy of the image with what a platform gives an instance: the NoCloud seed (the cluster's
+ * user-data, and this node's instance id and hostname), plus the two things a local node needs
+ * that an EC2 instance does not: sshd bound to the node's address, and a host key made here and
+ * pinned before first contact.
+ */
+async function createRootfs(image: string, files: NodeFiles, spec: RootfsSpec, known: KnownHosts): Promise<void> {
   fs.rmSync(files.rootfs, { recursive: true, force: true });
   fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   await run('cp', ['-a', '--reflink=auto', image, files.rootfs], { hint: 'check free disk space in the millrace state directory' });
   const r = (p: string): string => path.join(files.rootfs, p);
-  fs.writeFileSync(r('etc/hostname'), `${name}\n`);
-  fs.writeFileSync(r('etc/hosts'), `127.0.0.1 localhost\n${address} ${name}\n`);
-  // sshd binds only to this node's address: nodes share the machine's network namespace.
-  fs.writeFileSync(
-    r('etc/ssh/sshd_config.d/millrace.conf'),
-    `ListenAddress ${address}\nHostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n`,
-  );
-  // The host key is made here and pinned before first contact.
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${name}`, '-f', r('etc/ssh/ssh_host_ed25519_key')], { hint: 'install openssh-client' });
+  fs.mkdirSync(r(SEED), { recursive: true, mode: 0o755 });
+  // A new instance id per rootfs: cloud-init runs its once-per-instance modules on first boot only.
+  const instanceId = `${spec.machine}-${crypto.randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(r(`${SEED}/meta-data`), render('local/meta-data', { instanceId, hostname: spec.name }), { mode: 0o600 });
+  fs.writeFileSync(r(`${SEED}/user-data`), spec.userData, { mode: 0o600 });
+  fs.writeFileSync(r('etc/ssh/sshd_config.d/50-millrace-local.conf'), render('local/sshd-listen.conf', { address: spec.address }));
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${spec.name}`, '-f', r('etc/ssh/ssh_host_ed25519_key')], { hint: 'install openssh-client' });
   const pub = fs.readFileSync(r('etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').split(' ')[1] ?? '';
-  known.pin(name, `${address}:22`, Buffer.from(pub, 'base64'));
-  fs.mkdirSync(r('root/.ssh'), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(r('root/.ssh/authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
-  // Units that would fight over the shared network namespace or the console stay off.
-  for (const unit of ['systemd-networkd.service', 'systemd-resolved.service', 'console-getty.service', 'getty@tty1.service']) {
-    fs.mkdirSync(r('etc/systemd/system'), { recursive: true });
-    const link = r(`etc/systemd/system/${unit}`);
-    if (!fs.existsSync(link)) fs.symlinkSync('/dev/null', link);
-  }
-  fs.writeFileSync(r('etc/millrace-node'), `${name} ${address}\n`);
+  known.pin(spec.name, `${spec.address}:22`, Buffer.from(pub, 'base64'));
+  fs.writeFileSync(r(NODE_MARKER), `${spec.name} ${spec.address}\n`);
 }
 
-function boot(files: NodeFiles, machine: string, aptCache: string): void {
+/** The node's data disk as a loop device: the one already attached to its file, or a new one. */
+async function attachDisk(files: NodeFiles): Promise<string> {
+  if (!fs.existsSync(files.disk)) {
+    const fd = fs.openSync(files.disk, 'wx', 0o600);
+    fs.closeSync(fd);
+    fs.truncateSync(files.disk, LOCAL_DATA_VOLUME_BYTES);
+  }
+  const attached = loopDevicesOf(files.disk);
+  if (attached[0]) return attached[0];
+  const hint = 'the local target gives each node a loop device for its data disk: check that the loop module is loaded and /dev/loop-control exists';
+  return (await run('losetup', ['--find', '--show', files.disk], { hint })).trim();
+}
+
+function loopDevicesOf(file: string): string[] {
+  if (!fs.existsSync(file)) return [];
+  const out = execFileSync('losetup', ['--noheadings', '--output', 'NAME', '--associated', file], { encoding: 'utf8' });
+  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+async function detachDisk(files: NodeFiles): Promise<void> {
+  for (const dev of loopDevicesOf(files.disk)) await run('losetup', ['--detach', dev], { hint: `detach ${dev} by hand: losetup -d ${dev}` });
+}
+
+function boot(files: NodeFiles, machine: string, aptCache: string, disk: string): void {
   const log = fs.openSync(files.log, 'a');
   // --register=no --keep-unit: this machine may have no systemd as PID 1 and no machined.
   const child = spawn(
     'systemd-nspawn',
-    ['--quiet', '-D', files.rootfs, '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, `--bind=${aptCache}:/var/cache/apt/archives`],
+    ['--quiet', '-D', files.rootfs, '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, `--bind=${aptCache}:/var/cache/apt/archives`, `--bind=${disk}`],
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
   fs.closeSync(log);
   if (!child.pid) throw new MillraceError(`cannot start systemd-nspawn for ${machine}`, { hint: `look at ${files.log}` });
   fs.writeFileSync(files.pidFile, `${child.pid}\n`);
+}
+
+/**
+ * sshd answers a second or two after boot, before cloud-init has made the login user: wait until
+ * that user logs in with the operator's key and can sudo, as the provisioner will.
+ */
+async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts): Promise<void> {
+  let last: unknown;
+  await waitFor(
+    async () => {
+      if (!isRunning(files)) throw new MillraceError(`${node.name}: its systemd-nspawn process exited while booting`, { hint: `look at ${files.log}` });
+      try {
+        const host = await connect(node, { knownHosts: known, retries: 0, readyTimeoutMs: 5000 });
+        await host.close();
+        return true;
+      } catch (error) {
+        last = error;
+        return undefined;
+      }
+    },
+    { timeout: 120_000, interval: 500, what: `${node.sshUser}@${node.name} (${node.sshAddress}:22) to log in with sudo`, hint: `look at ${files.log}` },
+  ).catch((error: unknown) => {
+    throw last instanceof MillraceError ? last : error;
+  });
 }
 
 /** The node's nspawn process, checked by PID and command line: never found by name. */
@@ -177,41 +294,6 @@ async function assertAddressFree(node: string, address: string): Promise<void> {
     throw new MillraceError(`${node}: ${address}:22 is already in use by another process`, {
       hint: `stop whatever listens there, or give ${node} another loopback address in the config (nodes[].address)`,
     });
-}
-
-async function sshAnswers(address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: address, port: 22, timeout: 1000 });
-    s.once('data', (d) => (s.destroy(), resolve(d.toString().startsWith('SSH-'))));
-    s.on('error', () => resolve(false));
-    s.on('timeout', () => (s.destroy(), resolve(false)));
-  });
-}
-
-/** Stops every node (by its recorded PID) and removes its files. */
-export async function downLocal(cluster: string, report: Report): Promise<string[]> {
-  checkLocalPrerequisites();
-  const dir = nodesDir(cluster);
-  const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-  await mapAll('stopping local nodes', names, 4, (n) => n, async (name) => {
-    const files = nodeFiles(cluster, name);
-    const pid = nspawnPid(files);
-    if (pid !== undefined) {
-      report(`${name}: stopping`);
-      // SIGTERM asks nspawn to shut the container's systemd down cleanly.
-      process.kill(pid, 'SIGTERM');
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline && nspawnPid(files) !== undefined) await sleep(250);
-      if (nspawnPid(files) !== undefined) process.kill(pid, 'SIGKILL');
-      while (nspawnPid(files) !== undefined) await sleep(100);
-    }
-    unmountUnder(files.rootfs);
-    report(`${name}: removing`);
-    fs.rmSync(files.dir, { recursive: true, force: true });
-    knownHostsFor(cluster).forget(name);
-  });
-  removeInventory(cluster);
-  return names;
 }
 
 /** Mounts left under a path (deepest first); none should remain once nspawn has exited. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readInventory } from '../../lib/inventory';
-import { KnownHosts } from '../../provisioning/known-hosts';
+import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
 import { clientCredentials } from '../../provisioning/cluster-state';
 import type { KafkaConnection } from '../../producers/kafka-types';
@@ -78,7 +78,7 @@ export async function node(name: keyof typeof ADDRESSES): Promise<RemoteHost> {
   const inv = readInventory(CLUSTER);
   const n = inv.nodes.find((x) => x.name === name);
   if (!n) throw new Error(`no ${name} in the test inventory`);
-  return connect(n, { knownHosts: new KnownHosts(path.join(stateDir(), 'known_hosts.json')) });
+  return connect(n, { knownHosts: clusterKnownHosts(CLUSTER) });
 }
 
 export function caPem(): string {

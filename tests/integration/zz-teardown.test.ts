@@ -29,7 +29,7 @@ describe('teardown', () => {
     expect(processesMentioning(nodes).length).toBeGreaterThanOrEqual(3);
     const r = await cli(['down', '--yes', '-c', CONFIG]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/stopped and removed .*kafka-1/);
+    expect(r.stdout).toMatch(/cluster "itest" destroyed: removed .*kafka-1/);
     expect(processesMentioning(nodes)).toEqual([]);
     const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(nodes));
     expect(mounts).toEqual([]);

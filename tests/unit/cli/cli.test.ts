@@ -117,6 +117,37 @@ describe('millrace CLI', () => {
     expect(again.stderr).toMatch(/already exists\nhint: pass --force/);
   });
 
+  it('--target goes through the same validation as target: in the file (an aws stack is never planned with a loopback SSH CIDR)', () => {
+    const r = millrace(['plan', '--target', 'aws', '-c', path.join(REPO, 'examples/local.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("network.sshCidr: the aws target needs the operator's public CIDR for SSH");
+    const s = millrace(['up', '--target', 'static', '-c', path.join(REPO, 'examples/local.yaml')]);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain('nodes[0].address: a static node needs an address');
+    expect(millrace(['up', '--target', 'moon', '-c', path.join(REPO, 'examples/local.yaml')]).code).toBe(2);
+  });
+
+  it('refuses root as the login user where the nodes boot with cloud-init (root logins are refused there)', () => {
+    const file = path.join(home, 'root-login.yaml');
+    fs.writeFileSync(file, 'name: demo\ntarget: local\nssh:\n  user: root\n');
+    const r = millrace(['validate', '-c', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("ssh.user: the local target's nodes refuse root logins");
+  });
+
+  it('synthesizes the stack with the cloud-init user-data the local nodes boot with, the same for every instance', () => {
+    const r = millrace(['synth', '--json', '-c', path.join(REPO, 'examples/aws.yaml')]);
+    expect(r.code).toBe(0);
+    const stack = JSON.parse(fs.readFileSync((JSON.parse(r.stdout) as { file: string }).file, 'utf8')) as { resource: { aws_instance: Record<string, { user_data: string }> } };
+    const userData = Object.values(stack.resource.aws_instance).map((i) => i.user_data);
+    expect(new Set(userData).size).toBe(1);
+    expect(userData[0]).toMatch(/^#cloud-config\n/);
+    expect(userData[0]).toMatch(/^ {2}- name: admin$/m);
+    expect(userData[0]).toContain('sudo: "ALL=(ALL) NOPASSWD:ALL"');
+    expect(userData[0]).toContain('PermitRootLogin no');
+  });
+
   it('plan without terraform or tofu on PATH says how to install one', () => {
     const bin = fs.mkdtempSync(path.join(home, 'bin-'));
     const r = millrace(['plan', '--target', 'aws', '-c', path.join(REPO, 'examples/aws.yaml')], { PATH: bin });

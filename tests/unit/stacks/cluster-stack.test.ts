@@ -8,6 +8,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { Testing } from 'cdktf';
+import { renderUserData } from '../../../templates/cloud-init';
 import { awsConfig, PUBLIC_KEY, ref, resources, STATE_DIR, synth } from './stack-fixture';
 
 Testing.setupJest();
@@ -64,11 +65,11 @@ describe('cluster stack: instances, disks and keys (default topology)', () => {
     }
   });
 
-  it('finds the newest Ubuntu 24.04 image from Canonical', () => {
+  it('finds the newest Debian 12 image from Debian, the family the local target tests', () => {
     expect(text).toHaveDataSourceWithProperties(DataAwsAmi, {
       most_recent: true,
-      owners: ['099720109477'],
-      filter: expect.arrayContaining([{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }]),
+      owners: ['136693071363'],
+      filter: expect.arrayContaining([{ name: 'name', values: ['debian-12-amd64-*'] }]),
     });
     for (const instance of Object.values(instances)) expect(instance.ami).toBe('${data.aws_ami.ami.id}');
   });
@@ -136,7 +137,18 @@ describe('cluster stack: instances, disks and keys (default topology)', () => {
   });
 
   it('has no secrets: only the public half of the key', () => {
-    expect(text).not.toMatch(/PRIVATE KEY|aws_secret_access_key|password/i);
+    // The user-data talks about passwords (there are none); it is checked on its own.
+    const userData = (Object.values(instances) as { user_data: string }[]).map((i) => i.user_data);
+    expect(userData.join("\n")).not.toMatch(/PRIVATE KEY|aws_secret_access_key|\b(passwd|plain_text_passwd|hashed_passwd|chpasswd):/i);
+    const rest = JSON.stringify({ ...doc, resource: { ...doc.resource, aws_instance: Object.fromEntries(Object.entries(instances).map(([k, v]) => [k, { ...(v as object), user_data: '' }])) } });
+    expect(rest).not.toMatch(/PRIVATE KEY|aws_secret_access_key|password/i);
+  });
+
+  it('gives every instance the same cloud-init user-data (templates/cloud-init), and ignores later changes to it', () => {
+    const all = Object.values(instances) as { user_data: string; lifecycle: { ignore_changes: string[] } }[];
+    expect(new Set(all.map((i) => i.user_data)).size).toBe(1);
+    expect(all[0]!.user_data).toBe(renderUserData(config.name, 'admin', PUBLIC_KEY));
+    for (const i of all) expect(i.lifecycle.ignore_changes).toEqual(['ami', 'user_data']);
   });
 });
 

@@ -36,6 +36,18 @@ describe('inventoryFromOutputs', () => {
     expect([node.sshAddress, node.privateAddress, node.publicAddress]).toEqual(['10.42.1.11', '10.42.1.11', undefined]);
   });
 
+  it('gives every node the data volume the stack attaches', () => {
+    const inv = inventoryFromOutputs(config, JSON.stringify(canned), '/k');
+    for (const n of inv.nodes) expect(n.dataVolume).toEqual({ sizeBytes: 100 * 1024 ** 3, deviceTypes: ['disk'] });
+  });
+
+  it('refuses addresses that are not addresses, before they reach a shell', () => {
+    const nodes = { ...canned.nodes.value, 'spark-1': { ...canned.nodes.value['spark-1'], private_ip: '10.42.1.12; touch /tmp/pwned' } };
+    expect(message(() => inventoryFromOutputs(config, withNodes(nodes), '/k'))).toMatch(
+      /^`terraform output -json` is not a valid inventory: nodes\[1\]\.privateAddress: is not an IPv4 address or a DNS name$/,
+    );
+  });
+
   it('names configured nodes missing from the outputs', () => {
     const { 'hdfs-1': _gone, ...rest } = canned.nodes.value;
     expect(message(() => inventoryFromOutputs(config, withNodes(rest), '/k'))).toBe(

@@ -96,14 +96,15 @@ describe('upAws', () => {
 
   it('parses output -json into the inventory, and saves it', async () => {
     const inventory = await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink });
+    const dataVolume = { sizeBytes: 100 * 1024 ** 3, deviceTypes: ['disk'] };
     expect(inventory).toEqual({
       cluster: 'demo',
       target: 'aws',
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       nodes: [
-        { name: 'kafka-1', roles: ['kafka'], sshAddress: '203.0.113.11', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.11', publicAddress: '203.0.113.11', id: 'i-0standin00000001' },
-        { name: 'spark-1', roles: ['spark-master', 'spark-worker'], sshAddress: '203.0.113.12', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.12', publicAddress: '203.0.113.12', id: 'i-0standin00000002' },
-        { name: 'hdfs-1', roles: ['namenode', 'datanode', 'kms'], sshAddress: '203.0.113.13', sshPort: 22, sshUser: 'ubuntu', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.13', publicAddress: '203.0.113.13', id: 'i-0standin00000003' },
+        { name: 'kafka-1', roles: ['kafka'], sshAddress: '203.0.113.11', sshPort: 22, sshUser: 'admin', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.11', publicAddress: '203.0.113.11', id: 'i-0standin00000001', dataVolume },
+        { name: 'spark-1', roles: ['spark-master', 'spark-worker'], sshAddress: '203.0.113.12', sshPort: 22, sshUser: 'admin', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.12', publicAddress: '203.0.113.12', id: 'i-0standin00000002', dataVolume },
+        { name: 'hdfs-1', roles: ['namenode', 'datanode', 'kms'], sshAddress: '203.0.113.13', sshPort: 22, sshUser: 'admin', privateKeyPath: `${tmp}/id_ed25519`, privateAddress: '10.42.1.13', publicAddress: '203.0.113.13', id: 'i-0standin00000003', dataVolume },
       ],
     });
     expect(readInventory('demo')).toEqual(inventory);
@@ -138,8 +139,8 @@ describe('upAws', () => {
     expect(fs.existsSync(inventoryPath('demo'))).toBe(false);
   });
 
-  it('uses the Debian login user for Debian images, and the configured user over both', async () => {
-    expect((await upAws(config('aws:\n  amiFamily: debian-12\n'), { publicKey: PUBLIC_KEY, stream: sink })).nodes[0]!.sshUser).toBe('admin');
+  it('logs in as the user the user-data creates, admin on every image family, or the configured one', async () => {
+    expect((await upAws(config('aws:\n  amiFamily: ubuntu-24.04\n'), { publicKey: PUBLIC_KEY, stream: sink })).nodes[0]!.sshUser).toBe('admin');
     expect((await upAws(config('  user: ops\n'), { publicKey: PUBLIC_KEY, stream: sink })).nodes[0]!.sshUser).toBe('ops');
   });
 });

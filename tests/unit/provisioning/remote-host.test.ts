@@ -1,0 +1,38 @@
+/** The privilege seam's pure parts: what a failed `sudo -n true` tells the user. */
+import { runAs, sudoProblem } from '../../../provisioning/remote-host';
+
+const where = 'hdfs-1 (127.0.0.33:22)';
+const said = (stderr: string, code = 1) => sudoProblem(where, 'admin', { code, stdout: '', stderr });
+
+describe('sudoProblem', () => {
+  it('is nothing when sudo worked', () => {
+    expect(sudoProblem(where, 'admin', { code: 0, stdout: '', stderr: '' })).toBeUndefined();
+  });
+
+  it('names the node, the user and the fix when sudo wants a password', () => {
+    const e = said('sudo: a password is required\n')!;
+    expect(e.message).toBe('hdfs-1 (127.0.0.33:22): user admin needs a password for sudo; millrace runs sudo non-interactively (sudo -n) and stopped before changing anything');
+    expect(e.hint).toContain("echo 'admin ALL=(ALL:ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-millrace");
+    expect(e.retriable).toBe(false);
+  });
+
+  it('says to install sudo when there is none', () => {
+    const e = said('sh: 1: sudo: not found', 127)!;
+    expect(e.message).toBe('hdfs-1 (127.0.0.33:22): user admin is not root and sudo is not installed, so millrace cannot install or configure anything there');
+    expect(e.hint).toMatch(/^install sudo/);
+  });
+
+  it('explains requiretty and a user sudo refuses', () => {
+    expect(said('sudo: sorry, you must have a tty to run sudo')!.hint).toContain('Defaults:admin !requiretty');
+    expect(said('admin is not in the sudoers file.  This incident will be reported.')!.message).toBe(
+      'hdfs-1 (127.0.0.33:22): user admin may not run commands as root with sudo: admin is not in the sudoers file.  This incident will be reported.',
+    );
+  });
+});
+
+describe('runAs', () => {
+  it('drops to a service user with runuser, quoting the user', () => {
+    expect(runAs('hdfs', 'java -version')).toBe('runuser -u hdfs -- java -version');
+    expect(runAs("o'brien", 'id')).toBe(`runuser -u 'o'\\''brien' -- id`);
+  });
+});
