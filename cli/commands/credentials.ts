@@ -8,14 +8,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { UsageError } from '../../lib/errors';
 import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { q } from '../../lib/shell';
-import { clientCredentials, PIPELINE_PRINCIPAL } from '../../provisioning/cluster-state';
+import { checkPrincipal, PIPELINE_PRINCIPAL } from '../../lib/principals';
+import { clientCredentials } from '../../provisioning/cluster-state';
 import { withHosts } from '../bootstrap';
 import { configFor, output } from '../context';
-
-const PRINCIPAL = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function registerCredentials(program: Command): void {
   program
@@ -26,7 +24,7 @@ export function registerCredentials(program: Command): void {
     .option('--no-java-stores', 'skip the PKCS#12 keystore and JKS truststore (they are built on a Kafka node)')
     .addHelpText('after', '\nThe private key and the store password are written 0600. `millrace topics create <topic> --principal <name>` grants a principal a topic.')
     .action(async function (this: Command, opts: { principal: string; out?: string; javaStores: boolean }) {
-      if (!PRINCIPAL.test(opts.principal)) throw new UsageError(`"${opts.principal}" is not a usable principal name`, { hint: 'use letters, digits, ".", "_" or "-" (at most 64)' });
+      checkPrincipal(opts.principal);
       const config = configFor(this);
       const inventory = readInventory(config.name);
       const dir = path.resolve(opts.out ?? path.join('credentials', opts.principal));
