@@ -82,7 +82,7 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
     // Spark's launcher needs the Scala version to find jars/ (no source build here).
     SPARK_SCALA_VERSION: '2.13',
     SPARK_LOG_DIR: '/var/log/millrace/spark',
-    HADOOP_CONF_DIR: '/etc/millrace/hadoop',
+    HADOOP_CONF_DIR: HADOOP_CONF,
     PYSPARK_PYTHON: 'python3',
   };
 }
