@@ -39,6 +39,8 @@ export interface KeyStoreSpec {
   passwordPath: string;
   owner: string;
   restarts: string[];
+  /** The key's alias in a pkcs12 store; "millrace" unless set. */
+  alias?: string;
 }
 
 export interface DirSpec {

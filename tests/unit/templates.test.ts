@@ -1,18 +1,28 @@
 import * as templates from '../../templates/render';
 import { render, templateNames } from '../../templates/render';
+import { clientPropertiesFile } from '../../cli/commands/credentials';
+import { planClientStores } from '../../provisioning/keystores';
 import { planCluster } from '../../provisioning/plan';
 import { factsFor } from '../fixtures/facts';
 
+/** Everything that renders a template: the plans of a full local and a full aws cluster, and the commands that write files of their own. */
+function renderEverything(): void {
+  planCluster(factsFor());
+  planCluster(factsFor('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'));
+  planClientStores('alice', { certPem: 'CERT\n', keyPem: 'KEY\n', caPem: 'CA\n' }, 'secret');
+  clientPropertiesFile('alice', ['127.0.0.11:9093'], '/home/op/credentials/alice/alice.keystore.pem', '/home/op/credentials/alice/ca.pem');
+}
+
 describe('templates', () => {
-  it('every template is rendered, without error, by the plans of a full local and a full aws cluster', () => {
+  it('every template is rendered, without error, by the plans and by the commands that write files', () => {
     const spy = jest.spyOn(templates, 'render');
-    planCluster(factsFor());
-    planCluster(factsFor('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'));
+    renderEverything();
     const used = new Set(spy.mock.calls.map((c) => c[0]));
     spy.mockRestore();
     expect(templateNames().filter((t) => !used.has(t))).toEqual([]);
     expect(templateNames().sort()).toEqual(
       [
+        'credentials/client.properties',
         'hadoop/core-site.xml',
         'hadoop/hdfs-site.xml',
         'hadoop/kms-acls.xml',
@@ -43,6 +53,21 @@ describe('templates', () => {
       expect(p.dataVolumeScript).toContain(`TYPES=' disk '`);
     }
     expect(planCluster(factsFor()).map((p) => p.dataVolumeScript)).toEqual(['', '', '']);
+  });
+
+  it("writes the operator's client.properties from sorted properties, naming the principal", () => {
+    expect(clientPropertiesFile('alice', ['203.0.113.7:9095', '203.0.113.8:9095'], '/op/alice.keystore.pem', '/op/ca.pem')).toBe(
+      [
+        '# Rendered by millrace credentials: Kafka Java clients (and Kafka\'s own tools) as User:alice.',
+        'bootstrap.servers=203.0.113.7:9095,203.0.113.8:9095',
+        'security.protocol=SSL',
+        'ssl.keystore.location=/op/alice.keystore.pem',
+        'ssl.keystore.type=PEM',
+        'ssl.truststore.location=/op/ca.pem',
+        'ssl.truststore.type=PEM',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('fails the render when a variable is missing (strict mode)', () => {
