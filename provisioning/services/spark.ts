@@ -73,6 +73,14 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
   };
 }
 
+/**
+ * Every Python that Spark starts here (drivers, executors' workers, the pyspark shell) writes
+ * unbuffered, so a line a job prints reaches its log even when the job is stopped or killed.
+ * Spark's PythonRunner and PythonWorkerFactory set it for the processes they start; this holds
+ * for everything else that reads this environment too.
+ */
+export const PYTHON_UNBUFFERED = { PYTHONUNBUFFERED: '1' } as const;
+
 function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> {
   const home = facts.home.spark;
   return {
@@ -84,6 +92,7 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
     SPARK_LOG_DIR: '/var/log/millrace/spark',
     HADOOP_CONF_DIR: HADOOP_CONF,
     PYSPARK_PYTHON: 'python3',
+    ...PYTHON_UNBUFFERED,
   };
 }
 
