@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, BROKER, ensureBaseCluster, kafkaAs, randomName, stateDir } from './harness';
+import { ADDRESSES, BROKER, ensureBaseCluster, kafkaAs, PLAINTEXT_REFUSED, randomName, stateDir } from './harness';
 
 /** openssl s_client's report (it writes to stderr), whether or not the handshake succeeded. */
 function sClient(caFile: string): string {
@@ -35,7 +35,7 @@ describe('Kafka', () => {
 
   it('refuses a plaintext Kafka client', async () => {
     const plain = createKafkaClient({ brokers: [BROKER], clientId: 'plaintext-probe', connectionTimeoutMs: 3000, retries: 0 });
-    await expect(plain.listTopics()).rejects.toThrow();
+    await expect(plain.listTopics()).rejects.toThrow(PLAINTEXT_REFUSED);
     await plain.close();
   });
 

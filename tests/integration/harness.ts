@@ -97,6 +97,12 @@ export function caPem(): string {
 
 export const BROKER = `${ADDRESSES['kafka-1']}:9093`;
 
+/**
+ * What kafkajs reports when a plaintext client talks to a TLS-only listener: the broker fails the
+ * TLS handshake on the client's first bytes and closes the connection. A timeout is not a refusal.
+ */
+export const PLAINTEXT_REFUSED = /Closed connection|Connection error|ECONNRESET/;
+
 /** A Kafka connection for a principal, with a client certificate from the test cluster's CA. */
 export async function kafkaAs(principal: string | undefined, opts: { clientId?: string } = {}): Promise<KafkaConnection> {
   const tls = principal === undefined ? { caPem: caPem() } : await clientCredentials(CLUSTER, principal);
