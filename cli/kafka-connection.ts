@@ -9,18 +9,12 @@ import type { ClusterConfig } from '../lib/config';
 import { MillraceError } from '../lib/errors';
 import { operatorBrokers, readInventory } from '../lib/inventory';
 import { clusterStateDir } from '../lib/paths';
+import { checkPrincipal } from '../lib/principals';
 import type { KafkaConnection } from '../producers/kafka-types';
 import { ClusterCa } from '../provisioning/pki/cluster-ca';
 
-/** Produce and consume act as this principal; `topics` acts as ADMIN_PRINCIPAL. */
-export const PIPELINE_PRINCIPAL = 'pipeline';
-export const ADMIN_PRINCIPAL = 'admin';
-
-const PRINCIPAL = /^[a-z][a-z0-9-]{0,62}$/;
-
 export async function kafkaConnectionFor(config: ClusterConfig, principal: string): Promise<KafkaConnection> {
-  if (!PRINCIPAL.test(principal))
-    throw new MillraceError(`"${principal}" is not a usable principal name`, { hint: 'use lowercase letters, digits and -, starting with a letter, e.g. pipeline' });
+  checkPrincipal(principal);
   const inventory = readInventory(config.name);
   const brokers = operatorBrokers(inventory);
   if (brokers.length === 0)

@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as YAML from 'yaml';
 import { z } from 'zod';
-import { ConfigError, ConfigIssue } from './errors';
+import { ConfigError } from './errors';
 import { ROLES, Role } from './roles';
+import { dropEmptySections, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 import { DEFAULT_VERSIONS, KNOWN_VERSIONS } from './versions';
 
 export const TARGETS = ['aws', 'static', 'local'] as const;
@@ -24,18 +23,6 @@ export const DEFAULT_LOGIN_USER = 'admin';
 
 export function bootedNodeUser(config: Pick<ClusterConfig, 'ssh'>): string {
   return config.ssh.user ?? DEFAULT_LOGIN_USER;
-}
-
-/**
- * A string from a fixed set, checked by a refinement rather than z.enum: an enum mismatch aborts
- * the parse of everything around it, which would hide the cross-field problems from the report.
- */
-function oneOf<T extends string>(values: readonly T[]): z.ZodType<T, z.ZodTypeDef, unknown> {
-  // No .transform() to narrow the type: zod skips a transform, and the refinements around it,
-  // once a value has any issue.
-  return z.string().superRefine((v, ctx) => {
-    if (!(values as readonly string[]).includes(v)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not one of ${values.join(', ')}` });
-  }) as unknown as z.ZodType<T, z.ZodTypeDef, unknown>;
 }
 
 const overrides = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({});
@@ -143,8 +130,7 @@ export type ClusterConfig = z.infer<typeof baseSchema>;
 export type NodeConfig = ClusterConfig['nodes'][number];
 
 function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string, hint?: string): void =>
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path, message, params: hint ? { hint } : undefined });
+  const issue = issueAdder(ctx);
 
   const seen = new Map<string, number>();
   c.nodes.forEach((n, i) => {
@@ -210,37 +196,11 @@ function isLoopback(address: string): boolean {
   return net.isIPv4(address) && address.startsWith('127.');
 }
 
-/** Formats a zod path the way users write it: nodes[1].roles[0]. */
-export function formatPath(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-function toIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((i) => {
-    const path = formatPath(i.path);
-    if (i.code === z.ZodIssueCode.unrecognized_keys)
-      return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`, hint: 'check the spelling against `millrace init`' };
-    if (i.code === z.ZodIssueCode.invalid_enum_value)
-      return { path, message: `"${String(i.received)}" is not one of ${i.options.join(', ')}` };
-    if (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined') return { path, message: 'is required' };
-    if (i.code === z.ZodIssueCode.invalid_type) return { path, message: `expected ${i.expected}, got ${i.received}` };
-    if (i.code === z.ZodIssueCode.invalid_union_discriminator)
-      return { path, message: `must be one of ${i.options.map((o) => `"${String(o)}"`).join(', ')}` };
-    const hint = i.code === z.ZodIssueCode.custom ? (i.params?.hint as string | undefined) : undefined;
-    return { path, message: i.message, ...(hint ? { hint } : {}) };
-  });
-}
-
-/** A section with only comments under it parses as null; treat it as absent so defaults apply. */
-function dropEmptySections(doc: unknown): unknown {
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) return doc;
-  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== null));
-}
-
-function sortByPath(issues: ConfigIssue[]): ConfigIssue[] {
-  return [...issues].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
+const CLUSTER_CONFIG: SchemaDocument = {
+  error: (file, issues) => new ConfigError(file, issues),
+  unknownKeyHint: 'check the spelling against `millrace init`',
+  unreadableHint: 'run `millrace init` to write one, or pass -c <path>',
+};
 
 /** What the command line may override in the file; validated together with it, by the same rules. */
 export interface ConfigOverrides {
@@ -251,39 +211,16 @@ export interface ConfigOverrides {
 export function parseConfig(doc: unknown, file = 'millrace.yaml', overrides: ConfigOverrides = {}): ClusterConfig {
   const base = dropEmptySections(doc);
   const merged = overrides.target !== undefined && typeof base === 'object' && base !== null && !Array.isArray(base) ? { ...base, target: overrides.target } : base;
-  const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(file, sortByPath(toIssues(result.error)));
-  return withLocalAddresses(result.data);
+  return withLocalAddresses(validateDocument(configSchema, merged, file, CLUSTER_CONFIG));
 }
 
 /** Parses YAML text; syntax errors are reported with line and column, all at once. */
 export function parseConfigText(text: string, file = 'millrace.yaml', overrides: ConfigOverrides = {}): ClusterConfig {
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    // Later syntax errors are usually echoes of the first one, so report that one.
-    throw new ConfigError(
-      file,
-      doc.errors.slice(0, 1).map((e) => ({
-        path: '',
-        message: `invalid YAML at line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}: ${e.message.split('\n')[0]}`,
-        hint: 'check the indentation and quoting on that line',
-      })),
-    );
-  }
-  return parseConfig(doc.toJS(), file, overrides);
+  return parseConfig(parseYaml(text, file, CLUSTER_CONFIG), file, overrides);
 }
 
 export function loadConfig(file: string, overrides: ConfigOverrides = {}): ClusterConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, [
-      { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}`, hint: 'run `millrace init` to write one, or pass -c <path>' },
-    ]);
-  }
-  return parseConfigText(text, file, overrides);
+  return parseConfigText(readDocument(file, CLUSTER_CONFIG), file, overrides);
 }
 
 /** Local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */

@@ -34,17 +34,24 @@ export interface ConfigIssue {
   hint?: string;
 }
 
+/** Which document a ConfigError is about; the cluster config unless a subclass says otherwise. */
+export interface ConfigDocument {
+  /** "cluster config", "pipeline spec". */
+  name: string;
+  hint: string;
+}
+
+const CLUSTER_CONFIG: ConfigDocument = { name: 'cluster config', hint: 'fix the config and run again; `millrace init` writes a commented example' };
+
 export class ConfigError extends MillraceError {
   override readonly exitCode = 2;
   readonly issues: ConfigIssue[];
   readonly file: string;
 
-  constructor(file: string, issues: ConfigIssue[]) {
+  constructor(file: string, issues: ConfigIssue[], document: ConfigDocument = CLUSTER_CONFIG) {
     const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`);
     const n = issues.length;
-    super(`${file}: ${n} problem${n === 1 ? '' : 's'} in the cluster config\n${lines.join('\n')}`, {
-      hint: `fix the config and run again; \`millrace init\` writes a commented example`,
-    });
+    super(`${file}: ${n} problem${n === 1 ? '' : 's'} in the ${document.name}\n${lines.join('\n')}`, { hint: document.hint });
     this.issues = issues;
     this.file = file;
   }

@@ -3,11 +3,9 @@
  * against it and the PySpark jobs build their schema from the same YAML, so keys are only ever
  * added (optionally), never renamed. Parsed once at the edge; every problem is reported at once.
  */
-import * as fs from 'node:fs';
-import * as YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from './errors';
-import { formatPath } from './config';
+import { issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 
 export const FIELD_TYPES = ['string', 'int', 'long', 'double', 'boolean', 'timestamp'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -41,15 +39,10 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,237}$/;
 
-/** A string from a fixed set, as a refinement so one bad value does not hide the other problems. */
-const fieldType = z.string().superRefine((v, ctx) => {
-  if (!(FIELD_TYPES as readonly string[]).includes(v)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not one of ${FIELD_TYPES.join(', ')}` });
-});
-
 const fieldSchema = z
   .object({
     name: z.string().regex(FIELD_NAME, 'must be a letter or _ followed by letters, digits or _'),
-    type: fieldType,
+    type: oneOf(FIELD_TYPES),
     required: z.boolean().default(false),
   })
   .strict();
@@ -70,8 +63,7 @@ const baseSchema = z
 type ParsedSpec = z.infer<typeof baseSchema>;
 
 function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string, hint?: string): void =>
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path, message, params: hint ? { hint } : undefined });
+  const issue = issueAdder(ctx);
   const byName = new Map<string, { type: string; index: number }>();
   s.fields.forEach((f, i) => {
     const first = byName.get(f.name);
@@ -97,72 +89,31 @@ function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
 
 export const pipelineSpecSchema = baseSchema.superRefine(crossFieldRules);
 
-function toIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((i) => {
-    const path = formatPath(i.path);
-    if (i.code === z.ZodIssueCode.unrecognized_keys)
-      return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`, hint: 'check the spelling against examples/pipelines/flights.yaml' };
-    if (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined') return { path, message: 'is required' };
-    if (i.code === z.ZodIssueCode.invalid_type) return { path, message: `expected ${i.expected}, got ${i.received}` };
-    const hint = i.code === z.ZodIssueCode.custom ? (i.params?.hint as string | undefined) : undefined;
-    return { path, message: i.message, ...(hint ? { hint } : {}) };
-  });
-}
-
 /** ConfigError (exit code 2) whose text names the pipeline spec rather than the cluster config. */
 export class PipelineSpecError extends ConfigError {
   constructor(file: string, issues: ConfigIssue[]) {
-    super(file, issues);
-    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`);
-    const n = issues.length;
-    this.message = `${file}: ${n} problem${n === 1 ? '' : 's'} in the pipeline spec\n${lines.join('\n')}`;
-    (this as { hint?: string }).hint = 'fix the spec and run again; examples/pipelines/flights.yaml is a commented example';
+    super(file, issues, { name: 'pipeline spec', hint: 'fix the spec and run again; examples/pipelines/flights.yaml is a commented example' });
   }
 }
+
+const PIPELINE_SPEC: SchemaDocument = {
+  error: (file, issues) => new PipelineSpecError(file, issues),
+  unknownKeyHint: 'check the spelling against examples/pipelines/flights.yaml',
+  unreadableHint: 'pass --spec <pipeline.yaml>, e.g. examples/pipelines/flights.yaml',
+};
 
 /** Validates an already-parsed document. Throws PipelineSpecError listing every problem. */
 export function parsePipelineSpec(doc: unknown, file = 'pipeline.yaml'): PipelineSpec {
-  const result = pipelineSpecSchema.safeParse(doc ?? {});
-  if (!result.success) {
-    const issues = toIssues(result.error).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    throw new PipelineSpecError(file, issues);
-  }
-  const s = result.data;
-  return {
-    ...s,
-    fields: s.fields.map((f) => ({ ...f, type: f.type as FieldType })),
-    dlqTopic: dlqTopicFor(s.topic),
-    predictionsTopic: predictionsTopicFor(s.topic),
-  };
+  const s = validateDocument(pipelineSpecSchema, doc, file, PIPELINE_SPEC);
+  return { ...s, dlqTopic: dlqTopicFor(s.topic), predictionsTopic: predictionsTopicFor(s.topic) };
 }
 
 export function parsePipelineSpecText(text: string, file = 'pipeline.yaml'): PipelineSpec {
-  const doc = YAML.parseDocument(text, { prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) {
-    // Later syntax errors are usually echoes of the first one.
-    throw new PipelineSpecError(file, [
-      {
-        path: '',
-        message: `invalid YAML at line ${first.linePos?.[0]?.line ?? '?'}, column ${first.linePos?.[0]?.col ?? '?'}: ${first.message.split('\n')[0]}`,
-        hint: 'check the indentation and quoting on that line',
-      },
-    ]);
-  }
-  return parsePipelineSpec(doc.toJS(), file);
+  return parsePipelineSpec(parseYaml(text, file, PIPELINE_SPEC), file);
 }
 
 export function loadPipelineSpec(file: string): PipelineSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PipelineSpecError(file, [
-      { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(error)}`, hint: 'pass --spec <pipeline.yaml>, e.g. examples/pipelines/flights.yaml' },
-    ]);
-  }
-  return parsePipelineSpecText(text, file);
+  return parsePipelineSpecText(readDocument(file, PIPELINE_SPEC), file);
 }
 
 export const dlqTopicFor = (topic: string): string => `${topic}.dlq`;

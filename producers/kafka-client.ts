@@ -16,6 +16,7 @@ import {
 } from 'kafkajs';
 import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
 import { logger } from '../lib/logger';
+import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
 import { InFlightWindow } from './in-flight';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
@@ -24,21 +25,42 @@ export { ACL_OPERATIONS } from './kafka-types';
 
 const SEND_CHUNK = 500;
 
-export function createKafkaClient(conn: KafkaConnection): KafkaClient {
-  const kafka = new Kafka({
+/**
+ * A kafkajs instance for the connection. Quiet unless --debug: kafkajs logs every group join and
+ * retry, which would tear through the progress line; with --debug, its records go to the pino
+ * root like everything else. `observe` sees its error records (and with --debug, all of them).
+ */
+function kafkaFor(conn: KafkaConnection, observe?: (entry: LogEntry) => void): Kafka {
+  const debug = logger().isLevelEnabled('debug');
+  return new Kafka({
     clientId: conn.clientId,
     brokers: conn.brokers,
     ssl: conn.tls ? { ca: [conn.tls.caPem], cert: conn.tls.certPem, key: conn.tls.keyPem, rejectUnauthorized: true } : false,
     connectionTimeout: conn.connectionTimeoutMs ?? 10_000,
     retry: { retries: conn.retries ?? 5 },
-    // Quiet unless --debug: kafkajs logs every group join and retry, which would tear through
-    // the progress line. With --debug, its records go to the pino root like everything else.
-    logLevel: logger().isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.NOTHING,
+    logLevel: debug ? logLevel.DEBUG : observe ? logLevel.ERROR : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
+      observe?.(entry);
+      if (!debug) return;
       const { message, ...fields } = entry.log;
       logger().child({ component: 'kafkajs', namespace: entry.namespace }).debug(fields, message);
     },
   });
+}
+
+/**
+ * A broker's error answer to FindCoordinator. kafkajs's coordinator lookup swallows it (a
+ * refusal and a coordinator still being created both end as "Failed to find group
+ * coordinator"), but its connection logs every failed response at ERROR with the broker's error.
+ */
+export function coordinatorAnswer(entry: LogEntry): CoordinatorAnswer | undefined {
+  const { message, error, broker } = entry.log as { message?: unknown; error?: unknown; broker?: unknown };
+  if (typeof message !== 'string' || !message.startsWith('Response GroupCoordinator(') || typeof error !== 'string') return undefined;
+  return { broker: typeof broker === 'string' ? broker : 'a broker', error };
+}
+
+export function createKafkaClient(conn: KafkaConnection): KafkaClient {
+  const kafka = kafkaFor(conn);
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
   const withAdmin = async (): Promise<typeof admin> => {
@@ -60,17 +82,29 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
   let producerConnected: Promise<void> | undefined;
   const closers: (() => Promise<void>)[] = [];
 
-  const tail = async ({ topic, groupId, fromBeginning, commit = false, signal, onMessage }: TailOptions): Promise<void> => {
+  /** One consumer from connect to stop; a crash before it joined its group is judged by the brokers' FindCoordinator answers. */
+  const tailOnce = async ({ topic, groupId, fromBeginning, commit = false, signal, onMessage }: TailOptions): Promise<void> => {
     if (signal.aborted) return;
-    const consumer = kafka.consumer({ groupId });
+    const answers: CoordinatorAnswer[] = [];
+    const consumer = kafkaFor(conn, (entry) => {
+      const answer = coordinatorAnswer(entry);
+      if (answer) answers.push(answer);
+    }).consumer({ groupId });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning });
       const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      let joined = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
       // kafkajs restarts a consumer after most crashes, a refused authorization included, which
       // would retry a permanent refusal until the caller gives up: that one is final.
       const crashed = new Promise<never>((_, reject) =>
-        consumer.on(consumer.events.CRASH, (e) => (!e.payload.restart || isAuthorizationError(e.payload.error)) && reject(e.payload.error)),
+        consumer.on(consumer.events.CRASH, (e) => {
+          const error = e.payload.error;
+          const judged = !joined && error.name === 'KafkaJSGroupCoordinatorNotFound' ? judgeCoordinatorAnswers(groupId, answers) : undefined;
+          if (judged) reject(judged);
+          else if (!e.payload.restart || isAuthorizationError(error)) reject(error);
+        }),
       );
       await consumer.run({
         autoCommit: commit,
@@ -93,6 +127,15 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       await consumer.disconnect();
     }
   };
+
+  // Before its group exists a consumer rides through the coordinator's creation (see group-coordinator.ts).
+  const tail = (options: TailOptions): Promise<void> =>
+    rideThroughCoordinator(() => tailOnce(options), {
+      groupId: options.groupId,
+      brokers: conn.brokers,
+      waitMs: conn.groupCoordinatorWaitMs,
+      onWait: (r) => logger().info({ group: r.groupId, broker: r.answer.broker }, `waiting for a coordinator for consumer group ${r.groupId}: ${r.answer.error}`),
+    });
 
   return {
     async describeCluster() {

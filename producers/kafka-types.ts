@@ -16,7 +16,13 @@ export interface KafkaConnection {
   /** Omit for a plaintext connection (used only to prove the brokers refuse one). */
   tls?: TlsSettings;
   connectionTimeoutMs?: number;
+  /** How often a failed request is retried. */
   retries?: number;
+  /**
+   * How long a consumer waits for its group's coordinator while the brokers create it (the first
+   * group on a cluster); independent of `retries`. Default GROUP_COORDINATOR_WAIT_MS.
+   */
+  groupCoordinatorWaitMs?: number;
 }
 
 export interface OutgoingMessage {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { ClusterConfig } from '../lib/config';
 import type { Inventory } from '../lib/inventory';
 import { clusterStateDir } from '../lib/paths';
+import { PIPELINE_PRINCIPAL } from '../lib/principals';
 import { nodesWithRoleIn } from './inventory-roles';
 import { ClusterCa, sanFor } from './pki/cluster-ca';
 import type { ClusterFacts, MemorySettings } from './service';
@@ -84,9 +85,8 @@ export async function buildFacts(config: ClusterConfig, inventory: Inventory): P
 
 const randomSecret = (): string => crypto.randomBytes(24).toString('base64url');
 
-/** Kafka principals millrace issues client certificates for. */
-export const ADMIN_PRINCIPAL = 'admin';
-export const PIPELINE_PRINCIPAL = 'pipeline';
+// Defined in lib/principals.ts; re-exported for the modules that still import them from here.
+export { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../lib/principals';
 
 /** A client certificate (CN = principal) from the cluster CA, kept in the state directory. */
 export async function clientCredentials(clusterName: string, principal: string): Promise<{ certPem: string; keyPem: string; caPem: string }> {

@@ -3,6 +3,7 @@
  */
 import type { InventoryNode } from '../lib/inventory';
 import { render } from '../templates/render';
+import { keyStoreScript } from './keystores';
 import { servicesFor } from './registry';
 import type { ClusterFacts, ComponentName, DirSpec, FileSpec, KeyStoreSpec, Service, ServiceUser } from './service';
 
@@ -67,10 +68,10 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     users,
     directories,
   });
-  const keyStoreScript = keyStores.length ? render('host/keystores.sh', { stores: keyStores }) : '';
+  const keyStoreScriptText = keyStores.length ? keyStoreScript(keyStores) : '';
   const volume = dataVolumeSettings(node);
   const dataVolumeScript = volume ? render('host/data-volume.sh', volume) : '';
-  return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript, dataVolumeScript };
+  return { node, services, components, users, directories, files, keyStores, prepareScript, keyStoreScript: keyStoreScriptText, dataVolumeScript };
 }
 
 export function planCluster(facts: ClusterFacts): NodePlan[] {

@@ -10,7 +10,9 @@ import type { PortSpec, Role } from '../lib/roles';
 import type { RemoteHost } from './remote-host';
 
 export type ServiceUser = 'kafka' | 'hdfs' | 'spark';
-export type ComponentName = 'kafka' | 'hadoop' | 'spark';
+/** Every component millrace installs; a new one must be handled wherever a Record<ComponentName, …> is. */
+export const COMPONENTS = ['kafka', 'hadoop', 'spark'] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
 
 /** A file the provisioner keeps in place; `restarts` names the units a change to it restarts. */
 export interface FileSpec {
@@ -37,6 +39,8 @@ export interface KeyStoreSpec {
   passwordPath: string;
   owner: string;
   restarts: string[];
+  /** The key's alias in a pkcs12 store; "millrace" unless set. */
+  alias?: string;
 }
 
 export interface DirSpec {

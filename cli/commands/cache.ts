@@ -6,12 +6,10 @@ import { logger } from '../../lib/logger';
 import { cacheDir } from '../../lib/paths';
 import { ensureBundle } from '../../provisioning/artifacts';
 import { readManifest } from '../../provisioning/artifacts/bundle';
-import type { ComponentName } from '../../provisioning/service';
+import { COMPONENTS } from '../../provisioning/service';
 import { checkLocalPrerequisites } from '../../targets/local';
 import { ensureImage, imageDir } from '../../targets/local/image';
 import { configFor, output } from '../context';
-
-const COMPONENTS: ComponentName[] = ['kafka', 'hadoop', 'spark'];
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('manage downloaded artifacts and the local host image');

@@ -8,14 +8,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { UsageError } from '../../lib/errors';
 import { operatorBrokers, readInventory } from '../../lib/inventory';
-import { q } from '../../lib/shell';
-import { clientCredentials, PIPELINE_PRINCIPAL } from '../../provisioning/cluster-state';
+import { checkPrincipal, PIPELINE_PRINCIPAL } from '../../lib/principals';
+import { clientCredentials } from '../../provisioning/cluster-state';
+import { buildClientStores, planClientStores } from '../../provisioning/keystores';
+import { render, sortedProperties } from '../../templates/render';
 import { withHosts } from '../bootstrap';
 import { configFor, output } from '../context';
-
-const PRINCIPAL = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function registerCredentials(program: Command): void {
   program
@@ -26,7 +25,7 @@ export function registerCredentials(program: Command): void {
     .option('--no-java-stores', 'skip the PKCS#12 keystore and JKS truststore (they are built on a Kafka node)')
     .addHelpText('after', '\nThe private key and the store password are written 0600. `millrace topics create <topic> --principal <name>` grants a principal a topic.')
     .action(async function (this: Command, opts: { principal: string; out?: string; javaStores: boolean }) {
-      if (!PRINCIPAL.test(opts.principal)) throw new UsageError(`"${opts.principal}" is not a usable principal name`, { hint: 'use letters, digits, ".", "_" or "-" (at most 64)' });
+      checkPrincipal(opts.principal);
       const config = configFor(this);
       const inventory = readInventory(config.name);
       const dir = path.resolve(opts.out ?? path.join('credentials', opts.principal));
@@ -41,40 +40,16 @@ export function registerCredentials(program: Command): void {
       const keystorePem = file(`${opts.principal}.keystore.pem`);
       fs.writeFileSync(keystorePem, c.keyPem + c.certPem, { mode: 0o600 });
       fs.chmodSync(keystorePem, 0o600);
-      fs.writeFileSync(
-        file('client.properties'),
-        [
-          `# Kafka Java clients (and Kafka's own tools) as User:${opts.principal}`,
-          `bootstrap.servers=${brokers.join(',')}`,
-          'security.protocol=SSL',
-          'ssl.keystore.type=PEM',
-          `ssl.keystore.location=${keystorePem}`,
-          'ssl.truststore.type=PEM',
-          `ssl.truststore.location=${file('ca.pem')}`,
-        ].join('\n') + '\n',
-      );
+      fs.writeFileSync(file('client.properties'), clientPropertiesFile(opts.principal, brokers, keystorePem, file('ca.pem')));
       const written = ['ca.pem', `${opts.principal}.crt`, `${opts.principal}.key`, `${opts.principal}.keystore.pem`, 'client.properties'];
       if (opts.javaStores) {
         const kafkaNode = inventory.nodes.find((n) => n.roles.includes('kafka'))!;
         const password = crypto.randomBytes(18).toString('base64url');
         await withHosts(config, { ...inventory, nodes: [kafkaNode] }, async (hosts) => {
-          const host = hosts.get(kafkaNode.name)!;
-          const tmp = `/root/.millrace-credentials-${crypto.randomBytes(4).toString('hex')}`;
-          try {
-            await host.execOrThrow(`mkdir -m 700 ${q(tmp)}`);
-            await host.putFile(`${tmp}/key.pem`, c.keyPem + c.certPem, { mode: 0o600 });
-            await host.putFile(`${tmp}/ca.pem`, c.caPem, { mode: 0o600 });
-            await host.putFile(`${tmp}/password`, password, { mode: 0o600 });
-            // Passwords come from files, so they never show in a process list.
-            await host.execOrThrow(
-              `cd ${q(tmp)} && openssl pkcs12 -export -in key.pem -inkey key.pem -name ${q(opts.principal)} -passout file:password -out keystore.p12 && keytool -importcert -noprompt -alias millrace-ca -file ca.pem -keystore truststore.jks -storetype JKS -storepass:file password >/dev/null`,
-              { what: 'build the Java keystore and truststore' },
-            );
-            fs.writeFileSync(file('keystore.p12'), await host.getFile(`${tmp}/keystore.p12`), { mode: 0o600 });
-            fs.writeFileSync(file('truststore.jks'), await host.getFile(`${tmp}/truststore.jks`));
-          } finally {
-            await host.exec(`rm -rf ${q(tmp)}`);
-          }
+          // The same script that builds the services' stores; the password stays in a file.
+          const stores = await buildClientStores(hosts.get(kafkaNode.name)!, planClientStores(opts.principal, c, password));
+          fs.writeFileSync(file('keystore.p12'), stores.keystore, { mode: 0o600 });
+          fs.writeFileSync(file('truststore.jks'), stores.truststore);
         });
         fs.writeFileSync(file('store.password'), password + '\n', { mode: 0o600 });
         written.push('keystore.p12', 'truststore.jks', 'store.password');
@@ -93,4 +68,19 @@ librdkafka: security.protocol=ssl ssl.ca.location=${file('ca.pem')} ssl.certific
       }`;
       output(this, human, { principal: opts.principal, dir, brokers, files: written.map((f) => file(f)) });
     });
+}
+
+/** client.properties for Java clients on the operator's machine: the PEM key store and the CA, over TLS. */
+export function clientPropertiesFile(principal: string, brokers: string[], keystorePem: string, caPem: string): string {
+  return render('credentials/client.properties', {
+    principal,
+    properties: sortedProperties({
+      'bootstrap.servers': brokers.join(','),
+      'security.protocol': 'SSL',
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': keystorePem,
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': caPem,
+    }),
+  });
 }

@@ -16,7 +16,8 @@ import { formatSummary } from '../../producers/progress';
 import { openSource, planSource } from '../../producers/sources/open';
 import { formatAcl, formatTopicDescription, planTopics } from '../../producers/topic-plan';
 import { configFor, globals, output } from '../context';
-import { ADMIN_PRINCIPAL, kafkaConnectionFor, PIPELINE_PRINCIPAL } from '../kafka-connection';
+import { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../../lib/principals';
+import { kafkaConnectionFor } from '../kafka-connection';
 
 type ProduceCliFlags = ProduceFlags & { source?: string; format?: string; spec?: string; sourceName?: string; principal: string };
 

@@ -10,7 +10,10 @@ import { HealthCheckError } from '../../lib/errors';
 import { Inventory, inventoryPath, readInventory } from '../../lib/inventory';
 import { mapSettled } from '../../lib/parallel';
 import { cacheDir, millraceHome } from '../../lib/paths';
+import { q } from '../../lib/shell';
+import { DATA_ROOT } from '../../provisioning/plan';
 import { checkLocalPrerequisites } from '../../targets/local';
+import { render } from '../../templates/render';
 import { connectAll } from '../bootstrap';
 import { configFor, output } from '../context';
 
@@ -50,11 +53,9 @@ function operatorFindings(config: ClusterConfig): Finding[] {
 }
 
 /** One SSH round trip per node: everything read at once, judged here. */
-const PROBE = `df -Pk /var/lib/millrace 2>/dev/null | tail -1 | awk '{print "disk", $4}'
-awk '/MemAvailable/ {print "mem", $2}' /proc/meminfo
-echo "clock $(date +%s)"
-echo "java $(java -version 2>&1 | head -1)"
-echo "failed $(systemctl --failed --no-legend --plain 'millrace-*' 2>/dev/null | awk '{print $1}' | tr '\\n' ' ')"`;
+export function doctorProbe(): string {
+  return render('doctor/probe.sh', { dataRoot: q(DATA_ROOT), unitPattern: q('millrace-*') });
+}
 
 async function nodeFindings(config: ClusterConfig, inventory: Inventory): Promise<Finding[]> {
   let hosts;
@@ -67,7 +68,7 @@ async function nodeFindings(config: ClusterConfig, inventory: Inventory): Promis
   try {
     const results = await mapSettled(inventory.nodes, 8, (n) => n.name, async (n) => {
       const sent = Date.now() / 1000;
-      const text = await hosts.get(n.name)!.execOrThrow(PROBE);
+      const text = await hosts.get(n.name)!.execOrThrow(doctorProbe());
       const got = (k: string): string => new RegExp(`^${k} (.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
       const diskGiB = Number(got('disk')) / 2 ** 20;
       const memGiB = Number(got('mem')) / 2 ** 20;
@@ -77,7 +78,7 @@ async function nodeFindings(config: ClusterConfig, inventory: Inventory): Promis
       const f = (check: string, level: Level, detail: string, hint?: string): Finding => ({ where: n.name, check, level, detail, ...(hint ? { hint } : {}) });
       return [
         f('SSH', 'ok', `${n.sshUser}@${n.sshAddress}:${n.sshPort}, host key pinned`),
-        f('free disk /var/lib/millrace', diskGiB < 2 ? 'fail' : diskGiB < 10 ? 'warn' : 'ok', `${diskGiB.toFixed(1)} GiB`, diskGiB < 10 ? 'Kafka logs and HDFS blocks live there: grow the volume (aws.dataVolumeGb)' : undefined),
+        f(`free disk ${DATA_ROOT}`, diskGiB < 2 ? 'fail' : diskGiB < 10 ? 'warn' : 'ok', `${diskGiB.toFixed(1)} GiB`, diskGiB < 10 ? 'Kafka logs and HDFS blocks live there: grow the volume (aws.dataVolumeGb)' : undefined),
         f('available memory', memGiB < 1 ? 'warn' : 'ok', `${memGiB.toFixed(1)} GiB`, memGiB < 1 ? 'services may be killed by the kernel: use a larger instance type' : undefined),
         f('clock', skew > 5 ? 'warn' : 'ok', `${skew.toFixed(1)} s from this machine`, skew > 5 ? 'certificates and Kafka timestamps need synchronized clocks: enable NTP (systemd-timesyncd, chrony)' : undefined),
         f('Java', /version "17/.test(java) ? 'ok' : java ? 'warn' : 'fail', java || 'not installed', /version "17/.test(java) ? undefined : 'run `millrace up`, which installs Java 17'),

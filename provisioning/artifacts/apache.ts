@@ -11,11 +11,15 @@ import type { ComponentName } from '../service';
 import { sha512File } from './bundle';
 import { download, fetchText } from './download';
 
+/** Each component's release archive under a mirror; a new component fails to compile until it has one. */
+const RELEASE_PATH = {
+  kafka: (version) => `kafka/${version}/kafka_${SCALA_BINARY}-${version}.tgz`,
+  hadoop: (version) => `hadoop/common/hadoop-${version}/hadoop-${version}.tar.gz`,
+  spark: (version) => `spark/spark-${version}/spark-${version}-bin-hadoop3.tgz`,
+} satisfies Record<ComponentName, (version: string) => string>;
+
 export function apacheUrl(mirror: string, component: ComponentName, version: string): string {
-  const m = mirror.replace(/\/$/, '');
-  if (component === 'kafka') return `${m}/kafka/${version}/kafka_${SCALA_BINARY}-${version}.tgz`;
-  if (component === 'hadoop') return `${m}/hadoop/common/hadoop-${version}/hadoop-${version}.tar.gz`;
-  return `${m}/spark/spark-${version}/spark-${version}-bin-hadoop3.tgz`;
+  return `${mirror.replace(/\/$/, '')}/${RELEASE_PATH[component](version)}`;
 }
 
 /** Apache .sha512 files come as "hex  name" or as gpg --print-md's "name: HEX HEX …". */
@@ -53,11 +57,18 @@ export async function apacheBundle(
   const [top] = fs.readdirSync(x);
   if (!top) throw new MillraceError(`${path.basename(url)} is empty`);
   const src = path.join(x, top);
-  if (component === 'kafka') fs.renameSync(path.join(src, 'libs'), path.join(root, 'libs'));
-  else if (component === 'spark') for (const f of fs.readdirSync(src)) fs.renameSync(path.join(src, f), path.join(root, f));
-  else layOutHadoop(src, root);
+  LAYOUT[component](src, root);
   return [`${path.basename(url)} SHA-512 ${actual} matches ${url}.sha512`];
 }
+
+/** How each unpacked distribution becomes millrace's install layout (src: the archive's top directory). */
+const LAYOUT = {
+  kafka: (src, root) => fs.renameSync(path.join(src, 'libs'), path.join(root, 'libs')),
+  hadoop: (src, root) => layOutHadoop(src, root),
+  spark: (src, root) => {
+    for (const f of fs.readdirSync(src)) fs.renameSync(path.join(src, f), path.join(root, f));
+  },
+} satisfies Record<ComponentName, (src: string, root: string) => void>;
 
 /** Flattens the distribution's share/hadoop/{common,hdfs}[/lib] jars into lib/; the KMS shares them. */
 function layOutHadoop(src: string, root: string): void {

@@ -4,9 +4,10 @@
  * Spark's jars and scripts).
  */
 import { SCALA_BINARY } from '../../lib/versions';
+import type { ComponentName } from '../service';
 
 /** Bump when the layout of a component's bundle changes: cached bundles of older layouts are rebuilt. */
-export const BUNDLE_REVISION = { kafka: 1, hadoop: 1, spark: 2 } as const;
+export const BUNDLE_REVISION = { kafka: 1, hadoop: 1, spark: 2 } as const satisfies Record<ComponentName, number>;
 
 export interface MavenBundleSpec {
   /** Directory inside the bundle the jars go to, e.g. "libs" or "kms/lib". */

@@ -33,10 +33,7 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
   fs.mkdirSync(dir, { recursive: true });
   const staging = fs.mkdtempSync(path.join(dir, `.${component}-${version}-`));
   try {
-    const verified =
-      source === 'maven'
-        ? await buildFromMaven(config, component, version, path.join(staging, 'root'), path.join(staging, 'work'), report)
-        : await apacheBundle(config.artifacts.apacheMirror, component, version, path.join(staging, 'root'), path.join(staging, 'work'), report);
+    const verified = await BUILD_FROM[source](config, component, version, path.join(staging, 'root'), path.join(staging, 'work'), report);
     report(`pack ${component} ${version}`);
     await run('tar', ['-cf', tarball, '-C', path.join(staging, 'root'), '.'], { hint: 'check free disk space in the millrace cache' });
     const manifest = {
@@ -59,38 +56,48 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
   }
 }
 
-async function buildFromMaven(
-  config: ClusterConfig,
-  component: ComponentName,
-  version: string,
-  root: string,
-  work: string,
-  report: (m: string) => void,
-): Promise<string[]> {
+type Report = (m: string) => void;
+
+/** Each artifact source's builder; a new source fails to compile until it has one. */
+const BUILD_FROM = {
+  apache: (config, component, version, root, work, report) => apacheBundle(config.artifacts.apacheMirror, component, version, root, work, report),
+  maven: (config, component, version, root, work, report) => {
+    fs.mkdirSync(root, { recursive: true });
+    return MAVEN_BUILDERS[component](config, version, root, work, report);
+  },
+} satisfies Record<ClusterConfig['artifacts']['source'], (config: ClusterConfig, component: ComponentName, version: string, root: string, work: string, report: Report) => Promise<string[]>>;
+
+/** How the Maven/PyPI source builds each component; a new component fails to compile until it has a builder. */
+const MAVEN_BUILDERS = {
+  kafka: buildKafka,
+  hadoop: buildHadoop,
+  spark: buildSpark,
+} satisfies Record<ComponentName, (config: ClusterConfig, version: string, root: string, work: string, report: Report) => Promise<string[]>>;
+
+const strictChecksums = (n: number, repo: string): string[] => [`${n} jars from ${repo}, checked against the repository's SHA-1 (strict checksums)`];
+
+async function buildKafka(config: ClusterConfig, version: string, root: string, work: string, report: Report): Promise<string[]> {
   const repo = config.artifacts.mavenRepository;
-  fs.mkdirSync(root, { recursive: true });
-  if (component === 'kafka') {
-    report(`resolve Kafka ${version} from ${repo}`);
-    const n = await resolveMaven(kafkaMaven(version), root, repo, work);
-    return [`${n} jars from ${repo}, checked against the repository's SHA-1 (strict checksums)`];
+  report(`resolve Kafka ${version} from ${repo}`);
+  return strictChecksums(await resolveMaven(kafkaMaven(version), root, repo, work), repo);
+}
+
+async function buildHadoop(config: ClusterConfig, version: string, root: string, work: string, report: Report): Promise<string[]> {
+  const repo = config.artifacts.mavenRepository;
+  report(`resolve Hadoop ${version} from ${repo}`);
+  const n = await resolveMaven(hadoopMaven(version), root, repo, work);
+  // Hadoop's HTTP servers look their web application up on the classpath; the jars on Maven
+  // Central do not carry the HDFS ones, so an empty application stands in (REST and JMX work).
+  for (const app of HADOOP_WEBAPPS) {
+    fs.mkdirSync(path.join(root, 'webapps', app, 'WEB-INF'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'webapps', app, 'WEB-INF', 'web.xml'), '<?xml version="1.0" encoding="UTF-8"?>\n<web-app xmlns="http://java.sun.com/xml/ns/javaee" version="3.0"/>\n');
   }
-  if (component === 'hadoop') {
-    report(`resolve Hadoop ${version} from ${repo}`);
-    const n = await resolveMaven(hadoopMaven(version), root, repo, work);
-    // Hadoop's HTTP servers look their web application up on the classpath; the jars on Maven
-    // Central do not carry the HDFS ones, so an empty application stands in (REST and JMX work).
-    for (const app of HADOOP_WEBAPPS) {
-      fs.mkdirSync(path.join(root, 'webapps', app, 'WEB-INF'), { recursive: true });
-      fs.writeFileSync(path.join(root, 'webapps', app, 'WEB-INF', 'web.xml'), '<?xml version="1.0" encoding="UTF-8"?>\n<web-app xmlns="http://java.sun.com/xml/ns/javaee" version="3.0"/>\n');
-    }
-    fs.mkdirSync(path.join(root, 'webapps', 'static'), { recursive: true });
-    return [`${n} jars from ${repo}, checked against the repository's SHA-1 (strict checksums)`];
-  }
-  return buildSpark(config, version, root, work, report);
+  fs.mkdirSync(path.join(root, 'webapps', 'static'), { recursive: true });
+  return strictChecksums(n, repo);
 }
 
 /** Spark from the pyspark sdist: jars/, bin/, sbin/, python/ (with the zips executors use), RELEASE. */
-async function buildSpark(config: ClusterConfig, version: string, root: string, work: string, report: (m: string) => void): Promise<string[]> {
+async function buildSpark(config: ClusterConfig, version: string, root: string, work: string, report: Report): Promise<string[]> {
   const index = config.artifacts.pypiIndex;
   const downloads = path.join(config.artifacts.cacheDir ?? cacheDir(), 'downloads');
   fs.mkdirSync(downloads, { recursive: true });

@@ -3,10 +3,10 @@
  * the driver directories millrace keeps on the master node; and stopping one.
  */
 import { MillraceError } from '../../lib/errors';
-import { portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts } from '../service';
+import { fetchMasterStatus, masterUi } from '../services/spark';
 import { CA_PEM } from '../services/tls-files';
 import { APPS_DIR } from './submit';
 
@@ -22,18 +22,8 @@ export interface SparkApp {
   workDir?: string;
 }
 
-interface MasterJson {
-  activeapps: { id: string; name: string; state: string; cores: number; memoryperexecutor?: number; memoryperslave?: number; submitdate: string; duration: number }[];
-}
-
-function masterUi(facts: ClusterFacts): string {
-  if (!facts.sparkMaster) throw new MillraceError('this cluster has no spark-master', { hint: 'give one node the spark-master role' });
-  return `https://${facts.sparkMaster.privateAddress}:${portNumber('spark-master', 'spark-master-https')}`;
-}
-
 export async function listApps(facts: ClusterFacts, master: RemoteHost): Promise<SparkApp[]> {
-  const r = await master.execOrThrow(`curl -sS --fail --max-time 10 --cacert ${q(CA_PEM)} ${q(`${masterUi(facts)}/json/`)}`, { what: "read the Spark master's status" });
-  const status = JSON.parse(r) as MasterJson;
+  const status = await fetchMasterStatus(master, facts);
   const dirs = await master.exec(`grep -H . ${q(APPS_DIR)}/*/app-id 2>/dev/null`);
   const dirOf = new Map(
     dirs.stdout

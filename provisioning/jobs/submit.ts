@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MillraceError } from '../../lib/errors';
 import { cmd, q } from '../../lib/shell';
-import type { RemoteHost } from '../remote-host';
+import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts } from '../service';
 import { HADOOP_CONF } from '../services/hadoop-conf';
-import { APPS_DIR, masterUrl, SPARK_CONF } from '../services/spark';
+import { APPS_DIR, masterUrl, PYTHON_UNBUFFERED, SPARK_CONF } from '../services/spark';
 
 export { APPS_DIR };
 /** A Python package next to a job (spark-jobs/millrace_pipeline/) ships with it as --py-files. */
@@ -75,7 +75,7 @@ export function planSubmit(facts: ClusterFacts, req: SubmitRequest, id = crypto.
     `chown -R spark:spark ${q(workDir)}`,
     // The connector jars are found on the node, so a new Spark version needs no change here.
     `jars=$(ls ${q(connectors)}/*.jar 2>/dev/null | paste -sd, -)`,
-    `exec runuser -u spark -- env SPARK_CONF_DIR=${q(SPARK_CONF)} HADOOP_CONF_DIR=${q(HADOOP_CONF)} ${cmd(...submit)} \${jars:+--jars "$jars"} ${cmd(`${workDir}/${base}`, ...args)}`,
+    `exec ${runAs('spark', `${cmd('env', `SPARK_CONF_DIR=${SPARK_CONF}`, `HADOOP_CONF_DIR=${HADOOP_CONF}`, ...Object.entries(PYTHON_UNBUFFERED).map(([k, v]) => `${k}=${v}`))} ${cmd(...submit)} \${jars:+--jars "$jars"} ${cmd(`${workDir}/${base}`, ...args)}`)}`,
   ].join(' && ');
   return { workDir, uploads, command, appName };
 }

@@ -12,7 +12,7 @@ import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
-import { ADMIN_PRINCIPAL } from '../cluster-state';
+import { ADMIN_PRINCIPAL } from '../../lib/principals';
 
 const CONF = '/etc/millrace/kafka';
 const DATA = '/var/lib/millrace/kafka/data';

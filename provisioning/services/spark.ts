@@ -1,4 +1,5 @@
 /** Spark standalone master and worker. */
+import { MillraceError } from '../../lib/errors';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
@@ -72,6 +73,14 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
   };
 }
 
+/**
+ * Every Python that Spark starts here (drivers, executors' workers, the pyspark shell) writes
+ * unbuffered, so a line a job prints reaches its log even when the job is stopped or killed.
+ * Spark's PythonRunner and PythonWorkerFactory set it for the processes they start; this holds
+ * for everything else that reads this environment too.
+ */
+export const PYTHON_UNBUFFERED = { PYTHONUNBUFFERED: '1' } as const;
+
 function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> {
   const home = facts.home.spark;
   return {
@@ -81,8 +90,9 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
     // Spark's launcher needs the Scala version to find jars/ (no source build here).
     SPARK_SCALA_VERSION: '2.13',
     SPARK_LOG_DIR: '/var/log/millrace/spark',
-    HADOOP_CONF_DIR: '/etc/millrace/hadoop',
+    HADOOP_CONF_DIR: HADOOP_CONF,
     PYSPARK_PYTHON: 'python3',
+    ...PYTHON_UNBUFFERED,
   };
 }
 
@@ -142,16 +152,31 @@ const dirs = [
   { path: '/var/log/millrace/spark', mode: '750', owner: 'spark:spark' },
 ];
 
-/** Reads the master's JSON status from the node. */
-async function masterStatus(host: RemoteHost, facts: ClusterFacts): Promise<{ status?: string; workers: { host: string; state: string }[] } | undefined> {
-  const r = await host.exec(`curl -sS --max-time 5 --cacert ${q(CA_PEM)} https://${facts.sparkMaster?.privateAddress}:${MASTER_HTTPS}/json/`);
-  if (r.code !== 0) return undefined;
+/** The master's web UI (HTTPS), where its JSON status and the kill endpoint are. */
+export function masterUi(facts: ClusterFacts): string {
+  if (!facts.sparkMaster) throw new MillraceError('this cluster has no spark-master', { hint: 'give one node the spark-master role' });
+  return `https://${facts.sparkMaster.privateAddress}:${MASTER_HTTPS}`;
+}
+
+/** The parts of the master's /json/ status millrace reads. */
+export interface MasterStatus {
+  status?: string;
+  workers: { host: string; state: string }[];
+  activeapps: { id: string; name: string; state: string; cores: number; memoryperexecutor?: number; memoryperslave?: number; submitdate: string; duration: number }[];
+}
+
+/** Reads the master's JSON status over HTTPS from a cluster node, verifying the master against the cluster CA. */
+export async function fetchMasterStatus(host: RemoteHost, facts: ClusterFacts): Promise<MasterStatus> {
+  const text = await host.execOrThrow(`curl -sS --fail --max-time 10 --cacert ${q(CA_PEM)} ${q(`${masterUi(facts)}/json/`)}`, { what: "read the Spark master's status" });
   try {
-    return JSON.parse(r.stdout) as { status?: string; workers: { host: string; state: string }[] };
+    return JSON.parse(text) as MasterStatus;
   } catch {
-    return undefined;
+    throw new MillraceError(`${host.name}: the Spark master's status is not JSON: ${text.trim().slice(0, 120)}`, { hint: 'look at the master: `millrace logs <master node> spark-master`' });
   }
 }
+
+/** The status for a health check: no answer is a failed check, not an error. */
+const masterStatus = (host: RemoteHost, facts: ClusterFacts): Promise<MasterStatus | undefined> => fetchMasterStatus(host, facts).catch(() => undefined);
 
 function sparkKeyStores(ctx: NodeContext): KeyStoreSpec[] {
   const restarts = unitsHere(ctx);

@@ -7,15 +7,15 @@
 import * as crypto from 'node:crypto';
 import type { InventoryNode } from '../../lib/inventory';
 import { cmd, q } from '../../lib/shell';
-import type { RemoteHost } from '../remote-host';
+import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts } from '../service';
-import { HDFS_DATA, LAKE } from '../services/hadoop-conf';
+import { HADOOP_CONF, HDFS_DATA, LAKE } from '../services/hadoop-conf';
 import { hdfsTool } from '../services/hdfs';
 import type { VerifyRow } from './types';
 
 /** Runs Hadoop's FsShell as `user` on a node that has Spark's jars and the cluster's Hadoop config. */
 export function clientFsShell(facts: ClusterFacts, user: string, ...args: string[]): string {
-  return `runuser -u ${q(user)} -- ${cmd('java', '-Xmx256m', '-cp', `/etc/millrace/hadoop:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args)}`;
+  return runAs(user, cmd('java', '-Xmx256m', '-cp', `${HADOOP_CONF}:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args));
 }
 
 /** Block ids of a file, from `hdfs fsck <path> -files -blocks`. */

@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import { q } from '../../lib/shell';
+import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts } from '../service';
 import { masterUrl, SPARK_CONF } from '../services/spark';
@@ -13,44 +14,54 @@ import type { VerifyRow } from './types';
 
 const CONNECTED = 'Connected to Spark cluster with app ID';
 const REFUSED = 'Failed to connect to master';
+/** A driver retries an unanswered master for about a minute; the probe gives up after this. */
+const PROBE_SECONDS = 90;
 
-const JOB = `from pyspark.sql import SparkSession
-SparkSession.builder.appName("millrace-verify").getOrCreate().sparkContext.parallelize(range(4), 2).count()
-`;
+/** The probe script's context: every value it hands to the shell, quoted. */
+export function buildSparkProbeContext(facts: ClusterFacts, dir: string, job: string, confDir: string, address: string): Record<string, string | number> {
+  return {
+    dir: q(dir),
+    driverLog: q(`${dir}/driver.log`),
+    confDir: q(confDir),
+    address: q(address),
+    sparkSubmit: q(`${facts.home.spark}/bin/spark-submit`),
+    masterUrl: q(masterUrl(facts)),
+    job: q(job),
+    waitSeconds: PROBE_SECONDS,
+    connected: q(CONNECTED),
+    refused: q(REFUSED),
+  };
+}
 
-/** A shell snippet: run spark-submit in its own process group, wait for a telling line, then stop it. */
+/** A shell script: run spark-submit in its own process group, wait for a telling line, then stop it. */
 export function probeScript(facts: ClusterFacts, dir: string, job: string, confDir: string, address: string): string {
-  return `set -u
-mkdir -p ${q(dir)} && chown spark ${q(dir)} && cd ${q(dir)}
-log=${q(`${dir}/driver.log`)}
-setsid runuser -u spark -- env SPARK_CONF_DIR=${q(confDir)} SPARK_LOCAL_IP=${q(address)} ${q(`${facts.home.spark}/bin/spark-submit`)} --master ${q(masterUrl(facts))} ${q(job)} >"$log" 2>&1 &
-pid=$!
-verdict=timeout
-for _ in $(seq 1 90); do
-  if grep -qF ${q(CONNECTED)} "$log"; then verdict=connected; break; fi
-  if grep -qF ${q(REFUSED)} "$log"; then verdict=refused; break; fi
-  if ! kill -0 $pid 2>/dev/null; then verdict=exited; break; fi
-  sleep 1
-done
-kill -TERM -- -$pid 2>/dev/null; sleep 1; kill -KILL -- -$pid 2>/dev/null
-echo "verdict=$verdict"
-grep -E 'ERROR|WARN .*master' "$log" | tail -2
-`;
+  return render('verify/spark/probe.sh', buildSparkProbeContext(facts, dir, job, confDir, address));
+}
+
+/** The files the check puts in its directory on the master node: the job, and a client config without the secret. */
+export function sparkSecretFiles(dir: string): { path: string; content: string; mode: number }[] {
+  return [
+    // A Python string literal: JSON's quoting is Python's for this name.
+    { path: `${dir}/job.py`, content: render('verify/spark/job.py', { appName: JSON.stringify('millrace-verify') }), mode: 0o644 },
+    {
+      path: `${dir}/noauth-conf/spark-defaults.conf`,
+      content: render('verify/spark/noauth-conf/spark-defaults.conf', { properties: sortedProperties({ 'spark.authenticate': false, 'spark.network.crypto.enabled': false }) }),
+      mode: 0o644,
+    },
+  ];
 }
 
 export async function verifySparkSecret(facts: ClusterFacts, master: RemoteHost): Promise<VerifyRow[]> {
   const node = facts.sparkMaster!;
   const dir = `/tmp/millrace-verify-${crypto.randomBytes(4).toString('hex')}`;
-  const noAuth = `${dir}/noauth-conf`;
   try {
-    await master.execOrThrow(`mkdir -p ${q(noAuth)} && chmod 755 ${q(dir)} ${q(noAuth)}`);
-    await master.putFile(`${dir}/job.py`, JOB, { mode: 0o644, owner: 'root' });
-    // Everything the cluster's clients have except the secret: authentication off.
-    await master.putFile(`${noAuth}/spark-defaults.conf`, 'spark.authenticate false\nspark.network.crypto.enabled false\n', { mode: 0o644, owner: 'root' });
+    await master.execOrThrow(`mkdir -p ${q(`${dir}/noauth-conf`)} && chmod 755 ${q(dir)} ${q(`${dir}/noauth-conf`)}`);
+    for (const f of sparkSecretFiles(dir)) await master.putFile(f.path, f.content, { mode: f.mode, owner: 'root' });
     await master.execOrThrow(`chown -R spark ${q(dir)}`);
+    // The probes run as commands, not as files in a directory the spark user owns.
     const job = `${dir}/job.py`;
     const [without, withSecret] = await Promise.all([
-      master.exec(probeScript(facts, `${dir}/without`, job, noAuth, node.privateAddress)),
+      master.exec(probeScript(facts, `${dir}/without`, job, `${dir}/noauth-conf`, node.privateAddress)),
       master.exec(probeScript(facts, `${dir}/with`, job, SPARK_CONF, node.privateAddress)),
     ]);
     const verdict = (out: string): string => /verdict=(\w+)/.exec(out)?.[1] ?? 'unknown';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, BROKER, kafkaAs, randomName, stateDir } from './harness';
+import { ADDRESSES, BROKER, ensureBaseCluster, kafkaAs, PLAINTEXT_REFUSED, randomName, stateDir } from './harness';
 
 /** openssl s_client's report (it writes to stderr), whether or not the handshake succeeded. */
 function sClient(caFile: string): string {
@@ -15,6 +15,9 @@ function sClient(caFile: string): string {
 }
 
 describe('Kafka', () => {
+  // Kafka's listeners as the base config has them, whatever the files before this one left.
+  beforeAll(ensureBaseCluster);
+
   it('completes a TLS handshake on 9093 that verifies against the cluster CA', () => {
     const out = sClient(path.join(stateDir(), 'pki', 'ca.crt'));
     expect(out).toMatch(/Verification: OK/);
@@ -32,7 +35,7 @@ describe('Kafka', () => {
 
   it('refuses a plaintext Kafka client', async () => {
     const plain = createKafkaClient({ brokers: [BROKER], clientId: 'plaintext-probe', connectionTimeoutMs: 3000, retries: 0 });
-    await expect(plain.listTopics()).rejects.toThrow();
+    await expect(plain.listTopics()).rejects.toThrow(PLAINTEXT_REFUSED);
     await plain.close();
   });
 

@@ -2,10 +2,13 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ADDRESSES, node, randomName, REPO } from './harness';
+import { ADDRESSES, ensureBaseCluster, node, randomName, REPO } from './harness';
 
 // On the Spark node, Spark's own jars carry the HDFS client; the node has the cluster's Hadoop config.
 const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
+
+// HDFS and Spark as the base config has them, whatever the files before this one left.
+beforeAll(ensureBaseCluster);
 
 describe('HDFS', () => {
   it('reads back byte for byte a file written through HDFS from another node', async () => {

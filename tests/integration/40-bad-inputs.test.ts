@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, node, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, node, stateDir, TEST_DIR, writeConfig } from './harness';
 
 /** The same three nodes, seen through the static target: same provisioner, same cluster state. */
 function staticYaml(addresses: Record<string, string>, keyPath: string): string {
@@ -27,6 +27,9 @@ artifacts:
 const clusterKey = (): string => path.join(stateDir(), 'ssh', 'id_ed25519');
 
 describe('bad inputs', () => {
+  // Its re-runs expect to converge with no changes: from the base cluster, not from what an earlier file left.
+  beforeAll(ensureBaseCluster);
+
   afterAll(async () => {
     // Leave the cluster as the base config describes it, owned by the local target again.
     const r = await cli(['up', '-c', CONFIG]);

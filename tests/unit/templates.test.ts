@@ -1,29 +1,50 @@
 import * as templates from '../../templates/render';
 import { render, templateNames } from '../../templates/render';
+import { clientPropertiesFile } from '../../cli/commands/credentials';
+import { doctorProbe } from '../../cli/commands/doctor';
+import { planClientStores } from '../../provisioning/keystores';
 import { planCluster } from '../../provisioning/plan';
+import { probeScript, sparkSecretFiles } from '../../provisioning/verify/spark';
 import * as YAML from 'yaml';
 import { renderUserData } from '../../templates/cloud-init';
 import { factsFor } from '../fixtures/facts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITemplateTestTemplateTestTemplateTestTempl';
 
+/** Everything that renders a template: the plans of a full local and a full aws cluster, the user-data, the local nodes' files, and the commands that write files of their own. */
+function renderEverything(): void {
+  planCluster(factsFor('name: demo\n', {}, { dataVolume: { sizeBytes: 8 * 1024 ** 3, deviceTypes: ['loop'] } }));
+  planCluster(factsFor('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'));
+  renderUserData('demo', 'admin', PUBLIC_KEY);
+  // The local target's image and rootfs files (targets/local), rendered as it renders them.
+  render('local/cloud.cfg', {});
+  render('local/container-fstab.service', {});
+  render('local/meta-data', { instanceId: 'millrace-demo-kafka-1-0a1b2c3d', hostname: 'kafka-1' });
+  render('local/sshd-listen.conf', { address: '127.0.0.11' });
+  planClientStores('alice', { certPem: 'CERT\n', keyPem: 'KEY\n', caPem: 'CA\n' }, 'secret');
+  clientPropertiesFile('alice', ['127.0.0.11:9093'], '/home/op/credentials/alice/alice.keystore.pem', '/home/op/credentials/alice/ca.pem');
+  doctorProbe();
+  sparkSecretFiles('/tmp/millrace-verify-test');
+  probeScript(factsFor(), '/tmp/millrace-verify-test/with', '/tmp/millrace-verify-test/job.py', '/etc/millrace/spark', '127.0.0.12');
+}
+
 describe('templates', () => {
-  it('every template is rendered, without error, by the plans of a full local and a full aws cluster, the user-data and the local nodes', () => {
+  it('every template is rendered, without error, by the plans and by the commands that write files', () => {
     const spy = jest.spyOn(templates, 'render');
-    planCluster(factsFor('name: demo\n', {}, { dataVolume: { sizeBytes: 8 * 1024 ** 3, deviceTypes: ['loop'] } }));
-    planCluster(factsFor('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'));
-    renderUserData('demo', 'admin', PUBLIC_KEY);
-    // The local target's image and rootfs files (targets/local), rendered as it renders them.
-    render('local/cloud.cfg', {});
-    render('local/container-fstab.service', {});
-    render('local/meta-data', { instanceId: 'millrace-demo-kafka-1-0a1b2c3d', hostname: 'kafka-1' });
-    render('local/sshd-listen.conf', { address: '127.0.0.11' });
+    // A variable named like a handlebars helper ({{log}}) calls the helper, which logs, instead of failing strict mode.
+    const consoleCalls = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation(() => undefined));
+    renderEverything();
     const used = new Set(spy.mock.calls.map((c) => c[0]));
     spy.mockRestore();
+    const logged = consoleCalls.flatMap((c) => c.mock.calls);
+    consoleCalls.forEach((c) => c.mockRestore());
+    expect(logged).toEqual([]);
     expect(templateNames().filter((t) => !used.has(t))).toEqual([]);
     expect(templateNames().sort()).toEqual(
       [
         'cloud-init/user-data',
+        'credentials/client.properties',
+        'doctor/probe.sh',
         'hadoop/core-site.xml',
         'hadoop/hdfs-site.xml',
         'hadoop/kms-acls.xml',
@@ -46,6 +67,9 @@ describe('templates', () => {
         'spark/spark-defaults.conf',
         'spark/spark-env.sh',
         'systemd/service',
+        'verify/spark/job.py',
+        'verify/spark/noauth-conf/spark-defaults.conf',
+        'verify/spark/probe.sh',
       ].sort(),
     );
   });
@@ -71,6 +95,31 @@ describe('templates', () => {
     expect(doc.write_files.find((f) => f.path.startsWith('/etc/ssh/sshd_config.d/'))!.content).toMatch(/^PermitRootLogin no$/m);
     expect(() => renderUserData('demo', 'root; rm', PUBLIC_KEY)).toThrow(/not a login user name/);
     expect(() => renderUserData('demo', 'admin', `${PUBLIC_KEY}\n  - ssh-rsa AAAA injected`)).toThrow(/not one line of OpenSSH public key text/);
+  });
+
+  it("writes the operator's client.properties from sorted properties, naming the principal", () => {
+    expect(clientPropertiesFile('alice', ['203.0.113.7:9095', '203.0.113.8:9095'], '/op/alice.keystore.pem', '/op/ca.pem')).toBe(
+      [
+        '# Rendered by millrace credentials: Kafka Java clients (and Kafka\'s own tools) as User:alice.',
+        'bootstrap.servers=203.0.113.7:9095,203.0.113.8:9095',
+        'security.protocol=SSL',
+        'ssl.keystore.location=/op/alice.keystore.pem',
+        'ssl.keystore.type=PEM',
+        'ssl.truststore.location=/op/ca.pem',
+        'ssl.truststore.type=PEM',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("reads a node for doctor in one script: the data volume's free space, memory, clock, Java, failed millrace units", () => {
+    expect(doctorProbe().split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      `df -Pk /var/lib/millrace 2>/dev/null | tail -1 | awk '{print "disk", $4}'`,
+      `awk '/MemAvailable/ {print "mem", $2}' /proc/meminfo`,
+      'echo "clock $(date +%s)"',
+      'echo "java $(java -version 2>&1 | head -1)"',
+      `echo "failed $(systemctl --failed --no-legend --plain 'millrace-*' 2>/dev/null | awk '{print $1}' | tr '\\n' ' ')"`,
+    ]);
   });
 
   it('fails the render when a variable is missing (strict mode)', () => {

@@ -94,6 +94,13 @@ model: { label: origin, features: [delay] }
     expect(problems('')).toEqual(['fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
   });
 
+  it('treats a key with nothing (or only comments) under it as absent, as the cluster config and the Spark side do', () => {
+    const s = parsePipelineSpecText(`${minimal}key:\nmodel:\n  # label: delay\n`);
+    expect(s.key).toBeUndefined();
+    expect(s.model).toBeUndefined();
+    expect(problems(`${minimal.replace('name: t\n', 'name:\n')}`)).toEqual(['name: is required']);
+  });
+
   it('passes the Spark side\'s own model keys through', () => {
     const s = parsePipelineSpecText(`${minimal}  - { name: y, type: double }\nmodel: { label: y, features: [at], kind: regression }\n`);
     expect(s.model).toEqual({ label: 'y', features: ['at'], kind: 'regression' });

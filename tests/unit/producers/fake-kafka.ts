@@ -2,6 +2,7 @@
  * An in-memory KafkaClient for the producer and consumer pipelines' unit tests. It stands in for
  * the brokers only; the kafkajs client itself is proved by the integration suite.
  */
+import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from '../../../producers/group-coordinator';
 import { InFlightWindow } from '../../../producers/in-flight';
 import type { BatchResult, KafkaClient, OutgoingMessage, ReceivedMessage } from '../../../producers/kafka-types';
 
@@ -11,12 +12,23 @@ export interface FakeOptions {
   failTopic?: string;
   /** Resolves acknowledgements only after this many ms. */
   ackDelayMs?: number;
+  /**
+   * The group coordinator answers "not available" to this many join attempts first, as while the
+   * brokers create __consumer_offsets (Infinity: it never comes).
+   */
+  coordinatorNotReadyFor?: number;
+  /** Groups the principal may not use: FindCoordinator is refused (GROUP_AUTHORIZATION_FAILED). */
+  refusedGroups?: RegExp;
+  /** The consumer's bounded wait for the coordinator (the connection's groupCoordinatorWaitMs). */
+  coordinatorWaitMs?: number;
 }
 
 export interface FakeKafka extends KafkaClient {
   messages(topic: string): ReceivedMessage[];
   batches: { topic: string; count: number }[];
   maxInFlightSeen: number;
+  /** Every FindCoordinator a consumer sent, by group. */
+  joinAttempts: string[];
 }
 
 /** Stable partition for a key, like a real partitioner (not murmur2, which the tests don't need). */
@@ -42,9 +54,26 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
       log.push({ topic, partition, offset, key: m.key, value: m.value, timestamp: '1700000000000', headers: m.headers });
     }
   };
+  const BROKER = '127.0.0.11:9093';
+  let notReady = options.coordinatorNotReadyFor ?? 0;
+  /** A consumer's way into its group, through the same ride-through as the real client's. */
+  const joined = <T>(groupId: string, consume: () => Promise<T>): Promise<T> =>
+    rideThroughCoordinator(
+      async () => {
+        fake.joinAttempts.push(groupId);
+        const answers: CoordinatorAnswer[] = [];
+        if (options.refusedGroups?.test(groupId)) answers.push({ broker: BROKER, error: 'Not authorized to access group: Group authorization failed' });
+        else if (notReady-- > 0) answers.push({ broker: BROKER, error: 'The group coordinator is not available' });
+        const failure = judgeCoordinatorAnswers(groupId, answers);
+        if (failure) throw failure;
+        return consume();
+      },
+      { groupId, brokers: [BROKER], waitMs: options.coordinatorWaitMs, intervalMs: 5 },
+    );
   const fake: FakeKafka = {
     batches,
     maxInFlightSeen: 0,
+    joinAttempts: [],
     messages: (topic) => topics.get(topic) ?? [],
     async describeCluster() {
       return { brokers: [{ nodeId: 1, host: '127.0.0.11', port: 9093 }], controller: 1, clusterId: 'fake' };
@@ -83,20 +112,22 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
       };
       return { send: (topic, messages) => window.add(() => sendOne(topic, messages)), flush: () => window.drain(), close: () => window.drain() };
     },
-    async consume(topic, _groupId, count) {
-      return fake.messages(topic).slice(0, count);
+    async consume(topic, groupId, count) {
+      return joined(groupId, async () => fake.messages(topic).slice(0, count));
     },
     async tail({ topic, groupId, signal, onMessage, commit }) {
-      for (const m of fake.messages(topic)) {
-        if (signal.aborted) break;
-        await onMessage(m);
-        if (commit) {
-          const g = committed.get(groupId) ?? new Map<number, string>();
-          committed.set(groupId, g);
-          g.set(m.partition, String(BigInt(m.offset) + 1n));
+      await joined(groupId, async () => {
+        for (const m of fake.messages(topic)) {
+          if (signal.aborted) break;
+          await onMessage(m);
+          if (commit) {
+            const g = committed.get(groupId) ?? new Map<number, string>();
+            committed.set(groupId, g);
+            g.set(m.partition, String(BigInt(m.offset) + 1n));
+          }
         }
-      }
-      if (!signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+        if (!signal.aborted) await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+      });
     },
     async consumerLag(groupId, topic) {
       return (await fake.topicOffsets(topic)).map((e) => {

@@ -107,6 +107,15 @@ nodes:
     expect(unit).toContain('ExecStart=/opt/millrace/bin/millrace-spark-worker\n');
   });
 
+  it("makes every Python Spark runs write unbuffered: the clients' spark-env.sh and the daemons' environment (executors inherit it)", () => {
+    const spark = plans.find((p) => p.node.name === 'spark-1')!;
+    const file = (path: string): string => spark.files.find((f) => f.path === path)!.content;
+    expect(file('/etc/millrace/spark/spark-env.sh')).toContain('export PYTHONUNBUFFERED=1\n');
+    expect(file('/etc/millrace/spark/spark-env.sh')).toContain('export HADOOP_CONF_DIR=/etc/millrace/hadoop\n');
+    expect(file('/opt/millrace/bin/millrace-spark-worker')).toContain('export PYTHONUNBUFFERED=1\n');
+    expect(file('/opt/millrace/bin/millrace-spark-master')).toContain('export PYTHONUNBUFFERED=1\n');
+  });
+
   it('prepares hosts with Java 17 everywhere and numpy where Spark runs', () => {
     const spark = plans.find((p) => p.node.name === 'spark-1')!.prepareScript;
     const kafka = plans.find((p) => p.node.name === 'kafka-1')!.prepareScript;
