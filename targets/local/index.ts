@@ -107,7 +107,8 @@ export class LocalTarget implements Target {
         await createRootfs(image, files, { name: n.name, address, machine: machineName(config.name, n.name), userData }, known);
       }
       const disk = await attachDisk(files);
-      if (!isRunning(files)) {
+      const booting = !isRunning(files);
+      if (booting) {
         await assertAddressFree(n.name, address);
         report(`${n.name}: booting`);
         boot(files, machineName(config.name, n.name), aptCache, disk);
@@ -125,7 +126,7 @@ export class LocalTarget implements Target {
         id: machineName(config.name, n.name),
         dataVolume: { sizeBytes: LOCAL_DATA_VOLUME_BYTES, deviceTypes: ['loop'] },
       };
-      report(`${n.name}: waiting for cloud-init to create ${user}`);
+      if (booting) report(`${n.name}: waiting until ${user} can log in and sudo (cloud-init makes the user)`);
       await waitForLogin(node, files, known);
       return node;
     });

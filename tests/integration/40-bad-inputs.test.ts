@@ -8,13 +8,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, node, stateDir, TEST_DIR, writeConfig } from './harness';
 
-/** The same three nodes, seen through the static target: same provisioner, same cluster state. */
+/** The same three nodes, seen through the static target as admin: same provisioner, same cluster state. */
 function staticYaml(addresses: Record<string, string>, keyPath: string): string {
   return `name: ${CLUSTER}
 target: static
 ssh:
   privateKeyPath: ${keyPath}
   publicKey: ${keyPath}.pub
+  user: admin
 nodes:
   - { name: kafka-1, roles: [kafka], address: ${addresses['kafka-1']} }
   - { name: spark-1, roles: [spark-master, spark-worker], address: ${addresses['spark-1']} }
@@ -57,7 +58,7 @@ describe('bad inputs', () => {
     const bad = writeConfig(path.join(TEST_DIR, 'wrong-key.yaml'), staticYaml(ADDRESSES, wrongKey));
     const r = await cli(['up', '-c', bad]);
     expect(r.code).toBe(1);
-    for (const n of ['kafka-1', 'spark-1', 'hdfs-1']) expect(r.stderr).toMatch(new RegExp(`${n} \\(127\\.0\\.0\\.3\\d:22\\): cannot connect over SSH: the SSH key .*wrong_key was refused for user root`));
+    for (const n of ['kafka-1', 'spark-1', 'hdfs-1']) expect(r.stderr).toMatch(new RegExp(`${n} \\(127\\.0\\.0\\.3\\d:22\\): cannot connect over SSH: the SSH key .*wrong_key was refused for user admin`));
     expect(r.stderr).toMatch(/hint: check that ssh\.privateKeyPath matches a public key in the node's authorized_keys/);
   });
 
@@ -126,6 +127,39 @@ describe('bad inputs', () => {
     } finally {
       fs.writeFileSync(file, real, { mode: 0o600 });
     }
+  });
+
+  it('a node whose user needs a password for sudo stops `up` before any change on any node, names node, user and fix; after the fix it converges', async () => {
+    // The sudoers rule cloud-init wrote on hdfs-1, edited in the node's rootfs from this machine.
+    const sudoers = path.join(stateDir(), 'nodes', 'hdfs-1', 'rootfs', 'etc', 'sudoers.d', '90-cloud-init-users');
+    const rule = fs.readFileSync(sudoers, 'utf8');
+    expect(rule).toMatch(/^admin ALL=\(ALL\) NOPASSWD:ALL$/m);
+    // A change `up` would make on another node: a file with no service behind it, gone from kafka-1.
+    const clientProps = '/etc/millrace/kafka/client.properties';
+    const kafka = await node('kafka-1');
+    await kafka.execOrThrow(`rm ${clientProps}`);
+    fs.writeFileSync(sudoers, rule.replace('NOPASSWD:ALL', 'ALL'));
+    try {
+      const r = await cli(['up', '-c', CONFIG]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/hdfs-1 \(127\.0\.0\.33:22\): user admin needs a password for sudo; millrace runs sudo non-interactively \(sudo -n\) and stopped before changing anything/);
+      expect(r.stderr).toContain("give admin passwordless sudo on that node (as root: echo 'admin ALL=(ALL:ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-millrace");
+      expect(r.stderr).not.toMatch(/kafka-1|spark-1/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // Nothing changed anywhere: the file kafka-1 lacks is still missing.
+      expect((await kafka.exec(`test -e ${clientProps}`)).code).toBe(1);
+    } finally {
+      fs.writeFileSync(sudoers, rule);
+      await kafka.close();
+    }
+    const again = await cli(['up', '--json', '-c', CONFIG]);
+    expect(again.code).toBe(0);
+    const nodes = (JSON.parse(again.stdout) as { nodes: { node: string; changedFiles: string[]; restarted: string[] }[] }).nodes;
+    expect(nodes.map((n) => [n.node, n.changedFiles, n.restarted])).toEqual([
+      ['kafka-1', [clientProps], []],
+      ['spark-1', [], []],
+      ['hdfs-1', [], []],
+    ]);
   });
 
   it('the local target without root privileges says it needs root', async () => {

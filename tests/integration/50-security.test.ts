@@ -7,7 +7,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { clusterSecretValues } from '../../provisioning/cluster-state';
+import { buildFacts, clusterSecretValues } from '../../provisioning/cluster-state';
+import { planCluster } from '../../provisioning/plan';
+import { loadConfig } from '../../lib/config';
+import { q } from '../../lib/shell';
 import { parseListeners } from '../../provisioning/verify/ports';
 import { portsFor } from '../../lib/roles';
 import { readInventory } from '../../lib/inventory';
@@ -175,9 +178,43 @@ describe('secrets', () => {
     expect((ps.match(/^--- sample/gm) ?? []).length).toBeGreaterThanOrEqual(20);
     expect(ps).toMatch(/kafka\.Kafka/);
     expect(ps).toMatch(/org\.apache\.spark\.deploy\.worker\.Worker/);
+    // The provisioner's commands went through sudo as admin: the sudo path is what was sampled.
+    expect(ps).toMatch(/^sudo -n -- sh -c /m);
     expect(log).toMatch(/"level":20/);
     expect(secrets.filter((s) => ps.includes(s.value)).map((s) => s.name)).toEqual([]);
     expect(secrets.filter((s) => log.includes(s.value)).map((s) => s.name)).toEqual([]);
+  });
+
+  it('on every node, no file that holds a secret is readable by others (staging directory included), and none is in the journal, where sudo logs every command', async () => {
+    const secrets = clusterSecretValues(CLUSTER);
+    const plans = planCluster(await buildFacts(loadConfig(CONFIG), readInventory(CLUSTER)));
+    const patterns = '/root/.itest-secret-patterns';
+    for (const plan of plans) {
+      const host = await node(plan.node.name as keyof typeof ADDRESSES);
+      try {
+        // What the plan says holds a secret: key files, passwords, the Spark config, PKCS#12 stores.
+        const planned = [...plan.files.filter((f) => f.secret).map((f) => f.path), ...plan.keyStores.filter((k) => k.kind === 'pkcs12').map((k) => k.path)];
+        expect(planned.length).toBeGreaterThan(0);
+        const modes = (await host.execOrThrow(`stat -c '%n %a' ${planned.map(q).join(' ')}`)).trim().split('\n');
+        expect(modes.filter((m) => !/ [0-7][0-7]0$/.test(m))).toEqual([]);
+        // The staging directory: private to admin, and nothing left in it.
+        expect((await host.execOrThrow('stat -c "%a %U" /home/admin/.millrace-staging && ls -A /home/admin/.millrace-staging')).trim()).toBe('700 admin');
+        // Every file others may read, searched for every secret value; and the whole journal.
+        await host.putFile(patterns, secrets.map((x) => x.value).join('\n') + '\n', { mode: 0o600 });
+        const leaks = await host.execOrThrow(
+          `find /etc /home /root /tmp /var/tmp /var/lib /var/log /var/cache/millrace /opt/millrace/bin -type f -perm -o=r -size -64M ! -path ${patterns} -print0 2>/dev/null | xargs -0 -r grep -lF -f ${patterns} || true`,
+        );
+        expect(`${plan.node.name}: ${leaks.trim()}`).toBe(`${plan.node.name}: `);
+        const journal = await host.execOrThrow(`journalctl --no-pager -o cat | grep -cF -f ${patterns} || true`);
+        const sudoLines = await host.execOrThrow('journalctl --no-pager -o cat _COMM=sudo | grep -c "COMMAND=" || true');
+        expect(`${plan.node.name}: ${journal.trim()} secret lines in the journal`).toBe(`${plan.node.name}: 0 secret lines in the journal`);
+        // The control: sudo did log the provisioner's commands there.
+        expect(Number(sudoLines.trim())).toBeGreaterThan(20);
+      } finally {
+        await host.exec(`rm -f ${patterns}`);
+        await host.close();
+      }
+    }
   });
 
   it('secret files in the state directory are 0600', () => {
