@@ -39,6 +39,8 @@ export interface Target {
   listNodes(): Promise<NodeState[]>;
   /** Destroys every node the target created (the caller has asked for confirmation). */
   deleteNodes(report: Report): Promise<string[]>;
+  /** `cache warm`: what the target keeps on this machine ahead of `up` (the local host image). */
+  warmCache?(report: Report): Promise<Record<string, string>>;
   /** `plan`: what `up` would create, streamed; only where capabilities.plan. */
   plan?(): Promise<void>;
   /** One line: where this cluster's nodes come from. */

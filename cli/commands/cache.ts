@@ -7,8 +7,8 @@ import { cacheDir } from '../../lib/paths';
 import { ensureBundle } from '../../provisioning/artifacts';
 import { readManifest } from '../../provisioning/artifacts/bundle';
 import { COMPONENTS } from '../../provisioning/service';
-import { checkLocalPrerequisites } from '../../targets/local';
-import { ensureImage, imageDir } from '../../targets/local/image';
+import { imageDir } from '../../targets/local/image';
+import { targetFor } from '../../targets/target';
 import { configFor, output } from '../context';
 
 export function registerCache(program: Command): void {
@@ -21,9 +21,10 @@ export function registerCache(program: Command): void {
       const config = configFor(this);
       const log = logger();
       const built: Record<string, string> = {};
-      if (config.target === 'local') {
-        checkLocalPrerequisites();
-        built.image = await ensureImage(process.env.MILLRACE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian', (m) => log.info(m));
+      const target = await targetFor(config);
+      if (target.warmCache) {
+        await target.checkPrerequisites();
+        Object.assign(built, await target.warmCache((m) => log.info(m)));
       }
       for (const c of COMPONENTS) {
         const b = await ensureBundle(config, c, (m) => log.info({ component: c }, m));

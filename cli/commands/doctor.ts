@@ -12,7 +12,7 @@ import { mapSettled } from '../../lib/parallel';
 import { cacheDir, millraceHome } from '../../lib/paths';
 import { q } from '../../lib/shell';
 import { DATA_ROOT } from '../../provisioning/plan';
-import { checkLocalPrerequisites } from '../../targets/local';
+import { targetFor } from '../../targets/target';
 import { render } from '../../templates/render';
 import { connectAll } from '../bootstrap';
 import { configFor, output } from '../context';
@@ -34,18 +34,18 @@ function freeBytes(dir: string): number {
   return s.bavail * s.bsize;
 }
 
-function operatorFindings(config: ClusterConfig): Finding[] {
+async function operatorFindings(config: ClusterConfig): Promise<Finding[]> {
   const out: Finding[] = [{ where: 'operator', check: 'config', level: 'ok', detail: `cluster "${config.name}", target ${config.target}, ${config.nodes.length} nodes` }];
-  if (config.target === 'local') {
-    try {
-      checkLocalPrerequisites();
-      out.push({ where: 'operator', check: 'local target prerequisites', level: 'ok', detail: 'Linux, root, systemd-nspawn, debootstrap, ssh-keygen' });
-    } catch (error) {
-      const e = error as { message: string; hint?: string };
-      out.push({ where: 'operator', check: 'local target prerequisites', level: 'fail', detail: e.message, hint: e.hint });
-    }
+  const target = await targetFor(config);
+  try {
+    await target.checkPrerequisites();
+    out.push({ where: 'operator', check: `${target.name} target prerequisites`, level: 'ok', detail: `ready for ${target.describe()}` });
+  } catch (error) {
+    const e = error as { message: string; hint?: string };
+    out.push({ where: 'operator', check: `${target.name} target prerequisites`, level: 'fail', detail: e.message, hint: e.hint });
   }
-  for (const [what, dir, need] of [['state directory', millraceHome(), 1], ['artifact cache', cacheDir(), config.target === 'local' ? 8 : 2]] as const) {
+  // A target that boots its nodes here keeps their disks and the host image here too.
+  for (const [what, dir, need] of [['state directory', millraceHome(), 1], ['artifact cache', cacheDir(), target.capabilities.needsRootHere ? 8 : 2]] as const) {
     const free = freeBytes(dir) / GiB;
     out.push({ where: 'operator', check: `free disk (${what})`, level: free < need ? 'fail' : 'ok', detail: `${free.toFixed(1)} GiB free at ${dir}`, hint: free < need ? `free at least ${need} GiB there` : undefined });
   }
@@ -98,7 +98,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', '\nExits 1 if anything fails; warnings alone exit 0. `millrace status` checks the services themselves.')
     .action(async function (this: Command) {
       const config = configFor(this);
-      const findings = operatorFindings(config);
+      const findings = await operatorFindings(config);
       if (fs.existsSync(inventoryPath(config.name))) findings.push(...(await nodeFindings(config, readInventory(config.name))));
       else findings.push({ where: 'cluster', check: 'inventory', level: 'warn', detail: 'no nodes yet', hint: 'run `millrace up`' });
       const mark = { ok: '✓', warn: '!', fail: '✗' } as const;

@@ -8,7 +8,6 @@ import type { ClusterConfig } from '../../lib/config';
 import { HealthCheckError, UsageError } from '../../lib/errors';
 import { Inventory, InventoryNode, readInventory } from '../../lib/inventory';
 import { mapSettled } from '../../lib/parallel';
-import { clusterStateDir } from '../../lib/paths';
 import { ROLES, Role } from '../../lib/roles';
 import { cmd } from '../../lib/shell';
 import { buildFacts } from '../../provisioning/cluster-state';

@@ -135,6 +135,10 @@ export class LocalTarget implements Target {
     return inventory;
   }
 
+  async warmCache(report: Report): Promise<Record<string, string>> {
+    return { image: await ensureImage(DEBIAN_MIRROR, report) };
+  }
+
   async listNodes(): Promise<NodeState[]> {
     const dir = nodesDir(this.config.name);
     const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
