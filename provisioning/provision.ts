@@ -184,7 +184,7 @@ async function prepareHost(host: RemoteHost, script: string): Promise<string[]> 
 /** Puts a rendered script on the host (only if it changed), runs it, and returns its "changed: x" lines. */
 async function runHostScript(host: RemoteHost, path: string, script: string, what: string): Promise<string[]> {
   await syncFiles(host, [{ path, content: script, mode: 0o700, owner: 'root', restarts: [] }]);
-  const out = await host.execOrThrow(`sh ${path}`, { what });
+  const out = await host.execOrThrow(`sh ${q(path)}`, { what });
   return out
     .split('\n')
     .filter((l) => l.startsWith('changed: '))

@@ -105,7 +105,7 @@ async function tlsRow(host: RemoteHost, node: InventoryNode, spec: Pick<PortSpec
 }
 
 async function redirectRow(host: RemoteHost, node: InventoryNode, spec: PortSpec): Promise<VerifyRow> {
-  const r = await host.exec(`curl -sS -o /dev/null --max-time 5 -w '%{http_code} %{redirect_url}' http://${node.privateAddress}:${spec.port}/`);
+  const r = await host.exec(`curl -sS -o /dev/null --max-time 5 -w '%{http_code} %{redirect_url}' ${q(`http://${node.privateAddress}:${spec.port}/`)}`);
   const [code, location] = r.stdout.trim().split(' ');
   const ok = /^30[1278]$/.test(code ?? '') && (location ?? '').startsWith('https://');
   return { check: `port ${spec.port} (${spec.name}) only redirects to HTTPS`, target: node.name, ok, detail: ok ? `${code} → ${location}` : `HTTP ${code ?? '?'} ${location ?? r.stderr.trim()}` };
