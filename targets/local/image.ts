@@ -26,11 +26,12 @@ export const IMAGE_PACKAGES = [
 /** Installed with apt inside the image (with their recommends, as on an EC2 image). */
 const CLOUD_INIT_PACKAGES = ['cloud-init'];
 const SUITE = 'bookworm';
-const IMAGE_VERSION = 2;
+const IMAGE_VERSION = 3;
 
 /** Units that would fight over the shared network namespace or the console: off in every node. */
 const MASKED_UNITS = ['systemd-networkd.service', 'systemd-resolved.service', 'console-getty.service', 'getty@tty1.service'];
-const FSTAB_UNIT = 'millrace-container-fstab.service';
+// Not millrace-*: that prefix is the provisioned services' (`systemctl stop 'millrace-*'`).
+const FSTAB_UNIT = 'container-fstab.service';
 
 export function imageDir(): string {
   return path.join(cacheDir(), 'images', `debian-${SUITE}-v${IMAGE_VERSION}`);
