@@ -60,7 +60,7 @@ export async function killApp(facts: ClusterFacts, master: RemoteHost, id: strin
   let driverStopped = false;
   if (app.workDir) {
     // A streaming driver may linger after its executors go: end its whole process group.
-    const r = await master.exec(`pid=$(cat ${q(`${app.workDir}/driver.pid`)} 2>/dev/null) && kill -TERM -- -"$pid" 2>/dev/null`);
+    const r = await master.exec(`pid=$(cat ${q(`${app.workDir}/driver.pid`)} 2>/dev/null) && kill -TERM -"$pid" 2>/dev/null`);
     driverStopped = r.code === 0;
   }
   return { killed: /^[23]\d\d$/.test(code), driverStopped };

@@ -5,6 +5,8 @@ import { doctorProbe } from '../../cli/commands/doctor';
 import { planClientStores } from '../../provisioning/keystores';
 import { planCluster } from '../../provisioning/plan';
 import { probeScript, sparkSecretFiles } from '../../provisioning/verify/spark';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as YAML from 'yaml';
 import { renderUserData } from '../../templates/cloud-init';
 import { factsFor } from '../fixtures/facts';
@@ -120,6 +122,22 @@ describe('templates', () => {
       'echo "java $(java -version 2>&1 | head -1)"',
       `echo "failed $(systemctl --failed --no-legend --plain 'millrace-*' 2>/dev/null | awk '{print $1}' | tr '\\n' ' ')"`,
     ]);
+  });
+
+  it('every rendered shell script parses as POSIX sh (dash): the nodes run commands through `sudo -n -- sh -c`, not bash', () => {
+    const spy = jest.spyOn(templates, 'render');
+    renderEverything();
+    const scripts = spy.mock.calls.flatMap((c, i) => (/\.sh$|^opt\/launcher|spark-env/.test(c[0]) ? [{ name: c[0], text: spy.mock.results[i]!.value as string }] : []));
+    spy.mockRestore();
+    expect(scripts.length).toBeGreaterThan(5);
+    const dash = ['/usr/bin/dash', '/bin/dash'].find((p) => fs.existsSync(p));
+    if (!dash) throw new Error('dash is missing on this machine (Debian package dash); it checks that the scripts are POSIX sh');
+    for (const s of scripts) {
+      const r = spawnSync(dash, ['-n'], { input: s.text, encoding: 'utf8' });
+      expect(`${s.name}: ${r.status} ${r.stderr}`).toBe(`${s.name}: 0 `);
+      // dash's kill builtin has no `--`: `kill -TERM -- -$pid` fails there, silently with 2>/dev/null.
+      expect(`${s.name}: ${/kill (-[A-Z0-9]+ )?--/.test(s.text)}`).toBe(`${s.name}: false`);
+    }
   });
 
   it('fails the render when a variable is missing (strict mode)', () => {

@@ -27,7 +27,9 @@ describe("verify's Spark secret probe", () => {
     );
     expect(script).toContain("log=/tmp/v/without/driver.log\n");
     expect(script).toContain(`if grep -qF 'Failed to connect to master' "$log"; then verdict=refused; break; fi\n`);
-    expect(script).toContain('kill -TERM -- -$pid');
+    // POSIX sh (dash runs it through sudo) has no `kill --`: the group is a negative pid after the signal.
+    expect(script).toContain('kill -TERM -$pid');
+    expect(script).not.toContain('kill -TERM --');
     expect(script).toContain('echo "verdict=$verdict"');
   });
 
