@@ -14,12 +14,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { bootedNodeUser, type ClusterConfig } from '../../lib/config';
-import { MillraceError } from '../../lib/errors';
+import { HostUnreachableError, MillraceError } from '../../lib/errors';
 import { Inventory, InventoryNode, removeInventory, writeInventory } from '../../lib/inventory';
 import { mapAll } from '../../lib/parallel';
 import { cacheDir, clusterStateDir } from '../../lib/paths';
 import { run } from '../../lib/process';
-import { sleep, waitFor } from '../../lib/retry';
+import { sleep } from '../../lib/retry';
 import { clusterKnownHosts, KnownHosts } from '../../provisioning/known-hosts';
 import { connect } from '../../provisioning/remote-host';
 import { renderUserData } from '../../templates/cloud-init';
@@ -246,26 +246,23 @@ function boot(files: NodeFiles, machine: string, aptCache: string, disk: string)
 
 /**
  * sshd answers a second or two after boot, before cloud-init has made the login user: wait until
- * that user logs in with the operator's key and can sudo, as the provisioner will.
+ * that user logs in with the operator's key and can sudo, as the provisioner will. Only a refused
+ * or failed connection is waited out; a sudo that wants a password or a changed host key is final
+ * (cloud-init writes the sudo rule before the key that lets the user in).
  */
-async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts): Promise<void> {
-  let last: unknown;
-  await waitFor(
-    async () => {
-      if (!isRunning(files)) throw new MillraceError(`${node.name}: its systemd-nspawn process exited while booting`, { hint: `look at ${files.log}` });
-      try {
-        const host = await connect(node, { knownHosts: known, retries: 0, readyTimeoutMs: 5000 });
-        await host.close();
-        return true;
-      } catch (error) {
-        last = error;
-        return undefined;
-      }
-    },
-    { timeout: 120_000, interval: 500, what: `${node.sshUser}@${node.name} (${node.sshAddress}:22) to log in with sudo`, hint: `look at ${files.log}` },
-  ).catch((error: unknown) => {
-    throw last instanceof MillraceError ? last : error;
-  });
+async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isRunning(files)) throw new MillraceError(`${node.name}: its systemd-nspawn process exited while booting`, { hint: `look at ${files.log}` });
+    try {
+      const host = await connect(node, { knownHosts: known, retries: 0, readyTimeoutMs: 5000 });
+      await host.close();
+      return;
+    } catch (error) {
+      if (!(error instanceof HostUnreachableError) || Date.now() > deadline) throw error;
+    }
+    await sleep(500);
+  }
 }
 
 /** The node's nspawn process, checked by PID and command line: never found by name. */
