@@ -12,7 +12,8 @@ import { HostUnreachableError } from '../../lib/errors';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
 import { imageDir } from '../../targets/local/image';
-import { ADDRESSES, cli, CLUSTER, CONFIG, node, stateDir, TEST_DIR } from './harness';
+import { fingerprint } from '../../provisioning/known-hosts';
+import { ADDRESSES, cli, CLUSTER, CONFIG, HOST_BEFORE, hostNetworkFacts, node, stateDir, TEST_DIR } from './harness';
 
 const NODES = Object.keys(ADDRESSES) as (keyof typeof ADDRESSES)[];
 
@@ -74,6 +75,19 @@ describe('cloud-init', () => {
     expect(fs.readFileSync(path.join(image, 'etc/machine-id'), 'utf8')).toBe('');
     expect(fs.readFileSync(path.join(image, 'etc/hostname'), 'utf8')).toBe('');
     expect(fs.readdirSync(path.join(image, 'etc/ssh')).filter((f) => f.startsWith('ssh_host_'))).toEqual([]);
+  });
+
+  it("left this machine's network alone (the nodes share its namespace): hostname, hosts, resolv.conf, interfaces", () => {
+    expect(hostNetworkFacts()).toEqual(JSON.parse(fs.readFileSync(HOST_BEFORE, 'utf8')));
+  });
+
+  it('kept the host key millrace made and pinned before the first boot, and made no other', async () => {
+    const keys = await onEveryNode(async (host) => (await host.execOrThrow('ls /etc/ssh | grep "^ssh_host_" | sort; cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub')).trim().split('\n'));
+    for (const name of NODES) {
+      const [priv, pub, blob] = keys[name]!;
+      expect([priv, pub, keys[name]!.length]).toEqual(['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 3]);
+      expect(fingerprint(Buffer.from(blob!, 'base64'))).toBe(clusterKnownHosts(CLUSTER).get(name)!.fingerprint);
+    }
   });
 
   it('the user-data every node booted with is, byte for byte, the user_data of every instance in the synthesized AWS stack', async () => {

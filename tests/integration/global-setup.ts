@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cli, CLUSTER_YAML, CONFIG, ENV, REPO, sampleProcessLists, TEST_DIR, UP_LOG, UP_PS, writeConfig } from './harness';
+import { cli, CLUSTER_YAML, CONFIG, ENV, HOST_BEFORE, hostNetworkFacts, REPO, sampleProcessLists, TEST_DIR, UP_LOG, UP_PS, writeConfig } from './harness';
 
 export default async function globalSetup(): Promise<void> {
   if (!fs.existsSync(path.join(REPO, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
@@ -12,6 +12,8 @@ export default async function globalSetup(): Promise<void> {
   writeConfig(CONFIG, CLUSTER_YAML);
   // Leftovers from an interrupted run go first.
   await cli(['down', '--yes', '-c', CONFIG]);
+  // 12-ec2-like-nodes checks that booting nodes with cloud-init left this machine's network alone.
+  fs.writeFileSync(HOST_BEFORE, JSON.stringify(hostNetworkFacts(), null, 2));
   // The whole log (debug level) and every process list during `up` are kept: 50-security checks
   // that no secret shows up in either.
   fs.rmSync(UP_PS, { force: true });

@@ -144,3 +144,18 @@ export function sampleProcessLists(file: string): () => number {
 export function randomName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** What of this machine the nodes must leave alone: they share its network namespace. */
+export const HOST_BEFORE = path.join(TEST_DIR, 'host-before-up.json');
+
+export function hostNetworkFacts(): Record<string, unknown> {
+  const read = (f: string): string => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '(absent)');
+  return {
+    hostname: os.hostname(),
+    etcHostname: read('/etc/hostname'),
+    etcHosts: read('/etc/hosts'),
+    resolvConf: read('/etc/resolv.conf'),
+    // Loopback aliases come and go with the tests' listeners; the interfaces and their other addresses may not.
+    interfaces: Object.fromEntries(Object.entries(os.networkInterfaces()).map(([name, addrs]) => [name, (addrs ?? []).map((a) => a.cidr).sort()])),
+  };
+}
