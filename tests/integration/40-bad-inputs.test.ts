@@ -129,7 +129,7 @@ describe('bad inputs', () => {
     }
   });
 
-  it('a node whose user needs a password for sudo stops `up` before any change on any node, names node, user and fix; after the fix it converges', async () => {
+  it('a node whose user needs a password for sudo, or has no sudo, stops `up` before any change on any node, naming node, user and fix; after the fix it converges', async () => {
     // The sudoers rule cloud-init wrote on hdfs-1, edited in the node's rootfs from this machine.
     const sudoers = path.join(stateDir(), 'nodes', 'hdfs-1', 'rootfs', 'etc', 'sudoers.d', '90-cloud-init-users');
     const rule = fs.readFileSync(sudoers, 'utf8');
@@ -150,6 +150,18 @@ describe('bad inputs', () => {
       expect((await kafka.exec(`test -e ${clientProps}`)).code).toBe(1);
     } finally {
       fs.writeFileSync(sudoers, rule);
+    }
+    // No sudo at all on spark-1: named the same way, and nothing changes either.
+    const sudo = path.join(stateDir(), 'nodes', 'spark-1', 'rootfs', 'usr', 'bin', 'sudo');
+    fs.renameSync(sudo, `${sudo}.itest-away`);
+    try {
+      const r = await cli(['up', '-c', CONFIG]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/spark-1 \(127\.0\.0\.32:22\): user admin is not root and sudo is not installed, so millrace cannot install or configure anything there/);
+      expect(r.stderr).toMatch(/hint: install sudo \(apt-get install sudo, or dnf install sudo\) and give admin passwordless sudo/);
+      expect((await kafka.exec(`test -e ${clientProps}`)).code).toBe(1);
+    } finally {
+      fs.renameSync(`${sudo}.itest-away`, sudo);
       await kafka.close();
     }
     const again = await cli(['up', '--json', '-c', CONFIG]);
