@@ -1,9 +1,11 @@
 /**
  * Cluster lifecycle benchmark: a cold `up` (new nodes, warm artifact cache and host image), a
- * no-op `up` on the healthy cluster, and `down`. Each is timed through the built CLI, the way a
- * user runs it; the no-op `up` is also shown as a ratio of the cold one.
+ * no-op `up` on the healthy cluster, and `down`; then the aws target's apply and destroy of the
+ * whole stack by terraform against the EC2 API emulator. Each is timed through the built CLI, the
+ * way a user runs it; the no-op `up` is also shown as a ratio of the cold one.
  */
 import * as path from 'node:path';
+import { EMULATOR_AMI, startEmulator } from '../tests/fixtures/aws-emulator';
 import { BenchRow, cliTimed, printTable, writeResults, benchWorkdir, writeYaml, localClusterYaml } from './common';
 
 const CLUSTER_YAML = localClusterYaml('bench', 41);
@@ -16,12 +18,36 @@ export async function benchCluster(): Promise<BenchRow[]> {
   const noop = await cliTimed(['up', '--json', '-c', config], dir);
   const noopChanged = (JSON.parse(noop.stdout) as { changed: boolean }).changed;
   const down = await cliTimed(['down', '--yes', '-c', config], dir);
+  const aws = await benchAwsEmulator(dir);
   return [
     { metric: 'cold up (warm artifact cache)', value: cold.seconds, unit: 's', note: '3 new nodes, from nothing to healthy' },
     { metric: 'no-op up', value: noop.seconds, unit: 's', note: noopChanged ? 'CHANGED something (expected no change)' : 'no changes' },
     { metric: 'no-op up / cold up', value: noop.seconds / cold.seconds, unit: 'ratio', note: 'same run, same machine' },
     { metric: 'down', value: down.seconds, unit: 's', note: 'stop and remove 3 nodes' },
+    ...aws,
   ];
+}
+
+/** terraform apply and destroy of the 3-node stack against moto on loopback (`up --infra-only`, `down`). */
+async function benchAwsEmulator(dir: string): Promise<BenchRow[]> {
+  const emulator = await startEmulator(path.join(dir, 'aws-emulator'));
+  try {
+    const config = writeYaml(
+      path.join(dir, 'bench-aws.yaml'),
+      `name: bench-aws\ntarget: aws\naws:\n  ami: ${EMULATOR_AMI}\nnetwork:\n  sshCidr: 198.51.100.7/32\nartifacts:\n  source: maven\n`,
+    );
+    await cliTimed(['down', '--yes', '-c', config], dir, { env: emulator.env });
+    const up = await cliTimed(['up', '--infra-only', '--yes', '--json', '-c', config], dir, { env: emulator.env });
+    const created = /Apply complete! Resources: (\d+) added/.exec(up.stderr)?.[1] ?? '?';
+    const down = await cliTimed(['down', '--yes', '--json', '-c', config], dir, { env: emulator.env });
+    return [
+      { metric: 'aws up --infra-only (emulator)', value: up.seconds, unit: 's', note: `terraform plan + apply of ${created} resources against moto on loopback` },
+      { metric: 'aws down (emulator)', value: down.seconds, unit: 's', note: 'terraform destroy, then the leftovers check' },
+      { metric: 'aws down / aws up', value: down.seconds / up.seconds, unit: 'ratio', note: 'same run, same emulator' },
+    ];
+  } finally {
+    await emulator.stop();
+  }
 }
 
 if (require.main === module) {

@@ -56,10 +56,10 @@ export interface Timed {
 }
 
 /** Runs `millrace <args>` from dist/, timed; a failure stops the benchmark with its stderr. */
-export function cliTimed(args: string[], dir: string, opts: { allowFailure?: boolean } = {}): Promise<Timed> {
+export function cliTimed(args: string[], dir: string, opts: { allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist/cli/main.js'), ...args], { env: benchEnv(dir), cwd: dir });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist/cli/main.js'), ...args], { env: { ...benchEnv(dir), ...opts.env }, cwd: dir });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

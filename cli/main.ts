@@ -14,6 +14,7 @@ import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
 import { registerCredentials } from './commands/credentials';
 import { registerDoctor } from './commands/doctor';
+import { registerDescribe } from './commands/describe';
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -49,6 +50,7 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
+  registerDescribe(program);
   registerVerify(program);
   registerDemo(program);
   registerCredentials(program);

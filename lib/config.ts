@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { looksLikePublicKey, publicKeyProblem } from './ssh-keys';
 import { ROLES, Role } from './roles';
 import { dropEmptySections, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 import { DEFAULT_VERSIONS, KNOWN_VERSIONS } from './versions';
@@ -175,6 +176,12 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
   c.network.kafkaClientCidrs.forEach((cidr, i) => checkCidr(cidr, ['network', 'kafkaClientCidrs', i], issue));
   if (c.aws.vpcId && !c.aws.subnetId) issue(['aws', 'subnetId'], 'an existing vpcId needs a subnetId too', 'set aws.subnetId to a public subnet in that VPC');
   if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to');
+  if (c.ssh.publicKey !== undefined && looksLikePublicKey(c.ssh.publicKey)) {
+    const problem = publicKeyProblem(c.ssh.publicKey);
+    if (problem) issue(['ssh', 'publicKey'], problem, 'paste the whole line of your .pub file, or give its path, or remove ssh.publicKey and ssh.privateKeyPath to let millrace generate a key pair');
+  }
+  if (c.ssh.publicKey !== undefined && c.ssh.privateKeyPath === undefined)
+    issue(['ssh', 'privateKeyPath'], 'is needed with ssh.publicKey: millrace logs in with the private half', 'set it, or remove ssh.publicKey to let millrace generate a key pair for the cluster');
   if ((c.target === 'aws' || c.target === 'local') && c.ssh.user === 'root')
     issue(['ssh', 'user'], `the ${c.target} target's nodes refuse root logins`, `remove ssh.user to log in as "${DEFAULT_LOGIN_USER}" (passwordless sudo), or name another user for cloud-init to create`);
   if (c.target === 'aws' && c.network.sshCidr === '127.0.0.1/32')

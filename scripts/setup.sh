@@ -42,14 +42,36 @@ fi
 say "build"
 npm run build --silent
 
-say "python test environment (pytest and pyspark for the jobs' pure transforms)"
+say "python test environment (pytest and pyspark for the jobs' pure transforms; moto, the AWS API emulator)"
 VENV=.venv
+REQUIREMENTS=(spark-jobs/requirements-test.txt tests/integration/requirements.txt)
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-if ! cmp -s spark-jobs/requirements-test.txt "$VENV/.millrace-requirements"; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r spark-jobs/requirements-test.txt
-  cp spark-jobs/requirements-test.txt "$VENV/.millrace-requirements"
+if ! cat "${REQUIREMENTS[@]}" | cmp -s - "$VENV/.millrace-requirements"; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${REQUIREMENTS[@]/#/-r}"
+  cat "${REQUIREMENTS[@]}" > "$VENV/.millrace-requirements"
 else
   echo "up to date" >&2
+fi
+
+say "terraform and the AWS provider (the aws target; its integration test applies the stack to the emulator)"
+# Neither can be installed from here: no registry reachable from this kind of machine serves them.
+# Report what is missing; the aws emulator test then fails, naming it.
+if command -v terraform >/dev/null 2>&1 || command -v tofu >/dev/null 2>&1; then
+  (command -v terraform >/dev/null 2>&1 && terraform version || tofu version) | head -1 >&2
+else
+  echo "MISSING: terraform or tofu on PATH (https://developer.hashicorp.com/terraform/install, https://opentofu.org/docs/intro/install/)" >&2
+fi
+mirror="${MILLRACE_TF_PROVIDER_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  for d in "$HOME/.terraform.d/plugins" "$HOME/.local/share/terraform/plugins" /usr/local/share/terraform/plugins /usr/share/terraform/plugins \
+           $(find / -maxdepth 3 -type d -name registry.terraform.io 2>/dev/null | xargs -r -n1 dirname); do
+    if [ -d "$d/registry.terraform.io/hashicorp/aws" ]; then mirror="$d"; break; fi
+  done
+fi
+if [ -n "$mirror" ] && [ -d "$mirror/registry.terraform.io/hashicorp/aws" ]; then
+  echo "AWS provider mirror: $mirror ($(ls "$mirror/registry.terraform.io/hashicorp/aws" | tr '\n' ' '))" >&2
+else
+  echo "MISSING: a Terraform provider mirror holding registry.terraform.io/hashicorp/aws; set MILLRACE_TF_PROVIDER_MIRROR to it" >&2
 fi
 
 say "artifacts and host image for the local target (cached in ${MILLRACE_CACHE:-~/.millrace/cache})"

@@ -4,7 +4,7 @@ import { UsageError } from '../lib/errors';
 import { expandHome } from '../lib/paths';
 import { Inventory, writeInventory } from '../lib/inventory';
 import { clusterSshKey } from './ssh-key';
-import type { NodeState, Target, TargetCapabilities } from './target';
+import type { DeleteResult, NodeState, Target, TargetCapabilities } from './target';
 
 /** A static host is logged in to as ssh.user (or the node's user), root if neither is set. */
 export const STATIC_DEFAULT_USER = 'root';
@@ -46,7 +46,7 @@ export class StaticTarget implements Target {
     return this.config.nodes.map((n) => ({ name: n.name, state: 'unknown', address: n.address }));
   }
 
-  async deleteNodes(): Promise<string[]> {
+  async deleteNodes(): Promise<DeleteResult> {
     throw new UsageError('the static target does not own its hosts, so `down` has nothing to destroy', {
       hint: 'stop the services yourself with `millrace exec all -- systemctl stop "millrace-*"`',
     });

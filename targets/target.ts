@@ -28,21 +28,38 @@ export interface NodeState {
   id?: string;
 }
 
+/** What `up` may pass a target that plans before it creates (aws). */
+export interface UpOptions {
+  /** Apply without asking. */
+  yes?: boolean;
+  /** Asked with the plan's summary before anything is created or destroyed. */
+  confirm?: (summary: { text: string; changes: number }) => Promise<boolean>;
+  /** A saved plan to apply exactly. */
+  planFile?: string;
+}
+
+export interface DeleteResult {
+  /** The nodes removed. */
+  removed: string[];
+  /** What outlives the delete by design, one line each (a KMS key waiting out its deletion window). */
+  left: string[];
+}
+
 export interface Target {
   readonly name: TargetName;
   readonly capabilities: TargetCapabilities;
   /** Fails early, with what to do, when this machine lacks what the target needs. Changes nothing. */
   checkPrerequisites(): Promise<void>;
   /** Creates the nodes, or finds them, waits until they accept SSH, and writes the inventory. */
-  createNodes(report: Report): Promise<Inventory>;
+  createNodes(report: Report, opts?: UpOptions): Promise<Inventory>;
   /** The nodes the target knows of, without changing anything. */
   listNodes(): Promise<NodeState[]>;
   /** Destroys every node the target created (the caller has asked for confirmation). */
-  deleteNodes(report: Report): Promise<string[]>;
+  deleteNodes(report: Report): Promise<DeleteResult>;
   /** `cache warm`: what the target keeps on this machine ahead of `up` (the local host image). */
   warmCache?(report: Report): Promise<Record<string, string>>;
-  /** `plan`: what `up` would create, streamed; only where capabilities.plan. */
-  plan?(): Promise<void>;
+  /** `plan`: what `up` would change, streamed, and summed up; saved to `out` for `up --plan`. Only where capabilities.plan. */
+  plan?(out?: string): Promise<{ text: string; changes: number }>;
   /** One line: where this cluster's nodes come from. */
   describe(): string;
 }

@@ -57,7 +57,7 @@ export function registerDemo(program: Command): void {
       const run = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
       const started = Date.now();
 
-      await steps.run(`bring the ${config.target} cluster up`, ['up']);
+      await steps.run(`bring the ${config.target} cluster up`, ['up', '--yes']);
       await steps.run(`create topics ${spec.topic} (+ .dlq) and ${spec.predictionsTopic}`, ['topics', 'create', spec.topic]);
       await steps.run('', ['topics', 'create', spec.predictionsTopic, '--no-dlq']);
       await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);

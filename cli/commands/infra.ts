@@ -28,29 +28,44 @@ export function registerInfra(program: Command): void {
 
   program
     .command('plan')
-    .description('show what `up --target aws` would create (terraform/tofu plan)')
+    .description('show what `up --target aws` would create, change or destroy (terraform/tofu plan); -o saves it for `up --plan`')
     .addOption(targetOption())
-    .action(async function (this: Command) {
+    .option('-o, --out <file>', 'save the plan to this file; `millrace up --plan <file>` applies exactly it')
+    .addHelpText('after', '\nExamples:\n  millrace plan --target aws\n  millrace plan --target aws -o cluster.tfplan && millrace up --target aws --plan cluster.tfplan')
+    .action(async function (this: Command, opts: { out?: string }) {
       const config = configFor(this);
       const target = await targetFor(config);
       if (!target.plan) throw new UsageError(`plan works with the aws target (this config's target is ${config.target})`, { hint: 'pass --target aws' });
-      await target.plan();
+      await target.checkPrerequisites();
+      const summary = await target.plan(opts.out);
+      const saved = opts.out ? path.resolve(opts.out) : undefined;
+      output(this, `${summary.text}${saved ? `\nsaved to ${saved}; apply exactly this plan with \`millrace up --target aws --plan ${saved}\`` : ''}`, { ...summary, ...(saved ? { planFile: saved } : {}) });
     });
 
   program
     .command('up')
     .description('create the nodes for the target, then bootstrap Kafka, HDFS and Spark on them over SSH')
     .addOption(targetOption())
-    .option('--infra-only', 'create the nodes but do not bootstrap them')
-    .addHelpText('after', '\nA second `up` on a healthy cluster changes nothing and restarts nothing.')
-    .action(async function (this: Command, opts: { infraOnly?: boolean }) {
+    .option('--infra-only', 'create the nodes but do not bootstrap them; prints the inventory the provisioner would get')
+    .option('-y, --yes', 'aws: apply the plan without asking')
+    .option('--plan <file>', 'aws: apply exactly this plan, saved by `millrace plan -o <file>`')
+    .addHelpText(
+      'after',
+      '\nOn aws, `up` shows the plan\'s summary and asks before it creates, changes or destroys anything,\nunless --yes (or --plan, which applies a plan you saved and reviewed).\nA second `up` on a healthy cluster changes nothing and restarts nothing.\n\nExamples:\n  millrace up\n  millrace up --target aws --yes\n  millrace up --target aws --infra-only --json',
+    )
+    .action(async function (this: Command, opts: { infraOnly?: boolean; yes?: boolean; plan?: string }) {
       const config = configFor(this);
       const started = Date.now();
       const target = await targetFor(config);
+      if (opts.plan && !target.capabilities.plan) throw new UsageError(`--plan works with the aws target (this config's target is ${config.target})`);
       await target.checkPrerequisites();
-      const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m));
+      const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m), {
+        yes: !!opts.yes,
+        ...(opts.plan ? { planFile: opts.plan } : {}),
+        confirm: (summary) => confirm(`${summary.text}\nApply these changes to cluster "${config.name}"?`, 'apply', 'pass --yes, or save the plan with `millrace plan --target aws -o FILE` and apply it with `millrace up --target aws --plan FILE`'),
+      });
       if (opts.infraOnly) {
-        output(this, `${inventory.nodes.length} nodes ready (not bootstrapped)`, { inventory });
+        output(this, `${inventory.nodes.length} nodes ready (not bootstrapped):\n${inventory.nodes.map((n) => `  ${n.name}  ${n.sshUser}@${n.sshAddress}  private ${n.privateAddress}${n.publicAddress ? `  public ${n.publicAddress}` : ''}  ${n.roles.join('+')}`).join('\n')}`, { inventory });
         return;
       }
       const outcomes = await bootstrap(config, inventory, { json: !!globals(this).json });
@@ -73,16 +88,18 @@ export function registerInfra(program: Command): void {
       const config = configFor(this);
       const target = await targetFor(config);
       if (!target.capabilities.ownsNodes) await target.deleteNodes(() => undefined);
-      await target.checkPrerequisites();
       const present = (await target.listNodes()).filter((n) => n.state !== 'absent');
-      if (present.length > 0 && !opts.yes && !(await confirm(`Destroy cluster "${config.name}" (${target.describe()}: ${present.map((n) => n.name).join(', ')}) and its data?`)))
-        throw new UsageError(`not confirmed: cluster "${config.name}" was left as it is`, { hint: 'answer "y" to destroy it, or pass --yes' });
-      const removed = await target.deleteNodes((m) => logger().info({ target: target.name }, m));
-      output(this, removed.length ? `cluster "${config.name}" destroyed: removed ${removed.join(', ')}` : `cluster "${config.name}": nothing to remove`, {
-        cluster: config.name,
-        destroyed: true,
-        removed,
-      });
+      if (present.length > 0) {
+        await target.checkPrerequisites();
+        if (!opts.yes && !(await confirm(`Destroy cluster "${config.name}" (${target.describe()}: ${present.map((n) => n.name).join(', ')}) and its data?`, 'destroy', 'pass --yes to confirm non-interactively')))
+          throw new UsageError(`not confirmed: cluster "${config.name}" was left as it is`, { hint: 'answer "y" to destroy it, or pass --yes' });
+      }
+      const result = await target.deleteNodes((m) => logger().info({ target: target.name }, m));
+      const lines = [
+        result.removed.length ? `cluster "${config.name}" destroyed: removed ${result.removed.join(', ')}` : `cluster "${config.name}": nothing to remove`,
+        ...result.left.map((l) => `left: ${l}`),
+      ];
+      output(this, lines.join('\n'), { cluster: config.name, destroyed: true, removed: result.removed, left: result.left });
     });
 }
 
@@ -90,8 +107,8 @@ function publicKeyOf(config: ClusterConfig): string {
   return clusterSshKey(config).publicKey;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new UsageError('refusing to destroy without confirmation', { hint: 'pass --yes to confirm non-interactively' });
+async function confirm(question: string, verb: string, hint: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new UsageError(`refusing to ${verb} without confirmation (no terminal to ask on)`, { hint });
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());

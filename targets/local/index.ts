@@ -25,7 +25,7 @@ import { connect } from '../../provisioning/remote-host';
 import { renderUserData } from '../../templates/cloud-init';
 import { render } from '../../templates/render';
 import { clusterSshKey } from '../ssh-key';
-import type { NodeState, Report, Target, TargetCapabilities } from '../target';
+import type { DeleteResult, NodeState, Report, Target, TargetCapabilities } from '../target';
 import { ensureImage } from './image';
 
 const DEBIAN_MIRROR = process.env.MILLRACE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
@@ -146,7 +146,7 @@ export class LocalTarget implements Target {
   }
 
   /** Stops every node (by its recorded PID), detaches its disk and removes its files. */
-  async deleteNodes(report: Report): Promise<string[]> {
+  async deleteNodes(report: Report): Promise<DeleteResult> {
     checkLocalPrerequisites();
     const cluster = this.config.name;
     const names = (await this.listNodes()).map((n) => n.name);
@@ -169,7 +169,7 @@ export class LocalTarget implements Target {
       clusterKnownHosts(cluster).forget(name);
     });
     removeInventory(cluster);
-    return names;
+    return { removed: names, left: [] };
   }
 
   describe(): string {

@@ -39,7 +39,7 @@ describe('millrace CLI', () => {
     const r = millrace(['--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    for (const c of ['init', 'validate', 'synth', 'plan', 'up', 'down', 'status', 'verify', 'ssh', 'exec', 'logs', 'doctor', 'topics', 'produce', 'consume', 'submit', 'jobs', 'demo', 'credentials']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['init', 'validate', 'synth', 'plan', 'up', 'down', 'describe', 'status', 'verify', 'ssh', 'exec', 'logs', 'doctor', 'topics', 'produce', 'consume', 'submit', 'jobs', 'demo', 'credentials']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     expect(r.stdout).toMatch(/Exit codes: 0 done, 1 failure, 2 usage or config error/);
   });
 

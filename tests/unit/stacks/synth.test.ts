@@ -50,7 +50,7 @@ describe('synthClusterStack', () => {
 describe('acceptance: the stack for examples/aws.yaml', () => {
   it('has exactly 3 aws_instance, each with IMDSv2 required and an encrypted root volume, and no open ingress', () => {
     const config = example();
-    const result = synthClusterStack(config, path.join(home, 'out'), config.ssh.publicKey!);
+    const result = synthClusterStack(config, path.join(home, 'out'), PUBLIC_KEY);
     const doc = JSON.parse(fs.readFileSync(result.file, 'utf8')) as Json;
     const instances = Object.values(doc.resource.aws_instance) as Json[];
     expect(instances).toHaveLength(3);

@@ -1,0 +1,60 @@
+/** `describe`: the cluster's nodes and endpoints, from its inventory, for any target. */
+import { Command } from 'commander';
+import { Inventory, operatorBrokers, readInventory } from '../../lib/inventory';
+import { portNumber, type Role } from '../../lib/roles';
+import { configFor, output } from '../context';
+
+export interface Endpoint {
+  name: string;
+  /** Where it is reached from: the operator's machine, or inside the cluster network. */
+  from: 'operator' | 'cluster';
+  url: string;
+}
+
+/** Pure: every endpoint a user asks for, from the inventory alone. */
+export function endpoints(inventory: Pick<Inventory, 'nodes'>): Endpoint[] {
+  const withRole = (role: Role) => inventory.nodes.filter((n) => n.roles.includes(role));
+  const at = (role: Role, port: string, scheme: string, suffix = '') =>
+    withRole(role).map((n) => `${scheme}${n.privateAddress}:${portNumber(role, port)}${suffix}`);
+  const list: [string, 'operator' | 'cluster', string[]][] = [
+    ['Kafka bootstrap servers', 'operator', [operatorBrokers(inventory).join(',')]],
+    ['Kafka bootstrap servers', 'cluster', [at('kafka', 'kafka-client', '').join(',')]],
+    ['HDFS', 'cluster', at('namenode', 'namenode-rpc', 'hdfs://')],
+    ['NameNode UI', 'cluster', at('namenode', 'namenode-https', 'https://')],
+    ['DataNode UIs', 'cluster', at('datanode', 'datanode-https', 'https://')],
+    ['KMS', 'cluster', at('kms', 'kms-https', 'https://', '/kms')],
+    ['Spark master', 'cluster', at('spark-master', 'spark-master-rpc', 'spark://')],
+    ['Spark master UI', 'cluster', at('spark-master', 'spark-master-https', 'https://')],
+    ['Spark worker UIs', 'cluster', at('spark-worker', 'spark-worker-https', 'https://')],
+  ];
+  return list.flatMap(([name, from, urls]) => urls.filter(Boolean).map((url) => ({ name, from, url })));
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function registerDescribe(program: Command): void {
+  program
+    .command('describe')
+    .description("the cluster's nodes (roles, SSH, addresses) and its endpoints (Kafka bootstrap servers, HDFS, KMS, Spark, UIs), from its inventory")
+    .addHelpText('after', '\nNothing is contacted: this reads what `up` recorded. `millrace status` checks that the services answer.\n\nExamples:\n  millrace describe\n  millrace describe --json | jq -r \'.endpoints[] | select(.name == "Kafka bootstrap servers" and .from == "operator") | .url\'')
+    .action(function (this: Command) {
+      const config = configFor(this);
+      const inventory = readInventory(config.name);
+      const eps = endpoints(inventory);
+      const nodes = table([
+        ['NODE', 'ROLES', 'SSH', 'PRIVATE', 'PUBLIC', 'ID'],
+        ...inventory.nodes.map((n) => [n.name, n.roles.join('+'), `${n.sshUser}@${n.sshAddress}:${n.sshPort}`, n.privateAddress, n.publicAddress ?? '-', n.id ?? '-']),
+      ]);
+      const eTable = table([['ENDPOINT', 'FROM', 'URL'], ...eps.map((e) => [e.name, e.from, e.url])]);
+      output(this, `cluster "${inventory.cluster}" (target ${inventory.target}, since ${inventory.createdAt})\n\n${nodes}\n\n${eTable}`, {
+        cluster: inventory.cluster,
+        target: inventory.target,
+        createdAt: inventory.createdAt,
+        nodes: inventory.nodes,
+        endpoints: eps,
+      });
+    });
+}
