@@ -11,6 +11,7 @@ import type { ClusterConfig } from '../../lib/config';
 import { MillraceError, UsageError } from '../../lib/errors';
 import { Inventory, inventoryPath, readInventory, removeInventory, writeInventory } from '../../lib/inventory';
 import { logger } from '../../lib/logger';
+import { sleep } from '../../lib/retry';
 import { clusterStateDir } from '../../lib/paths';
 import { synthClusterStack } from '../../stacks';
 import { clusterSshKey } from '../ssh-key';
@@ -45,6 +46,8 @@ export interface AwsDownOptions extends AwsOptions {
   confirm: () => Promise<boolean>;
   /** Reads what the account still holds afterwards; the AWS APIs unless a test stands in for them. */
   leftovers?: (region: string, cluster: string, kmsKeyArn?: string) => Promise<Leftovers>;
+  /** How long to wait for leftovers to go before naming them (default 5 minutes). */
+  settleMs?: number;
 }
 
 /** `millrace synth` writes here too, so `terraform -chdir=<stackDir> …` works on what `up` applied. */
@@ -187,13 +190,22 @@ export async function downAws(config: ClusterConfig, opts: AwsDownOptions): Prom
   });
   removeInventory(config.name);
   const findLeftovers = opts.leftovers ?? (await import('./sdk')).findLeftovers;
-  const found = await findLeftovers(config.aws.region, config.name, kmsKeyArn);
-  const left = [
-    ...found.instances.map((i) => `instance ${i}`),
-    ...found.volumes.map((v) => `volume ${v}`),
-    ...found.securityGroups.map((g) => `security group ${g}`),
-    ...found.vpcs.map((v) => `VPC ${v}`),
-  ];
+  // terraform waits for what it deletes; EC2 may still list an instance as shutting-down for a while.
+  const deadline = Date.now() + (opts.settleMs ?? 300_000);
+  let found: Leftovers;
+  let left: string[];
+  for (;;) {
+    found = await findLeftovers(config.aws.region, config.name, kmsKeyArn);
+    left = [
+      ...found.instances.map((i) => `instance ${i}`),
+      ...found.volumes.map((v) => `volume ${v}`),
+      ...found.securityGroups.map((g) => `security group ${g}`),
+      ...found.vpcs.map((v) => `VPC ${v}`),
+    ];
+    if (left.length === 0 || Date.now() >= deadline) break;
+    logger().child({ target: 'aws', step: 'destroy' }).info(`waiting for ${left.join(', ')} to go`);
+    await sleep(5000);
+  }
   if (left.length)
     throw new MillraceError(`${config.name}: terraform destroyed the stack, but the account still holds: ${left.join(', ')}`, {
       hint: 'they carry the tag millrace:cluster; look at them in the AWS console, and run `millrace down --target aws` again',

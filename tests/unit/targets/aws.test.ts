@@ -305,10 +305,19 @@ describe('downAws', () => {
     expect(calls().map((c) => c.args[0])).toEqual(['init', 'output', 'destroy']);
   });
 
+  it('waits for an instance that is still shutting down, and reports a clean account once it is gone', async () => {
+    await upFirst();
+    let polls = 0;
+    const settling = async () => (++polls < 2 ? { instances: ['i-0abc (shutting-down)'], volumes: [], securityGroups: [], vpcs: [] } : { instances: [], volumes: [], securityGroups: [], vpcs: [] });
+    const report = await downAws(config(), { yes: true, confirm: async () => true, publicKey: PUBLIC_KEY, stream: sink, leftovers: settling });
+    expect(polls).toBe(2);
+    expect(report).toEqual({ destroyed: true, left: [] });
+  }, 20_000);
+
   it('names whatever the account still holds of the cluster after the destroy', async () => {
     await upFirst();
     const dirty = async () => ({ instances: ['i-0abc (shutting-down)'], volumes: [], securityGroups: ['sg-1 (demo-kafka)'], vpcs: [] });
-    const error = await failure(downAws(config(), { yes: true, confirm: async () => true, publicKey: PUBLIC_KEY, stream: sink, leftovers: dirty }));
+    const error = await failure(downAws(config(), { yes: true, confirm: async () => true, publicKey: PUBLIC_KEY, stream: sink, leftovers: dirty, settleMs: 0 }));
     expect(error.message).toBe('demo: terraform destroyed the stack, but the account still holds: instance i-0abc (shutting-down), security group sg-1 (demo-kafka)');
     expect(error.hint).toMatch(/millrace:cluster/);
   });
