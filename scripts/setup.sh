@@ -57,7 +57,7 @@ say "terraform and the AWS provider (the aws target; its integration test applie
 # Neither can be installed from here: no registry reachable from this kind of machine serves them.
 # Report what is missing; the aws emulator test then fails, naming it.
 if command -v terraform >/dev/null 2>&1 || command -v tofu >/dev/null 2>&1; then
-  (command -v terraform >/dev/null 2>&1 && terraform version || tofu version) | head -1 >&2
+  (command -v terraform >/dev/null 2>&1 && terraform version 2>/dev/null || tofu version 2>/dev/null) | head -1 >&2
 else
   echo "MISSING: terraform or tofu on PATH (https://developer.hashicorp.com/terraform/install, https://opentofu.org/docs/intro/install/)" >&2
 fi
