@@ -5,12 +5,16 @@
  * way a user runs it; the no-op `up` is also shown as a ratio of the cold one.
  */
 import * as path from 'node:path';
-import { EMULATOR_AMI, startEmulator } from '../tests/fixtures/aws-emulator';
+import { EMULATOR_AMI, MOTO_SERVER, providerMirror, startEmulator } from '../tests/fixtures/aws-emulator';
+import * as fs from 'node:fs';
 import { BenchRow, cliTimed, printTable, writeResults, benchWorkdir, writeYaml, localClusterYaml } from './common';
 
 const CLUSTER_YAML = localClusterYaml('bench', 41);
 
 export async function benchCluster(): Promise<BenchRow[]> {
+  // The emulator half's prerequisites are checked before minutes go into the local half.
+  if (!fs.existsSync(MOTO_SERVER)) throw new Error(`${MOTO_SERVER} is missing: run ./scripts/setup.sh, which installs moto[server] into .venv`);
+  providerMirror();
   const dir = benchWorkdir('cluster');
   const config = writeYaml(path.join(dir, 'bench.yaml'), CLUSTER_YAML);
   await cliTimed(['down', '--yes', '-c', config], dir); // leftovers of an interrupted run
