@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors';
 import { looksLikePublicKey, publicKeyProblem } from './ssh-keys';
 import { ROLES, Role } from './roles';
-import { dropEmptySections, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
+import { dropEmptySections, hostAddress, hostAddressProblem, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 import { DEFAULT_VERSIONS, KNOWN_VERSIONS } from './versions';
 
 export const TARGETS = ['aws', 'static', 'local'] as const;
@@ -12,8 +12,22 @@ export type Target = (typeof TARGETS)[number];
 const NODE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 const LOCAL_BASE_ADDRESS = 11;
+/** The last automatic local address: 127.0.0.254. */
+const LOCAL_LAST_ADDRESS = 254;
+/** How many local nodes get an automatic address (127.0.0.11 to 127.0.0.254). */
+export const MAX_AUTO_LOCAL_NODES = LOCAL_LAST_ADDRESS - LOCAL_BASE_ADDRESS + 1;
 const LOGIN_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const LOGIN_USER_MESSAGE = 'must be a Unix user name (a-z, 0-9, _, -; starting with a letter or _)';
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+/**
+ * An EC2 instance type: family letters, generation digits, optional attribute letters or a
+ * dashed qualifier (m7i-flex, u7i-12tb, mac2-m2pro), '.', a size (nano … 48xlarge, metal,
+ * metal-48xl); or a high-memory u-6tb1.
+ */
+export const EC2_INSTANCE_TYPE = /^(?:u-\d+tb\d+|[a-z]+\d+[a-z]*(?:-[a-z0-9]+)*)\.(?:nano|micro|small|medium|large|xlarge|\d+xlarge|metal(?:-\d+xl)?)$/;
+const DEFAULT_INSTANCE_TYPE = 't3.large';
+/** Property names as Kafka, Hadoop and Spark write them: spark.executor.memory, dfs.replication. */
+const PROPERTY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * The user cloud-init creates on the nodes millrace boots (aws, local), with the operator's key
@@ -26,73 +40,135 @@ export function bootedNodeUser(config: Pick<ClusterConfig, 'ssh'>): string {
   return config.ssh.user ?? DEFAULT_LOGIN_USER;
 }
 
-const overrides = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({});
+const overrides = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .superRefine((props, ctx) => {
+    for (const [key, value] of Object.entries(props)) {
+      if (!PROPERTY_NAME.test(key))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `"${key}" is not a property name`, params: { hint: 'write the property as the component names it, e.g. log.retention.hours' } });
+      // eslint-disable-next-line no-control-regex
+      if (typeof value === 'string' && /[\0-\x1f\x7f]/.test(value))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'holds a line break or another control character', params: { hint: 'a property value is one line of text' } });
+    }
+  })
+  .default({})
+  .describe('Properties merged last into the rendered config file, e.g. log.retention.hours: 72');
+
+const loginUser = (what: string) => z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).describe(`${what}: a Unix user name, e.g. admin`);
 
 const nodeSchema = z
   .object({
-    name: z.string().regex(NODE_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 2 to 32 characters'),
-    roles: z.array(oneOf(ROLES)).min(1, 'a node needs at least one role'),
-    instanceType: z.string().default('t3.large'),
-    address: z.string().optional(),
+    name: z.string().regex(NODE_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 2 to 32 characters').describe('Node name: a lowercase DNS label, 2 to 32 characters, e.g. kafka-1'),
+    roles: z
+      .array(oneOf(ROLES))
+      .min(1, 'a node needs at least one role')
+      .describe(`The services this node runs, e.g. [kafka]: ${ROLES.join(', ')}`),
+    instanceType: z
+      .string()
+      .regex(EC2_INSTANCE_TYPE, 'is not an EC2 instance type')
+      .optional()
+      .describe('aws: the EC2 instance type of this node, family + generation + size, e.g. t3.large, m7i.2xlarge (default aws.instanceType)'),
+    address: hostAddress()
+      .optional()
+      .describe('Address SSH reaches and services bind to: static nodes need one (IPv4 or host name); local nodes default to 127.0.0.11, .12, ... by position; aws nodes get theirs from EC2'),
     /** Where clients outside the cluster network reach this node, NAT'd to `address`. */
-    publicAddress: z.string().optional(),
-    user: z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).optional(),
-    privateKeyPath: z.string().optional(),
+    publicAddress: hostAddress()
+      .optional()
+      .describe("static/local: where clients outside the cluster network reach this node, NAT'd to address, e.g. 203.0.113.10"),
+    user: loginUser('static: the user millrace logs in as on this node (root, or one with passwordless sudo)').optional(),
+    privateKeyPath: z.string().min(1, 'must not be empty').optional().describe('static: the private key for this node, e.g. ~/.ssh/id_ed25519 (default ssh.privateKeyPath)'),
   })
-  .strict();
+  .strict()
+  .describe('A node: its name, roles and (static) address');
 
-const stateSchema = z.discriminatedUnion('backend', [
-  z.object({ backend: z.literal('local') }).strict(),
-  z
-    .object({
-      backend: z.literal('s3'),
-      bucket: z.string().min(3),
-      key: z.string().default('millrace/terraform.tfstate'),
-      region: z.string().optional(),
-      dynamodbTable: z.string().optional(),
-    })
-    .strict(),
-]);
+const stateSchema = z
+  .discriminatedUnion('backend', [
+    z.object({ backend: z.literal('local').describe('local: the Terraform state stays in the cluster state directory') }).strict(),
+    z
+      .object({
+        backend: z.literal('s3').describe('s3: the Terraform state lives in an S3 bucket'),
+        bucket: z
+          .string()
+          .regex(/^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not an S3 bucket name')
+          .describe('S3 bucket name: 3 to 63 of a-z, 0-9, ".", "-", e.g. my-terraform-state'),
+        key: z
+          .string()
+          .regex(/^[^/\s][^\s]*$/, 'must be an object key without spaces or a leading "/"')
+          .default('millrace/terraform.tfstate')
+          .describe('Object key of the state file, e.g. millrace/demo.tfstate'),
+        region: z.string().regex(AWS_REGION, 'must be an AWS region such as eu-west-1').optional().describe('Region of the bucket, e.g. eu-west-1 (default aws.region)'),
+        dynamodbTable: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'is not a DynamoDB table name')
+          .optional()
+          .describe('DynamoDB table for state locking: 3 to 255 of A-Z, a-z, 0-9, "_", ".", "-", e.g. terraform-locks'),
+      })
+      .strict(),
+  ])
+  .describe('Where Terraform keeps its state: { backend: local } or { backend: s3, bucket: ... }');
 
 const awsSchema = z
   .object({
-    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1').default('us-east-1'),
-    availabilityZone: z.string().optional(),
-    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must look like vpc-0123abcd').optional(),
-    subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'must look like subnet-0123abcd').optional(),
-    vpcCidr: z.string().default('10.42.0.0/16'),
-    subnetCidr: z.string().default('10.42.1.0/24'),
-    ami: z.string().regex(/^ami-[0-9a-f]+$/, 'must look like ami-0123abcd').optional(),
-    amiFamily: z.enum(['debian-12', 'ubuntu-24.04']).default('debian-12'),
-    rootVolumeGb: z.number().int().min(8).max(16384).default(30),
-    dataVolumeGb: z.number().int().min(8).max(16384).default(100),
+    region: z.string().regex(AWS_REGION, 'must be an AWS region such as eu-west-1').default('us-east-1').describe('AWS region, e.g. eu-west-1'),
+    availabilityZone: z
+      .string()
+      .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d(-[a-z]+-\d)?[a-z]$/, 'must be an availability zone such as us-east-1a')
+      .optional()
+      .describe('Availability zone in aws.region, e.g. us-east-1a'),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'must look like vpc-0123abcd').optional().describe('An existing VPC to use instead of creating one, e.g. vpc-0123abcd (needs subnetId)'),
+    subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'must look like subnet-0123abcd').optional().describe('A public subnet of vpcId, e.g. subnet-0123abcd'),
+    vpcCidr: z.string().default('10.42.0.0/16').describe('IPv4 CIDR of the VPC millrace creates, /16 to /28, e.g. 10.42.0.0/16'),
+    subnetCidr: z.string().default('10.42.1.0/24').describe('IPv4 CIDR of its subnet, inside vpcCidr, e.g. 10.42.1.0/24'),
+    ami: z.string().regex(/^ami-[0-9a-f]+$/, 'must look like ami-0123abcd').optional().describe('A specific AMI, e.g. ami-0123abcd (default: the newest image of amiFamily)'),
+    amiFamily: z.enum(['debian-12', 'ubuntu-24.04']).default('debian-12').describe('The image family: debian-12 (tested) or ubuntu-24.04'),
+    instanceType: z
+      .string()
+      .regex(EC2_INSTANCE_TYPE, 'is not an EC2 instance type')
+      .default(DEFAULT_INSTANCE_TYPE)
+      .describe('EC2 instance type of nodes without their own, family + generation + size, e.g. t3.large, m7i.2xlarge'),
+    rootVolumeGb: z.number().int().min(8).max(16384).default(30).describe('Root volume size in GiB, 8 to 16384'),
+    dataVolumeGb: z.number().int().min(8).max(16384).default(100).describe('Data volume size in GiB (mounted at /var/lib/millrace), 8 to 16384'),
     state: stateSchema.default({ backend: 'local' }),
   })
-  .strict();
+  .strict()
+  .describe('aws target only: region, network and instances');
 
 const versionsSchema = z
   .object({
-    kafka: z.string().default(DEFAULT_VERSIONS.kafka),
-    spark: z.string().default(DEFAULT_VERSIONS.spark),
-    hadoop: z.string().default(DEFAULT_VERSIONS.hadoop),
-    java: z.coerce.string().default(DEFAULT_VERSIONS.java),
+    kafka: oneOf(KNOWN_VERSIONS.kafka, { what: 'kafka version' }).default(DEFAULT_VERSIONS.kafka).describe(`Kafka version: ${KNOWN_VERSIONS.kafka.join(', ')}`),
+    spark: oneOf(KNOWN_VERSIONS.spark, { what: 'spark version' }).default(DEFAULT_VERSIONS.spark).describe(`Spark version: ${KNOWN_VERSIONS.spark.join(', ')}`),
+    hadoop: oneOf(KNOWN_VERSIONS.hadoop, { what: 'hadoop version' }).default(DEFAULT_VERSIONS.hadoop).describe(`Hadoop version: ${KNOWN_VERSIONS.hadoop.join(', ')}`),
+    java: oneOf(KNOWN_VERSIONS.java, { what: 'java version', coerceNumbers: true }).default(DEFAULT_VERSIONS.java).describe(`Java version: ${KNOWN_VERSIONS.java.join(', ')}`),
   })
-  .strict();
+  .strict()
+  .describe('Component versions millrace installs');
+
+const mirror = (what: string, example: string) => z.string().url('is not a URL').default(example).describe(`${what}: an https URL, e.g. ${example}`);
 
 const artifactsSchema = z
   .object({
-    source: z.enum(['apache', 'maven']).default('apache'),
-    apacheMirror: z.string().url().default('https://archive.apache.org/dist'),
-    mavenRepository: z.string().url().default('https://repo1.maven.org/maven2'),
-    pypiIndex: z.string().url().default('https://pypi.org'),
-    cacheDir: z.string().optional(),
+    source: z.enum(['apache', 'maven']).default('apache').describe('apache: the Apache release archive (SHA-512 verified); maven: Maven Central plus PyPI'),
+    apacheMirror: mirror('The Apache release archive or a mirror of it', 'https://archive.apache.org/dist'),
+    mavenRepository: mirror('A Maven repository (Maven Central, or an Artifactory/Nexus mirror)', 'https://repo1.maven.org/maven2'),
+    pypiIndex: mirror('A PyPI index (for the pyspark package)', 'https://pypi.org'),
+    allowInsecureHttp: z
+      .boolean()
+      .default(false)
+      .describe('true accepts plain http:// mirrors (an internal mirror without TLS): downloads can then be read and changed on the way'),
+    cacheDir: z.string().min(1, 'must not be empty').optional().describe('Where downloaded artifacts are kept (default: the millrace cache directory)'),
   })
-  .strict();
+  .strict()
+  .describe('Where Kafka, Hadoop and Spark come from');
+
+const cidr = (what: string, example: string) => z.string().describe(`${what}: an address and prefix length, e.g. ${example}`);
 
 const baseSchema = z
   .object({
-    name: z.string().regex(CLUSTER_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 3 to 32 characters'),
-    target: oneOf(TARGETS).default('local'),
+    name: z
+      .string()
+      .regex(CLUSTER_NAME, 'must be a lowercase DNS label (a-z, 0-9, -), 3 to 32 characters')
+      .describe('Cluster name: a lowercase DNS label, 3 to 32 characters, e.g. demo; state lives in ~/.millrace/clusters/<name>/'),
+    target: oneOf(TARGETS).default('local').describe('Where the nodes come from: local (systemd-nspawn on this machine), static (existing SSH hosts), aws (EC2)'),
     aws: awsSchema.default({}),
     nodes: z
       .array(nodeSchema)
@@ -101,36 +177,50 @@ const baseSchema = z
         { name: 'kafka-1', roles: ['kafka'] },
         { name: 'spark-1', roles: ['spark-master', 'spark-worker'] },
         { name: 'hdfs-1', roles: ['namenode', 'datanode', 'kms'] },
-      ]),
+      ])
+      .describe('The nodes and their roles: exactly one namenode, at least one datanode and one kafka node; spark workers need a spark-master'),
     versions: versionsSchema.default({}),
     network: z
       .object({
-        sshCidr: z.string().default('127.0.0.1/32'),
-        kafkaClientCidrs: z.array(z.string()).default([]),
+        sshCidr: cidr('CIDR allowed to reach SSH (aws: your public IP), never 0.0.0.0/0', '203.0.113.7/32').default('127.0.0.1/32'),
+        kafkaClientCidrs: z.array(cidr('CIDR allowed to reach the Kafka TLS ports from outside the cluster', '203.0.113.0/24')).default([]).describe('CIDRs allowed to reach Kafka from outside the cluster (aws security groups)'),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe('Who may reach the cluster'),
     ssh: z
       .object({
-        publicKey: z.string().optional(),
-        privateKeyPath: z.string().optional(),
-        user: z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).optional(),
+        publicKey: z.string().min(1, 'must not be empty').optional().describe('A public key, or the path of a .pub file, e.g. ~/.ssh/id_ed25519.pub (needs privateKeyPath)'),
+        privateKeyPath: z.string().min(1, 'must not be empty').optional().describe('The private key millrace logs in with, e.g. ~/.ssh/id_ed25519 (left out: millrace generates a key pair)'),
+        user: loginUser('aws/local: the user cloud-init creates (default admin, never root); static: root or a user with passwordless sudo').optional(),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe('How millrace logs in to the nodes'),
     artifacts: artifactsSchema.default({}),
-    kafka: z.object({ overrides }).strict().default({}),
-    hdfs: z.object({ overrides }).strict().default({}),
-    spark: z.object({ overrides }).strict().default({}),
+    kafka: z.object({ overrides }).strict().default({}).describe('Kafka broker properties (server.properties)'),
+    hdfs: z.object({ overrides }).strict().default({}).describe('HDFS properties (hdfs-site.xml)'),
+    spark: z.object({ overrides }).strict().default({}).describe('Spark properties (spark-defaults.conf)'),
   })
-  .strict();
+  .strict()
+  .describe('millrace cluster config (millrace.yaml)');
 
 export const configSchema = baseSchema.superRefine(crossFieldRules);
 
-export type ClusterConfig = z.infer<typeof baseSchema>;
-export type NodeConfig = ClusterConfig['nodes'][number];
+type ParsedConfig = z.infer<typeof baseSchema>;
+/** A node as the targets see it: its instance type filled from aws.instanceType, a local node's address assigned. */
+export type NodeConfig = ParsedConfig['nodes'][number] & { instanceType: string };
+export type ClusterConfig = Omit<ParsedConfig, 'nodes'> & { nodes: NodeConfig[] };
 
-function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
+type AddIssue = (path: (string | number)[], message: string, hint?: string) => void;
+
+/** The automatic address of the local node at `index`, or undefined past the last one. */
+function autoLocalAddress(index: number): string | undefined {
+  const last = LOCAL_BASE_ADDRESS + index;
+  return last <= LOCAL_LAST_ADDRESS ? `127.0.0.${last}` : undefined;
+}
+
+function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
   const issue = issueAdder(ctx);
 
   const seen = new Map<string, number>();
@@ -139,43 +229,45 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
     if (first !== undefined) issue(['nodes', i, 'name'], `duplicate node name "${n.name}" (also nodes[${first}])`, 'give every node a unique name');
     else seen.set(n.name, i);
     const dupRole = n.roles.find((r, j) => n.roles.indexOf(r) !== j);
-    if (dupRole) issue(['nodes', i, 'roles'], `role "${dupRole}" is listed twice`);
-    if (n.address !== undefined && net.isIPv4(n.address) === false && !/^[a-z0-9.-]+$/i.test(n.address))
-      issue(['nodes', i, 'address'], `"${n.address}" is not an IPv4 address or host name`);
+    if (dupRole) issue(['nodes', i, 'roles'], `role "${dupRole}" is listed twice`, `list "${dupRole}" once`);
+    const addressOk = n.address !== undefined && hostAddressProblem(n.address) === undefined;
     if (c.target === 'static' && n.address === undefined)
       issue(['nodes', i, 'address'], 'a static node needs an address', 'set the host name or IP that SSH reaches');
-    if (c.target === 'local' && n.address !== undefined && !isLoopback(n.address))
+    if (c.target === 'local' && addressOk && !isLoopback(n.address!))
       issue(['nodes', i, 'address'], `"${n.address}" is not a loopback address`, 'local nodes use addresses in 127.0.0.0/8, e.g. 127.0.0.11');
-    if (n.publicAddress !== undefined) {
+    if (c.target === 'aws' && n.address !== undefined)
+      issue(['nodes', i, 'address'], 'an aws node gets its address from EC2', 'remove address (or use target: static for hosts you already have)');
+    if (n.publicAddress !== undefined && hostAddressProblem(n.publicAddress) === undefined) {
       if (c.target === 'aws') issue(['nodes', i, 'publicAddress'], 'an aws node gets its public address from EC2', 'remove publicAddress');
-      else if (net.isIPv4(n.publicAddress) === false && !/^[a-z0-9.-]+$/i.test(n.publicAddress))
-        issue(['nodes', i, 'publicAddress'], `"${n.publicAddress}" is not an IPv4 address or host name`);
       else if (c.target === 'local' && !isLoopback(n.publicAddress))
         issue(['nodes', i, 'publicAddress'], `"${n.publicAddress}" is not a loopback address`, 'local nodes use addresses in 127.0.0.0/8');
       else if (n.publicAddress === n.address) issue(['nodes', i, 'publicAddress'], 'is the same as address', 'remove publicAddress, or set the address clients outside reach');
     }
+    if (c.target !== 'static' && n.user !== undefined)
+      issue(['nodes', i, 'user'], `only static nodes take their own user; the ${c.target} target creates one user on every node`, 'remove it, and set ssh.user to name the user for the whole cluster');
+    if (c.target !== 'static' && n.privateKeyPath !== undefined)
+      issue(['nodes', i, 'privateKeyPath'], `only static nodes take their own key; the ${c.target} target puts one key on every node`, 'remove it, and set ssh.privateKeyPath for the whole cluster');
   });
+  addressCollisions(c, issue);
 
   const count = (role: Role): number => c.nodes.filter((n) => n.roles.includes(role)).length;
   // An unknown role is reported where it stands; the counts below then see only known roles.
   if (count('namenode') !== 1)
-    issue(['nodes'], `exactly one node must have the namenode role (found ${count('namenode')})`, 'add "namenode" to the roles of one node');
+    issue(['nodes'], `exactly one node must have the namenode role (found ${count('namenode')})`, count('namenode') === 0 ? 'add "namenode" to the roles of one node' : 'keep "namenode" on one node only');
   if (count('datanode') < 1) issue(['nodes'], 'at least one node must have the datanode role', 'add "datanode" to a node\'s roles');
   if (count('kafka') < 1) issue(['nodes'], 'at least one node must have the kafka role', 'add "kafka" to a node\'s roles');
   if (count('spark-worker') > 0 && count('spark-master') !== 1)
-    issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, 'add "spark-master" to the roles of one node');
-  if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`);
-
-  for (const [component, known] of Object.entries(KNOWN_VERSIONS)) {
-    const v = c.versions[component as keyof typeof KNOWN_VERSIONS];
-    if (!(known as readonly string[]).includes(v))
-      issue(['versions', component], `unknown ${component} version "${v}"`, `known versions: ${known.join(', ')}`);
-  }
+    issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, count('spark-master') === 0 ? 'add "spark-master" to the roles of one node' : 'keep "spark-master" on one node only');
+  if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`, 'keep "kms" on one node only (usually the namenode\'s)');
 
   checkCidr(c.network.sshCidr, ['network', 'sshCidr'], issue);
   c.network.kafkaClientCidrs.forEach((cidr, i) => checkCidr(cidr, ['network', 'kafkaClientCidrs', i], issue));
+  checkVpcCidrs(c.aws, issue);
+  if (c.aws.availabilityZone !== undefined && AWS_REGION.test(c.aws.region) && !c.aws.availabilityZone.startsWith(c.aws.region))
+    issue(['aws', 'availabilityZone'], `"${c.aws.availabilityZone}" is not in aws.region ${c.aws.region}`, `use a zone of ${c.aws.region}, e.g. ${c.aws.region}a, or change aws.region`);
   if (c.aws.vpcId && !c.aws.subnetId) issue(['aws', 'subnetId'], 'an existing vpcId needs a subnetId too', 'set aws.subnetId to a public subnet in that VPC');
-  if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to');
+  if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to', 'set aws.vpcId to the VPC of that subnet');
+  checkMirrors(c.artifacts, issue);
   if (c.ssh.publicKey !== undefined && looksLikePublicKey(c.ssh.publicKey)) {
     const problem = publicKeyProblem(c.ssh.publicKey);
     if (problem) issue(['ssh', 'publicKey'], problem, 'paste the whole line of your .pub file, or give its path, or remove ssh.publicKey and ssh.privateKeyPath to let millrace generate a key pair');
@@ -188,15 +280,125 @@ function crossFieldRules(c: ClusterConfig, ctx: z.RefinementCtx): void {
     issue(['network', 'sshCidr'], 'the aws target needs the operator\'s public CIDR for SSH', 'set network.sshCidr to your IP, e.g. 203.0.113.7/32');
 }
 
-function checkCidr(value: string, path: (string | number)[], issue: (p: (string | number)[], m: string, h?: string) => void): void {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(value) ?? /^([0-9a-f:]+)\/(\d{1,3})$/i.exec(value);
-  const ip = m?.[1];
-  const bits = Number(m?.[2]);
-  if (!m || !ip || net.isIP(ip) === 0 || bits > (net.isIPv4(ip) ? 32 : 128)) {
+/**
+ * Every node needs its own address and public address (static, local): two nodes on one address
+ * would be one host with two names. A local node without an address gets 127.0.0.11 + its
+ * position, so an explicit address can collide with an automatic one, and the automatic ones end
+ * at 127.0.0.254.
+ */
+function addressCollisions(c: ParsedConfig, issue: AddIssue): void {
+  if (c.target === 'aws') return;
+  if (c.target === 'local') {
+    const overflow = c.nodes.findIndex((n, i) => n.address === undefined && autoLocalAddress(i) === undefined);
+    if (overflow >= 0)
+      issue(
+        ['nodes'],
+        `${c.nodes.length} local nodes are too many for automatic addresses: nodes[${overflow}] would get 127.0.0.${LOCAL_BASE_ADDRESS + overflow}`,
+        `at most ${MAX_AUTO_LOCAL_NODES} local nodes get an automatic address (127.0.0.${LOCAL_BASE_ADDRESS} to 127.0.0.${LOCAL_LAST_ADDRESS}); use fewer nodes, or set address on nodes[${overflow}] and after`,
+      );
+  }
+  interface Claim {
+    index: number;
+    field: 'address' | 'publicAddress';
+    value: string;
+    auto: boolean;
+  }
+  // Explicit addresses first, so a collision with an automatic one is reported at the explicit one.
+  const claims: Claim[] = [
+    ...c.nodes.map((n, index): Claim | undefined => (n.address === undefined ? undefined : { index, field: 'address', value: n.address, auto: false })),
+    ...c.nodes.map((n, index): Claim | undefined => {
+      const auto = c.target === 'local' && n.address === undefined ? autoLocalAddress(index) : undefined;
+      return auto === undefined ? undefined : { index, field: 'address', value: auto, auto: true };
+    }),
+    ...c.nodes.map((n, index): Claim | undefined => (n.publicAddress === undefined ? undefined : { index, field: 'publicAddress', value: n.publicAddress, auto: false })),
+  ].filter((x): x is Claim => x !== undefined && hostAddressProblem(x.value) === undefined);
+  const owners = new Map<string, Claim>();
+  const autoHint = `local nodes without an address get 127.0.0.${LOCAL_BASE_ADDRESS}, .${LOCAL_BASE_ADDRESS + 1}, ... by position; pick an address past 127.0.0.${LOCAL_BASE_ADDRESS + c.nodes.length - 1}, or set every node's address`;
+  for (const claim of claims) {
+    const key = claim.value.toLowerCase().replace(/\.$/, '');
+    const owner = owners.get(key);
+    if (owner === undefined) {
+      owners.set(key, claim);
+      continue;
+    }
+    if (owner.index === claim.index) continue; // address == publicAddress of one node: reported with that node
+    if (claim.auto)
+      issue(['nodes', owner.index, owner.field], `"${claim.value}" is also the automatic address of nodes[${claim.index}] (127.0.0.${LOCAL_BASE_ADDRESS} + its position)`, autoHint);
+    else if (owner.auto) issue(['nodes', claim.index, claim.field], `"${claim.value}" is also the automatic address of nodes[${owner.index}]`, autoHint);
+    else issue(['nodes', claim.index, claim.field], `"${claim.value}" is also nodes[${owner.index}].${owner.field}`, 'give every node its own address');
+  }
+}
+
+/** An IPv4 CIDR as numbers, or undefined when it is not one. */
+function ipv4Cidr(value: string): { base: number; bits: number } | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(value);
+  if (!m || !net.isIPv4(m[1]!) || Number(m[2]) > 32) return undefined;
+  const base = m[1]!.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return { base, bits: Number(m[2]) };
+}
+
+const networkOf = (c: { base: number; bits: number }): number => (c.bits === 0 ? 0 : c.base - (c.base % 2 ** (32 - c.bits)));
+const dotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+function checkCidr(value: string, path: (string | number)[], issue: AddIssue): void {
+  const v4 = ipv4Cidr(value);
+  const v6 = /^([0-9a-f:]+)\/(\d{1,3})$/i.exec(value);
+  const v6ok = v6 !== null && net.isIPv6(v6[1]!) && Number(v6[2]) <= 128;
+  if (!v4 && !v6ok) {
     issue(path, `"${value}" is not a valid CIDR`, 'write an address and prefix length, e.g. 203.0.113.7/32');
     return;
   }
-  if (bits === 0) issue(path, `"${value}" opens the port to the whole internet`, 'use the narrowest CIDR that covers your clients, e.g. 203.0.113.7/32');
+  const bits = v4 ? v4.bits : Number(v6![2]);
+  if (bits === 0) {
+    issue(path, `"${value}" opens the port to the whole internet`, 'use the narrowest CIDR that covers your clients, e.g. 203.0.113.7/32');
+    return;
+  }
+  if (v4 && networkOf(v4) !== v4.base)
+    issue(path, `"${value}" has host bits set after the /${v4.bits} prefix`, `did you mean ${dotted(networkOf(v4))}/${v4.bits}? (or ${value.split('/')[0]}/32 for the one address)`);
+}
+
+/** The VPC and subnet millrace creates: IPv4, /16 to /28 (what AWS allows), the subnet inside the VPC. */
+function checkVpcCidrs(aws: ParsedConfig['aws'], issue: AddIssue): void {
+  const check = (field: 'vpcCidr' | 'subnetCidr'): { base: number; bits: number } | undefined => {
+    const value = aws[field];
+    const c = ipv4Cidr(value);
+    if (!c) issue(['aws', field], `"${value}" is not a valid IPv4 CIDR`, `write an IPv4 network and prefix length, e.g. ${field === 'vpcCidr' ? '10.42.0.0/16' : '10.42.1.0/24'}`);
+    else if (c.bits < 16 || c.bits > 28) issue(['aws', field], `"${value}": AWS takes /16 to /28 for a ${field === 'vpcCidr' ? 'VPC' : 'subnet'}`, 'use a prefix length from 16 to 28');
+    else if (networkOf(c) !== c.base) issue(['aws', field], `"${value}" has host bits set after the /${c.bits} prefix`, `did you mean ${dotted(networkOf(c))}/${c.bits}?`);
+    else return c;
+    return undefined;
+  };
+  const vpc = check('vpcCidr');
+  const subnet = check('subnetCidr');
+  if (vpc && subnet && !aws.vpcId && (subnet.bits < vpc.bits || networkOf({ base: subnet.base, bits: vpc.bits }) !== vpc.base))
+    issue(['aws', 'subnetCidr'], `"${aws.subnetCidr}" is not inside aws.vpcCidr ${aws.vpcCidr}`, `pick a subnet of ${aws.vpcCidr}, e.g. ${dotted(vpc.base)}/${Math.min(28, Math.max(vpc.bits, 24))}`);
+}
+
+/**
+ * Artifacts run as root on every node, so they come over https. A plain-http mirror (an internal
+ * one without TLS) needs artifacts.allowInsecureHttp: true, said in the config. Credentials in a
+ * URL would reach the logs, so they are refused.
+ */
+function checkMirrors(a: ParsedConfig['artifacts'], issue: AddIssue): void {
+  for (const field of ['apacheMirror', 'mavenRepository', 'pypiIndex'] as const) {
+    let url: URL;
+    try {
+      url = new URL(a[field]);
+    } catch {
+      continue; // reported by the schema
+    }
+    if (url.username || url.password)
+      issue(['artifacts', field], 'holds a user name or password, which would show in logs', 'use a mirror that allows anonymous reads from the nodes, without credentials in the URL');
+    if (url.protocol === 'https:') continue;
+    if (url.protocol === 'http:' && a.allowInsecureHttp) continue;
+    if (url.protocol === 'http:')
+      issue(
+        ['artifacts', field],
+        `"${a[field]}" is plain http: what the nodes install could be read and changed on the way`,
+        'use https://; for an internal mirror that only speaks http, set artifacts.allowInsecureHttp: true to accept that risk',
+      );
+    else issue(['artifacts', field], `"${a[field]}" is not an https URL (${url.protocol.replace(/:$/, '')})`, `use an https:// URL, e.g. https://mirror.example.org/`);
+  }
 }
 
 function isLoopback(address: string): boolean {
@@ -205,8 +407,11 @@ function isLoopback(address: string): boolean {
 
 const CLUSTER_CONFIG: SchemaDocument = {
   error: (file, issues) => new ConfigError(file, issues),
-  unknownKeyHint: 'check the spelling against `millrace init`',
-  unreadableHint: 'run `millrace init` to write one, or pass -c <path>',
+  fileNoun: 'config file',
+  unknownKeyHint: 'check the spelling against `millrace init` or schemas/millrace.schema.json',
+  missingHint: (file) => `run \`millrace init -c ${file}\` to write one, or pass -c <path> of an existing config`,
+  defaultFileName: 'millrace.yaml',
+  example: '"name: demo" and "target: local"',
 };
 
 /** What the command line may override in the file; validated together with it, by the same rules. */
@@ -218,7 +423,7 @@ export interface ConfigOverrides {
 export function parseConfig(doc: unknown, file = 'millrace.yaml', overrides: ConfigOverrides = {}): ClusterConfig {
   const base = dropEmptySections(doc);
   const merged = overrides.target !== undefined && typeof base === 'object' && base !== null && !Array.isArray(base) ? { ...base, target: overrides.target } : base;
-  return withLocalAddresses(validateDocument(configSchema, merged, file, CLUSTER_CONFIG));
+  return withDerivedFields(validateDocument(configSchema, merged, file, CLUSTER_CONFIG));
 }
 
 /** Parses YAML text; syntax errors are reported with line and column, all at once. */
@@ -230,10 +435,16 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Clust
   return parseConfigText(readDocument(file, CLUSTER_CONFIG), file, overrides);
 }
 
-/** Local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */
-function withLocalAddresses(c: ClusterConfig): ClusterConfig {
-  if (c.target !== 'local') return c;
-  return { ...c, nodes: c.nodes.map((n, i) => ({ ...n, address: n.address ?? `127.0.0.${LOCAL_BASE_ADDRESS + i}` })) };
+/** Nodes get aws.instanceType unless they name their own; local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */
+function withDerivedFields(c: ParsedConfig): ClusterConfig {
+  return {
+    ...c,
+    nodes: c.nodes.map((n, i) => ({
+      ...n,
+      instanceType: n.instanceType ?? c.aws.instanceType,
+      ...(c.target === 'local' ? { address: n.address ?? autoLocalAddress(i) } : {}),
+    })),
+  };
 }
 
 export function nodesWithRole(c: ClusterConfig, role: Role): NodeConfig[] {

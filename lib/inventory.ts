@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { TARGETS, type Target } from './config';
 import { MillraceError } from './errors';
 import { hasPublicAddress, portNumber, ROLES, type Role } from './roles';
 import { clusterStateDir } from './paths';
+import { hostAddressProblem, toIssues } from './schema';
 
 /** A blank disk the target attached to a node, for the provisioner to format and mount. */
 export interface DataVolume {
@@ -61,9 +61,7 @@ export function writeInventory(inv: Inventory): string {
  * the file is checked when it is read, like the config: only IPv4 addresses or DNS names, known
  * roles, user names a shell can't misread.
  */
-const hostAddress = z.string().refine((a) => net.isIPv4(a) || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(a), {
-  message: 'is not an IPv4 address or a DNS name',
-});
+const hostAddress = z.string().refine((a) => hostAddressProblem(a) === undefined, { message: 'is not an IPv4 address or a DNS name' });
 const inventoryNodeSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, 'is not a node name'),
@@ -91,7 +89,7 @@ export const inventorySchema = z
 export function parseInventory(doc: unknown, where: string): Inventory {
   const r = inventorySchema.safeParse(doc);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '')}: ${i.message}`);
+  const problems = toIssues(r.error, { unknownKeyHint: 'the file is written by millrace' }, inventorySchema, doc).map((i) => `${i.path || '(root)'}: ${i.message}`);
   throw new MillraceError(`${where} is not a valid inventory: ${problems.join('; ')}`, {
     hint: 'it is written by `millrace up`; run `millrace up` again to rewrite it (do not edit it by hand)',
   });

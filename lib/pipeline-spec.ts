@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from './errors';
-import { issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
+import { didYouMean, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 
 export const FIELD_TYPES = ['string', 'int', 'long', 'double', 'boolean', 'timestamp'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -39,26 +39,40 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,237}$/;
 
+const FIELD_NAME_MESSAGE = 'must be a letter or _ followed by letters, digits or _';
+
 const fieldSchema = z
   .object({
-    name: z.string().regex(FIELD_NAME, 'must be a letter or _ followed by letters, digits or _'),
-    type: oneOf(FIELD_TYPES),
-    required: z.boolean().default(false),
+    name: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('Field name: a letter or _ followed by letters, digits or _, e.g. origin'),
+    type: oneOf(FIELD_TYPES).describe(`Field type: ${FIELD_TYPES.join(', ')}`),
+    required: z.boolean().default(false).describe('true: a record without this field goes to the dead-letter topic'),
   })
-  .strict();
+  .strict()
+  .describe('One field of the events');
 
 const baseSchema = z
   .object({
-    name: z.string().min(1, 'must not be empty'),
-    topic: z.string().regex(TOPIC_NAME, 'must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-"'),
-    key: z.string().optional(),
-    id: z.string().regex(FIELD_NAME, 'must be a letter or _ followed by letters, digits or _'),
-    eventTime: z.string().optional(),
-    fields: z.array(fieldSchema).min(1, 'list at least one field'),
+    name: z.string().min(1, 'must not be empty').describe('Pipeline name, e.g. flights'),
+    topic: z
+      .string()
+      .regex(TOPIC_NAME, 'must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-"')
+      .describe('Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived'),
+    key: z.string().optional().describe('The field whose value keys (partitions) each event, e.g. origin'),
+    id: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id'),
+    eventTime: z.string().optional().describe('The timestamp field with the event time, used for replay pacing and by ingest, e.g. date'),
+    fields: z.array(fieldSchema).min(1, 'list at least one field').describe('The fields of the events: name, type, required'),
     // The Spark jobs own this section's details, so keys beyond these two pass through.
-    model: z.object({ label: z.string(), features: z.array(z.string()).min(1, 'list at least one feature') }).passthrough().optional(),
+    model: z
+      .object({
+        label: z.string().describe('The numeric or boolean field the model learns to predict, e.g. delay'),
+        features: z.array(z.string()).min(1, 'list at least one feature').describe('Fields (and hour_of_day, day_of_week) the model learns from'),
+      })
+      .passthrough()
+      .optional()
+      .describe('The Spark side\'s model: label and features; other keys pass through to the Spark jobs'),
   })
-  .strict();
+  .strict()
+  .describe('millrace pipeline spec: what the events of one topic look like');
 
 type ParsedSpec = z.infer<typeof baseSchema>;
 
@@ -67,23 +81,27 @@ function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
   const byName = new Map<string, { type: string; index: number }>();
   s.fields.forEach((f, i) => {
     const first = byName.get(f.name);
-    if (first) issue(['fields', i, 'name'], `duplicate field "${f.name}" (also fields[${first.index}])`);
+    if (first) issue(['fields', i, 'name'], `duplicate field "${f.name}" (also fields[${first.index}])`, 'give every field a unique name');
     else byName.set(f.name, { type: f.type, index: i });
   });
   const names = [...byName.keys()].join(', ');
-  if (s.key !== undefined && !byName.has(s.key)) issue(['key'], `"${s.key}" is not one of the fields`, `use one of ${names}`);
+  const pick = (value: string): string => {
+    const near = didYouMean(value, [...byName.keys()]);
+    return near ? `did you mean "${near}"? fields: ${names}` : `use one of ${names}`;
+  };
+  if (s.key !== undefined && !byName.has(s.key)) issue(['key'], `"${s.key}" is not one of the fields`, pick(s.key));
   const idField = byName.get(s.id);
-  if (idField && idField.type !== 'string') issue(['id'], `the id field "${s.id}" must have type string, not ${idField.type}`);
+  if (idField && idField.type !== 'string') issue(['id'], `the id field "${s.id}" must have type string, not ${idField.type}`, `set type: string on field "${s.id}", or name another field as id`);
   if (s.eventTime !== undefined) {
     const t = byName.get(s.eventTime);
-    if (!t) issue(['eventTime'], `"${s.eventTime}" is not one of the fields`, `use one of ${names}`);
-    else if (t.type !== 'timestamp') issue(['eventTime'], `"${s.eventTime}" has type ${t.type}; the event time must be a timestamp field`);
+    if (!t) issue(['eventTime'], `"${s.eventTime}" is not one of the fields`, pick(s.eventTime));
+    else if (t.type !== 'timestamp') issue(['eventTime'], `"${s.eventTime}" has type ${t.type}; the event time must be a timestamp field`, `set type: timestamp on field "${s.eventTime}", or name a timestamp field`);
   }
   if (s.model) {
     const label = byName.get(s.model.label);
-    if (!label) issue(['model', 'label'], `"${s.model.label}" is not one of the fields`, `use one of ${names}`);
+    if (!label) issue(['model', 'label'], `"${s.model.label}" is not one of the fields`, pick(s.model.label));
     else if (!['int', 'long', 'double', 'boolean'].includes(label.type))
-      issue(['model', 'label'], `"${s.model.label}" has type ${label.type}; a label must be numeric or boolean`);
+      issue(['model', 'label'], `"${s.model.label}" has type ${label.type}; a label must be numeric or boolean`, 'name an int, long, double or boolean field as the label');
   }
 }
 
@@ -98,8 +116,11 @@ export class PipelineSpecError extends ConfigError {
 
 const PIPELINE_SPEC: SchemaDocument = {
   error: (file, issues) => new PipelineSpecError(file, issues),
-  unknownKeyHint: 'check the spelling against examples/pipelines/flights.yaml',
-  unreadableHint: 'pass --spec <pipeline.yaml>, e.g. examples/pipelines/flights.yaml',
+  fileNoun: 'pipeline spec',
+  unknownKeyHint: 'check the spelling against examples/pipelines/flights.yaml or schemas/pipeline.schema.json',
+  missingHint: () => 'pass --spec <pipeline.yaml> of an existing spec, e.g. examples/pipelines/flights.yaml',
+  defaultFileName: 'pipeline.yaml',
+  example: '"name: flights", "topic: flights", "id: event_id" and "fields:"',
 };
 
 /** Validates an already-parsed document. Throws PipelineSpecError listing every problem. */

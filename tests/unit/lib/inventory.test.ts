@@ -61,7 +61,7 @@ describe('readInventory', () => {
     doc.nodes[0].sshUser = 'admin; id';
     fs.writeFileSync(inventoryPath('demo'), JSON.stringify(doc));
     expect(() => readInventory('demo')).toThrow(
-      `${inventoryPath('demo')} is not a valid inventory: nodes[0].sshUser: is not a user name; nodes[0].privateAddress: is not an IPv4 address or a DNS name`,
+      `${inventoryPath('demo')} is not a valid inventory: nodes[0].privateAddress: is not an IPv4 address or a DNS name; nodes[0].sshUser: is not a user name`,
     );
   });
 

@@ -54,11 +54,11 @@ fields:
   - { name: when, type: timestamp, reqired: true }
 `),
     ).toEqual([
-      'fields[0].type: "integer" is not one of string, int, long, double, boolean, timestamp',
-      'fields[1].name: must be a letter or _ followed by letters, digits or _',
-      'fields[1].required: expected boolean, got string',
-      'fields[3]: unknown key "reqired" (hint: check the spelling against examples/pipelines/flights.yaml)',
-      'topic: must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-"',
+      'fields[0].type: "integer" is not one of string, int, long, double, boolean, timestamp (hint: use one of string, int, long, double, boolean, timestamp)',
+      'fields[1].name: must be a letter or _ followed by letters, digits or _ (hint: Field name: a letter or _ followed by letters, digits or _, e.g. origin)',
+      'fields[1].required: expected true or false, got a string ("yes") (hint: write true or false, without quotes; true: a record without this field goes to the dead-letter topic)',
+      'fields[3]: unknown key "reqired" (hint: did you mean "required"?)',
+      'topic: must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-" (hint: Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
     ]);
   });
 
@@ -76,29 +76,29 @@ fields:
 model: { label: origin, features: [delay] }
 `),
     ).toEqual([
-      'eventTime: "delay" has type int; the event time must be a timestamp field',
-      'fields[1].name: duplicate field "delay" (also fields[0])',
-      'id: the id field "delay" must have type string, not int',
+      'eventTime: "delay" has type int; the event time must be a timestamp field (hint: set type: timestamp on field "delay", or name a timestamp field)',
+      'fields[1].name: duplicate field "delay" (also fields[0]) (hint: give every field a unique name)',
+      'id: the id field "delay" must have type string, not int (hint: set type: string on field "delay", or name another field as id)',
       'key: "airport" is not one of the fields (hint: use one of delay, origin)',
-      'model.label: "origin" has type string; a label must be numeric or boolean',
+      'model.label: "origin" has type string; a label must be numeric or boolean (hint: name an int, long, double or boolean field as the label)',
     ]);
   });
 
   it('names missing keys and unknown top-level keys', () => {
     expect(problems('name: t\nfeilds: []\n')).toEqual([
-      '(root): unknown key "feilds" (hint: check the spelling against examples/pipelines/flights.yaml)',
-      'fields: is required',
-      'id: is required',
-      'topic: is required',
+      '(root): unknown key "feilds" (hint: did you mean "fields"?)',
+      'fields: is required (hint: add "fields:" (a list); The fields of the events: name, type, required)',
+      'id: is required (hint: add "id:" (a string); The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id)',
+      'topic: is required (hint: add "topic:" (a string); Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
     ]);
-    expect(problems('')).toEqual(['fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
+    expect(problems('').map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual(['fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
   });
 
   it('treats a key with nothing (or only comments) under it as absent, as the cluster config and the Spark side do', () => {
     const s = parsePipelineSpecText(`${minimal}key:\nmodel:\n  # label: delay\n`);
     expect(s.key).toBeUndefined();
     expect(s.model).toBeUndefined();
-    expect(problems(`${minimal.replace('name: t\n', 'name:\n')}`)).toEqual(['name: is required']);
+    expect(problems(`${minimal.replace('name: t\n', 'name:\n')}`)).toEqual(['name: is required (hint: add "name:" (a string); Pipeline name, e.g. flights)']);
   });
 
   it('passes the Spark side\'s own model keys through', () => {
@@ -108,7 +108,7 @@ model: { label: origin, features: [delay] }
 
   it('reports malformed YAML with line and column', () => {
     expect(problems('name: t\nfields: [\n  - x: {\n')).toEqual([
-      expect.stringMatching(/^\(root\): invalid YAML at line \d+, column \d+: .+ \(hint: check the indentation and quoting on that line\)$/),
+      expect.stringMatching(/^\(root\): invalid YAML at line \d+, column \d+: .+ \(hint: .+\)$/),
     ]);
   });
 
@@ -122,14 +122,17 @@ model: { label: origin, features: [delay] }
     expect(error).toBeInstanceOf(PipelineSpecError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as ConfigError).message).toBe(
-      'flights.yaml: 3 problems in the pipeline spec\n  - fields: is required\n  - id: is required\n  - topic: is required',
+      'flights.yaml: 3 problems in the pipeline spec\n' +
+        '  - fields: is required (hint: add "fields:" (a list); The fields of the events: name, type, required)\n' +
+        '  - id: is required (hint: add "id:" (a string); The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id)\n' +
+        '  - topic: is required (hint: add "topic:" (a string); Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
     );
     expect((error as ConfigError).hint).toBe('fix the spec and run again; examples/pipelines/flights.yaml is a commented example');
   });
 
   it('says when the file is missing', () => {
     const missing = path.join(os.tmpdir(), `no-such-spec-${process.pid}.yaml`);
-    expect(() => loadPipelineSpec(missing)).toThrow(`${missing}: 1 problem in the pipeline spec\n  - (root): file not found (hint: pass --spec <pipeline.yaml>, e.g. examples/pipelines/flights.yaml)`);
+    expect(() => loadPipelineSpec(missing)).toThrow(`${missing}: 1 problem in the pipeline spec\n  - (root): ${missing} does not exist (hint: pass --spec <pipeline.yaml> of an existing spec, e.g. examples/pipelines/flights.yaml)`);
     expect(fs.existsSync(missing)).toBe(false);
   });
 });
