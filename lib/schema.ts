@@ -266,15 +266,29 @@ export function toIssues(error: z.ZodError, kind: Pick<SchemaDocument, 'unknownK
       }
       case z.ZodIssueCode.invalid_union_discriminator: {
         const options = i.options.map((o) => `"${String(o)}"`).join(', ');
+        if (valueAt(doc, i.path) === undefined) return [{ path, message: 'is required', hint: `add "${String(key)}:" with one of ${options}` }];
         return [{ path, message: `must be one of ${options}`, hint: `use one of ${options}` }];
+      }
+      case z.ZodIssueCode.invalid_union: {
+        // All alternatives refused the type: name the types they take.
+        const expected = i.unionErrors.flatMap((e) => e.issues.filter((u) => u.code === z.ZodIssueCode.invalid_type && u.path.length === i.path.length).map((u) => (u as z.ZodInvalidTypeIssue).expected));
+        const got = valueAt(doc, i.path);
+        const received = Array.isArray(got) ? 'a list' : got === null ? 'nothing' : words(typeof got);
+        const list = [...new Set(expected.map(words))];
+        const alternatives = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}` : (list[0] ?? 'another form');
+        return [{ path, message: `expected ${alternatives}, got ${received}`, hint: withDescription(`write ${alternatives}`, description) }];
       }
       case z.ZodIssueCode.too_small:
       case z.ZodIssueCode.too_big: {
         const small = i.code === z.ZodIssueCode.too_small;
         const bound = Number(i.code === z.ZodIssueCode.too_small ? i.minimum : i.maximum);
-        const unit = i.type === 'string' ? 'characters' : i.type === 'array' ? 'entries' : '';
-        const fallback = unit ? `use ${small ? 'at least' : 'at most'} ${bound} ${unit}` : `use a value ${small ? (i.inclusive ? '>=' : '>') : i.inclusive ? '<=' : '<'} ${bound}`;
-        return [{ path, message: i.message, hint: withDescription(fallback, description) }];
+        const unit = i.type === 'string' ? 'character' : i.type === 'array' ? 'entry' : '';
+        const units = bound === 1 ? unit : unit === 'entry' ? 'entries' : `${unit}s`;
+        const exclusive = !i.inclusive;
+        const fallback = unit ? `${i.type === 'array' ? 'list' : 'write'} ${small ? 'at least' : 'at most'} ${bound} ${units}` : `use a value ${small ? (exclusive ? 'above' : 'of at least') : exclusive ? 'below' : 'of at most'} ${bound}`;
+        // zod's own wording ("Number must be greater than or equal to 8") reads as the hint's.
+        const message = /^(Number|String|Array) must /.test(i.message) ? `${quote(valueAt(doc, i.path) ?? '')} is too ${small ? 'small' : 'big'}` : i.message;
+        return [{ path, message, hint: withDescription(fallback, description) }];
       }
       case z.ZodIssueCode.invalid_string: {
         const fallback = i.validation === 'url' ? 'write a full URL, e.g. https://mirror.example.org/path' : 'see the format in the schema';

@@ -23,8 +23,26 @@ function render(schema: z.ZodTypeAny, title: string): string {
     pipeStrategy: 'input',
     override: (def: z.ZodTypeDef) => jsonSchemaOverride(def) ?? ignoreOverride,
   });
-  const { $schema, ...rest } = json as Record<string, unknown>;
+  const { $schema, ...rest } = nullableSections(json as JsonObject);
   return JSON.stringify({ $schema, title, ...rest }, null, 2) + '\n';
+}
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * A top-level key with nothing (or only comments) under it is absent to millrace (its defaults
+ * apply: see dropEmptySections), so the schema lets it be null too.
+ */
+function nullableSections(json: JsonObject): JsonObject {
+  const required = new Set((json.required as string[] | undefined) ?? []);
+  const properties = Object.fromEntries(
+    Object.entries((json.properties as Record<string, JsonObject> | undefined) ?? {}).map(([key, prop]) => {
+      if (required.has(key) || typeof prop.type !== 'string') return [key, prop];
+      const enumValues = prop.enum as unknown[] | undefined;
+      return [key, { ...prop, type: [prop.type, 'null'], ...(enumValues ? { enum: [...enumValues, null] } : {}) }];
+    }),
+  );
+  return { ...json, properties };
 }
 
 /** File name → contents, as `npm run schemas` writes them. */
