@@ -34,16 +34,26 @@ export interface PipelineSpec {
   predictionsTopic: string;
 }
 
-// Spark column names and Python identifiers both accept these; dots would mean struct access.
-const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Spark column names and Python identifiers both accept these; dots would mean struct access, and
+// names starting with '_' are the Spark jobs' internal columns (spark-jobs/millrace_pipeline/spec.py).
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+/** Columns the Spark jobs add; a field may not take one of these names (as spec.py's RESERVED_COLUMNS). */
+export const RESERVED_COLUMNS = [
+  'event_time', 'event_date', 'hour_of_day', 'day_of_week', 'produced_at', 'ingested_at',
+  'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'prediction', 'model_version', 'scored_at',
+] as const;
+/** Columns ingest derives from eventTime, which model.features may name (spec.py's DERIVED_FEATURES). */
+export const DERIVED_FEATURES = ['hour_of_day', 'day_of_week'] as const;
+// It names lake paths on the Spark side.
+const SPEC_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 // Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,237}$/;
 
-const FIELD_NAME_MESSAGE = 'must be a letter or _ followed by letters, digits or _';
+const FIELD_NAME_MESSAGE = 'must be a letter followed by letters, digits or _';
 
 const fieldSchema = z
   .object({
-    name: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('Field name: a letter or _ followed by letters, digits or _, e.g. origin'),
+    name: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time)'),
     type: oneOf(FIELD_TYPES).describe(`Field type: ${FIELD_TYPES.join(', ')}`),
     required: z.boolean().default(false).describe('true: a record without this field goes to the dead-letter topic'),
   })
@@ -52,20 +62,26 @@ const fieldSchema = z
 
 const baseSchema = z
   .object({
-    name: z.string().min(1, 'must not be empty').describe('Pipeline name, e.g. flights'),
+    name: z
+      .string()
+      .regex(SPEC_NAME, 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit')
+      .describe('Pipeline name: lowercase letters, digits, "-" or "_" (it names lake paths), e.g. flights'),
     topic: z
       .string()
       .regex(TOPIC_NAME, 'must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-"')
       .describe('Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived'),
     key: z.string().optional().describe('The field whose value keys (partitions) each event, e.g. origin'),
     id: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id'),
-    eventTime: z.string().optional().describe('The timestamp field with the event time, used for replay pacing and by ingest, e.g. date'),
+    eventTime: z.string().optional().describe('The required timestamp field with the event time, used for replay pacing and by ingest (the Spark jobs need it), e.g. date'),
     fields: z.array(fieldSchema).min(1, 'list at least one field').describe('The fields of the events: name, type, required'),
     // The Spark jobs own this section's details, so keys beyond these two pass through.
     model: z
       .object({
-        label: z.string().describe('The numeric or boolean field the model learns to predict, e.g. delay'),
-        features: z.array(z.string()).min(1, 'list at least one feature').describe('Fields (and hour_of_day, day_of_week) the model learns from'),
+        label: z.string().describe('The numeric (int, long, double) field the model learns to predict, e.g. delay'),
+        features: z
+          .array(z.string())
+          .min(1, 'list at least one feature')
+          .describe(`Fields (not timestamps, not the label) and ${DERIVED_FEATURES.join(', ')} (derived from eventTime) the model learns from`),
       })
       .passthrough()
       .optional()
@@ -78,30 +94,48 @@ type ParsedSpec = z.infer<typeof baseSchema>;
 
 function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
   const issue = issueAdder(ctx);
-  const byName = new Map<string, { type: string; index: number }>();
+  const byName = new Map<string, { type: string; index: number; required: boolean }>();
   s.fields.forEach((f, i) => {
     const first = byName.get(f.name);
+    if ((RESERVED_COLUMNS as readonly string[]).includes(f.name))
+      issue(['fields', i, 'name'], `"${f.name}" is a column the Spark jobs add`, `rename the field; the jobs add ${RESERVED_COLUMNS.join(', ')}`);
     if (first) issue(['fields', i, 'name'], `duplicate field "${f.name}" (also fields[${first.index}])`, 'give every field a unique name');
-    else byName.set(f.name, { type: f.type, index: i });
+    else byName.set(f.name, { type: f.type, index: i, required: f.required });
   });
   const names = [...byName.keys()].join(', ');
-  const pick = (value: string): string => {
-    const near = didYouMean(value, [...byName.keys()]);
-    return near ? `did you mean "${near}"? fields: ${names}` : `use one of ${names}`;
+  const pick = (value: string, extra: readonly string[] = []): string => {
+    const near = didYouMean(value, [...byName.keys(), ...extra]);
+    return near ? `did you mean "${near}"? fields: ${names}` : `use one of ${[names, ...extra].join(', ')}`;
   };
   if (s.key !== undefined && !byName.has(s.key)) issue(['key'], `"${s.key}" is not one of the fields`, pick(s.key));
   const idField = byName.get(s.id);
+  if ((RESERVED_COLUMNS as readonly string[]).includes(s.id)) issue(['id'], `"${s.id}" is a column the Spark jobs add`, 'name another field as id, e.g. event_id');
   if (idField && idField.type !== 'string') issue(['id'], `the id field "${s.id}" must have type string, not ${idField.type}`, `set type: string on field "${s.id}", or name another field as id`);
   if (s.eventTime !== undefined) {
     const t = byName.get(s.eventTime);
     if (!t) issue(['eventTime'], `"${s.eventTime}" is not one of the fields`, pick(s.eventTime));
     else if (t.type !== 'timestamp') issue(['eventTime'], `"${s.eventTime}" has type ${t.type}; the event time must be a timestamp field`, `set type: timestamp on field "${s.eventTime}", or name a timestamp field`);
+    else if (!t.required) issue(['eventTime'], `the event-time field "${s.eventTime}" must be required`, `set required: true on field "${s.eventTime}"`);
   }
   if (s.model) {
     const label = byName.get(s.model.label);
     if (!label) issue(['model', 'label'], `"${s.model.label}" is not one of the fields`, pick(s.model.label));
-    else if (!['int', 'long', 'double', 'boolean'].includes(label.type))
-      issue(['model', 'label'], `"${s.model.label}" has type ${label.type}; a label must be numeric or boolean`, 'name an int, long, double or boolean field as the label');
+    else if (!['int', 'long', 'double'].includes(label.type))
+      issue(['model', 'label'], `"${s.model.label}" has type ${label.type}; a label must be numeric (the model is a regression)`, 'name an int, long or double field as the label');
+    const seen = new Set<string>();
+    s.model.features.forEach((feature, i) => {
+      const at = ['model', 'features', i];
+      if (seen.has(feature)) issue(at, `"${feature}" is listed twice`, 'list each feature once');
+      seen.add(feature);
+      if ((DERIVED_FEATURES as readonly string[]).includes(feature)) {
+        if (s.eventTime === undefined) issue(at, `"${feature}" is derived from eventTime, which the spec does not name`, 'set eventTime to a timestamp field');
+        return;
+      }
+      const f = byName.get(feature);
+      if (!f) issue(at, `"${feature}" is neither a field nor one of ${DERIVED_FEATURES.join(', ')}`, pick(feature, DERIVED_FEATURES));
+      else if (f.type === 'timestamp') issue(at, `the timestamp field "${feature}" cannot be a feature`, `use ${DERIVED_FEATURES.join(' or ')} (derived from eventTime)`);
+      else if (feature === s.model!.label) issue(at, `"${feature}" is the label`, 'a model cannot learn its label from itself: remove it from features');
+    });
   }
 }
 

@@ -108,7 +108,7 @@ describe('millrace CLI', () => {
   it('init writes a commented config that validates, and refuses to overwrite it', () => {
     const file = path.join(home, 'init.yaml');
     expect(millrace(['init', '-c', file]).code).toBe(0);
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/^# millrace cluster config/);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^(# yaml-language-server: \$schema=\S+\n)?# millrace cluster config/);
     const v = millrace(['validate', '-c', file]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^ok: cluster "demo", target local, 3 nodes \(kafka-1: kafka, spark-1: spark-master\+spark-worker, hdfs-1: namenode\+datanode\+kms\)/);

@@ -55,7 +55,7 @@ fields:
 `),
     ).toEqual([
       'fields[0].type: "integer" is not one of string, int, long, double, boolean, timestamp (hint: use one of string, int, long, double, boolean, timestamp)',
-      'fields[1].name: must be a letter or _ followed by letters, digits or _ (hint: Field name: a letter or _ followed by letters, digits or _, e.g. origin)',
+      'fields[1].name: must be a letter followed by letters, digits or _ (hint: Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time))',
       'fields[1].required: expected true or false, got a string ("yes") (hint: write true or false, without quotes; true: a record without this field goes to the dead-letter topic)',
       'fields[3]: unknown key "reqired" (hint: did you mean "required"?)',
       'topic: must be 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-" (hint: Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
@@ -80,7 +80,7 @@ model: { label: origin, features: [delay] }
       'fields[1].name: duplicate field "delay" (also fields[0]) (hint: give every field a unique name)',
       'id: the id field "delay" must have type string, not int (hint: set type: string on field "delay", or name another field as id)',
       'key: "airport" is not one of the fields (hint: use one of delay, origin)',
-      'model.label: "origin" has type string; a label must be numeric or boolean (hint: name an int, long, double or boolean field as the label)',
+      'model.label: "origin" has type string; a label must be numeric (the model is a regression) (hint: name an int, long or double field as the label)',
     ]);
   });
 
@@ -98,12 +98,12 @@ model: { label: origin, features: [delay] }
     const s = parsePipelineSpecText(`${minimal}key:\nmodel:\n  # label: delay\n`);
     expect(s.key).toBeUndefined();
     expect(s.model).toBeUndefined();
-    expect(problems(`${minimal.replace('name: t\n', 'name:\n')}`)).toEqual(['name: is required (hint: add "name:" (a string); Pipeline name, e.g. flights)']);
+    expect(problems(`${minimal.replace('name: t\n', 'name:\n')}`)).toEqual(['name: is required (hint: add "name:" (a string); Pipeline name: lowercase letters, digits, "-" or "_" (it names lake paths), e.g. flights)']);
   });
 
   it('passes the Spark side\'s own model keys through', () => {
-    const s = parsePipelineSpecText(`${minimal}  - { name: y, type: double }\nmodel: { label: y, features: [at], kind: regression }\n`);
-    expect(s.model).toEqual({ label: 'y', features: ['at'], kind: 'regression' });
+    const s = parsePipelineSpecText(`${minimal}  - { name: y, type: double }\n  - { name: x, type: int }\nmodel: { label: y, features: [x], kind: regression }\n`);
+    expect(s.model).toEqual({ label: 'y', features: ['x'], kind: 'regression' });
   });
 
   it('reports malformed YAML with line and column', () => {
@@ -134,5 +134,43 @@ model: { label: origin, features: [delay] }
     const missing = path.join(os.tmpdir(), `no-such-spec-${process.pid}.yaml`);
     expect(() => loadPipelineSpec(missing)).toThrow(`${missing}: 1 problem in the pipeline spec\n  - (root): ${missing} does not exist (hint: pass --spec <pipeline.yaml> of an existing spec, e.g. examples/pipelines/flights.yaml)`);
     expect(fs.existsSync(missing)).toBe(false);
+  });
+});
+
+// What the Spark side (spark-jobs/millrace_pipeline/spec.py) refuses is refused here too, before
+// anything is produced: names it uses, features it cannot learn from, an event time it cannot read.
+describe('pipeline spec: the rules the Spark jobs hold it to', () => {
+  const fields = 'fields:\n  - { name: at, type: timestamp, required: true }\n  - { name: delay, type: int }\n  - { name: origin, type: string }\n';
+
+  it('refuses the column names the jobs add, and names starting with _', () => {
+    expect(problems(`name: t\ntopic: e\nid: kafka_key\n${fields}  - { name: prediction, type: double }\n  - { name: _x, type: int }\n`)).toEqual([
+      'fields[3].name: "prediction" is a column the Spark jobs add (hint: rename the field; the jobs add event_time, event_date, hour_of_day, day_of_week, produced_at, ingested_at, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, prediction, model_version, scored_at)',
+      'fields[4].name: must be a letter followed by letters, digits or _ (hint: Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time))',
+      'id: "kafka_key" is a column the Spark jobs add (hint: name another field as id, e.g. event_id)',
+    ]);
+  });
+
+  it('checks the features: fields or derived columns, no timestamps, not the label, each once', () => {
+    expect(problems(`name: t\ntopic: e\nid: event_id\neventTime: at\n${fields}model: { label: delay, features: [origin, orign, at, delay, hour_of_day, origin] }\n`)).toEqual([
+      'model.features[1]: "orign" is neither a field nor one of hour_of_day, day_of_week (hint: did you mean "origin"? fields: at, delay, origin)',
+      'model.features[2]: the timestamp field "at" cannot be a feature (hint: use hour_of_day or day_of_week (derived from eventTime))',
+      'model.features[3]: "delay" is the label (hint: a model cannot learn its label from itself: remove it from features)',
+      'model.features[5]: "origin" is listed twice (hint: list each feature once)',
+    ]);
+    expect(problems(`name: t\ntopic: e\nid: event_id\n${fields}model: { label: delay, features: [day_of_week] }\n`)).toEqual([
+      'model.features[0]: "day_of_week" is derived from eventTime, which the spec does not name (hint: set eventTime to a timestamp field)',
+    ]);
+  });
+
+  it('needs the event-time field to be required, and a name that can name lake paths', () => {
+    expect(problems(`name: Flights Now\ntopic: e\nid: event_id\neventTime: at\nfields:\n  - { name: at, type: timestamp }\n`)).toEqual([
+      'eventTime: the event-time field "at" must be required (hint: set required: true on field "at")',
+      'name: must be lowercase letters, digits, "-" or "_", starting with a letter or digit (hint: Pipeline name: lowercase letters, digits, "-" or "_" (it names lake paths), e.g. flights)',
+    ]);
+  });
+
+  it('says which document and file for a directory, a binary file and a list', () => {
+    expect(() => loadPipelineSpec(os.tmpdir())).toThrow(`${os.tmpdir()} is a directory, not a pipeline spec`);
+    expect(problems('- name: t\n')).toEqual(['(root): the pipeline spec must be a mapping of keys, not a list (hint: start it with "key: value" lines, e.g. "name: flights", "topic: flights", "id: event_id" and "fields:")']);
   });
 });
