@@ -46,7 +46,6 @@ const overrides = z
     for (const [key, value] of Object.entries(props)) {
       if (!PROPERTY_NAME.test(key))
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `"${key}" is not a property name`, params: { hint: 'write the property as the component names it, e.g. log.retention.hours' } });
-      // eslint-disable-next-line no-control-regex
       if (typeof value === 'string' && /[\0-\x1f\x7f]/.test(value))
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'holds a line break or another control character', params: { hint: 'a property value is one line of text' } });
     }
@@ -411,6 +410,7 @@ const CLUSTER_CONFIG: SchemaDocument = {
   unknownKeyHint: 'check the spelling against `millrace init` or schemas/millrace.schema.json',
   missingHint: (file) => `run \`millrace init -c ${file}\` to write one, or pass -c <path> of an existing config`,
   defaultFileName: 'millrace.yaml',
+  flag: '-c',
   example: '"name: demo" and "target: local"',
 };
 

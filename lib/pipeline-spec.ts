@@ -154,6 +154,7 @@ const PIPELINE_SPEC: SchemaDocument = {
   unknownKeyHint: 'check the spelling against examples/pipelines/flights.yaml or schemas/pipeline.schema.json',
   missingHint: () => 'pass --spec <pipeline.yaml> of an existing spec, e.g. examples/pipelines/flights.yaml',
   defaultFileName: 'pipeline.yaml',
+  flag: '--spec',
   example: '"name: flights", "topic: flights", "id: event_id" and "fields:"',
 };
 

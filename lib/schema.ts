@@ -25,6 +25,8 @@ export interface SchemaDocument {
   missingHint(file: string): string;
   /** A file name to suggest inside a directory given in its place. */
   defaultFileName: string;
+  /** The command-line option that names the file: -c, --spec. */
+  flag: string;
   /** A first line or two of a valid document, for "must be a mapping". */
   example: string;
 }
@@ -402,7 +404,7 @@ export function readDocument(file: string, kind: SchemaDocument): string {
     throw problem(`${file} cannot be read: ${errnoWords(code)}`, 'check the permissions of the file and of the directories above it (ls -ld)');
   }
   if (stat.isDirectory())
-    throw problem(`${file} is a directory, not a ${kind.fileNoun}`, `pass the file itself, e.g. -c ${path.join(file, kind.defaultFileName)}`);
+    throw problem(`${file} is a directory, not a ${kind.fileNoun}`, `pass the file itself, e.g. ${kind.flag} ${path.join(file, kind.defaultFileName)}`);
   if (!stat.isFile())
     throw problem(`${file} is not a regular file (${stat.isFIFO() ? 'a named pipe' : stat.isSocket() ? 'a socket' : 'a device'})`, `pass a YAML ${kind.fileNoun} such as ${kind.defaultFileName}`);
   if (stat.size > MAX_DOCUMENT_BYTES)
@@ -419,7 +421,6 @@ export function readDocument(file: string, kind: SchemaDocument): string {
   } catch {
     text = '\0';
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\0-\x08\x0e-\x1f]/.test(text.replace(/\x1b/g, '')))
     throw problem(`${file} is not a YAML text file (it holds binary data)`, `pass the YAML ${kind.fileNoun}, e.g. ${kind.defaultFileName}`);
   return text;

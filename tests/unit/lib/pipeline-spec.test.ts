@@ -170,7 +170,7 @@ describe('pipeline spec: the rules the Spark jobs hold it to', () => {
   });
 
   it('says which document and file for a directory, a binary file and a list', () => {
-    expect(() => loadPipelineSpec(os.tmpdir())).toThrow(`${os.tmpdir()} is a directory, not a pipeline spec`);
+    expect(() => loadPipelineSpec(os.tmpdir())).toThrow(`${os.tmpdir()} is a directory, not a pipeline spec (hint: pass the file itself, e.g. --spec ${path.join(os.tmpdir(), 'pipeline.yaml')})`);
     expect(problems('- name: t\n')).toEqual(['(root): the pipeline spec must be a mapping of keys, not a list (hint: start it with "key: value" lines, e.g. "name: flights", "topic: flights", "id: event_id" and "fields:")']);
   });
 });
