@@ -1,5 +1,5 @@
 /**
- * `--config k=v` and `--delete-config k` for `topics create` and `topics alter`: checked here,
+ * `--topic-config k=v` and `--delete-config k` for `topics create` and `topics alter`: checked here,
  * before anything reaches Kafka, which then judges the names and values itself.
  */
 import { UsageError } from '../lib/errors';
@@ -14,8 +14,8 @@ function checkName(flag: string, given: string, name: string): void {
     throw new UsageError(`${flag} ${given}: "${name}" is not a topic config name`, { hint: `names look like retention.ms or cleanup.policy; see ${TOPIC_CONFIG_DOCS}` });
 }
 
-/** Repeated `--config k=v` flags as a map; a key given twice, a missing `=` or an empty value is a usage error. */
-export function parseTopicConfigs(pairs: readonly string[], flag = '--config'): Record<string, string> {
+/** Repeated `--topic-config k=v` flags as a map; a key given twice, a missing `=` or an empty value is a usage error. */
+export function parseTopicConfigs(pairs: readonly string[], flag = '--topic-config'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf('=');
@@ -35,7 +35,7 @@ export function parseTopicConfigs(pairs: readonly string[], flag = '--config'): 
 export function parseConfigDeletions(names: readonly string[], set: Record<string, string>): string[] {
   for (const n of names) {
     checkName('--delete-config', n, n);
-    if (n in set) throw new UsageError(`${n} is both set (--config) and deleted (--delete-config)`, { hint: 'give one of the two' });
+    if (n in set) throw new UsageError(`${n} is both set (--topic-config) and deleted (--delete-config)`, { hint: 'give one of the two' });
   }
   return [...new Set(names)];
 }

@@ -1,5 +1,6 @@
 /** Data in and out of the cluster's Kafka: produce, consume, topics. */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import type { ClusterConfig } from '../../lib/config';
@@ -194,11 +195,12 @@ function registerTopics(program: Command, deps: DataDeps): void {
     .option('--replication-factor <n|auto>', 'replicas per partition; auto = the number of brokers, at most 3', 'auto')
     .option('--no-dlq', 'do not create <name>.dlq')
     .option('--principal <name>', 'principal granted READ, WRITE and DESCRIBE on the topics and READ on groups <name>*', PIPELINE_PRINCIPAL)
-    .option('--config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect, [])
-    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; config: string[] }) {
+    .option('--topic-config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect, [])
+    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; topicConfig: string[] }) {
+      refuseMisplacedConfig(this);
       const partitions = integerFlag('--partitions', flags.partitions, 1);
       const rf = flags.replicationFactor === 'auto' ? undefined : integerFlag('--replication-factor', flags.replicationFactor, 1);
-      const extra = parseTopicConfigs(flags.config);
+      const extra = parseTopicConfigs(flags.topicConfig);
       const result = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
         const brokers = (await client.describeCluster()).brokers.length;
         if (rf !== undefined && rf > brokers)
@@ -231,13 +233,14 @@ function registerTopics(program: Command, deps: DataDeps): void {
   topics
     .command('alter <name>')
     .description("change a topic's configs (retention, cleanup policy, ...); the others stay as they are")
-    .option('--config <key=value>', 'set a topic config (repeatable)', collect, [])
+    .option('--topic-config <key=value>', 'set a topic config (repeatable)', collect, [])
     .option('--delete-config <key>', 'remove a topic-level config, back to the broker default (repeatable)', collect, [])
-    .action(async function (this: Command, name: string, flags: { config: string[]; deleteConfig: string[] }) {
-      const set = parseTopicConfigs(flags.config);
+    .action(async function (this: Command, name: string, flags: { topicConfig: string[]; deleteConfig: string[] }) {
+      refuseMisplacedConfig(this);
+      const set = parseTopicConfigs(flags.topicConfig);
       const deletions = parseConfigDeletions(flags.deleteConfig, set);
       if (!Object.keys(set).length && !deletions.length)
-        throw new UsageError('topics alter needs --config key=value or --delete-config key', { hint: `e.g. millrace topics alter ${name} --config retention.ms=3600000` });
+        throw new UsageError('topics alter needs --topic-config key=value or --delete-config key', { hint: `e.g. millrace topics alter ${name} --topic-config retention.ms=3600000` });
       const config = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
         await requireTopics(client, [name], ADMIN_PRINCIPAL);
         await client.alterTopicConfig(name, { set, delete: deletions }).catch((e: unknown) => {
@@ -325,6 +328,18 @@ function kafkaFailure(error: unknown, principal: string): MillraceError {
     hint: denied ? `check the ACLs of User:${principal} with \`millrace topics describe <topic>\`` : 'check the brokers with `millrace status`',
     cause: error,
   });
+}
+
+/**
+ * `-c/--config` is millrace's cluster config file wherever it appears on the command line, so a
+ * Kafka-style `--config retention.ms=1` would be read as a config file's name: say what to write.
+ */
+function refuseMisplacedConfig(cmd: Command): void {
+  const given = globals(cmd).config;
+  if (/^[a-z][a-z0-9._-]*=/i.test(given) && !fs.existsSync(given))
+    throw new UsageError(`--config ${given}: -c/--config names millrace's cluster config file; topic settings are --topic-config key=value`, {
+      hint: `e.g. millrace topics ${cmd.name()} <topic> --topic-config ${given}`,
+    });
 }
 
 /** Kafka's refusal of a topic config, as what to fix (the broker names the setting only in its own log). */
