@@ -127,9 +127,9 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
         // kafkajs has no manual assignment: the throwaway group gets every partition, reads the
         // one asked for from the offset asked for (a seek applies once it is assigned), and the
         // others stay paused.
+        if (startOffset !== undefined) consumer.seek({ topic, partition: only, offset: startOffset });
         const others = (await (await withAdmin()).fetchTopicOffsets(topic)).map((p) => p.partition).filter((p) => p !== only);
         if (others.length) consumer.pause([{ topic, partitions: others }]);
-        if (startOffset !== undefined) consumer.seek({ topic, partition: only, offset: startOffset });
       }
       await Promise.race([stopped, crashed]);
     } finally {

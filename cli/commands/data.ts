@@ -20,7 +20,8 @@ import { configFor, globals, output } from '../context';
 import { checkPositionFlags, resolveStart, StartPosition } from '../../consumers/position';
 import { configRefusal, parseConfigDeletions, parseTopicConfigs, TOPIC_CONFIG_DOCS } from '../../producers/topic-config';
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** A repeatable flag; no default, so help shows none. */
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 import { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../../lib/principals';
 import { kafkaConnectionFor } from '../kafka-connection';
 
@@ -195,12 +196,12 @@ function registerTopics(program: Command, deps: DataDeps): void {
     .option('--replication-factor <n|auto>', 'replicas per partition; auto = the number of brokers, at most 3', 'auto')
     .option('--no-dlq', 'do not create <name>.dlq')
     .option('--principal <name>', 'principal granted READ, WRITE and DESCRIBE on the topics and READ on groups <name>*', PIPELINE_PRINCIPAL)
-    .option('--topic-config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect, [])
-    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; topicConfig: string[] }) {
+    .option('--topic-config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect)
+    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; topicConfig?: string[] }) {
       refuseMisplacedConfig(this);
       const partitions = integerFlag('--partitions', flags.partitions, 1);
       const rf = flags.replicationFactor === 'auto' ? undefined : integerFlag('--replication-factor', flags.replicationFactor, 1);
-      const extra = parseTopicConfigs(flags.topicConfig);
+      const extra = parseTopicConfigs(flags.topicConfig ?? []);
       const result = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
         const brokers = (await client.describeCluster()).brokers.length;
         if (rf !== undefined && rf > brokers)
@@ -233,12 +234,12 @@ function registerTopics(program: Command, deps: DataDeps): void {
   topics
     .command('alter <name>')
     .description("change a topic's configs (retention, cleanup policy, ...); the others stay as they are")
-    .option('--topic-config <key=value>', 'set a topic config (repeatable)', collect, [])
-    .option('--delete-config <key>', 'remove a topic-level config, back to the broker default (repeatable)', collect, [])
-    .action(async function (this: Command, name: string, flags: { topicConfig: string[]; deleteConfig: string[] }) {
+    .option('--topic-config <key=value>', 'set a topic config (repeatable)', collect)
+    .option('--delete-config <key>', 'remove a topic-level config, back to the broker default (repeatable)', collect)
+    .action(async function (this: Command, name: string, flags: { topicConfig?: string[]; deleteConfig?: string[] }) {
       refuseMisplacedConfig(this);
-      const set = parseTopicConfigs(flags.topicConfig);
-      const deletions = parseConfigDeletions(flags.deleteConfig, set);
+      const set = parseTopicConfigs(flags.topicConfig ?? []);
+      const deletions = parseConfigDeletions(flags.deleteConfig ?? [], set);
       if (!Object.keys(set).length && !deletions.length)
         throw new UsageError('topics alter needs --topic-config key=value or --delete-config key', { hint: `e.g. millrace topics alter ${name} --topic-config retention.ms=3600000` });
       const config = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {

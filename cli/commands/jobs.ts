@@ -24,6 +24,8 @@ async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, mast
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** A repeatable flag without a default, so help shows none. */
+const collectList = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function registerJobs(program: Command): void {
   program
@@ -33,10 +35,10 @@ export function registerJobs(program: Command): void {
     .option('--name <name>', 'application name (default: the file name)')
     .option('--class <main>', 'main class of a .jar job')
     .option('--conf <key=value>', 'an extra Spark setting (repeatable)', collect, [])
-    .option('--py-files <files>', 'Python modules, .zip or .egg files for the job (comma list, repeatable): local files are uploaded', collect, [])
-    .option('--files <files>', "files placed in each executor's working directory (comma list, repeatable); SparkFiles.get(name) finds them", collect, [])
-    .option('--jars <jars>', 'extra jars on the driver and executor classpaths (comma list, repeatable)', collect, [])
-    .option('--packages <coords>', 'Maven coordinates group:artifact:version, resolved by spark-submit on the master node (comma list, repeatable)', collect, [])
+    .option('--py-files <files>', 'Python modules, .zip or .egg files for the job (comma list, repeatable): local files are uploaded', collectList)
+    .option('--files <files>', "files placed in each executor's working directory (comma list, repeatable); SparkFiles.get(name) finds them", collectList)
+    .option('--jars <jars>', 'extra jars on the driver and executor classpaths (comma list, repeatable)', collectList)
+    .option('--packages <coords>', 'Maven coordinates group:artifact:version, resolved by spark-submit on the master node (comma list, repeatable)', collectList)
     .option('--driver-memory <size>', 'driver memory, e.g. 512m or 2g')
     .option('--executor-memory <size>', 'memory per executor, e.g. 1g')
     .option('--total-executor-cores <n>', 'cores for the whole application across the cluster')
