@@ -259,6 +259,18 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
         resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...merged].map(([name, value]) => ({ name, value })) }],
       });
     },
+    async refusedTopicConfigs(config) {
+      const a = await withAdmin();
+      const refused: string[] = [];
+      for (const [name, value] of Object.entries(config)) {
+        // validateOnly creates nothing, so there are no leaders to wait for.
+        const topic = `millrace-config-check-${Math.random().toString(36).slice(2, 10)}`;
+        await a
+          .createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name, value }] }] })
+          .catch(() => refused.push(name));
+      }
+      return refused;
+    },
     async createAcls(acls) {
       await (await withAdmin()).createAcls({ acl: acls.map(toKafkaJsAcl) });
     },

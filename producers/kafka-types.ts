@@ -159,6 +159,8 @@ export interface KafkaClient {
    * name or a bad value (the error names it).
    */
   alterTopicConfig(topic: string, change: { set: Record<string, string>; delete: string[] }): Promise<void>;
+  /** Which of these topic configs the brokers refuse, each checked alone (a validate-only topic creation). */
+  refusedTopicConfigs(config: Record<string, string>): Promise<string[]>;
   createAcls(acls: AclBinding[]): Promise<void>;
   describeAcls(filter: AclFilter): Promise<AclBinding[]>;
   close(): Promise<void>;

@@ -211,8 +211,8 @@ function registerTopics(program: Command, deps: DataDeps): void {
         for (const t of plan.topics) {
           // The settings given apply to the topic named; its DLQ keeps millrace's (a compacted DLQ of unkeyed records would refuse them).
           const config = t.name === name ? { ...t.config, ...extra } : t.config;
-          const made = await client.createTopic(t.name, t.partitions, t.replicationFactor, config).catch((e: unknown) => {
-            throw topicConfigFailure(e, t.name, config);
+          const made = await client.createTopic(t.name, t.partitions, t.replicationFactor, config).catch(async (e: unknown) => {
+            throw await topicConfigFailure(client, e, t.name, config);
           });
           created.push({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, created: made });
         }
@@ -244,8 +244,8 @@ function registerTopics(program: Command, deps: DataDeps): void {
         throw new UsageError('topics alter needs --topic-config key=value or --delete-config key', { hint: `e.g. millrace topics alter ${name} --topic-config retention.ms=3600000` });
       const config = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
         await requireTopics(client, [name], ADMIN_PRINCIPAL);
-        await client.alterTopicConfig(name, { set, delete: deletions }).catch((e: unknown) => {
-          throw topicConfigFailure(e, name, set);
+        await client.alterTopicConfig(name, { set, delete: deletions }).catch(async (e: unknown) => {
+          throw await topicConfigFailure(client, e, name, set);
         });
         return (await client.describeTopics([name]))[0]?.config ?? {};
       });
@@ -343,12 +343,17 @@ function refuseMisplacedConfig(cmd: Command): void {
     });
 }
 
-/** Kafka's refusal of a topic config, as what to fix (the broker names the setting only in its own log). */
-function topicConfigFailure(error: unknown, topic: string, config: Record<string, string>): unknown {
+/**
+ * Kafka's refusal of a topic config, as what to fix. The refusal does not say which setting was
+ * wrong (kafkajs drops the broker's message), so each one is checked alone to name it.
+ */
+async function topicConfigFailure(client: KafkaClient, error: unknown, topic: string, config: Record<string, string>): Promise<unknown> {
   const refusal = configRefusal(error);
   if (!refusal) return error;
-  const given = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(', ');
-  return new UsageError(`Kafka refused the config of ${topic} (${given || 'none given'}): ${refusal.message || refusal.type}`, {
+  const culprits = await client.refusedTopicConfigs(config).catch(() => [] as string[]);
+  const shown = culprits.length ? culprits : Object.keys(config);
+  const given = shown.map((k) => `${k}=${config[k]}`).join(', ');
+  return new UsageError(`Kafka refused the config of ${topic}: ${given || '(none given)'}: ${refusal.message || refusal.type}`, {
     hint: `check each name and value against ${TOPIC_CONFIG_DOCS} (an unknown name or a value out of range is refused)`,
     cause: error,
   });

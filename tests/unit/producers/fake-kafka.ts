@@ -158,6 +158,9 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
     async topicOffsets(topic) {
       return [...Array(partitions).keys()].map((p) => ({ partition: p, low: '0', high: String(fake.messages(topic).filter((m) => m.partition === p).length) }));
     },
+    async refusedTopicConfigs(config) {
+      return Object.keys(config).filter((k) => !KNOWN_CONFIGS.includes(k));
+    },
     async createAcls() {},
     async describeAcls() {
       return [];
