@@ -4,7 +4,7 @@
  * --source -`, `consume --partition/--offset/--print-key`, topic configs at create time and
  * `topics alter`, and submit's --py-files/--files/--packages and memory/cores flags.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,7 +51,8 @@ describe('copy-file', () => {
     const sha = crypto.createHash('sha256').update(data).digest('hex');
     // Checked on the nodes by a separate command, not by copy-file's own report.
     const sums = await cli(['exec', '--json', 'all', '-c', CONFIG, '--', `sha256sum /tmp/${name}.bin; stat -c '%a %U:%G' /tmp/${name}.bin`]);
-    for (const r of JSON.parse(sums.stdout) as { node: string; stdout: string }[]) expect(r.stdout).toBe(`${sha}  /tmp/${name}.bin\n600 root:root\n`);
+    // (exec --json gives each node's output without its trailing newline.)
+    for (const r of JSON.parse(sums.stdout) as { node: string; stdout: string }[]) expect(r.stdout).toBe(`${sha}  /tmp/${name}.bin\n600 root:root`);
 
     const role = await cli(['cp', '-c', CONFIG, '--mode', '640', '--owner', 'kafka', local, `kafka:/tmp/${name}-kafka.bin`]);
     expect(role.code).toBe(0);
@@ -109,11 +110,11 @@ describe('exec', () => {
     const r = await cli(['exec', 'all', '-c', CONFIG, '--', 'test -d /etc/millrace/kafka && echo has-kafka-config']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('kafka-1 | has-kafka-config\n');
-    expect(r.stderr).toContain('error: the command failed on hdfs-1 (exit 1), spark-1 (exit 1); it succeeded on 1 other node');
+    expect(r.stderr).toContain('error: the command failed on spark-1 (exit 1), hdfs-1 (exit 1); it succeeded on 1 other node');
     const json = await cli(['exec', '--json', 'all', '-c', CONFIG, '--', 'echo out; echo err >&2; exit 3']);
     expect(json.code).toBe(1);
     expect((JSON.parse(json.stdout) as unknown[]).length).toBe(3);
-    for (const row of JSON.parse(json.stdout) as { code: number; stdout: string; stderr: string }[]) expect(row).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+    for (const row of JSON.parse(json.stdout) as { code: number; stdout: string; stderr: string }[]) expect(row).toMatchObject({ code: 3, stdout: 'out', stderr: 'err' });
   });
 });
 
@@ -203,10 +204,36 @@ describe('topics, produce from stdin, consume by partition and offset', () => {
   });
 });
 
+/** A jar (a zip with a manifest) holding one text entry. */
+function tinyJar(file: string, entry: string, text: string): void {
+  execFileSync('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z:\n    z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\\n")\n    z.writestr(sys.argv[2], sys.argv[3])', file, entry, text]);
+}
+
 describe('submit with dependencies and resources', () => {
-  it('ships --py-files and --files, resolves --packages, and sets driver and executor memory and cores', async () => {
+  const repo = `/tmp/${randomName('itest-m2')}`;
+  afterAll(() => cli(['exec', 'spark-1', '-c', CONFIG, '--', `rm -rf ${repo}`]));
+
+  /**
+   * --packages is resolved by spark-submit on the master node. Maven Central is reachable from
+   * this machine's nodes only through a TLS-intercepting egress proxy whose CA the nodes' JVM does
+   * not trust, so the package comes from a Maven repository laid out on the master node (put
+   * there with copy-file) and named with spark.jars.repositories: the same resolution, offline.
+   */
+  async function mavenRepoOnMaster(dir: string): Promise<void> {
+    const at = `${repo}/org/millrace/itest/conv-tiny/1.0`;
+    expect((await cli(['exec', 'spark-1', '-c', CONFIG, '--', `mkdir -p ${at} && chmod -R 755 ${repo}`])).code).toBe(0);
+    const pom = path.join(dir, 'conv-tiny-1.0.pom');
+    fs.writeFileSync(pom, '<project><modelVersion>4.0.0</modelVersion><groupId>org.millrace.itest</groupId><artifactId>conv-tiny</artifactId><version>1.0</version><packaging>jar</packaging></project>\n');
+    const jar = path.join(dir, 'conv-tiny-1.0.jar');
+    tinyJar(jar, 'millrace/conv-tiny.txt', 'from a package');
+    for (const f of [pom, jar]) expect((await cli(['copy-file', '-c', CONFIG, '--mode', '644', f, `spark-1:${at}/`])).code).toBe(0);
+  }
+
+  it('ships --py-files, --files and --jars, resolves --packages, and sets driver and executor memory and cores', async () => {
     const dir = path.join(work, 'job');
     fs.mkdirSync(dir);
+    await mavenRepoOnMaster(dir);
+    tinyJar(path.join(dir, 'conv-extra.jar'), 'millrace/conv-extra.txt', 'shipped with --jars');
     fs.writeFileSync(path.join(dir, 'conv_helper.py'), 'def greeting():\n    return "hello from conv_helper"\n');
     fs.writeFileSync(path.join(dir, 'conv_data.txt'), 'shipped-data-42\n');
     fs.writeFileSync(
@@ -229,6 +256,13 @@ def on_executor(_):
         return [h.greeting() + "|" + f.read().strip()]
 
 print("EXECUTOR", sc.parallelize([0], 1).mapPartitions(on_executor).collect()[0])
+
+def executor_jars(_):
+    import os
+    from pyspark import SparkFiles as F
+    return [",".join(sorted(f for f in os.listdir(F.getRootDirectory()) if f.endswith(".jar")))]
+
+print("EXECUTOR_JARS", sc.parallelize([0], 1).mapPartitions(executor_jars).collect()[0])
 print("CONF", conf.get("spark.executor.memory"), conf.get("spark.driver.memory"), conf.get("spark.cores.max"), conf.get("spark.executor.cores"))
 print("DRIVER_HEAP_MB", sc._jvm.java.lang.Runtime.getRuntime().maxMemory() // (1024 * 1024))
 for i in sc._jsc.sc().statusTracker().getExecutorInfos():
@@ -242,7 +276,9 @@ spark.stop()
         'submit', '-c', CONFIG,
         '--py-files', path.join(dir, 'conv_helper.py'),
         '--files', path.join(dir, 'conv_data.txt'),
-        '--packages', 'com.google.code.findbugs:jsr305:3.0.2',
+        '--jars', path.join(dir, 'conv-extra.jar'),
+        '--packages', 'org.millrace.itest:conv-tiny:1.0',
+        '--conf', `spark.jars.repositories=file://${repo}`,
         '--driver-memory', '512m', '--executor-memory', '768m', '--total-executor-cores', '1', '--executor-cores', '1',
         path.join(dir, 'conv_job.py'),
       ],
@@ -263,7 +299,13 @@ spark.stop()
     expect(Math.max(...storage)).toBeGreaterThan(200); // the 768m executor: ~270 MiB (a 1g default would give ~430)
     expect(Math.max(...storage)).toBeLessThan(330);
     expect(Math.min(...storage)).toBeLessThan(150); // the 512m driver: ~120 MiB
-    expect(line('JARS')).toMatch(/com\.google\.code\.findbugs_jsr305-3\.0\.2\.jar/);
+    // The resolved package, the shipped jar and the Kafka connector jars, all on one --jars list.
+    const jars = line('JARS').split(',');
+    expect(jars.some((j) => j.endsWith('/org.millrace.itest_conv-tiny-1.0.jar'))).toBe(true);
+    expect(jars.some((j) => j.endsWith('/deps/conv-extra.jar'))).toBe(true);
+    expect(jars.some((j) => /spark-sql-kafka/.test(j))).toBe(true);
+    const onExecutor = line('EXECUTOR_JARS').split(',');
+    expect(onExecutor).toEqual(expect.arrayContaining(['org.millrace.itest_conv-tiny-1.0.jar', 'conv-extra.jar']));
   });
 
   it('refuses bad memory, a missing --files file and a file: URI before connecting, with exit 2', async () => {
