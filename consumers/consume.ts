@@ -4,15 +4,20 @@
  */
 import type { KafkaClient, ReceivedMessage } from '../producers/kafka-types';
 import { formatMessage, messageEnvelope } from './format';
+import { keyedLine } from './position';
 import { CatchUp, VerifyReport, VerifyTally } from './verify';
 
-export type ConsumeFormat = 'human' | 'raw' | 'json';
+/** keyed: `key<TAB>value` (--print-key). */
+export type ConsumeFormat = 'human' | 'raw' | 'json' | 'keyed';
 
 export interface ConsumeRun {
   client: KafkaClient;
   topic: string;
   groupId: string;
   fromBeginning: boolean;
+  /** Read only this partition, from startOffset (see consumers/position.ts). */
+  partition?: number;
+  startOffset?: string;
   /** Commit offsets (when the user named the group); throwaway groups don't. */
   commit: boolean;
   /** Stop after this many messages. */
@@ -31,7 +36,7 @@ export interface ConsumeResult {
 }
 
 export function renderMessage(m: ReceivedMessage, format: ConsumeFormat): string {
-  return format === 'raw' ? m.value : format === 'json' ? messageEnvelope(m) : formatMessage(m);
+  return format === 'raw' ? m.value : format === 'keyed' ? keyedLine(m.key, m.value) : format === 'json' ? messageEnvelope(m) : formatMessage(m);
 }
 
 export async function runConsume(run: ConsumeRun): Promise<ConsumeResult> {
@@ -58,6 +63,8 @@ export async function runConsume(run: ConsumeRun): Promise<ConsumeResult> {
       topic: run.topic,
       groupId: run.groupId,
       fromBeginning: run.fromBeginning,
+      partition: run.partition,
+      startOffset: run.startOffset,
       commit: run.commit,
       signal: stop.signal,
       onMessage: (m) => {

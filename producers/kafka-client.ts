@@ -83,7 +83,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
   const closers: (() => Promise<void>)[] = [];
 
   /** One consumer from connect to stop; a crash before it joined its group is judged by the brokers' FindCoordinator answers. */
-  const tailOnce = async ({ topic, groupId, fromBeginning, commit = false, signal, onMessage }: TailOptions): Promise<void> => {
+  const tailOnce = async ({ topic, groupId, fromBeginning, commit = false, partition: only, startOffset, signal, onMessage }: TailOptions): Promise<void> => {
     if (signal.aborted) return;
     const answers: CoordinatorAnswer[] = [];
     const consumer = kafkaFor(conn, (entry) => {
@@ -111,6 +111,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
         eachMessage: async ({ topic: t, partition, message }) => {
           // kafkajs may still hand over the rest of a fetched batch after the stop signal.
           if (signal.aborted) return;
+          if (only !== undefined && partition !== only) return;
           await onMessage({
             topic: t,
             partition,
@@ -122,6 +123,14 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
           });
         },
       });
+      if (only !== undefined) {
+        // kafkajs has no manual assignment: the throwaway group gets every partition, reads the
+        // one asked for from the offset asked for (a seek applies once it is assigned), and the
+        // others stay paused.
+        if (startOffset !== undefined) consumer.seek({ topic, partition: only, offset: startOffset });
+        const others = (await (await withAdmin()).fetchTopicOffsets(topic)).map((p) => p.partition).filter((p) => p !== only);
+        if (others.length) consumer.pause([{ topic, partitions: others }]);
+      }
       await Promise.race([stopped, crashed]);
     } finally {
       await consumer.disconnect();
@@ -235,6 +244,32 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     async topicOffsets(topic) {
       const ends = await (await withAdmin()).fetchTopicOffsets(topic);
       return ends.map((e) => ({ partition: e.partition, low: e.low, high: e.high })).sort((x, y) => x.partition - y.partition);
+    },
+    async alterTopicConfig(topic, change) {
+      const a = await withAdmin();
+      // kafkajs has no IncrementalAlterConfigs, and AlterConfigs replaces a topic's whole
+      // topic-level config: read it, change it, write all of it back.
+      const current = await a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+      const entries = current.resources[0]?.configEntries ?? [];
+      const merged = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive).map((e) => [e.configName, e.configValue]));
+      for (const k of change.delete) merged.delete(k);
+      for (const [k, v] of Object.entries(change.set)) merged.set(k, v);
+      await a.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...merged].map(([name, value]) => ({ name, value })) }],
+      });
+    },
+    async refusedTopicConfigs(config) {
+      const a = await withAdmin();
+      const refused: string[] = [];
+      for (const [name, value] of Object.entries(config)) {
+        // validateOnly creates nothing, so there are no leaders to wait for.
+        const topic = `millrace-config-check-${Math.random().toString(36).slice(2, 10)}`;
+        await a
+          .createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name, value }] }] })
+          .catch(() => refused.push(name));
+      }
+      return refused;
     },
     async createAcls(acls) {
       await (await withAdmin()).createAcls({ acl: acls.map(toKafkaJsAcl) });

@@ -119,6 +119,10 @@ export interface TailOptions {
   fromBeginning: boolean;
   /** Commit offsets as messages are handled; off for throwaway tail groups. */
   commit?: boolean;
+  /** Read only this partition (the group's other partitions are paused and their messages dropped). */
+  partition?: number;
+  /** With `partition`: the offset to start at (a number as a string, within the partition's low..high). */
+  startOffset?: string;
   /** Stops the consumer; `tail` resolves once it has left the group. */
   signal: AbortSignal;
   /** Awaited before the next message, so a slow handler slows the consumer rather than buffering. */
@@ -150,6 +154,13 @@ export interface KafkaClient {
   consumerLag(groupId: string, topic: string): Promise<PartitionLag[]>;
   /** Each partition's low and high watermarks. */
   topicOffsets(topic: string): Promise<{ partition: number; low: string; high: string }[]>;
+  /**
+   * Sets and removes topic-level configs, keeping the others as they are. Kafka refuses an unknown
+   * name or a bad value (the error names it).
+   */
+  alterTopicConfig(topic: string, change: { set: Record<string, string>; delete: string[] }): Promise<void>;
+  /** Which of these topic configs the brokers refuse, each checked alone (a validate-only topic creation). */
+  refusedTopicConfigs(config: Record<string, string>): Promise<string[]>;
   createAcls(acls: AclBinding[]): Promise<void>;
   describeAcls(filter: AclFilter): Promise<AclBinding[]>;
   close(): Promise<void>;

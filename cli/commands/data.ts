@@ -1,5 +1,6 @@
 /** Data in and out of the cluster's Kafka: produce, consume, topics. */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import type { ClusterConfig } from '../../lib/config';
@@ -16,6 +17,11 @@ import { formatSummary } from '../../producers/progress';
 import { openSource, planSource } from '../../producers/sources/open';
 import { formatAcl, formatTopicDescription, planTopics } from '../../producers/topic-plan';
 import { configFor, globals, output } from '../context';
+import { checkPositionFlags, resolveStart, StartPosition } from '../../consumers/position';
+import { configRefusal, parseConfigDeletions, parseTopicConfigs, TOPIC_CONFIG_DOCS } from '../../producers/topic-config';
+
+/** A repeatable flag; no default, so help shows none. */
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 import { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../../lib/principals';
 import { kafkaConnectionFor } from '../kafka-connection';
 
@@ -23,6 +29,9 @@ type ProduceCliFlags = ProduceFlags & { source?: string; format?: string; spec?:
 
 interface ConsumeCliFlags {
   count?: string;
+  partition?: string;
+  offset?: string;
+  printKey?: boolean;
   fromBeginning?: boolean;
   raw?: boolean;
   verify?: boolean;
@@ -45,8 +54,8 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
   program
     .command('produce')
     .description('send records from a file, an HTTP endpoint or a generator to a topic, validated against a pipeline spec')
-    .option('--source <file|url|synthetic>', 'a .jsonl/.json/.csv/.parquet file, vega:<file> from vega-datasets, an http(s) URL, or "synthetic"')
-    .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['jsonl', 'json', 'csv', 'parquet']))
+    .option('--source <file|url|synthetic|->', 'a .jsonl/.json/.csv/.parquet file, vega:<file> from vega-datasets, an http(s) URL, "synthetic", or - for standard input')
+    .addOption(new Option('--format <format>', 'file format (default: from the extension; jsonl for standard input)').choices(['jsonl', 'json', 'csv', 'parquet']))
     .option('--spec <pipeline.yaml>', 'pipeline spec: fields, types, key, id and event time')
     .option('--topic <name>', "topic to produce to (default: the spec's topic); invalid records go to <topic>.dlq")
     .option('--key <field>', "field whose value keys each event (default: the spec's key)")
@@ -71,7 +80,9 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
       if (!flags.source) throw new UsageError('produce needs --source', { hint: 'a file, vega:flights-3m.parquet, an http(s) URL, or synthetic' });
       const spec = loadPipelineSpec(path.resolve(flags.spec));
       const options = parseProduceFlags(flags, spec);
-      const source = openSource(planSource(flags.source, flags.format), spec, {
+      const plan = planSource(flags.source, flags.format);
+      if (plan.kind === 'stdin' && process.stdin.isTTY) process.stderr.write(`reading ${plan.format} records from the terminal; end with Ctrl-D\n`);
+      const source = openSource(plan, spec, {
         pollIntervalMs: options.pollIntervalMs,
         seed: options.seed,
         invalidEvery: options.invalidEvery,
@@ -99,7 +110,10 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .description("tail a topic, verify its event ids, or show a consumer group's lag")
     .option('-n, --count <n>', 'stop after n messages')
     .option('--from-beginning', 'start at the oldest message (default: only new ones)')
+    .option('-p, --partition <n>', 'read only this partition')
+    .option('-o, --offset <n|earliest|latest>', 'where to start: an offset (needs --partition), earliest or latest')
     .option('--raw', 'print only each message value')
+    .option('-K, --print-key', 'print each message as its key, a tab, and its value')
     .option('--verify', 'read what the topic holds now and count messages, distinct ids, duplicates and invalid JSON; fails on duplicates')
     .option('--spec <pipeline.yaml>', 'take the id field from a pipeline spec (for --verify)')
     .option('--id-field <name>', 'JSON field with the event id (for --verify)', 'event_id')
@@ -107,9 +121,14 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .option('--group <id>', `consumer group (must start with the principal's name; default: a throwaway group)`)
     .option('--timeout <s>', '--verify gives up after this many seconds without a message', '30')
     .option('--principal <name>', 'client certificate principal', PIPELINE_PRINCIPAL)
-    .addHelpText('after', '\nWith --json, each message is printed as a JSON object per line; with --verify and --lag, the report is.')
+    .addHelpText(
+      'after',
+      '\nWith --json, each message is printed as a JSON object per line (topic, partition, offset, key, value); with --verify and --lag, the report is.\n' +
+        '--partition reads one partition; --offset starts there (a number needs --partition). Consumer groups are throwaway unless --group.',
+    )
     .action(async function (this: Command, topic: string, flags: ConsumeCliFlags) {
       const json = !!globals(this).json;
+      const position = checkPositionFlags(flags);
       if (flags.lag) {
         if (!flags.group) throw new UsageError('--lag needs --group <id>', { hint: 'name the consumer group whose lag to show' });
         const group = flags.group;
@@ -124,21 +143,27 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
       const groupId = flags.group ?? `${flags.principal}-consume-${randomBytes(4).toString('hex')}`;
       const idleMs = integerFlag('--timeout', flags.timeout, 1) * 1000;
       const config = configFor(this);
-      const result = await withKafka(deps, config, flags.principal, (client, signal) =>
-        runConsume({
+      const result = await withKafka(deps, config, flags.principal, async (client, signal) => {
+        let start: StartPosition = { fromBeginning: !!flags.fromBeginning || !!flags.verify || position.offset?.kind === 'earliest' };
+        if (position.partition !== undefined) {
+          await requireTopics(client, [topic], flags.principal);
+          start = resolveStart(topic, { ...position, fromBeginning: flags.fromBeginning }, await client.topicOffsets(topic));
+        }
+        return runConsume({
           client,
           topic,
           groupId,
-          fromBeginning: !!flags.fromBeginning || !!flags.verify,
+          fromBeginning: start.fromBeginning,
+          partition: start.partition,
+          startOffset: start.startOffset,
           commit: flags.group !== undefined,
           count,
           verify: flags.verify ? { idField, idleMs } : undefined,
-          format: flags.raw ? 'raw' : json ? 'json' : 'human',
+          format: json ? 'json' : flags.printKey ? 'keyed' : flags.raw ? 'raw' : 'human',
           signal,
           write: (line) => process.stdout.write(line + '\n'),
-        }),
-        'stopping',
-      );
+        });
+      }, 'stopping');
       const report = result.verify;
       if (!report) return;
       output(this, formatVerify(topic, report), { topic, ...report });
@@ -171,26 +196,62 @@ function registerTopics(program: Command, deps: DataDeps): void {
     .option('--replication-factor <n|auto>', 'replicas per partition; auto = the number of brokers, at most 3', 'auto')
     .option('--no-dlq', 'do not create <name>.dlq')
     .option('--principal <name>', 'principal granted READ, WRITE and DESCRIBE on the topics and READ on groups <name>*', PIPELINE_PRINCIPAL)
-    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string }) {
+    .option('--topic-config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect)
+    .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; topicConfig?: string[] }) {
+      refuseMisplacedConfig(this);
       const partitions = integerFlag('--partitions', flags.partitions, 1);
       const rf = flags.replicationFactor === 'auto' ? undefined : integerFlag('--replication-factor', flags.replicationFactor, 1);
+      const extra = parseTopicConfigs(flags.topicConfig ?? []);
       const result = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
         const brokers = (await client.describeCluster()).brokers.length;
         if (rf !== undefined && rf > brokers)
           throw new UsageError(`--replication-factor ${rf} exceeds the ${brokers} broker${brokers === 1 ? '' : 's'}`, { hint: 'use auto, or at most the number of brokers' });
         const plan = planTopics({ name, partitions, replicationFactor: rf, brokers, dlq: flags.dlq, principal: flags.principal });
         const created: { name: string; created: boolean; partitions: number; replicationFactor: number }[] = [];
-        for (const t of plan.topics)
-          created.push({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, created: await client.createTopic(t.name, t.partitions, t.replicationFactor, t.config) });
+        for (const t of plan.topics) {
+          // The settings given apply to the topic named; its DLQ keeps millrace's (a compacted DLQ of unkeyed records would refuse them).
+          const config = t.name === name ? { ...t.config, ...extra } : t.config;
+          const made = await client.createTopic(t.name, t.partitions, t.replicationFactor, config).catch(async (e: unknown) => {
+            throw await topicConfigFailure(client, e, t.name, config);
+          });
+          created.push({ name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor, created: made });
+        }
         // Creating an ACL that exists is a no-op on the broker, so a re-run converges.
         await client.createAcls(plan.acls);
         return { topics: created, acls: plan.acls };
       });
       const human = [
-        ...result.topics.map((t) => (t.created ? `created ${t.name} (${t.partitions} partitions, replication factor ${t.replicationFactor})` : `${t.name} already exists (left as it is)`)),
+        ...result.topics.map((t) =>
+          t.created
+            ? `created ${t.name} (${t.partitions} partitions, replication factor ${t.replicationFactor})`
+            : `${t.name} already exists (left as it is${t.name === name && Object.keys(extra).length ? '; change its config with `millrace topics alter`' : ''})`,
+        ),
         ...result.acls.map((a) => `granted ${formatAcl(a)}`),
       ].join('\n');
       output(this, human, result);
+    });
+
+  topics
+    .command('alter <name>')
+    .description("change a topic's configs (retention, cleanup policy, ...); the others stay as they are")
+    .option('--topic-config <key=value>', 'set a topic config (repeatable)', collect)
+    .option('--delete-config <key>', 'remove a topic-level config, back to the broker default (repeatable)', collect)
+    .action(async function (this: Command, name: string, flags: { topicConfig?: string[]; deleteConfig?: string[] }) {
+      refuseMisplacedConfig(this);
+      const set = parseTopicConfigs(flags.topicConfig ?? []);
+      const deletions = parseConfigDeletions(flags.deleteConfig ?? [], set);
+      if (!Object.keys(set).length && !deletions.length)
+        throw new UsageError('topics alter needs --topic-config key=value or --delete-config key', { hint: `e.g. millrace topics alter ${name} --topic-config retention.ms=3600000` });
+      const config = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
+        await requireTopics(client, [name], ADMIN_PRINCIPAL);
+        await client.alterTopicConfig(name, { set, delete: deletions }).catch(async (e: unknown) => {
+          throw await topicConfigFailure(client, e, name, set);
+        });
+        return (await client.describeTopics([name]))[0]?.config ?? {};
+      });
+      const changes = [...Object.entries(set).map(([k, v]) => `set ${k}=${v}`), ...deletions.map((k) => `removed ${k} (broker default)`)];
+      const now = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
+      output(this, `${name}: ${changes.join(', ')}\n  config now: ${now.length ? now.map(([k, v]) => `${k}=${v}`).join(', ') : 'broker defaults'}`, { topic: name, set, deleted: deletions, config });
     });
 
   topics
@@ -266,6 +327,34 @@ function kafkaFailure(error: unknown, principal: string): MillraceError {
   const denied = /authori[sz]ation|not authorized|SASL|SSL|certificate/i.test(message);
   return new MillraceError(`Kafka request as ${principal} failed: ${message}`, {
     hint: denied ? `check the ACLs of User:${principal} with \`millrace topics describe <topic>\`` : 'check the brokers with `millrace status`',
+    cause: error,
+  });
+}
+
+/**
+ * `-c/--config` is millrace's cluster config file wherever it appears on the command line, so a
+ * Kafka-style `--config retention.ms=1` would be read as a config file's name: say what to write.
+ */
+function refuseMisplacedConfig(cmd: Command): void {
+  const given = globals(cmd).config;
+  if (/^[a-z][a-z0-9._-]*=/i.test(given) && !fs.existsSync(given))
+    throw new UsageError(`--config ${given}: -c/--config names millrace's cluster config file; topic settings are --topic-config key=value`, {
+      hint: `e.g. millrace topics ${cmd.name()} <topic> --topic-config ${given}`,
+    });
+}
+
+/**
+ * Kafka's refusal of a topic config, as what to fix. The refusal does not say which setting was
+ * wrong (kafkajs drops the broker's message), so each one is checked alone to name it.
+ */
+async function topicConfigFailure(client: KafkaClient, error: unknown, topic: string, config: Record<string, string>): Promise<unknown> {
+  const refusal = configRefusal(error);
+  if (!refusal) return error;
+  const culprits = await client.refusedTopicConfigs(config).catch(() => [] as string[]);
+  const shown = culprits.length ? culprits : Object.keys(config);
+  const given = shown.map((k) => `${k}=${config[k]}`).join(', ');
+  return new UsageError(`Kafka refused the config of ${topic}: ${given || '(none given)'}: ${refusal.message || refusal.type}`, {
+    hint: `check each name and value against ${TOPIC_CONFIG_DOCS} (an unknown name or a value out of range is refused)`,
     cause: error,
   });
 }

@@ -1,4 +1,5 @@
 /** Spark applications: `submit` (driver on the master node, output streamed) and `jobs` (list, kill). */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { MillraceError, UsageError } from '../../lib/errors';
@@ -7,6 +8,7 @@ import { loadPipelineSpec } from '../../lib/pipeline-spec';
 import { buildFacts } from '../../provisioning/cluster-state';
 import { killApp, listApps } from '../../provisioning/jobs/apps';
 import { planSubmit, submitAttached, submitDetached } from '../../provisioning/jobs/submit';
+import { parseSubmitExtras, SubmitExtraFlags } from '../../provisioning/jobs/submit-options';
 import type { RemoteHost } from '../../provisioning/remote-host';
 import type { ClusterFacts } from '../../provisioning/service';
 import { withHosts } from '../bootstrap';
@@ -22,6 +24,8 @@ async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, mast
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+/** A repeatable flag without a default, so help shows none. */
+const collectList = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 export function registerJobs(program: Command): void {
   program
@@ -31,6 +35,14 @@ export function registerJobs(program: Command): void {
     .option('--name <name>', 'application name (default: the file name)')
     .option('--class <main>', 'main class of a .jar job')
     .option('--conf <key=value>', 'an extra Spark setting (repeatable)', collect, [])
+    .option('--py-files <files>', 'Python modules, .zip or .egg files for the job (comma list, repeatable): local files are uploaded', collectList)
+    .option('--files <files>', "files placed in each executor's working directory (comma list, repeatable); SparkFiles.get(name) finds them", collectList)
+    .option('--jars <jars>', 'extra jars on the driver and executor classpaths (comma list, repeatable)', collectList)
+    .option('--packages <coords>', 'Maven coordinates group:artifact:version, resolved by spark-submit on the master node (comma list, repeatable)', collectList)
+    .option('--driver-memory <size>', 'driver memory, e.g. 512m or 2g')
+    .option('--executor-memory <size>', 'memory per executor, e.g. 1g')
+    .option('--total-executor-cores <n>', 'cores for the whole application across the cluster')
+    .option('--executor-cores <n>', 'cores per executor')
     .option('-d, --detach', 'leave the job running (e.g. a streaming job) and print its application id')
     .addHelpText(
       'after',
@@ -39,12 +51,21 @@ The cluster's Spark security settings, the Kafka connector jars, the pipeline pr
 credentials (spark.millrace.kafka.*) and the HDFS/KMS client config are wired in; a package
 directory millrace_pipeline/ next to a .py job ships with it. Put job arguments after --.
 
+Local files given to --py-files, --files and --jars are uploaded with the job; a URI is passed to
+spark-submit as it is (local:/path for a file already on every node, hdfs:///path for one in HDFS).
+--packages needs the master node to reach Maven Central (or the repositories set with
+--conf spark.jars.repositories=...).
+
 Examples:
   millrace submit spark-jobs/check_pi.py 8
   millrace submit --spec examples/pipelines/flights.yaml spark-jobs/train.py -- --max-rows 1000000
   millrace submit -d --spec examples/pipelines/flights.yaml spark-jobs/ingest.py`,
     )
-    .action(async function (this: Command, job: string, args: string[], opts: { spec?: string; name?: string; class?: string; conf: string[]; detach?: boolean }) {
+    .action(async function (this: Command, job: string, args: string[], opts: { spec?: string; name?: string; class?: string; conf: string[]; detach?: boolean } & SubmitExtraFlags) {
+      // Every flag is checked here, before connecting: a typo costs no SSH session.
+      const jobStat = fs.statSync(job, { throwIfNoEntry: false });
+      if (!jobStat?.isFile()) throw new UsageError(`${job}: ${jobStat ? 'not a file' : 'no such file'}`, { hint: 'pass the path of a .py or .jar job on this machine' });
+      const extras = parseSubmitExtras(opts);
       const config = configFor(this);
       const conf = Object.fromEntries(
         opts.conf.map((kv) => {
@@ -55,7 +76,7 @@ Examples:
       );
       const spec = opts.spec ? loadPipelineSpec(path.resolve(opts.spec)) : undefined;
       await onMaster(config, async (facts, master) => {
-        const plan = planSubmit(facts, { job: path.resolve(job), args, spec, name: opts.name, mainClass: opts.class, conf });
+        const plan = planSubmit(facts, { job: path.resolve(job), args, spec, name: opts.name, mainClass: opts.class, conf, extras });
         if (opts.detach) {
           const d = { ...(await submitDetached(master, plan)), node: master.name };
           output(

@@ -15,7 +15,8 @@ import { clusterKnownHosts, knownHostsLine } from '../../provisioning/known-host
 import { servicesFor } from '../../provisioning/registry';
 import type { HealthReport } from '../../provisioning/service';
 import { withHosts } from '../bootstrap';
-import { configFor, output } from '../context';
+import { configFor, globals, output } from '../context';
+import { registerCopyFile } from './copy-file';
 
 interface ServiceStatus {
   node: string;
@@ -53,23 +54,47 @@ export function registerOps(program: Command): void {
 
   program
     .command('exec <where> [command...]')
-    .description('run a command on a node, on every node with a role, or on all nodes')
-    .addHelpText('after', '\nExamples:\n  millrace exec kafka-1 -- df -h /var/lib/millrace\n  millrace exec datanode -- systemctl is-active millrace-hdfs-datanode\n  millrace exec all -- uptime')
+    .description('run a command as root on a node, on every node with a role, or on all nodes, streaming its output')
+    .addHelpText(
+      'after',
+      '\nOutput is shown as it arrives. With several nodes each line starts with the node\'s name (`kafka-1 | ...`);\n' +
+        'with one node it is passed through as it is. With --json nothing is streamed: one result per node\n' +
+        '({node, code, stdout, stderr}) is printed at the end. Exits 1 if the command failed on any node, naming them.',
+    )
     .action(async function (this: Command, where: string, words: string[]) {
       if (!words.length) throw new UsageError('no command given', { hint: 'put the command after --, e.g. `millrace exec all -- uptime`' });
+      const json = !!globals(this).json;
       const config = configFor(this);
       const inventory = readInventory(config.name);
       const nodes = selectNodes(inventory, where);
       const command = words.join(' ');
+      const width = Math.max(...nodes.map((n) => n.name.length));
       const results = await withHosts(config, { ...inventory, nodes }, async (hosts) =>
-        mapSettled(nodes, 8, (n) => n.name, async (n) => hosts.get(n.name)!.exec(command)),
+        mapSettled(nodes, 8, (n) => n.name, async (n) => {
+          if (json) return hosts.get(n.name)!.exec(command);
+          const prefix = nodes.length > 1 ? `${n.name.padEnd(width)} | ` : '';
+          const out = new LinePrefixer(prefix, (s) => process.stdout.write(s));
+          const err = new LinePrefixer(prefix, (s) => process.stderr.write(s));
+          try {
+            return await hosts.get(n.name)!.exec(command, { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
+          } finally {
+            out.end();
+            err.end();
+          }
+        }),
       );
-      const rows = results.map((r) => (r.ok ? { node: r.where, code: r.value.code, stdout: r.value.stdout, stderr: r.value.stderr } : { node: r.where, code: null, stdout: '', stderr: String(r.error) }));
-      const human = rows.map((r) => `== ${r.node} (exit ${r.code ?? 'error'})\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`).join('\n');
-      output(this, human, rows);
+      const rows = results.map((r) =>
+        r.ok ? { node: r.where, code: r.value.code, stdout: r.value.stdout, stderr: r.value.stderr } : { node: r.where, code: null, stdout: '', stderr: '', error: r.error instanceof Error ? r.error.message : String(r.error) },
+      );
+      if (json) output(this, '', rows);
       const failed = rows.filter((r) => r.code !== 0);
-      if (failed.length) throw new HealthCheckError(`the command failed on ${failed.map((r) => r.node).join(', ')}`);
+      const why = (r: (typeof rows)[number]): string => ('error' in r ? `error: ${r.error}` : r.code === null ? 'killed by a signal' : `exit ${r.code}`);
+      const others = rows.length - failed.length;
+      if (failed.length)
+        throw new HealthCheckError(`the command failed on ${failed.map((r) => `${r.node} (${why(r)})`).join(', ')}${others ? `; it succeeded on ${others} other node${others === 1 ? '' : 's'}` : ''}`);
     });
+
+  registerCopyFile(program);
 
   program
     .command('forget-host <node>')
@@ -144,10 +169,49 @@ function findNode(inventory: Inventory, name: string): InventoryNode {
   return node;
 }
 
+/** `all`, a role, or a node name; a role no node has is an error, not an empty selection. */
 export function selectNodes(inventory: Inventory, where: string): InventoryNode[] {
   if (where === 'all') return inventory.nodes;
-  if ((ROLES as readonly string[]).includes(where)) return inventory.nodes.filter((n) => n.roles.includes(where as Role));
-  return [findNode(inventory, where)];
+  if ((ROLES as readonly string[]).includes(where)) {
+    const nodes = inventory.nodes.filter((n) => n.roles.includes(where as Role));
+    if (!nodes.length) throw new UsageError(`no node of cluster ${inventory.cluster} has the role ${where}`, { hint: `nodes: ${inventory.nodes.map((n) => `${n.name} (${n.roles.join(', ')})`).join('; ')}` });
+    return nodes;
+  }
+  const node = inventory.nodes.find((n) => n.name === where);
+  if (!node)
+    throw new UsageError(`no node named "${where}" in cluster ${inventory.cluster}`, { hint: `name a node (${inventory.nodes.map((n) => n.name).join(', ')}), a role (${ROLES.join(', ')}) or all` });
+  return [node];
+}
+
+/**
+ * Cuts streamed output into whole lines and writes each with a prefix (the node's name), so
+ * lines from several nodes never interleave mid-line. With an empty prefix, chunks pass through
+ * as they come.
+ */
+export class LinePrefixer {
+  private pending = '';
+  constructor(
+    private readonly prefix: string,
+    private readonly write: (s: string) => void,
+  ) {}
+
+  push(chunk: string): void {
+    if (!this.prefix) return this.write(chunk);
+    const text = this.pending + chunk;
+    const cut = text.lastIndexOf('\n');
+    if (cut < 0) {
+      this.pending = text;
+      return;
+    }
+    this.pending = text.slice(cut + 1);
+    this.write(text.slice(0, cut).split('\n').map((l) => `${this.prefix}${l}\n`).join(''));
+  }
+
+  /** The last line, if it had no newline. */
+  end(): void {
+    if (this.pending) this.write(`${this.prefix}${this.pending}\n`);
+    this.pending = '';
+  }
 }
 
 /** ssh arguments that trust only the key millrace pinned for this node. */

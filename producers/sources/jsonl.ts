@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { ReadOptions, RecordSource, SourceItem } from './types';
 
 export type ParsedLine = { record: Record<string, unknown> } | { unparseable: string; raw: string };
@@ -25,11 +26,16 @@ export function toRecord(value: unknown, raw: string): ParsedLine {
 }
 
 export function jsonlFileSource(file: string, name = path.basename(file)): RecordSource {
+  return jsonlStreamSource(() => fs.createReadStream(file, { encoding: 'utf8' }), name);
+}
+
+/** JSON Lines from any stream (a file, or standard input for `--source -`), opened on first read. */
+export function jsonlStreamSource(open: () => Readable, name: string): RecordSource {
   return {
     name,
     textValues: false,
     async *read({ skip, signal }: ReadOptions): AsyncIterable<SourceItem> {
-      const stream = fs.createReadStream(file, { encoding: 'utf8' });
+      const stream = open();
       const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
       let position = 0;
       try {

@@ -13,6 +13,7 @@ import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts } from '../service';
 import { HADOOP_CONF } from '../services/hadoop-conf';
 import { APPS_DIR, masterUrl, PYTHON_UNBUFFERED, SPARK_CONF } from '../services/spark';
+import type { Dependency, SubmitExtras } from './submit-options';
 
 export { APPS_DIR };
 /** A Python package next to a job (spark-jobs/millrace_pipeline/) ships with it as --py-files. */
@@ -30,7 +31,12 @@ export interface SubmitRequest {
   mainClass?: string;
   name?: string;
   conf?: Record<string, string>;
+  /** --py-files, --files, --jars, --packages and resources (see submit-options.ts). */
+  extras?: SubmitExtras;
 }
+
+/** Where a submission's shipped files go on the node, beside the job. */
+export const DEPS_DIR = 'deps';
 
 export interface SubmitPlan {
   workDir: string;
@@ -53,6 +59,21 @@ export function planSubmit(facts: ClusterFacts, req: SubmitRequest, id = crypto.
   const withPackage = !isJar && fs.existsSync(path.join(pkgDir, '__init__.py'));
   if (withPackage)
     for (const f of fs.readdirSync(pkgDir).filter((f) => f.endsWith('.py'))) uploads.push({ path: `${workDir}/${JOB_PACKAGE}/${f}`, content: fs.readFileSync(path.join(pkgDir, f)) });
+  const extras = req.extras;
+  const shipped = (deps: Dependency[] = []): string[] =>
+    deps.map((d) => {
+      if ('uri' in d) return d.uri;
+      const remote = `${workDir}/${DEPS_DIR}/${path.basename(d.local)}`;
+      if (!uploads.some((u) => u.path === remote)) uploads.push({ path: remote, content: fs.readFileSync(d.local) });
+      return remote;
+    });
+  const pyFiles = [...(withPackage ? [`${workDir}/${JOB_PACKAGE}.zip`] : []), ...shipped(extras?.pyFiles)];
+  const files = shipped(extras?.files);
+  const userJars = shipped(extras?.jars);
+  const r = extras?.resources ?? {};
+  const conf = { ...req.conf };
+  // Resolved packages are cached on the master node across submissions (spark's home is not writable).
+  if (extras?.packages.length && conf['spark.jars.ivy'] === undefined) conf['spark.jars.ivy'] = `${APPS_DIR}/.ivy2`;
   const args = [...req.args];
   if (req.spec !== undefined) {
     uploads.push({ path: `${workDir}/spec.json`, content: JSON.stringify(req.spec, null, 2) });
@@ -64,9 +85,15 @@ export function planSubmit(facts: ClusterFacts, req: SubmitRequest, id = crypto.
     masterUrl(facts),
     '--name',
     appName,
-    ...Object.entries(req.conf ?? {}).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+    ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
     ...(isJar && req.mainClass ? ['--class', req.mainClass] : []),
-    ...(withPackage ? ['--py-files', `${workDir}/${JOB_PACKAGE}.zip`] : []),
+    ...(r.driverMemory ? ['--driver-memory', r.driverMemory] : []),
+    ...(r.executorMemory ? ['--executor-memory', r.executorMemory] : []),
+    ...(r.totalExecutorCores ? ['--total-executor-cores', String(r.totalExecutorCores)] : []),
+    ...(r.executorCores ? ['--executor-cores', String(r.executorCores)] : []),
+    ...(extras?.packages.length ? ['--packages', extras.packages.join(',')] : []),
+    ...(pyFiles.length ? ['--py-files', pyFiles.join(',')] : []),
+    ...(files.length ? ['--files', files.join(',')] : []),
   ];
   const connectors = `${facts.home.spark}/connectors/kafka`;
   const command = [
@@ -75,13 +102,16 @@ export function planSubmit(facts: ClusterFacts, req: SubmitRequest, id = crypto.
     `chown -R spark:spark ${q(workDir)}`,
     // The connector jars are found on the node, so a new Spark version needs no change here.
     `jars=$(ls ${q(connectors)}/*.jar 2>/dev/null | paste -sd, -)`,
+    // spark-submit takes one --jars: the job's own jars join the connector jars.
+    ...(userJars.length ? [`jars="\${jars:+$jars,}"${q(userJars.join(','))}`] : []),
     `exec ${runAs('spark', `${cmd('env', `SPARK_CONF_DIR=${SPARK_CONF}`, `HADOOP_CONF_DIR=${HADOOP_CONF}`, ...Object.entries(PYTHON_UNBUFFERED).map(([k, v]) => `${k}=${v}`))} ${cmd(...submit)} \${jars:+--jars "$jars"} ${cmd(`${workDir}/${base}`, ...args)}`)}`,
   ].join(' && ');
   return { workDir, uploads, command, appName };
 }
 
 async function upload(host: RemoteHost, plan: SubmitPlan): Promise<void> {
-  await host.execOrThrow(`mkdir -p ${q(`${plan.workDir}/${JOB_PACKAGE}`)} && chmod 700 ${q(plan.workDir)}`, { what: 'create the application directory' });
+  const dirs = [...new Set([`${plan.workDir}/${JOB_PACKAGE}`, ...plan.uploads.map((u) => path.posix.dirname(u.path))])];
+  await host.execOrThrow(`mkdir -p ${dirs.map(q).join(' ')} && chmod 700 ${q(plan.workDir)}`, { what: 'create the application directory' });
   for (const u of plan.uploads) await host.putFile(u.path, u.content, { mode: 0o600, owner: 'root' });
 }
 

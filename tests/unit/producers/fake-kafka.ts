@@ -31,6 +31,14 @@ export interface FakeKafka extends KafkaClient {
   joinAttempts: string[];
 }
 
+/** The topic configs the fake knows; any other name is refused as the broker refuses it. */
+const KNOWN_CONFIGS = ['retention.ms', 'cleanup.policy', 'min.insync.replicas', 'segment.bytes', 'max.message.bytes'];
+function checkConfigNames(names: string[]): void {
+  const unknown = names.find((n) => !KNOWN_CONFIGS.includes(n));
+  // The broker's InvalidConfigurationException, as kafkajs reports it.
+  if (unknown) throw Object.assign(new Error(`Unknown topic config name: ${unknown}`), { name: 'KafkaJSProtocolError', type: 'INVALID_CONFIG' });
+}
+
 /** Stable partition for a key, like a real partitioner (not murmur2, which the tests don't need). */
 function partitionFor(key: string | undefined, n: number, i: number): number {
   if (key === undefined) return i % n;
@@ -43,6 +51,7 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
   const partitions = options.partitions ?? 3;
   const topics = new Map<string, ReceivedMessage[]>();
   const committed = new Map<string, Map<number, string>>();
+  const configs = new Map<string, Record<string, string>>();
   const batches: { topic: string; count: number }[] = [];
   let inFlight = 0;
   const append = (topic: string, messages: OutgoingMessage[]): void => {
@@ -78,10 +87,20 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
     async describeCluster() {
       return { brokers: [{ nodeId: 1, host: '127.0.0.11', port: 9093 }], controller: 1, clusterId: 'fake' };
     },
-    async createTopic(topic) {
+    async createTopic(topic, _partitions, _rf, config = {}) {
       if (topics.has(topic)) return false;
+      checkConfigNames(Object.keys(config));
       topics.set(topic, []);
+      configs.set(topic, { ...config });
       return true;
+    },
+    async alterTopicConfig(topic, change) {
+      if (!topics.has(topic)) throw new Error(`This server does not host this topic-partition: ${topic}`);
+      checkConfigNames([...Object.keys(change.set), ...change.delete]);
+      const c = configs.get(topic) ?? {};
+      for (const k of change.delete) delete c[k];
+      Object.assign(c, change.set);
+      configs.set(topic, c);
     },
     async deleteTopic(topic) {
       topics.delete(topic);
@@ -90,7 +109,7 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
       return [...topics.keys()];
     },
     async describeTopics(names) {
-      return names.map((name) => ({ name, partitions: [...Array(partitions).keys()].map((p) => ({ partition: p, leader: 1, replicas: [1], isr: [1] })), config: {} }));
+      return names.map((name) => ({ name, partitions: [...Array(partitions).keys()].map((p) => ({ partition: p, leader: 1, replicas: [1], isr: [1] })), config: { ...configs.get(name) } }));
     },
     async produce(topic, messages) {
       append(topic, messages);
@@ -115,10 +134,11 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
     async consume(topic, groupId, count) {
       return joined(groupId, async () => fake.messages(topic).slice(0, count));
     },
-    async tail({ topic, groupId, signal, onMessage, commit }) {
+    async tail({ topic, groupId, signal, onMessage, commit, partition, startOffset }) {
       await joined(groupId, async () => {
         for (const m of fake.messages(topic)) {
           if (signal.aborted) break;
+          if (partition !== undefined && (m.partition !== partition || BigInt(m.offset) < BigInt(startOffset ?? '0'))) continue;
           await onMessage(m);
           if (commit) {
             const g = committed.get(groupId) ?? new Map<number, string>();
@@ -137,6 +157,9 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
     },
     async topicOffsets(topic) {
       return [...Array(partitions).keys()].map((p) => ({ partition: p, low: '0', high: String(fake.messages(topic).filter((m) => m.partition === p).length) }));
+    },
+    async refusedTopicConfigs(config) {
+      return Object.keys(config).filter((k) => !KNOWN_CONFIGS.includes(k));
     },
     async createAcls() {},
     async describeAcls() {
