@@ -123,11 +123,16 @@ export function destroySummary(config: ClusterConfig, where: string, present: { 
     const a = n ? [n.privateAddress, n.publicAddress, n.sshAddress].filter((v, i, all) => v && all.indexOf(v) === i).join(', ') : fallback;
     return a ? `${name} (${a})` : name;
   };
+  const rank = (name: string): number => {
+    const i = config.nodes.findIndex((n) => n.name === name);
+    return i === -1 ? config.nodes.length : i;
+  };
+  const ordered = [...present].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
   const disks = (inventory?.nodes ?? []).filter((n) => n.dataVolume);
   const gib = (b: number): string => `${Math.round(b / 1024 ** 3)} GiB`;
   const lines = [
     `cluster "${config.name}": ${where}`,
-    `  nodes: ${present.map((n) => addressOf(n.name, n.address)).join(', ')}`,
+    `  nodes: ${ordered.map((n) => addressOf(n.name, n.address)).join(', ')}`,
     disks.length
       ? `  data disks: ${disks.map((n) => `${n.name} ${gib(n.dataVolume!.sizeBytes)}`).join(', ')}, with everything in Kafka and HDFS on them`
       : '  data: everything stored on the nodes (Kafka topics, HDFS files)',
