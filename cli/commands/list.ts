@@ -62,7 +62,9 @@ export async function summarize(dir: string, timeoutMs: number): Promise<Cluster
   } catch (error) {
     return { ...base, target: null, nodes: 0, createdAt: null, health: 'unknown', detail: `unreadable inventory: ${(error as Error).message.split('\n')[0]}` };
   }
-  const targets = inventory.nodes.flatMap(probeTargets);
+  // One probe per address and port, however many nodes share it.
+  const seen = new Set<string>();
+  const targets = inventory.nodes.flatMap(probeTargets).filter((t) => !seen.has(`${t.host}:${t.port}`) && !!seen.add(`${t.host}:${t.port}`));
   const results = await Promise.all(targets.map(async (t) => ({ ...t, ok: await tcpOpen(t.host, t.port, timeoutMs) })));
   const open = results.filter((r) => r.ok).length;
   const closed = results.filter((r) => !r.ok).map((r) => r.what);
