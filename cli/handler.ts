@@ -35,7 +35,7 @@ export function renderError(error: unknown, debug: boolean, context: ErrorContex
     const message = error.message.replace(/^error: /, '');
     return { exitCode: 2, text: '', json: failure(message, 'run the command with --help for its usage', 2, 'usage') };
   }
-  const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}${causeStack(error)}` : '';
+  const stack = debug && typeof (error as Error | undefined)?.stack === 'string' ? `\n${(error as Error).stack}${causeStack(error as Error)}` : '';
   if (error instanceof ConfigError)
     return { exitCode: 2, text: `error: ${error.message}${stack}`, json: failure(error.message.split('\n')[0]!, error.hint, 2, 'config', error.issues) };
   if (error instanceof MillraceError) {
@@ -48,7 +48,8 @@ export function renderError(error: unknown, debug: boolean, context: ErrorContex
     // user gave it is their mistake (exit 2); elsewhere it is a failure (exit 1), not a crash.
     const where = path.resolve(error.path);
     const userGiven = (context.userPaths ?? []).some((u) => where === u || where.startsWith(u.endsWith(path.sep) ? u : u + path.sep) || (error.dest !== undefined && path.resolve(error.dest) === u));
-    const message = `${where}: ${fsReason(error.code)}${error.syscall ? ` (${error.syscall})` : ''}`;
+    const reason = error.code === 'EEXIST' && error.syscall === 'mkdir' ? 'is a file, where a directory is expected' : fsReason(error.code);
+    const message = `${where}: ${reason}${error.syscall ? ` (${error.syscall})` : ''}`;
     const hint = userGiven ? 'check the path: that the directories exist, that files and directories are where expected, and the permissions' : 'check the path and its permissions; run with --debug to see where it happened';
     return { exitCode: userGiven ? 2 : 1, text: `error: ${message}\nhint: ${hint}${stack}`, json: failure(message, hint, userGiven ? 2 : 1, 'filesystem') };
   }

@@ -137,7 +137,8 @@ const FS_REASONS: Record<string, string> = {
 
 export function isFsError(error: unknown): error is FsError {
   const e = error as Partial<FsError> | undefined;
-  return error instanceof Error && typeof e?.code === 'string' && typeof e.path === 'string' && e.code in FS_REASONS;
+  // Duck-typed: Node's errors may come from another realm (a vm context, a worker).
+  return typeof error === 'object' && error !== null && typeof e?.code === 'string' && typeof e.path === 'string' && typeof e.message === 'string' && e.code in FS_REASONS;
 }
 
 /** "no such file or directory" for ENOENT, and so on. */
