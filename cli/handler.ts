@@ -32,6 +32,7 @@ export interface ErrorContext {
 export function renderError(error: unknown, debug: boolean, context: ErrorContext = {}): ErrorOutput {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return { exitCode: 0, text: '' };
+    if (error.code === 'commander.help') return { exitCode: 2, text: '', json: failure('no command given', 'run `millrace --help` for the commands', 2, 'usage') };
     const message = error.message.replace(/^error: /, '');
     return { exitCode: 2, text: '', json: failure(message, 'run the command with --help for its usage', 2, 'usage') };
   }

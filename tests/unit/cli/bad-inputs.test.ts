@@ -54,6 +54,7 @@ const resolve = (args: string[]): string[] => args.map((a) => a.replace(/^HOME/,
 const resolveEnv = (env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v?.replace(/^HOME/, home)]));
 
 const ROWS: Row[] = [
+  { what: 'no command at all', args: [], code: 2, starts: /^Usage: millrace \[options\] \[command\]/ },
   { what: 'unknown command', args: ['launch'], code: 2, starts: /^error: unknown command 'launch'/ },
   { what: 'unknown option', args: ['synth', '--bogus'], code: 2, starts: /^error: unknown option '--bogus'/ },
   { what: 'missing argument', args: ['ssh'], code: 2, starts: /^error: missing required argument 'node'/ },
