@@ -98,7 +98,10 @@ export function registerInfra(program: Command): void {
       const present = (await target.listNodes()).filter((n) => n.state !== 'absent');
       if (present.length > 0) {
         await target.checkPrerequisites();
-        if (!opts.yes && !(await confirm(`${destroySummary(config, target.describe(), present)}\nDestroy cluster "${config.name}"?`, 'destroy', 'pass --yes to confirm non-interactively')))
+        const summary = destroySummary(config, target.describe(), present);
+        if (opts.yes) {
+          if (!globals(this).json) process.stderr.write(`destroying ${summary}\n`);
+        } else if (!(await confirm(`${summary}\nDestroy cluster "${config.name}"?`, 'destroy', 'pass --yes to confirm non-interactively')))
           throw new UsageError(`not confirmed: cluster "${config.name}" was left as it is`, { hint: 'answer "y" to destroy it, or pass --yes' });
       }
       const result = await target.deleteNodes((m) => logger().info({ target: target.name }, m));
