@@ -105,8 +105,10 @@ export function checkInputFile(file: string, what: string): string {
 }
 
 /**
- * MILLRACE_HOME and MILLRACE_CACHE (or their defaults) must be directories millrace can write, or
- * not exist yet under a directory it can write.
+ * MILLRACE_HOME and MILLRACE_CACHE (or their defaults) must be directories, or not exist yet under
+ * one. Permissions are not checked here: a command that needs no write there (or that first says
+ * it needs root) must not fail on them; a permission error on a path under them is reported at the
+ * CLI's boundary as a usage error naming the path.
  */
 export function checkStateDirs(): void {
   const dirs: [string, string, string][] = [
@@ -117,6 +119,5 @@ export function checkStateDirs(): void {
     const near = nearestExisting(dir);
     if (!near.stat.isDirectory())
       throw new UsageError(near.at === path.resolve(dir) ? `${what} is a file, not a directory` : `${what}: ${near.at} is a file, not a directory`, { hint });
-    if (!canAccess(near.at, fs.constants.W_OK | fs.constants.X_OK)) throw new UsageError(`${what}: cannot write into ${near.at} (permission denied)`, { hint });
   }
 }

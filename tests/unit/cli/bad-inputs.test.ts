@@ -150,6 +150,22 @@ describe('bad inputs to the built CLI', () => {
     expect(on.stderr).toMatch(/^\{"level":20,.*"msg":"millrace starting"\}$/m);
   });
 
+  it('an unwritable MILLRACE_HOME is a usage error naming the path (run as an unprivileged user)', () => {
+    const ro = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ro-'));
+    fs.chmodSync(ro, 0o555);
+    try {
+      // root writes anywhere: drop to nobody for this one, as the harness does for `up` without root.
+      const args = [process.execPath, MAIN, 'synth', '-c', AWS];
+      const [cmd, argv] = process.getuid?.() === 0 ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...args]] : [args[0]!, args.slice(1)];
+      const r = spawnSync(cmd, argv, { cwd: ro, env: { PATH: process.env.PATH, HOME: ro, MILLRACE_HOME: path.join(ro, 'home') }, encoding: 'utf8' });
+      expect(r.stderr).toMatch(new RegExp(`^error: ${ro}/home/\\S*: permission denied \\(mkdir\\)\nhint: check the path`));
+      expect(r.status).toBe(2);
+      expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
+    } finally {
+      fs.rmSync(ro, { recursive: true, force: true });
+    }
+  });
+
   it('MILLRACE_CONFIG sets the default of -c, and -c wins over it', () => {
     const r = millrace(['validate'], { MILLRACE_CONFIG: AWS });
     expect(r.code).toBe(0);
