@@ -1,6 +1,9 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { setRootLogger, createLogger } from '../lib/logger';
+import { UsageError } from '../lib/errors';
+import { createCliLogger, logger, logSettings, setRootLogger } from '../lib/logger';
+import { cacheDir, checkStateDirs, millraceHome } from '../lib/paths';
 import { renderError } from './handler';
 import { packageVersion } from '../lib/assets';
 import { registerInit } from './commands/init';
@@ -15,6 +18,16 @@ import { registerDemo } from './commands/demo';
 import { registerCredentials } from './commands/credentials';
 import { registerDoctor } from './commands/doctor';
 import { registerDescribe } from './commands/describe';
+import { registerList } from './commands/list';
+import { registerCompletion } from './commands/completion';
+import { allCommands, applyHelp, commandPath } from './help';
+import { DEFAULT_CONFIG, jsonResultPrinted } from './context';
+
+/** Commands that touch no state directory: a broken MILLRACE_HOME does not stop them. */
+const STATELESS = new Set(['init', 'validate', 'completion']);
+
+/** What the run learned before a failure, for rendering it: --json and debug, once options are parsed. */
+const run = { json: undefined as boolean | undefined, debug: undefined as boolean | undefined };
 
 export function buildProgram(): Command {
   const program = new Command('millrace')
@@ -23,34 +36,35 @@ export function buildProgram(): Command {
         'on AWS EC2, existing SSH hosts or this machine, and run its pipeline.',
     )
     .version(packageVersion())
-    .option('-c, --config <path>', 'cluster config file', 'millrace.yaml')
-    .option('--json', 'print command results as JSON on stdout')
-    .addOption(new Option('--debug', 'debug logs and stack traces').env('MILLRACE_DEBUG'))
+    .addOption(new Option('-c, --config <path>', 'cluster config file').default(DEFAULT_CONFIG).env('MILLRACE_CONFIG'))
+    .option('--json', 'print the result, or the error, as one JSON object on stdout')
+    .option('--debug', 'debug logs and stack traces (env MILLRACE_DEBUG=1, or LOG_LEVEL=debug)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: pretty (default on a terminal) or json (default elsewhere); env MILLRACE_LOG_FORMAT').choices(['pretty', 'json']))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .hook('preAction', (cmd) => {
-      if (cmd.optsWithGlobals().debug) setRootLogger(createLogger('debug'));
+    .hook('preAction', (_root, action) => {
+      const opts = action.optsWithGlobals() as { json?: boolean; debug?: boolean; logFormat?: string };
+      run.json = !!opts.json;
+      const settings = logSettings(opts);
+      run.debug = settings.debug;
+      setRootLogger(createCliLogger(settings));
+      logger().debug({ command: commandPath(action), version: packageVersion(), logFormat: settings.format }, 'millrace starting');
+      // A config path given as an argument: say how to give it.
+      if (action.registeredArguments.length === 0 && action.args.length > 0) {
+        const [first] = action.args;
+        const looksLikeConfig = /\.ya?ml$/i.test(first!);
+        throw new UsageError(`\`millrace ${commandPath(action)}\` takes no arguments, but got "${action.args.join(' ')}"`, {
+          hint: looksLikeConfig ? `the config file is an option: use -c ${first} (or set MILLRACE_CONFIG=${first})` : `see \`millrace ${commandPath(action)} --help\``,
+        });
+      }
+      if (!STATELESS.has(commandPath(action).split(' ')[0]!)) checkStateDirs();
     });
-  program.addHelpText(
-    'after',
-    `
-Examples:
-  millrace demo -c examples/local.yaml   from nothing to live predictions on this machine
-  millrace init                          write a commented millrace.yaml
-  millrace validate -c millrace.yaml     check a config and list every problem
-  millrace synth -c examples/aws.yaml    write the AWS stack as Terraform JSON
-  millrace up --target aws               create the EC2 nodes and bootstrap them
-  millrace status                        every service on every node, and its security state
-  millrace verify                        prove the security posture: a pass/fail table
-  millrace down --target aws --yes       destroy everything millrace created
-
-Exit codes: 0 done, 1 failure, 2 usage or config error.`,
-  );
   registerInit(program);
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
   registerDescribe(program);
+  registerList(program);
   registerVerify(program);
   registerDemo(program);
   registerCredentials(program);
@@ -58,18 +72,42 @@ Exit codes: 0 done, 1 failure, 2 usage or config error.`,
   registerData(program);
   registerJobs(program);
   registerCache(program);
+  registerCompletion(program);
+  // Arguments are checked in the preAction hook above, with a hint, instead of commander's "too many arguments".
+  for (const cmd of allCommands(program)) if (cmd.registeredArguments.length === 0 && cmd.commands.length === 0) cmd.allowExcessArguments(true);
+  applyHelp(program);
   return program;
+}
+
+/** Before options are parsed (or when parsing fails), --json and --debug from argv and the environment. */
+function fromArgv(argv: string[]): { json: boolean; debug: boolean } {
+  const end = argv.indexOf('--');
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  let debug = flags.includes('--debug');
+  try {
+    debug = logSettings({ debug }).debug;
+  } catch {
+    // A bad LOG_LEVEL is reported by the command itself.
+  }
+  return { json: flags.includes('--json'), debug };
+}
+
+/** Paths the user gave: arguments, option values and the state directories. */
+function userPaths(argv: string[]): string[] {
+  const values = argv.slice(2).flatMap((a) => (a.startsWith('-') ? (a.includes('=') ? [a.slice(a.indexOf('=') + 1)] : []) : [a]));
+  return [...values, process.env.MILLRACE_CONFIG ?? '', millraceHome(), cacheDir()].filter(Boolean).map((p) => path.resolve(p));
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  const debug = argv.includes('--debug') || process.env.LOG_LEVEL === 'debug' || !!process.env.MILLRACE_DEBUG;
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
-    const { exitCode, text } = renderError(error, debug);
+    const early = fromArgv(argv);
+    const { exitCode, text, json } = renderError(error, run.debug ?? early.debug, { userPaths: userPaths(argv) });
     if (text) process.stderr.write(text + '\n');
+    if ((run.json ?? early.json) && json && !jsonResultPrinted()) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return exitCode;
   }
 }

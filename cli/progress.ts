@@ -1,9 +1,12 @@
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
+import { holdLogs } from '../lib/logger';
 import { HostRunner, mapSettled, Settled } from '../lib/parallel';
 
 /**
  * Live progress on stderr: one line per host with its current step (listr2 on a terminal, plain
  * timestamped lines elsewhere). Every host runs to the end, and each host's outcome is gathered.
+ * On a terminal, log lines are held while the display draws and printed under it when it ends, so
+ * they never tear it; elsewhere they go out as they come.
  */
 export function listrRunner(concurrency: number): HostRunner {
   return async (title, items, name, fn) => {
@@ -35,7 +38,12 @@ export function listrRunner(concurrency: number): HostRunner {
       },
     );
     process.stderr.write(`${title}\n`);
-    await list.run().catch(() => undefined);
+    const release = process.stderr.isTTY ? holdLogs() : () => undefined;
+    try {
+      await list.run().catch(() => undefined);
+    } finally {
+      release();
+    }
     return results;
   };
 }

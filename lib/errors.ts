@@ -111,3 +111,37 @@ export function indent(text: string, by = '    '): string {
     .map((l) => by + l)
     .join('\n');
 }
+
+/** A Node file-system error that names its path (ENOENT, EISDIR, ENOTDIR, EACCES, EPERM, EEXIST, …). */
+export interface FsError extends Error {
+  code: string;
+  path: string;
+  syscall?: string;
+  dest?: string;
+}
+
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory, where a file is expected',
+  ENOTDIR: 'a part of the path is a file, where a directory is expected',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'already exists',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+  ENOTEMPTY: 'directory not empty',
+  EMFILE: 'too many open files',
+};
+
+export function isFsError(error: unknown): error is FsError {
+  const e = error as Partial<FsError> | undefined;
+  // Duck-typed: Node's errors may come from another realm (a vm context, a worker).
+  return typeof error === 'object' && error !== null && typeof e?.code === 'string' && typeof e.path === 'string' && typeof e.message === 'string' && e.code in FS_REASONS;
+}
+
+/** "no such file or directory" for ENOENT, and so on. */
+export function fsReason(code: string): string {
+  return FS_REASONS[code] ?? code;
+}

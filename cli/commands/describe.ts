@@ -39,7 +39,7 @@ export function registerDescribe(program: Command): void {
   program
     .command('describe')
     .description("the cluster's nodes (roles, SSH, addresses) and its endpoints (Kafka bootstrap servers, HDFS, KMS, Spark, UIs), from its inventory")
-    .addHelpText('after', '\nNothing is contacted: this reads what `up` recorded. `millrace status` checks that the services answer.\n\nExamples:\n  millrace describe\n  millrace describe --json | jq -r \'.endpoints[] | select(.name == "Kafka bootstrap servers" and .from == "operator") | .url\'')
+    .addHelpText('after', '\nNothing is contacted: this reads what `up` recorded. `millrace status` checks that the services answer.')
     .action(function (this: Command) {
       const config = configFor(this);
       const inventory = readInventory(config.name);

@@ -2,6 +2,7 @@ import * as templates from '../../templates/render';
 import { render, templateNames } from '../../templates/render';
 import { clientPropertiesFile } from '../../cli/commands/credentials';
 import { doctorProbe } from '../../cli/commands/doctor';
+import { initTemplate } from '../../cli/commands/init';
 import { planClientStores } from '../../provisioning/keystores';
 import { planCluster } from '../../provisioning/plan';
 import { probeScript, sparkSecretFiles } from '../../provisioning/verify/spark';
@@ -26,6 +27,7 @@ function renderEverything(): void {
   planClientStores('alice', { certPem: 'CERT\n', keyPem: 'KEY\n', caPem: 'CA\n' }, 'secret');
   clientPropertiesFile('alice', ['127.0.0.11:9093'], '/home/op/credentials/alice/alice.keystore.pem', '/home/op/credentials/alice/ca.pem');
   doctorProbe();
+  for (const target of ['local', 'static', 'aws'] as const) initTemplate(target, 'demo');
   sparkSecretFiles('/tmp/millrace-verify-test');
   probeScript(factsFor(), '/tmp/millrace-verify-test/with', '/tmp/millrace-verify-test/job.py', '/etc/millrace/spark', '127.0.0.12');
 }
@@ -55,6 +57,9 @@ describe('templates', () => {
         'hadoop/ssl-client.xml',
         'hadoop/ssl-server.xml',
         'host/data-volume.sh',
+        'init/aws.yaml',
+        'init/local.yaml',
+        'init/static.yaml',
         'host/keystores.sh',
         'host/prepare.sh',
         'kafka/client.properties',
