@@ -10,7 +10,7 @@ export const TARGETS = ['aws', 'static', 'local'] as const;
 export type Target = (typeof TARGETS)[number];
 
 const NODE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
-const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+export const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 const LOCAL_BASE_ADDRESS = 11;
 /** The last automatic local address: 127.0.0.254. */
 const LOCAL_LAST_ADDRESS = 254;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { TARGETS, type Target } from './config';
+import { CLUSTER_NAME, TARGETS, type Target } from './config';
 import { MillraceError } from './errors';
 import { hasPublicAddress, portNumber, ROLES, type Role } from './roles';
 import { clusterStateDir } from './paths';
@@ -78,7 +78,7 @@ const inventoryNodeSchema = z
   .strict();
 export const inventorySchema = z
   .object({
-    cluster: z.string().regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/),
+    cluster: z.string().regex(CLUSTER_NAME),
     target: z.enum(TARGETS),
     createdAt: z.string(),
     nodes: z.array(inventoryNodeSchema),

@@ -73,7 +73,9 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .addHelpText(
       'after',
       '\nExamples:\n  millrace produce --spec examples/pipelines/flights.yaml --source vega:flights-3m.parquet --rate 20000 --limit 100000\n' +
-        '  millrace produce --spec flights.yaml --source synthetic --invalid-every 1000 --rate 100\n\nCtrl-C stops reading, flushes what is in flight and prints the summary.',
+        '  millrace produce --spec flights.yaml --source synthetic --invalid-every 1000 --rate 100\n' +
+        '  cat events.jsonl | millrace produce --spec flights.yaml --source -\n' +
+        '  millrace produce --spec flights.yaml --source - --format csv < flights.csv\n\nCtrl-C stops reading, flushes what is in flight and prints the summary.',
     )
     .action(async function (this: Command, flags: ProduceCliFlags) {
       if (!flags.spec) throw new UsageError('produce needs --spec', { hint: 'e.g. --spec examples/pipelines/flights.yaml' });

@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { TARGETS, type Target } from '../../lib/config';
+import { CLUSTER_NAME, TARGETS, type Target } from '../../lib/config';
+import { assetPath } from '../../lib/assets';
 import { UsageError } from '../../lib/errors';
 import { checkOutputFile } from '../../lib/paths';
 import { render } from '../../templates/render';
 import { configPath, output } from '../context';
 
-const CLUSTER_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
-
 /** A commented config for a target (templates/init/<target>.yaml.hbs). */
 export function initTemplate(target: Target, name: string, file = 'millrace.yaml'): string {
-  return render(`init/${target}.yaml`, { name, file });
+  return render(`init/${target}.yaml`, { name, file, schema: assetPath('schemas', 'millrace.schema.json') });
 }
 
 export function registerInit(program: Command): void {

@@ -59,7 +59,9 @@ spark-submit as it is (local:/path for a file already on every node, hdfs:///pat
 Examples:
   millrace submit spark-jobs/check_pi.py 8
   millrace submit --spec examples/pipelines/flights.yaml spark-jobs/train.py -- --max-rows 1000000
-  millrace submit -d --spec examples/pipelines/flights.yaml spark-jobs/ingest.py`,
+  millrace submit -d --spec examples/pipelines/flights.yaml spark-jobs/ingest.py
+  millrace submit --py-files helpers.py --files lookup.csv job.py
+  millrace submit --driver-memory 1g --executor-memory 2g --total-executor-cores 4 --executor-cores 2 job.py`,
     )
     .action(async function (this: Command, job: string, args: string[], opts: { spec?: string; name?: string; class?: string; conf: string[]; detach?: boolean } & SubmitExtraFlags) {
       // Every flag is checked here, before connecting: a typo costs no SSH session.

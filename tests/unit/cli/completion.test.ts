@@ -43,7 +43,7 @@ describe('completion', () => {
 
   it('completes commands, nested commands, options and their choices', () => {
     expect(complete(['millrace', 'top'])).toEqual(['topics']);
-    expect(complete(['millrace', 'co'])).toEqual(['completion', 'consume']);
+    expect(complete(['millrace', 'co'])).toEqual(['completion', 'consume', 'copy-file']);
     expect(complete(['millrace', 'topics', 'cr'])).toEqual(['create']);
     expect(complete(['millrace', '-c', 'x.yaml', '--json', 'cache', ''])).toEqual(['list', 'warm']);
     expect(complete(['millrace', 'up', '--ta'])).toEqual(['--target']);
