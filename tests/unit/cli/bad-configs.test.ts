@@ -5,38 +5,20 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { CliRun, REPO, runCli, tempHome } from './built-cli';
 
-const REPO = path.resolve(__dirname, '../../..');
-const MAIN = path.join(REPO, 'dist/cli/main.js');
 const UNPRIVILEGED = 65534; // nobody: root reads a chmod-000 file, so that case runs as another user
 
 let home: string;
 beforeAll(() => {
-  if (!fs.existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bad-'));
+  home = tempHome('millrace-bad-config-');
   // Readable by the unprivileged user of the permission case; every file below says its own mode.
   fs.chmodSync(home, 0o755);
 });
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function validate(file: string, asUser?: number): Run {
-  const r = spawnSync(process.execPath, [MAIN, 'validate', '-c', file], {
-    cwd: home,
-    env: { PATH: process.env.PATH, HOME: home, MILLRACE_HOME: path.join(home, '.millrace') },
-    encoding: 'utf8',
-    timeout: 30_000,
-    ...(asUser === undefined ? {} : { uid: asUser, gid: asUser }),
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const validate = (file: string, asUser?: number): CliRun => runCli(home, ['validate', '-c', file], { uid: asUser, timeoutMs: 30_000 });
 
 const NODES = `nodes:
   - { name: kafka-1, roles: [kafka] }

@@ -8,16 +8,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CliRun, MAIN, REPO, runCli, tempHome } from './built-cli';
 
-const REPO = path.resolve(__dirname, '../../..');
-const MAIN = path.join(REPO, 'dist/cli/main.js');
 const AWS = path.join(REPO, 'examples/aws.yaml');
 const LOCAL = path.join(REPO, 'examples/local.yaml');
 
 let home: string;
 beforeAll(() => {
-  if (!fs.existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bad-'));
+  home = tempHome('millrace-bad-');
   fs.writeFileSync(path.join(home, 'a-file'), 'not a directory\n');
   fs.writeFileSync(path.join(home, 'existing.yaml'), 'name: demo\n');
   fs.mkdirSync(path.join(home, 'a-dir'));
@@ -28,15 +26,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
-function millrace(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
-    cwd: home,
-    env: { PATH: process.env.PATH, HOME: home, MILLRACE_HOME: path.join(home, '.millrace'), ...env },
-    encoding: 'utf8',
-    input: '',
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const millrace = (args: string[], env: NodeJS.ProcessEnv = {}): CliRun => runCli(home, args, { env });
 
 interface Row {
   what: string;

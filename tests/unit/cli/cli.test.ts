@@ -2,29 +2,15 @@
  * The built CLI as a subprocess, the way a user runs it: exit codes 0, 1 and 2, and what goes to
  * stdout and stderr. Needs `npm run build` (npm test builds first).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-
-const REPO = path.resolve(__dirname, '../../..');
-const MAIN = path.join(REPO, 'dist/cli/main.js');
+import { CliRun, REPO, runCli, tempHome } from './built-cli';
 
 let home: string;
-beforeAll(() => {
-  if (!fs.existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test does)');
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cli-'));
-});
+beforeAll(() => (home = tempHome('millrace-cli-')));
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
-function millrace(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
-    cwd: home,
-    env: { PATH: process.env.PATH, HOME: home, MILLRACE_HOME: path.join(home, '.millrace'), ...env },
-    encoding: 'utf8',
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const millrace = (args: string[], env: NodeJS.ProcessEnv = {}): CliRun => runCli(home, args, { env });
 
 const THREE_ERRORS = `name: Bad_Name
 network:

@@ -97,7 +97,7 @@ describe('millrace init --target', () => {
     expect(r.status).toBe(0);
     const text = fs.readFileSync(file, 'utf8');
     expect(text).toMatch(/^# yaml-language-server: \$schema=(\S+)\n# millrace cluster config for the local target/);
-    expect(fs.existsSync(/^# yaml-language-server: \$schema=(\S+)/.exec(text)![1])).toBe(true);
+    expect(fs.existsSync(/^# yaml-language-server: \$schema=(\S+)/.exec(text)?.[1] ?? '')).toBe(true);
     expect(text.split('\n').filter((l) => l.trim().startsWith('#')).length).toBeGreaterThan(10);
     const v = validate(file);
     expect(v.status).toBe(0);
