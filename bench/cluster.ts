@@ -22,12 +22,20 @@ export async function benchCluster(): Promise<BenchRow[]> {
   const noop = await cliTimed(['up', '--json', '-c', config], dir);
   const noopChanged = (JSON.parse(noop.stdout) as { changed: boolean }).changed;
   const down = await cliTimed(['down', '--yes', '-c', config], dir);
+  // The same cluster with kerberos.enabled (issue 13): the KDC, principals, keytabs and Spark's credentials timer.
+  const kerberized = writeYaml(path.join(dir, 'bench-kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n`);
+  const coldKerberos = await cliTimed(['up', '--json', '-c', kerberized], dir);
+  const noopKerberos = await cliTimed(['up', '--json', '-c', kerberized], dir);
+  await cliTimed(['down', '--yes', '-c', kerberized], dir);
   const aws = await benchAwsEmulator(dir);
   return [
     { metric: 'cold up (warm artifact cache)', value: cold.seconds, unit: 's', note: '3 new nodes, from nothing to healthy' },
     { metric: 'no-op up', value: noop.seconds, unit: 's', note: noopChanged ? 'CHANGED something (expected no change)' : 'no changes' },
     { metric: 'no-op up / cold up', value: noop.seconds / cold.seconds, unit: 'ratio', note: 'same run, same machine' },
     { metric: 'down', value: down.seconds, unit: 's', note: 'stop and remove 3 nodes' },
+    { metric: 'cold up with Kerberos', value: coldKerberos.seconds, unit: 's', note: 'kerberos.enabled: KDC, 5 principals and keytabs, kerberized HDFS, KMS and Spark' },
+    { metric: 'cold up with Kerberos / cold up', value: coldKerberos.seconds / cold.seconds, unit: 'ratio', note: 'same run, same machine' },
+    { metric: 'no-op up with Kerberos', value: noopKerberos.seconds, unit: 's', note: (JSON.parse(noopKerberos.stdout) as { changed: boolean }).changed ? 'CHANGED something (expected no change)' : 'no changes' },
     ...aws,
   ];
 }

@@ -20,6 +20,7 @@ import { registerDoctor } from './commands/doctor';
 import { registerDescribe } from './commands/describe';
 import { registerList } from './commands/list';
 import { registerCompletion } from './commands/completion';
+import { registerCerts } from './commands/certs';
 import { allCommands, applyHelp, commandPath } from './help';
 import { DEFAULT_CONFIG, jsonResultPrinted } from './context';
 
@@ -73,6 +74,7 @@ export function buildProgram(): Command {
   registerJobs(program);
   registerCache(program);
   registerCompletion(program);
+  registerCerts(program);
   // Arguments are checked in the preAction hook above, with a hint, instead of commander's "too many arguments".
   for (const cmd of allCommands(program)) if (cmd.registeredArguments.length === 0 && cmd.commands.length === 0) cmd.allowExcessArguments(true);
   applyHelp(program);

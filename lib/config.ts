@@ -1,6 +1,8 @@
 import * as net from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { criticalOverride, OverrideService } from './overrides';
+import { reservedNodeName } from './principals';
 import { looksLikePublicKey, publicKeyProblem } from './ssh-keys';
 import { ROLES, Role } from './roles';
 import { dropEmptySections, hostAddress, hostAddressProblem, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
@@ -40,19 +42,79 @@ export function bootedNodeUser(config: Pick<ClusterConfig, 'ssh'>): string {
   return config.ssh.user ?? DEFAULT_LOGIN_USER;
 }
 
+/** A character that ends or breaks a line of a properties file, or another control character (C0, DEL, C1). */
+const CONTROL_CHARACTER = /[\0-\x1f\x7f-\x9f\u2028\u2029]/;
+
+/** A string quoted as JSON, with C1 controls and Unicode line separators escaped as well (JSON.stringify leaves them raw). */
+const quoteEscaped = (s: string): string => JSON.stringify(s).replace(/[\x7f-\x9f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 const overrides = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
   .superRefine((props, ctx) => {
     for (const [key, value] of Object.entries(props)) {
-      if (!PROPERTY_NAME.test(key))
+      if (CONTROL_CHARACTER.test(key))
+        // Said at the section, with the key quoted: a raw line break would split the message itself.
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [],
+          message: `the key ${quoteEscaped(key)} holds a line break or another control character`,
+          params: { hint: 'a property name is one word of letters, digits, ".", "_" and "-", e.g. log.retention.hours' },
+        });
+      else if (!PROPERTY_NAME.test(key))
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `"${key}" is not a property name`, params: { hint: 'write the property as the component names it, e.g. log.retention.hours' } });
-      if (typeof value === 'string' && /[\0-\x1f\x7f]/.test(value))
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: 'holds a line break or another control character', params: { hint: 'a property value is one line of text' } });
+      if (typeof value === 'string' && CONTROL_CHARACTER.test(value))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: CONTROL_CHARACTER.test(key) ? [] : [key], message: 'holds a line break or another control character', params: { hint: 'a property value is one line of text' } });
+      else if (typeof value === 'string' && /(^|[^\\])(\\\\)*\\$/.test(value))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [key],
+          message: 'ends with a backslash, which in a properties file joins the next line to this value (dropping the property written there)',
+          params: { hint: 'remove the trailing backslash, or double it (\\\\) for a literal one' },
+        });
     }
   })
   .default({})
   .describe('Properties merged last into the rendered config file, e.g. log.retention.hours: 72');
 
+/**
+ * A section's overrides and the security-critical keys among them it acknowledges (`unsafe`):
+ * a critical key must be acknowledged by its exact name, and an acknowledgement must name a
+ * critical key the section overrides.
+ */
+function overrideSection(service: OverrideService, what: string) {
+  return z
+    .object({
+      overrides,
+      unsafe: z
+        .array(z.string())
+        .default([])
+        .describe(
+          `Override keys that weaken a security promise, acknowledged by their exact names, e.g. [${service === 'kafka' ? 'allow.everyone.if.no.acl.found' : service === 'spark' ? 'spark.ui.killEnabled' : 'dfs.permissions.enabled'}]: \`up\` then warns and \`millrace verify\` fails naming them`,
+        ),
+    })
+    .strict()
+    .superRefine((section, ctx) => {
+      const issue = issueAdder(ctx);
+      const acknowledged = new Set(section.unsafe);
+      for (const key of Object.keys(section.overrides)) {
+        const critical = criticalOverride(service, key);
+        if (critical && !acknowledged.has(key))
+          issue(
+            ['overrides', key],
+            `${quoteEscaped(key)} is security-critical: ${critical.why}`,
+            `remove it; or, to accept the risk, acknowledge it with "${service}.unsafe: [${key}]" (up then warns, and \`millrace verify\` fails naming it for as long as it is set)`,
+          );
+      }
+      section.unsafe.forEach((key, i) => {
+        if (section.unsafe.indexOf(key) !== i) issue(['unsafe', i], `${quoteEscaped(key)} is listed twice`, `list it once`);
+        else if (!(key in section.overrides)) issue(['unsafe', i], `${quoteEscaped(key)} is not set in ${service}.overrides`, `remove it from ${service}.unsafe, or set the override it acknowledges`);
+        else if (!criticalOverride(service, key))
+          issue(['unsafe', i], `${quoteEscaped(key)} is not a security-critical key, so it needs no acknowledgement`, `remove it from ${service}.unsafe; the override applies without it`);
+      });
+    })
+    .default({})
+    .describe(what);
+}
 const loginUser = (what: string) => z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).describe(`${what}: a Unix user name, e.g. admin`);
 
 const nodeSchema = z
@@ -128,6 +190,21 @@ const awsSchema = z
     rootVolumeGb: z.number().int().min(8).max(16384).default(30).describe('Root volume size in GiB, 8 to 16384'),
     dataVolumeGb: z.number().int().min(8).max(16384).default(100).describe('Data volume size in GiB (mounted at /var/lib/millrace), 8 to 16384'),
     state: stateSchema.default({ backend: 'local' }),
+    flowLogs: z
+      .boolean()
+      .default(false)
+      .describe("true records the VPC's flow logs (accepted and rejected traffic) in CloudWatch Logs, kept a year, encrypted with the cluster key"),
+    bastion: z
+      .boolean()
+      .default(false)
+      .describe('true reaches the nodes over SSH through a bastion host: only it and the kafka nodes get a public IP; the other nodes go to a private subnet behind a NAT gateway'),
+    bastionInstanceType: z.string().regex(EC2_INSTANCE_TYPE, 'is not an EC2 instance type').default('t3.micro').describe('EC2 instance type of the bastion, e.g. t3.micro'),
+    privateSubnetCidr: z.string().default('10.42.2.0/24').describe('With bastion: IPv4 CIDR of the private subnet millrace creates, inside vpcCidr, e.g. 10.42.2.0/24'),
+    privateSubnetId: z
+      .string()
+      .regex(/^subnet-[0-9a-f]+$/, 'must look like subnet-0123abcd')
+      .optional()
+      .describe('With bastion and an existing vpcId: a private subnet of that VPC whose default route is a NAT gateway, e.g. subnet-0123abcd'),
   })
   .strict()
   .describe('aws target only: region, network and instances');
@@ -146,18 +223,25 @@ const mirror = (what: string, example: string) => z.string().url('is not a URL')
 
 const artifactsSchema = z
   .object({
-    source: z.enum(['apache', 'maven']).default('apache').describe('apache: the Apache release archive (SHA-512 verified); maven: Maven Central plus PyPI'),
+    source: z
+      .enum(['apache', 'maven'])
+      // maven is the default because every file of it is pinned in the artifact lock; the Apache
+      // tarballs' SHA-512s and release keys are not pinned yet, so that source refuses them.
+      .default('maven')
+      .describe('maven (default): Maven Central plus PyPI (SHA-256 of every file pinned in the artifact lock); apache: the Apache release archive (SHA-512 pinned in the artifact lock, OpenPGP signature by a pinned key; refuses releases whose digest is not pinned yet)'),
     apacheMirror: mirror('The Apache release archive or a mirror of it', 'https://archive.apache.org/dist'),
     mavenRepository: mirror('A Maven repository (Maven Central, or an Artifactory/Nexus mirror)', 'https://repo1.maven.org/maven2'),
     pypiIndex: mirror('A PyPI index (for the pyspark package)', 'https://pypi.org'),
     allowInsecureHttp: z
       .boolean()
       .default(false)
-      .describe('true accepts plain http:// mirrors (an internal mirror without TLS): downloads can then be read and changed on the way'),
+      .describe('true accepts plain http:// mirrors (an internal mirror without TLS): downloads can then be read on the way (the artifact lock still decides what is installed); `up` warns'),
     cacheDir: z.string().min(1, 'must not be empty').optional().describe('Where downloaded artifacts are kept (default: the millrace cache directory)'),
   })
   .strict()
   .describe('Where Kafka, Hadoop and Spark come from');
+
+const DURATION = /^(\d{1,6})([smhd])$/;
 
 const cidr = (what: string, example: string) => z.string().describe(`${what}: an address and prefix length, e.g. ${example}`);
 
@@ -192,14 +276,43 @@ const baseSchema = z
         publicKey: z.string().min(1, 'must not be empty').optional().describe('A public key, or the path of a .pub file, e.g. ~/.ssh/id_ed25519.pub (needs privateKeyPath)'),
         privateKeyPath: z.string().min(1, 'must not be empty').optional().describe('The private key millrace logs in with, e.g. ~/.ssh/id_ed25519 (left out: millrace generates a key pair)'),
         user: loginUser('aws/local: the user cloud-init creates (default admin, never root); static: root or a user with passwordless sudo').optional(),
+        jumpHost: z
+          .object({
+            address: hostAddress().describe('Address of the jump host SSH goes through, e.g. 198.51.100.20 or bastion.example.com'),
+            port: z.number().int().min(1).max(65535).default(22).describe('Its SSH port (default 22)'),
+            user: loginUser('The user to log in to the jump host as (default: ssh.user, else root)').optional(),
+          })
+          .strict()
+          .optional()
+          .describe('static: reach the nodes through this SSH jump host (ProxyJump), with the same key as the nodes (aws: use aws.bastion)'),
       })
       .strict()
       .default({})
       .describe('How millrace logs in to the nodes'),
     artifacts: artifactsSchema.default({}),
-    kafka: z.object({ overrides }).strict().default({}).describe('Kafka broker properties (server.properties)'),
-    hdfs: z.object({ overrides }).strict().default({}).describe('HDFS properties (hdfs-site.xml)'),
-    spark: z.object({ overrides }).strict().default({}).describe('Spark properties (spark-defaults.conf)'),
+    kerberos: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Kerberos for HDFS and the KMS: a KDC on the kdc node (the namenode\'s unless a node has the kdc role), a principal and keytab per service and node, Hadoop RPC and block transfer with privacy'),
+        realm: z
+          .string()
+          .regex(/^[A-Z0-9][A-Z0-9.-]{0,62}$/, 'must be upper case letters, digits, "." and "-", e.g. DEMO.MILLRACE')
+          .optional()
+          .describe('The Kerberos realm (default: the cluster name in upper case, then .MILLRACE, e.g. DEMO.MILLRACE)'),
+        ticketLifetime: z
+          .string()
+          .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 10h')
+          .default('10h')
+          .describe('How long a ticket is valid, e.g. 10h; Spark nodes renew theirs at a third of it'),
+      })
+      .strict()
+      .default({})
+      .describe('Kerberos for HDFS, the KMS and Spark\'s access to them (Kafka stays on mutual TLS)'),
+    kafka: overrideSection('kafka', 'Kafka broker properties (server.properties)'),
+    hdfs: overrideSection('hdfs', 'HDFS properties (hdfs-site.xml)'),
+    spark: overrideSection('spark', 'Spark properties (spark-defaults.conf)'),
   })
   .strict()
   .describe('millrace cluster config (millrace.yaml)');
@@ -227,6 +340,8 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
     const first = seen.get(n.name);
     if (first !== undefined) issue(['nodes', i, 'name'], `duplicate node name "${n.name}" (also nodes[${first}])`, 'give every node a unique name');
     else seen.set(n.name, i);
+    const reserved = reservedNodeName(n.name);
+    if (reserved) issue(['nodes', i, 'name'], reserved, 'give the node another name, e.g. node-1');
     const dupRole = n.roles.find((r, j) => n.roles.indexOf(r) !== j);
     if (dupRole) issue(['nodes', i, 'roles'], `role "${dupRole}" is listed twice`, `list "${dupRole}" once`);
     const addressOk = n.address !== undefined && hostAddressProblem(n.address) === undefined;
@@ -258,6 +373,11 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
   if (count('spark-worker') > 0 && count('spark-master') !== 1)
     issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, count('spark-master') === 0 ? 'add "spark-master" to the roles of one node' : 'keep "spark-master" on one node only');
   if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`, 'keep "kms" on one node only (usually the namenode\'s)');
+  if (count('kdc') > 1) issue(['nodes'], `at most one node may have the kdc role (found ${count('kdc')})`, 'keep "kdc" on one node only (by default the namenode\'s has it)');
+  if (count('kdc') > 0 && !c.kerberos.enabled)
+    issue(['nodes'], 'a node has the kdc role but kerberos.enabled is false', 'set kerberos.enabled: true, or remove "kdc" from the node\'s roles');
+  if (c.kerberos.enabled && DURATION.test(c.kerberos.ticketLifetime) && durationSeconds(c.kerberos.ticketLifetime) < 120)
+    issue(['kerberos', 'ticketLifetime'], `${c.kerberos.ticketLifetime} is shorter than 2 minutes`, 'use at least 2m (10h is usual)');
 
   checkCidr(c.network.sshCidr, ['network', 'sshCidr'], issue);
   c.network.kafkaClientCidrs.forEach((cidr, i) => checkCidr(cidr, ['network', 'kafkaClientCidrs', i], issue));
@@ -266,6 +386,12 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
     issue(['aws', 'availabilityZone'], `"${c.aws.availabilityZone}" is not in aws.region ${c.aws.region}`, `use a zone of ${c.aws.region}, e.g. ${c.aws.region}a, or change aws.region`);
   if (c.aws.vpcId && !c.aws.subnetId) issue(['aws', 'subnetId'], 'an existing vpcId needs a subnetId too', 'set aws.subnetId to a public subnet in that VPC');
   if (c.aws.subnetId && !c.aws.vpcId) issue(['aws', 'vpcId'], 'a subnetId needs the vpcId it belongs to', 'set aws.vpcId to the VPC of that subnet');
+  if (c.aws.bastion && c.aws.vpcId && !c.aws.privateSubnetId)
+    issue(['aws', 'privateSubnetId'], 'an existing vpcId with bastion: true needs a private subnet for the nodes that get no public IP', 'set aws.privateSubnetId to a subnet of that VPC whose default route is a NAT gateway, or set aws.bastion: false');
+  if (c.aws.privateSubnetId && !(c.aws.bastion && c.aws.vpcId))
+    issue(['aws', 'privateSubnetId'], 'is only used with aws.bastion: true and an existing aws.vpcId', 'remove it, or set aws.bastion: true with aws.vpcId and aws.subnetId');
+  if (c.ssh.jumpHost && c.target !== 'static')
+    issue(['ssh', 'jumpHost'], `only the static target takes a jump host; the ${c.target} target ${c.target === 'aws' ? 'makes its own with aws.bastion' : 'reaches its nodes directly'}`, c.target === 'aws' ? 'remove ssh.jumpHost and set aws.bastion: true' : 'remove ssh.jumpHost');
   checkMirrors(c.artifacts, issue);
   if (c.ssh.publicKey !== undefined && looksLikePublicKey(c.ssh.publicKey)) {
     const problem = publicKeyProblem(c.ssh.publicKey);
@@ -339,6 +465,10 @@ function ipv4Cidr(value: string): { base: number; bits: number } | undefined {
 const networkOf = (c: { base: number; bits: number }): number => (c.bits === 0 ? 0 : c.base - (c.base % 2 ** (32 - c.bits)));
 const dotted = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
+/** The broadest CIDRs SSH and client access take: wider ones are most of the internet. */
+export const MIN_IPV4_PREFIX = 8;
+export const MIN_IPV6_PREFIX = 32;
+
 function checkCidr(value: string, path: (string | number)[], issue: AddIssue): void {
   const v4 = ipv4Cidr(value);
   const v6 = /^([0-9a-f:]+)\/(\d{1,3})$/i.exec(value);
@@ -352,16 +482,27 @@ function checkCidr(value: string, path: (string | number)[], issue: AddIssue): v
     issue(path, `"${value}" opens the port to the whole internet`, 'use the narrowest CIDR that covers your clients, e.g. 203.0.113.7/32');
     return;
   }
+  // A few broad halves (0.0.0.0/1 and 128.0.0.0/1) would reopen the internet as well as /0 does.
+  const widest = v4 ? MIN_IPV4_PREFIX : MIN_IPV6_PREFIX;
+  if (bits < widest) {
+    const share = v4 ? `${(2 ** (32 - bits)).toLocaleString('en-US')} addresses, 1/${2 ** bits} of the IPv4 internet` : `1/${(2 ** bits).toLocaleString('en-US')} of the IPv6 internet`;
+    issue(
+      path,
+      `"${value}" is broader than /${widest}: it opens the port to ${share}`,
+      `millrace takes prefixes of /${MIN_IPV4_PREFIX} or narrower for IPv4 and /${MIN_IPV6_PREFIX} or narrower for IPv6; list the networks your clients really use, e.g. ${v4 ? '203.0.113.0/24' : '2001:db8:1234::/48'} (several entries are fine)`,
+    );
+    return;
+  }
   if (v4 && networkOf(v4) !== v4.base)
     issue(path, `"${value}" has host bits set after the /${v4.bits} prefix`, `did you mean ${dotted(networkOf(v4))}/${v4.bits}? (or ${value.split('/')[0]}/32 for the one address)`);
 }
 
 /** The VPC and subnet millrace creates: IPv4, /16 to /28 (what AWS allows), the subnet inside the VPC. */
 function checkVpcCidrs(aws: ParsedConfig['aws'], issue: AddIssue): void {
-  const check = (field: 'vpcCidr' | 'subnetCidr'): { base: number; bits: number } | undefined => {
+  const check = (field: 'vpcCidr' | 'subnetCidr' | 'privateSubnetCidr'): { base: number; bits: number } | undefined => {
     const value = aws[field];
     const c = ipv4Cidr(value);
-    if (!c) issue(['aws', field], `"${value}" is not a valid IPv4 CIDR`, `write an IPv4 network and prefix length, e.g. ${field === 'vpcCidr' ? '10.42.0.0/16' : '10.42.1.0/24'}`);
+    if (!c) issue(['aws', field], `"${value}" is not a valid IPv4 CIDR`, `write an IPv4 network and prefix length, e.g. ${{ vpcCidr: '10.42.0.0/16', subnetCidr: '10.42.1.0/24', privateSubnetCidr: '10.42.2.0/24' }[field]}`);
     else if (c.bits < 16 || c.bits > 28) issue(['aws', field], `"${value}": AWS takes /16 to /28 for a ${field === 'vpcCidr' ? 'VPC' : 'subnet'}`, 'use a prefix length from 16 to 28');
     else if (networkOf(c) !== c.base) issue(['aws', field], `"${value}" has host bits set after the /${c.bits} prefix`, `did you mean ${dotted(networkOf(c))}/${c.bits}?`);
     else return c;
@@ -369,8 +510,16 @@ function checkVpcCidrs(aws: ParsedConfig['aws'], issue: AddIssue): void {
   };
   const vpc = check('vpcCidr');
   const subnet = check('subnetCidr');
-  if (vpc && subnet && !aws.vpcId && (subnet.bits < vpc.bits || networkOf({ base: subnet.base, bits: vpc.bits }) !== vpc.base))
+  const inside = (s: { base: number; bits: number }, v: { base: number; bits: number }) => s.bits >= v.bits && networkOf({ base: s.base, bits: v.bits }) === v.base;
+  if (vpc && subnet && !aws.vpcId && !inside(subnet, vpc))
     issue(['aws', 'subnetCidr'], `"${aws.subnetCidr}" is not inside aws.vpcCidr ${aws.vpcCidr}`, `pick a subnet of ${aws.vpcCidr}, e.g. ${dotted(vpc.base)}/${Math.min(28, Math.max(vpc.bits, 24))}`);
+  // The private subnet exists only with a bastion in a VPC millrace creates.
+  if (!aws.bastion || aws.vpcId) return;
+  const priv = check('privateSubnetCidr');
+  if (vpc && priv && !inside(priv, vpc))
+    issue(['aws', 'privateSubnetCidr'], `"${aws.privateSubnetCidr}" is not inside aws.vpcCidr ${aws.vpcCidr}`, `pick a subnet of ${aws.vpcCidr} that does not overlap aws.subnetCidr ${aws.subnetCidr}`);
+  else if (priv && subnet && (inside(priv, subnet) || inside(subnet, priv)))
+    issue(['aws', 'privateSubnetCidr'], `"${aws.privateSubnetCidr}" overlaps aws.subnetCidr ${aws.subnetCidr}`, `pick another subnet of ${aws.vpcCidr}, e.g. one next to ${aws.subnetCidr}`);
 }
 
 /**
@@ -437,14 +586,24 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Clust
 
 /** Nodes get aws.instanceType unless they name their own; local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */
 function withDerivedFields(c: ParsedConfig): ClusterConfig {
+  // With Kerberos and no node given the kdc role, the namenode's node runs the KDC.
+  const placeKdc = c.kerberos.enabled && !c.nodes.some((n) => n.roles.includes('kdc'));
   return {
     ...c,
     nodes: c.nodes.map((n, i) => ({
       ...n,
+      ...(placeKdc && n.roles.includes('namenode') ? { roles: [...n.roles, 'kdc' as const] } : {}),
       instanceType: n.instanceType ?? c.aws.instanceType,
       ...(c.target === 'local' ? { address: n.address ?? autoLocalAddress(i) } : {}),
     })),
   };
+}
+
+/** "90s", "10m", "10h", "7d" → seconds. */
+export function durationSeconds(d: string): number {
+  const m = DURATION.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 export function nodesWithRole(c: ClusterConfig, role: Role): NodeConfig[] {

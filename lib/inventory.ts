@@ -16,13 +16,24 @@ export interface DataVolume {
 }
 
 /**
+ * An SSH jump host (a bastion) the node is reached through: SSH connects to it, then opens a
+ * TCP channel from it to the node's sshAddress:sshPort (ProxyJump). It takes the node's key, and
+ * its host key is pinned like a node's (provisioning/known-hosts.ts, as JUMP_HOST_PIN).
+ */
+export interface JumpHost {
+  address: string;
+  port: number;
+  user: string;
+}
+
+/**
  * What every target produces and the provisioner consumes. The provisioner knows nothing of
  * how the nodes were made: EC2, an existing host, or a local container.
  */
 export interface InventoryNode {
   name: string;
   roles: Role[];
-  /** Address SSH connects to (a public IP on AWS). */
+  /** Address SSH connects to (a public IP on AWS; the private IP, seen from the jump host, with one). */
   sshAddress: string;
   sshPort: number;
   sshUser: string;
@@ -35,6 +46,8 @@ export interface InventoryNode {
   id?: string;
   /** Present when the target attached a data disk; the provisioner mounts it at /var/lib/millrace. */
   dataVolume?: DataVolume;
+  /** Present when SSH reaches the node only through a jump host (aws.bastion, ssh.jumpHost). */
+  jumpHost?: JumpHost;
 }
 
 export interface Inventory {
@@ -74,6 +87,10 @@ const inventoryNodeSchema = z
     publicAddress: hostAddress.optional(),
     id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
     dataVolume: z.object({ sizeBytes: z.number().int().positive(), deviceTypes: z.array(z.enum(['disk', 'loop'])).min(1) }).strict().optional(),
+    jumpHost: z
+      .object({ address: hostAddress, port: z.number().int().min(1).max(65535), user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'is not a user name') })
+      .strict()
+      .optional(),
   })
   .strict();
 export const inventorySchema = z

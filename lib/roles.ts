@@ -1,24 +1,27 @@
 /**
  * Roles a node can carry, and the ports each role's services listen on. This is the one place
- * ports are declared: the AWS security groups, the provisioner (templates, health checks,
- * port-conflict checks), `millrace verify` and the README's security table all read it.
+ * ports are declared: the provisioner (templates, health checks, port-conflict checks),
+ * `millrace verify` and the README's security table read it. Who may connect to each port is
+ * lib/flows.ts, the flow table, which the AWS security groups are built from.
  */
-export const ROLES = ['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms'] as const;
+export const ROLES = ['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms', 'kdc'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Who may reach a port: the operator's SSH CIDR, the Kafka client CIDRs, or cluster members. */
+/** Who may reach a port: the operator's CIDR, the Kafka client CIDRs, or cluster members (lib/flows.ts says which). */
 export type PortSource = 'operator' | 'clients' | 'cluster';
 
 /**
  * What a port speaks on the wire, which decides how `verify` probes it:
  * - tls: a TLS handshake that verifies against the cluster CA;
  * - ssh: sshd;
- * - spark-rpc: Spark's RPC, authenticated with the cluster secret and AES-encrypted;
+ * - spark-rpc: Spark's RPC: TLS (spark.ssl.rpc, verified against the cluster CA) with Spark's own
+ *   authentication with the cluster secret and AES inside (verify/spark.ts probes it);
  * - hadoop-rpc: Hadoop IPC, which without Kerberos is neither authenticated nor encrypted;
  * - hdfs-data: DataNode block transfer, SASL-encrypted with keys from the NameNode;
- * - https-redirect: plain HTTP that only redirects to the HTTPS port (Spark always opens it).
+ * - https-redirect: plain HTTP that only redirects to the HTTPS port (Spark always opens it);
+ * - kerberos: the KDC (TCP only: krb5.conf sets udp_preference_limit = 1).
  */
-export type WireProtocol = 'tls' | 'ssh' | 'spark-rpc' | 'hadoop-rpc' | 'hdfs-data' | 'https-redirect';
+export type WireProtocol = 'tls' | 'ssh' | 'spark-rpc' | 'hadoop-rpc' | 'hdfs-data' | 'https-redirect' | 'kerberos';
 
 export interface PortSpec {
   name: string;
@@ -30,9 +33,8 @@ export interface PortSpec {
   /** In-transit protection, for the security table. */
   encryption: string;
   authentication: string;
-  /** Sources allowed in. 'cluster' means every role's security group (or only `fromRoles`). */
-  from: PortSource[];
-  fromRoles?: Role[];
+  /** A web UI (or its redirect): the flow table lets only the operator reach it. */
+  webUi?: boolean;
   /** Open only while a Spark application runs (driver, executors). */
   onDemand?: boolean;
   /**
@@ -49,10 +51,38 @@ export const SSH_PORT: PortSpec = {
   protocol: 'ssh',
   encryption: 'SSH',
   authentication: 'the cluster SSH key; host keys pinned by millrace',
-  from: ['operator'],
 };
 
 const MTLS = 'mutual TLS: client certificate from the cluster CA';
+
+/**
+ * Ports of Spark applications, fixed so that firewalls can name them (provisioning/services/spark.ts
+ * sets them): a driver runs on the spark-master node (`millrace submit`) and listens on its RPC,
+ * block manager and UI ports; an executor on a spark-worker node listens on its block manager port.
+ * Both roles declare the RPC range; a node with both lists it once.
+ */
+const SPARK_APP_RPC: PortSpec = {
+  name: 'spark-app',
+  port: 7100,
+  toPort: 7139,
+  description: 'Spark application RPC (driver) and block manager ports (driver, executors)',
+  protocol: 'spark-rpc',
+  encryption: 'TLS 1.3 (spark.ssl.rpc; server certificate from the cluster CA) with AES (spark.network.crypto) inside, keyed from the cluster secret; local disk I/O encrypted',
+  authentication: 'shared cluster secret (spark.authenticate), inside the TLS',
+  onDemand: true,
+};
+
+const SPARK_APP_UI: PortSpec = {
+  name: 'spark-app-ui',
+  port: 7140,
+  toPort: 7199,
+  description: 'Spark application web UI (HTTP redirect from 7140, HTTPS from 7160)',
+  protocol: 'tls',
+  encryption: 'TLS (the HTTP port only redirects)',
+  authentication: 'none (Spark has no login; ACLs are on but see every request as anonymous); kill from the UI disabled',
+  webUi: true,
+  onDemand: true,
+};
 
 export const ROLE_PORTS: Record<Role, PortSpec[]> = {
   kafka: [
@@ -63,7 +93,6 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'tls',
       encryption: 'TLS 1.2/1.3',
       authentication: `${MTLS}; StandardAuthorizer ACLs`,
-      from: ['cluster', 'clients'],
     },
     {
       name: 'kafka-controller',
@@ -72,8 +101,6 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'tls',
       encryption: 'TLS 1.2/1.3',
       authentication: `${MTLS}; brokers are super users`,
-      from: ['cluster'],
-      fromRoles: ['kafka'],
     },
     {
       name: 'kafka-external',
@@ -82,7 +109,6 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'tls',
       encryption: 'TLS 1.2/1.3',
       authentication: `${MTLS}; StandardAuthorizer ACLs`,
-      from: ['clients'],
       publicOnly: true,
     },
   ],
@@ -92,9 +118,8 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       port: 8020,
       description: 'HDFS NameNode RPC (metadata)',
       protocol: 'hadoop-rpc',
-      encryption: 'none: Hadoop RPC privacy needs Kerberos',
-      authentication: 'none (simple auth: the client names its user); HDFS permissions apply; reachable only from cluster security groups',
-      from: ['cluster'],
+      encryption: 'kerberos.enabled: SASL privacy (hadoop.rpc.protection); otherwise none',
+      authentication: 'kerberos.enabled: Kerberos, service ACLs; otherwise none (simple auth: the client names its user); HDFS permissions apply; on AWS only DataNodes and Spark nodes reach it',
     },
     {
       name: 'namenode-https',
@@ -103,7 +128,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'tls',
       encryption: 'TLS (HTTPS_ONLY)',
       authentication: 'none (simple auth)',
-      from: ['cluster'],
+      webUi: true,
     },
   ],
   datanode: [
@@ -112,18 +137,16 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       port: 9866,
       description: 'DataNode block transfer',
       protocol: 'hdfs-data',
-      encryption: 'AES/CTR via SASL (dfs.encrypt.data.transfer), keys from the NameNode',
+      encryption: 'AES/CTR via SASL (dfs.encrypt.data.transfer), keys from the NameNode; kerberos.enabled: also dfs.data.transfer.protection=privacy',
       authentication: 'block access tokens issued by the NameNode',
-      from: ['cluster'],
     },
     {
       name: 'datanode-ipc',
       port: 9867,
       description: 'DataNode IPC',
       protocol: 'hadoop-rpc',
-      encryption: 'none: Hadoop RPC privacy needs Kerberos',
-      authentication: 'none (simple auth); reachable only from cluster security groups',
-      from: ['cluster'],
+      encryption: 'kerberos.enabled: SASL privacy (hadoop.rpc.protection); otherwise none',
+      authentication: 'kerberos.enabled: Kerberos; otherwise none (simple auth); on AWS only DataNodes and Spark nodes reach it',
     },
     {
       name: 'datanode-https',
@@ -132,7 +155,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'tls',
       encryption: 'TLS (HTTPS_ONLY)',
       authentication: 'none (simple auth)',
-      from: ['cluster'],
+      webUi: true,
     },
   ],
   kms: [
@@ -142,8 +165,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       description: 'Hadoop KMS REST API (encryption keys)',
       protocol: 'tls',
       encryption: 'TLS',
-      authentication: 'pseudo (the client names its user) with key ACLs; real identity needs Kerberos',
-      from: ['cluster'],
+      authentication: 'kerberos.enabled: SPNEGO (Kerberos) with key ACLs per principal; otherwise pseudo (the client names its user) with key ACLs',
     },
   ],
   'spark-master': [
@@ -152,9 +174,8 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       port: 7077,
       description: 'Spark master RPC',
       protocol: 'spark-rpc',
-      encryption: 'AES (spark.network.crypto)',
-      authentication: 'shared cluster secret (spark.authenticate)',
-      from: ['cluster'],
+      encryption: 'TLS 1.3 (spark.ssl.rpc; server certificate from the cluster CA) with AES (spark.network.crypto) inside, keyed from the cluster secret',
+      authentication: 'shared cluster secret (spark.authenticate), inside the TLS',
     },
     {
       name: 'spark-master-ui',
@@ -163,7 +184,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'https-redirect',
       encryption: 'none: serves only a redirect to 8480',
       authentication: 'n/a',
-      from: ['cluster'],
+      webUi: true,
     },
     {
       name: 'spark-master-https',
@@ -171,9 +192,11 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       description: 'Spark master web UI',
       protocol: 'tls',
       encryption: 'TLS',
-      authentication: 'none',
-      from: ['cluster'],
+      authentication: 'none (Spark has no login; ACLs are on but see every request as anonymous); kill from the UI disabled',
+      webUi: true,
     },
+    SPARK_APP_RPC,
+    SPARK_APP_UI,
   ],
   'spark-worker': [
     {
@@ -181,9 +204,8 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       port: 7078,
       description: 'Spark worker RPC',
       protocol: 'spark-rpc',
-      encryption: 'AES (spark.network.crypto)',
-      authentication: 'shared cluster secret (spark.authenticate)',
-      from: ['cluster'],
+      encryption: 'TLS 1.3 (spark.ssl.rpc; server certificate from the cluster CA) with AES (spark.network.crypto) inside, keyed from the cluster secret',
+      authentication: 'shared cluster secret (spark.authenticate), inside the TLS',
     },
     {
       name: 'spark-worker-ui',
@@ -192,7 +214,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       protocol: 'https-redirect',
       encryption: 'none: serves only a redirect to 8481',
       authentication: 'n/a',
-      from: ['cluster'],
+      webUi: true,
     },
     {
       name: 'spark-worker-https',
@@ -200,27 +222,27 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       description: 'Spark worker web UI',
       protocol: 'tls',
       encryption: 'TLS',
-      authentication: 'none',
-      from: ['cluster'],
+      authentication: 'none (Spark has no login; ACLs are on but see every request as anonymous); kill from the UI disabled',
+      webUi: true,
     },
+    SPARK_APP_RPC,
+  ],
+  kdc: [
     {
-      name: 'spark-app',
-      port: 7100,
-      toPort: 7199,
-      description: 'Spark driver, block manager and application UI ports',
-      protocol: 'spark-rpc',
-      encryption: 'AES (RPC, blocks); TLS (UI); local disk I/O encrypted',
-      authentication: 'shared cluster secret (spark.authenticate)',
-      from: ['cluster'],
-      fromRoles: ['spark-master', 'spark-worker'],
-      onDemand: true,
+      name: 'kerberos',
+      port: 88,
+      description: 'Kerberos KDC (MIT krb5kdc): tickets for the HDFS, KMS and Spark principals',
+      protocol: 'kerberos',
+      encryption: 'Kerberos (tickets and replies encrypted with AES keys of the principals)',
+      authentication: 'pre-authentication with the principal\'s key (keytabs on the nodes)',
     },
   ],
 };
 
-/** A node's ports; `publicOnly` ones only when it has a public address. */
+/** A node's ports, each once (roles may share one); `publicOnly` ones only when it has a public address. */
 export function portsFor(roles: readonly Role[], opts: { publicAddress?: boolean } = {}): PortSpec[] {
-  return [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => !p.publicOnly || opts.publicAddress === true);
+  const all = [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => !p.publicOnly || opts.publicAddress === true);
+  return all.filter((p, i) => all.findIndex((q) => q.name === p.name) === i);
 }
 
 /** Whether a node is reached from outside at an address of its own (NAT'd to its private one). */

@@ -243,7 +243,8 @@ export function toIssues(error: z.ZodError, kind: Pick<SchemaDocument, 'unknownK
         return i.keys.map((k) => {
           const near = didYouMean(k, valid);
           const hint = near ? `did you mean "${near}"?` : valid.length > 0 ? `valid keys here: ${valid.join(', ')}` : kind.unknownKeyHint;
-          return { path, message: `unknown key "${k}"`, hint };
+          // Quoted as JSON: a key with a line break must not split the message.
+          return { path, message: `unknown key ${JSON.stringify(k)}`, hint };
         });
       }
       case z.ZodIssueCode.invalid_enum_value: {

@@ -31,7 +31,7 @@ export class CoordinatorNotReady extends Error {
 export class GroupRefused extends MillraceError {
   constructor(readonly groupId: string, answer: CoordinatorAnswer) {
     super(`the brokers refused consumer group "${groupId}": ${answer.broker} answered "${answer.error}"`, {
-      hint: 'a principal may use only the groups its ACLs allow: `millrace topics create <topic> --principal <name>` allows the groups whose id starts with <name>',
+      hint: 'a principal may use only the groups its ACLs allow: `millrace topics create <topic> --principal <name>` allows the groups whose id starts with <name>-',
     });
   }
 }

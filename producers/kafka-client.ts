@@ -274,6 +274,11 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     async createAcls(acls) {
       await (await withAdmin()).createAcls({ acl: acls.map(toKafkaJsAcl) });
     },
+    async deleteAcls(acls) {
+      if (acls.length === 0) return 0;
+      const res = await (await withAdmin()).deleteAcls({ filters: acls.map(toKafkaJsAcl) });
+      return res.filterResponses.reduce((n, r) => n + r.matchingAcls.length, 0);
+    },
     async describeAcls(filter) {
       const res = await (await withAdmin()).describeAcls({
         resourceType: filter.resourceType ? RESOURCE[filter.resourceType] : AclResourceTypes.ANY,

@@ -163,5 +163,7 @@ export interface KafkaClient {
   refusedTopicConfigs(config: Record<string, string>): Promise<string[]>;
   createAcls(acls: AclBinding[]): Promise<void>;
   describeAcls(filter: AclFilter): Promise<AclBinding[]>;
+  /** Deletes exactly these bindings (where they exist); returns how many the brokers removed. */
+  deleteAcls(acls: AclBinding[]): Promise<number>;
   close(): Promise<void>;
 }

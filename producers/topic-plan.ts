@@ -3,6 +3,7 @@
  * ACLs that let the pipeline principal use them. Pure, so the grants are reviewed in tests.
  */
 import { dlqTopicFor } from '../lib/pipeline-spec';
+import { checkPrincipal, groupPrefix } from '../lib/principals';
 import type { AclBinding, AclOperation, TopicDescription } from './kafka-types';
 
 export interface TopicPlanRequest {
@@ -19,6 +20,11 @@ export interface TopicPlanRequest {
 export interface TopicPlan {
   topics: { name: string; partitions: number; replicationFactor: number; config: Record<string, string> }[];
   acls: AclBinding[];
+  /**
+   * Grants millrace made before groups were scoped to "<principal>-": READ on the groups prefixed
+   * by the bare name, which let "pipe" use the groups of "pipeline". Removed where they exist.
+   */
+  revoke: AclBinding[];
 }
 
 const TOPIC_OPERATIONS: AclOperation[] = ['read', 'write', 'describe'];
@@ -32,13 +38,16 @@ export function planTopics(req: TopicPlanRequest): TopicPlan {
   // With acks=all, one replica may be down and writes still succeed; one broker needs 1.
   const config = { 'min.insync.replicas': String(Math.max(1, rf - 1)) };
   const names = [req.name, ...(req.dlq ? [dlqTopicFor(req.name)] : [])];
-  const principal = `User:${req.principal}`;
+  // A wildcard or a name the brokers cannot map would grant more than one client, or nobody.
+  const principal = `User:${checkPrincipal(req.principal)}`;
   const acls: AclBinding[] = names.flatMap((name) =>
     TOPIC_OPERATIONS.map((operation): AclBinding => ({ resourceType: 'topic', resourceName: name, patternType: 'literal', principal, host: '*', operation, permission: 'allow' })),
   );
-  // Consumer groups are the principal's own namespace: `pipeline-…` for the `pipeline` principal.
-  acls.push({ resourceType: 'group', resourceName: req.principal, patternType: 'prefixed', principal, host: '*', operation: 'read', permission: 'allow' });
-  return { topics: names.map((name) => ({ name, partitions: req.partitions, replicationFactor: rf, config })), acls };
+  // Consumer groups are the principal's own namespace: `pipeline-…` for the `pipeline` principal
+  // (with the "-": a bare "pipe" prefix would also cover the groups of `pipeline`).
+  acls.push({ resourceType: 'group', resourceName: groupPrefix(req.principal), patternType: 'prefixed', principal, host: '*', operation: 'read', permission: 'allow' });
+  const legacy: AclBinding = { resourceType: 'group', resourceName: req.principal, patternType: 'prefixed', principal, host: '*', operation: 'read', permission: 'allow' };
+  return { topics: names.map((name) => ({ name, partitions: req.partitions, replicationFactor: rf, config })), acls, revoke: [legacy] };
 }
 
 export function formatAcl(a: AclBinding): string {

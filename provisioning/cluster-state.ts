@@ -1,17 +1,22 @@
 /**
- * Per-cluster state on the operator's machine: the CA, generated secrets and ids. Created on
- * first use, kept 0600 in the cluster state directory, reused on every later run.
+ * Per-cluster state on the operator's machine: the CA, generated secrets and ids. Created by `up`
+ * on first use (buildFacts), kept 0600 in the cluster state directory, reused on every later
+ * run; every other command only reads it (loadFacts) and names what is missing instead.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterConfig } from '../lib/config';
 import type { Inventory } from '../lib/inventory';
+import { MillraceError } from '../lib/errors';
+import { logger } from '../lib/logger';
+import { unsafeOverrides } from '../lib/overrides';
 import { clusterStateDir } from '../lib/paths';
-import { PIPELINE_PRINCIPAL } from '../lib/principals';
+import { PIPELINE_PRINCIPAL, type ServiceOu } from '../lib/principals';
+import { kerberosFacts } from './kerberos/realm';
 import { nodesWithRoleIn } from './inventory-roles';
 import { ClusterCa, sanFor } from './pki/cluster-ca';
-import type { ClusterFacts, MemorySettings } from './service';
+import type { ClusterFacts, MemorySettings, TlsPem } from './service';
 import { OPT } from './artifacts/remote-install';
 
 /** Reads a generated value, creating it 0600 on first use. */
@@ -23,9 +28,15 @@ export function generatedSecret(file: string, make: () => string): string {
   return value;
 }
 
-/** Kafka's cluster ids are 16 random bytes, base64url without padding. */
-export function newKafkaClusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+/**
+ * Kafka's cluster ids are 16 random bytes, base64url without padding. Like Kafka's own
+ * Uuid.randomUuid, never one that starts with "-": a command line would take it for an option.
+ */
+export function newKafkaClusterId(random: (n: number) => Buffer = crypto.randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export const DEFAULT_MEMORY: MemorySettings = {
@@ -40,17 +51,106 @@ export const DEFAULT_MEMORY: MemorySettings = {
   sparkWorkerCores: 4,
 };
 
+/**
+ * Where a cluster's state on the operator's machine comes from: `create` makes what is missing
+ * (only `up`), `existing` requires it and changes nothing (every command that only reads or uses
+ * the cluster: status, verify, jobs, submit, credentials, ...).
+ */
+export type StateMode = 'create' | 'existing';
+
+/** The cluster's CA, generated secrets or Kafka cluster id are missing while it has nodes: exit 1, nothing written. */
+export class MissingClusterStateError extends MillraceError {}
+
+/** The files that must exist before anything but `up` may use a cluster's state. */
+function requiredStateFiles(clusterName: string, inventory: Pick<Inventory, 'nodes'> | undefined): string[] {
+  const dir = clusterStateDir(clusterName);
+  const secrets = path.join(dir, 'secrets');
+  return [
+    path.join(dir, 'pki', 'ca.crt'),
+    path.join(dir, 'pki', 'ca.key'),
+    ...(inventory
+      ? [
+          path.join(dir, 'kafka-cluster-id'),
+          path.join(secrets, 'kms-keystore-password'),
+          path.join(secrets, 'spark-auth-secret'),
+          ...inventory.nodes.flatMap((n) => [path.join(secrets, 'nodes', n.name, 'keystore-password'), path.join(secrets, 'nodes', n.name, 'truststore-password')]),
+        ]
+      : []),
+  ];
+}
+
+/**
+ * Throws MissingClusterStateError, naming what is missing, unless the CA (and, with an inventory,
+ * every generated secret) is in place. Reads only: a lost `pki/` must be restored, because making a
+ * new one here would leave every node with certificates from a CA that no longer signs anything,
+ * and the next `up` would re-key them all.
+ */
+export function requireClusterState(clusterName: string, inventory?: Pick<Inventory, 'nodes'>): void {
+  const dir = clusterStateDir(clusterName);
+  const missing = requiredStateFiles(clusterName, inventory).filter((f) => !fs.existsSync(f));
+  if (!missing.length) return;
+  const pki = path.join(dir, 'pki');
+  const caMissing = missing.some((f) => path.dirname(f) === pki);
+  const shown = missing.slice(0, 4).map((f) => path.relative(dir, f));
+  const more = missing.length > shown.length ? ` and ${missing.length - shown.length} more` : '';
+  const inventoryFile = path.join(dir, 'inventory.json');
+  const running = inventory || fs.existsSync(inventoryFile) ? ` has nodes (${inventoryFile}) but` : '';
+  throw new MissingClusterStateError(
+    `cluster ${clusterName}${running} is missing ${caMissing ? `its CA in ${pki}` : 'generated secrets'} (${shown.join(', ')}${more} under ${dir}); nothing was changed`,
+    {
+      hint: caMissing
+        ? `restore ${pki}${missing.some((f) => path.dirname(f) !== pki) ? ` and ${path.join(dir, 'secrets')}` : ''} from a backup of ${dir}. \`millrace up\` would instead make a new CA and re-key every node, and every client certificate issued so far would stop working`
+        : `restore them from a backup of ${dir}; \`millrace up\` would instead make new ones and restart every service that uses them`,
+    },
+  );
+}
+
+/** The cluster CA: made on first use in `create` mode, required in `existing` mode. */
+async function openCa(clusterName: string, mode: StateMode): Promise<ClusterCa> {
+  if (mode === 'existing') requireClusterState(clusterName);
+  return ClusterCa.open(path.join(clusterStateDir(clusterName), 'pki'), clusterName);
+}
+
+/**
+ * The facts `up` provisions from: the CA, node certificates and generated secrets, made on first
+ * use. Only `up` calls this; every other command uses loadFacts, which creates nothing.
+ */
 export async function buildFacts(config: ClusterConfig, inventory: Inventory): Promise<ClusterFacts> {
+  const unsafe = unsafeOverrides(config);
+  if (unsafe.length)
+    logger().warn(
+      `acknowledged unsafe overrides weaken this cluster's security: ${unsafe.map((u) => `${u.service}.overrides ${u.key}`).join(', ')}; \`millrace verify\` fails while they are set`,
+    );
+  return factsFrom(config, inventory, 'create');
+}
+
+/** The facts of a cluster `up` has built, from its existing state; throws MissingClusterStateError, creating nothing, when the CA or a secret is gone. */
+export async function loadFacts(config: ClusterConfig, inventory: Inventory): Promise<ClusterFacts> {
+  requireClusterState(config.name, inventory);
+  return factsFrom(config, inventory, 'existing');
+}
+
+async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: StateMode): Promise<ClusterFacts> {
   const dir = clusterStateDir(config.name);
   const secretsDir = path.join(dir, 'secrets');
-  const ca = await ClusterCa.open(path.join(dir, 'pki'), config.name);
+  const secret = (file: string, make: () => string): string => (mode === 'create' ? generatedSecret(file, make) : fs.readFileSync(file, 'utf8').trim());
+  const ca = await openCa(config.name, mode);
   const tls: ClusterFacts['tls'] = {};
   for (const node of inventory.nodes) {
     const san = sanFor([node.name, 'localhost'], [node.privateAddress, node.publicAddress, node.sshAddress]);
-    const issued = await ca.issue({ name: node.name, usage: 'server', ...san });
-    tls[node.name] = { certPem: issued.certPem, keyPem: issued.keyPem, caPem: issued.caPem };
+    const pem = async (ou: ServiceOu): Promise<TlsPem> => {
+      const issued = await ca.issue({ name: node.name, usage: 'server', ou, ...san });
+      return { certPem: issued.certPem, keyPem: issued.keyPem, caPem: issued.caPem };
+    };
+    // A service's key only on the nodes that run it: the broker identity (a super user) on kafka nodes.
+    tls[node.name] = {
+      ...(await pem('node')),
+      ...(node.roles.includes('kafka') ? { kafka: await pem('kafka-broker') } : {}),
+      ...(node.roles.some((r) => r === 'spark-master' || r === 'spark-worker') ? { spark: await pem('spark') } : {}),
+    };
   }
   const roles = nodesWithRoleIn(inventory);
+  const kerberos = kerberosFacts(config, inventory.nodes);
   const namenode = roles('namenode')[0];
   if (!namenode) throw new Error('the inventory has no namenode');
   return {
@@ -62,24 +162,25 @@ export async function buildFacts(config: ClusterConfig, inventory: Inventory): P
     kms: roles('kms')[0],
     sparkMaster: roles('spark-master')[0],
     sparkWorkers: roles('spark-worker'),
-    kafkaClusterId: generatedSecret(path.join(dir, 'kafka-cluster-id'), newKafkaClusterId),
+    kafkaClusterId: secret(path.join(dir, 'kafka-cluster-id'), newKafkaClusterId),
     home: { kafka: `${OPT}/kafka/current`, hadoop: `${OPT}/hadoop/current`, spark: `${OPT}/spark/current` },
     tls,
     memory: DEFAULT_MEMORY,
     secrets: {
-      kmsKeystorePassword: generatedSecret(path.join(secretsDir, 'kms-keystore-password'), randomSecret),
-      sparkAuthSecret: generatedSecret(path.join(secretsDir, 'spark-auth-secret'), randomSecret),
+      kmsKeystorePassword: secret(path.join(secretsDir, 'kms-keystore-password'), randomSecret),
+      sparkAuthSecret: secret(path.join(secretsDir, 'spark-auth-secret'), randomSecret),
       nodes: Object.fromEntries(
         inventory.nodes.map((n) => [
           n.name,
           {
-            keystorePassword: generatedSecret(path.join(secretsDir, 'nodes', n.name, 'keystore-password'), randomSecret),
-            truststorePassword: generatedSecret(path.join(secretsDir, 'nodes', n.name, 'truststore-password'), randomSecret),
+            keystorePassword: secret(path.join(secretsDir, 'nodes', n.name, 'keystore-password'), randomSecret),
+            truststorePassword: secret(path.join(secretsDir, 'nodes', n.name, 'truststore-password'), randomSecret),
           },
         ]),
       ),
     },
     pipelineClient: await ca.issue({ name: PIPELINE_PRINCIPAL, usage: 'client', dnsNames: [], ipAddresses: [] }),
+    ...(kerberos ? { kerberos } : {}),
   };
 }
 
@@ -88,9 +189,10 @@ const randomSecret = (): string => crypto.randomBytes(24).toString('base64url');
 // Defined in lib/principals.ts; re-exported for the modules that still import them from here.
 export { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../lib/principals';
 
-/** A client certificate (CN = principal) from the cluster CA, kept in the state directory. */
+/** A client certificate (CN = principal) from the cluster's existing CA, kept in the state directory. */
 export async function clientCredentials(clusterName: string, principal: string): Promise<{ certPem: string; keyPem: string; caPem: string }> {
-  const ca = await ClusterCa.open(path.join(clusterStateDir(clusterName), 'pki'), clusterName);
+  // Only from the CA `up` made: a new one would sign certificates no broker trusts.
+  const ca = await openCa(clusterName, 'existing');
   return ca.issue({ name: principal, usage: 'client', dnsNames: [], ipAddresses: [] });
 }
 

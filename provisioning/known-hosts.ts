@@ -8,6 +8,12 @@ export function fingerprint(keyBlob: Buffer): string {
   return 'SHA256:' + crypto.createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
 }
 
+/**
+ * The name the jump host's key (aws.bastion, ssh.jumpHost) is pinned under. Node names cannot
+ * contain "_", so it never collides with one; `millrace forget-host jump_host` forgets it.
+ */
+export const JUMP_HOST_PIN = 'jump_host';
+
 interface Pin {
   address: string;
   fingerprint: string;

@@ -3,6 +3,8 @@
  */
 import type { InventoryNode } from '../lib/inventory';
 import { render } from '../templates/render';
+import { CLIENT_APT, CLIENT_DNF } from './kerberos/kdc';
+import { krb5ConfFile, needsKerberosClient } from './kerberos/realm';
 import { keyStoreScript } from './keystores';
 import { servicesFor } from './registry';
 import type { ClusterFacts, ComponentName, DirSpec, FileSpec, KeyStoreSpec, Service, ServiceUser } from './service';
@@ -50,8 +52,11 @@ const BASE_DNF = ['java-17-openjdk-headless', 'python3', 'openssl', 'procps-ng',
 export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
   const services = servicesFor(node.roles);
   const ctx = { cluster: facts, node };
-  const users = unique(services.map((s) => s.user));
-  const components = unique(services.map((s) => s.component));
+  const users = unique(services.flatMap((s) => (s.user === 'root' ? [] : [s.user])));
+  const components = unique(services.flatMap((s) => (s.component ? [s.component] : [])));
+  const kerberosClient = facts.kerberos && needsKerberosClient(node);
+  const apt = unique([...services.flatMap((s) => s.packages?.apt ?? []), ...(kerberosClient ? CLIENT_APT : [])]);
+  const dnf = unique([...services.flatMap((s) => s.packages?.dnf ?? []), ...(kerberosClient ? CLIENT_DNF : [])]);
   const needsPython = components.includes('spark');
   const directories: DirSpec[] = [
     { path: '/opt/millrace', mode: '755', owner: 'root:root' },
@@ -60,11 +65,11 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     { path: '/var/log/millrace', mode: '755', owner: 'root:root' },
     ...uniqueBy(services.flatMap((s) => s.directories(ctx)), (d) => d.path),
   ];
-  const files = mergeFiles(services.flatMap((s) => s.files(ctx)));
+  const files = mergeFiles([...services.flatMap((s) => s.files(ctx)), ...(kerberosClient ? [krb5ConfFile(facts.kerberos!, services.filter((s) => s.role !== 'kafka').map((s) => s.unit))] : [])]);
   const keyStores = mergeKeyStores(services.flatMap((s) => s.keyStores?.(ctx) ?? []));
   const prepareScript = render('host/prepare.sh', {
-    aptPackages: [...BASE_APT, ...(needsPython ? ['python3-numpy'] : [])],
-    dnfPackages: [...BASE_DNF, ...(needsPython ? ['python3-numpy'] : [])],
+    aptPackages: [...BASE_APT, ...(needsPython ? ['python3-numpy'] : []), ...apt],
+    dnfPackages: [...BASE_DNF, ...(needsPython ? ['python3-numpy'] : []), ...dnf],
     users,
     directories,
   });

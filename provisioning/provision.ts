@@ -13,6 +13,8 @@ import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, Service, StepOutcome } from './service';
+import { ensureKdc, ensureKeytabs } from './kerberos/kdc';
+import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
 import { syncFiles } from './sync-files';
 
@@ -45,6 +47,14 @@ export function changedAnything(o: HostOutcome): boolean {
 }
 
 export async function provision(facts: ClusterFacts, plans: NodePlan[], options: ProvisionOptions): Promise<HostOutcome[]> {
+  const k = facts.kerberos;
+  let kdcChanges: string[] = [];
+  if (k) {
+    // Before any node: every node's services need their keytabs from the KDC before they start.
+    const kdcHost = options.hosts.get(k.kdc.name);
+    if (!kdcHost) throw new Error(`no SSH connection for the KDC node ${k.kdc.name}`);
+    kdcChanges = await ensureKdc(k, kdcHost, clusterPrincipals(facts.nodes, k.realm), options.log.child({ host: k.kdc.name, service: 'kdc' }));
+  }
   const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
     const host = options.hosts.get(plan.node.name);
     if (!host) throw new Error(`no SSH connection for ${plan.node.name}`);
@@ -52,7 +62,10 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
   });
   const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
   if (failures.length) throw new AggregateFailure('bootstrap', failures);
-  return results.map((r) => (r as { value: HostOutcome }).value);
+  const outcomes = results.map((r) => (r as { value: HostOutcome }).value);
+  const kdcOutcome = k && outcomes.find((o) => o.node === k.kdc.name);
+  if (kdcOutcome && kdcChanges.length) kdcOutcome.prepared.unshift(...kdcChanges.map((c) => `kerberos: ${c}`));
+  return outcomes;
 }
 
 async function provisionHost(
@@ -85,6 +98,21 @@ async function provisionHost(
   outcome.prepared.push(...(await prepareHost(host, plan.prepareScript)));
   if (outcome.prepared.length) log.info({ step: 'prepare', changed: outcome.prepared }, 'host prepared');
 
+  const k = facts.kerberos;
+  const keytabUnits = new Set<string>();
+  if (k) {
+    report('prepare: keytabs');
+    // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
+    for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF))) f.restarts.forEach((u) => keytabUnits.add(u));
+    const kdcHost = options.hosts.get(k.kdc.name)!;
+    const installed = await ensureKeytabs(k, kdcHost, host, keytabsFor(plan.node, k.realm));
+    for (const kt of installed) kt.units.forEach((u) => keytabUnits.add(u));
+    if (installed.length) {
+      outcome.prepared.push(...installed.map((kt) => `keytab ${kt.path} (${kt.principal})`));
+      log.info({ step: 'prepare', keytabs: installed.map((kt) => kt.principal) }, 'keytabs installed');
+    }
+  }
+
   for (const component of plan.components) {
     report(`install: ${component}`);
     const r = await options.artifacts.install(host, component, (m) => report(`install: ${m}`));
@@ -94,7 +122,7 @@ async function provisionHost(
   report('configure: config files and units');
   const changed = await syncFiles(host, plan.files);
   outcome.changedFiles = changed.map((f) => f.path);
-  const toRestart = new Set(changed.flatMap((f) => f.restarts));
+  const toRestart = new Set([...changed.flatMap((f) => f.restarts), ...keytabUnits]);
   if (plan.keyStoreScript) {
     const rebuilt = await runHostScript(host, '/var/lib/millrace/keystores.sh', plan.keyStoreScript, 'build the keystores');
     outcome.changedFiles.push(...rebuilt);
@@ -104,7 +132,7 @@ async function provisionHost(
   if (changed.some((f) => f.path.startsWith('/etc/systemd/'))) await host.execOrThrow('systemctl daemon-reload');
 
   // A new build of a component under a running service takes effect only with a restart.
-  for (const s of plan.services) if (outcome.installed.includes(s.component)) toRestart.add(s.unit);
+  for (const s of plan.services) if (s.component && outcome.installed.includes(s.component)) toRestart.add(s.unit);
 
   const ctx = { cluster: facts, node: plan.node };
   for (const service of plan.services) {

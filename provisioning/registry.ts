@@ -1,6 +1,7 @@
 /** The one explicit map from a role to the service that runs it. */
 import type { Role } from '../lib/roles';
 import type { Service } from './service';
+import { kdcService } from './kerberos/kdc';
 import { kafkaService } from './services/kafka';
 import { datanodeService, namenodeService } from './services/hdfs';
 import { kmsService } from './services/kms';
@@ -13,10 +14,11 @@ export const SERVICES: Record<Role, Service> = {
   kms: kmsService,
   'spark-master': sparkMasterService,
   'spark-worker': sparkWorkerService,
+  kdc: kdcService,
 };
 
 /** Start order on a node: what others depend on comes first. */
-const ORDER: Role[] = ['namenode', 'kms', 'datanode', 'kafka', 'spark-master', 'spark-worker'];
+const ORDER: Role[] = ['kdc', 'namenode', 'kms', 'datanode', 'kafka', 'spark-master', 'spark-worker'];
 
 export function servicesFor(roles: readonly Role[]): Service[] {
   return ORDER.filter((r) => roles.includes(r)).map((r) => SERVICES[r]);

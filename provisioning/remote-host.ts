@@ -10,14 +10,14 @@
  * password for sudo stops `up` before it changes anything.
  */
 import { NodeSSH } from 'node-ssh';
-import type { SFTPWrapper } from 'ssh2';
+import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { HostUnreachableError, MillraceError, RemoteCommandError } from '../lib/errors';
-import type { InventoryNode } from '../lib/inventory';
+import type { InventoryNode, JumpHost } from '../lib/inventory';
 import { withRetry } from '../lib/retry';
 import { q } from '../lib/shell';
-import { fingerprint, KnownHosts } from './known-hosts';
+import { fingerprint, JUMP_HOST_PIN, KnownHosts } from './known-hosts';
 
 export interface ExecResult {
   code: number | null;
@@ -93,8 +93,76 @@ export interface ConnectOptions {
   readyTimeoutMs?: number;
 }
 
+/** How the jump host is named in errors: "jump host admin@198.51.100.20:22". */
+export function jumpHostLabel(jump: JumpHost): string {
+  return `jump host ${jump.user}@${jump.address}:${jump.port}`;
+}
+
+/**
+ * Logs in to the node's jump host and opens a TCP channel from it to the node's SSH port. The
+ * jump host's key is pinned like a node's (trust on first use, a different key later refused).
+ * Every error names the jump host, so an unreachable bastion is not mistaken for a dead node.
+ */
+async function openJump(node: InventoryNode, jump: JumpHost, where: string, privateKey: string, options: ConnectOptions): Promise<{ client: Client; channel: ClientChannel }> {
+  const label = jumpHostLabel(jump);
+  const pinned = options.knownHosts.get(JUMP_HOST_PIN);
+  let seen: string | undefined;
+  let seenKey: Buffer | undefined;
+  const client = new Client();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', reject);
+      client.connect({
+        host: jump.address,
+        port: jump.port,
+        username: jump.user,
+        privateKey,
+        readyTimeout: options.readyTimeoutMs ?? 15_000,
+        hostVerifier: (key: Buffer) => {
+          seen = fingerprint(key);
+          seenKey = key;
+          return pinned === undefined || pinned.fingerprint === seen;
+        },
+      });
+    });
+  } catch (error) {
+    client.end();
+    const message = error instanceof Error ? error.message : String(error);
+    if (pinned && seen && seen !== pinned.fingerprint)
+      throw new MillraceError(`${where}: the SSH host key of the ${label} changed: pinned ${pinned.fingerprint}, offered ${seen}`, {
+        hint: `if the jump host was rebuilt on purpose, run \`millrace forget-host ${JUMP_HOST_PIN}\`; otherwise treat this as an attack and stop`,
+      });
+    if (/authentication methods failed/i.test(message))
+      throw new HostUnreachableError(where, `the ${label} refused the SSH key ${node.privateKeyPath} for user ${jump.user}`, {
+        hint: 'the jump host takes the same key as the nodes: check its authorized_keys and the jump host user',
+      });
+    throw new HostUnreachableError(where, `the ${label} is unreachable: ${message}`, {
+      retriable: TRANSIENT.test(message),
+      hint: `check that the jump host is running and that ${jump.address}:${jump.port} is reachable from here (network.sshCidr)`,
+      cause: error,
+    });
+  }
+  if (!pinned && seenKey) options.knownHosts.pin(JUMP_HOST_PIN, `${jump.address}:${jump.port}`, seenKey);
+  try {
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      client.forwardOut('127.0.0.1', 0, node.sshAddress, node.sshPort, (err, stream) => (err ? reject(err) : resolve(stream))),
+    );
+    return { client, channel };
+  } catch (error) {
+    client.end();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new HostUnreachableError(where, `the ${label} could not open a connection to ${node.sshAddress}:${node.sshPort}: ${message}`, {
+      retriable: /connect failed|refused|timed out/i.test(message),
+      hint: `check that ${node.name} is running, that the jump host may reach it on port ${node.sshPort}, and that the jump host's sshd allows TCP forwarding (AllowTcpForwarding)`,
+      cause: error,
+    });
+  }
+}
+
 export async function connect(node: InventoryNode, options: ConnectOptions): Promise<RemoteHost> {
-  const where = `${node.name} (${node.sshAddress}:${node.sshPort})`;
+  const jump = node.jumpHost;
+  const where = `${node.name} (${node.sshAddress}:${node.sshPort}${jump ? ` via ${jump.address}` : ''})`;
   let privateKey: string;
   try {
     privateKey = fs.readFileSync(node.privateKeyPath, 'utf8');
@@ -110,10 +178,10 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
       let seen: string | undefined;
       let seenKey: Buffer | undefined;
       const pinned = options.knownHosts.get(node.name);
+      const via = jump ? await openJump(node, jump, where, privateKey, options) : undefined;
       try {
         await ssh.connect({
-          host: node.sshAddress,
-          port: node.sshPort,
+          ...(via ? { sock: via.channel } : { host: node.sshAddress, port: node.sshPort }),
           username: node.sshUser,
           privateKey,
           readyTimeout: options.readyTimeoutMs ?? 15_000,
@@ -124,6 +192,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           },
         });
       } catch (error) {
+        via?.client.end();
         const message = error instanceof Error ? error.message : String(error);
         if (pinned && seen && seen !== pinned.fingerprint)
           throw new MillraceError(
@@ -136,15 +205,18 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           });
         throw new HostUnreachableError(where, message, {
           retriable: TRANSIENT.test(message),
-          hint: `check that ${node.name} is running and that ${node.sshAddress}:${node.sshPort} is reachable from here (network.sshCidr)`,
+          hint: jump
+            ? `check that ${node.name} is running and that the ${jumpHostLabel(jump)} may reach ${node.sshAddress}:${node.sshPort}`
+            : `check that ${node.name} is running and that ${node.sshAddress}:${node.sshPort} is reachable from here (network.sshCidr)`,
           cause: error,
         });
       }
       if (!pinned && seenKey) options.knownHosts.pin(node.name, `${node.sshAddress}:${node.sshPort}`, seenKey);
       try {
-        return await SshHost.open(node, where, ssh);
+        return await SshHost.open(node, where, ssh, via?.client);
       } catch (error) {
         ssh.dispose();
+        via?.client.end();
         throw error;
       }
     },
@@ -165,10 +237,12 @@ class SshHost implements RemoteHost {
     readonly loginUser: string,
     private readonly isRoot: boolean,
     private readonly ssh: NodeSSH,
+    /** The connection to the jump host the node's session runs through, if any. */
+    private readonly jump?: Client,
   ) {}
 
   /** Checks who the login user is and that it can become root, before anything else runs. */
-  static async open(node: InventoryNode, where: string, ssh: NodeSSH): Promise<SshHost> {
+  static async open(node: InventoryNode, where: string, ssh: NodeSSH, jump?: Client): Promise<SshHost> {
     const id = await ssh.execCommand('id -u');
     if (id.code !== 0)
       throw new HostUnreachableError(where, `user ${node.sshUser} logged in but cannot run commands: ${(id.stderr || id.stdout).trim()}`, {
@@ -179,7 +253,7 @@ class SshHost implements RemoteHost {
       const problem = sudoProblem(where, node.sshUser, await ssh.execCommand('sudo -n true'));
       if (problem) throw problem;
     }
-    return new SshHost(node.name, node.sshAddress, node.sshUser, isRoot, ssh);
+    return new SshHost(node.name, node.sshAddress, node.sshUser, isRoot, ssh, jump);
   }
 
   /** The one place a command is raised to root. */
@@ -267,6 +341,7 @@ class SshHost implements RemoteHost {
 
   async close(): Promise<void> {
     this.ssh.dispose();
+    this.jump?.end();
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ClusterConfig } from '../lib/config';
 import type { InventoryNode } from '../lib/inventory';
 import type { PortSpec, Role } from '../lib/roles';
+import type { KerberosFacts } from './kerberos/realm';
 import type { RemoteHost } from './remote-host';
 
 export type ServiceUser = 'kafka' | 'hdfs' | 'spark';
@@ -63,13 +64,31 @@ export interface ClusterFacts {
   kafkaClusterId: string;
   /** Where components live on hosts: /opt/millrace/<component>/current. */
   home: Record<ComponentName, string>;
-  /** TLS material per node name: PEM chain, PKCS#8 key, CA. */
-  tls: Record<string, { certPem: string; keyPem: string; caPem: string }>;
+  /**
+   * TLS material per node name: PEM chain, PKCS#8 key, CA. The node's own identity (OU=node, for
+   * HDFS and the KMS), and on the nodes that run them Kafka's broker identity and Spark's.
+   */
+  tls: Record<string, NodeTls>;
   memory: MemorySettings;
   /** The pipeline principal's Kafka client certificate, for Spark applications. */
   pipelineClient: { certPem: string; keyPem: string; caPem: string };
   /** Generated once per cluster, kept 0600 in the state directory, delivered only to nodes. */
   secrets: ClusterSecrets;
+  /** Set when kerberos.enabled: the realm and the KDC's node. */
+  kerberos?: KerberosFacts;
+}
+
+export interface TlsPem {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+}
+
+export interface NodeTls extends TlsPem {
+  /** CN=<node>,OU=kafka-broker: only on kafka nodes. */
+  kafka?: TlsPem;
+  /** CN=<node>,OU=spark: only on Spark nodes; no Kafka rights. */
+  spark?: TlsPem;
 }
 
 export interface ClusterSecrets {
@@ -113,8 +132,12 @@ export interface Service {
   readonly role: Role;
   /** systemd unit name, e.g. millrace-kafka.service */
   readonly unit: string;
-  readonly user: ServiceUser;
-  readonly component: ComponentName;
+  /** The user it runs as; root only for a system daemon from the OS's packages (the KDC). */
+  readonly user: ServiceUser | 'root';
+  /** The millrace-installed component it runs from; none for a service from the OS's packages. */
+  readonly component?: ComponentName;
+  /** OS packages it needs beyond every node's base set. */
+  readonly packages?: { apt: string[]; dnf: string[] };
   readonly ports: PortSpec[];
   /** Pure: directories this service needs on the node. */
   directories(ctx: NodeContext): DirSpec[];

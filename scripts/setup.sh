@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # What the local target and the tests need on the operator's machine.
 # util-linux and e2fsprogs: the data volume test (losetup, lsblk, blkid, mkfs.ext4, mount).
-APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs)
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump)
 
 say "system packages"
 missing=()
@@ -49,6 +49,17 @@ REQUIREMENTS=(spark-jobs/requirements-test.txt tests/integration/requirements.tx
 if ! cat "${REQUIREMENTS[@]}" | cmp -s - "$VENV/.millrace-requirements"; then
   "$VENV/bin/pip" install -q --disable-pip-version-check "${REQUIREMENTS[@]/#/-r}"
   cat "${REQUIREMENTS[@]}" > "$VENV/.millrace-requirements"
+else
+  echo "up to date" >&2
+fi
+
+say "checkov (static analysis of the synthesized AWS stack), in a venv of its own: its pins clash with .venv's"
+CHECKOV_VENV=.venv-checkov
+CHECKOV_REQUIREMENTS=stacks/checkov-requirements.txt
+[ -x "$CHECKOV_VENV/bin/python" ] || python3 -m venv "$CHECKOV_VENV"
+if ! cmp -s "$CHECKOV_REQUIREMENTS" "$CHECKOV_VENV/.millrace-requirements"; then
+  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
+  cp "$CHECKOV_REQUIREMENTS" "$CHECKOV_VENV/.millrace-requirements"
 else
   echo "up to date" >&2
 fi

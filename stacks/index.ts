@@ -13,7 +13,7 @@ export { AMI_FAMILIES, awsSshUser } from './ami-families';
 export type { AmiFamily, AmiFamilySpec } from './ami-families';
 export { AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION, ClusterStack, DATA_DEVICE_NAME, TERRAFORM_REQUIRED_VERSION } from './cluster-stack';
 export type { ClusterStackProps } from './cluster-stack';
-export { NODES_OUTPUT } from './node-output';
+export { BASTION_OUTPUT, NODES_OUTPUT } from './node-output';
 export type { NodeOutput } from './node-output';
 export { planIngress, rolesPresent } from './ingress-plan';
 export type { IngressRule, IngressSource } from './ingress-plan';

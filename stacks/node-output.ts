@@ -5,6 +5,8 @@
 import type { Role } from '../lib/roles';
 
 export const NODES_OUTPUT = 'nodes';
+/** With aws.bastion: `{ id, public_ip, private_ip }` of the SSH bastion the nodes are reached through. */
+export const BASTION_OUTPUT = 'bastion';
 
 /** One node under the `nodes` output, which is keyed by node name. */
 export interface NodeOutput<T = string> {

@@ -7,8 +7,8 @@ export const TAG_ROLE = 'millrace:role';
 export const TAG_MANAGED_BY = 'managed-by';
 export const MANAGED_BY = 'millrace';
 
-/** Role tag for resources that belong to no single node: the network, or shared by every node. */
-export type SharedRole = 'network' | 'shared';
+/** Role tag for resources that belong to no single node: the network, shared by every node, or the bastion (aws.bastion). */
+export type SharedRole = 'network' | 'shared' | 'bastion';
 
 export type Tags = Record<string, string>;
 

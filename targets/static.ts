@@ -11,6 +11,7 @@ export const STATIC_DEFAULT_USER = 'root';
 
 export function staticInventory(config: ClusterConfig): Inventory {
   const key = config.nodes.every((n) => n.privateKeyPath) ? undefined : clusterSshKey(config);
+  const jump = config.ssh.jumpHost;
   return {
     cluster: config.name,
     target: 'static',
@@ -24,6 +25,7 @@ export function staticInventory(config: ClusterConfig): Inventory {
       privateKeyPath: n.privateKeyPath ? expandHome(n.privateKeyPath) : key!.privateKeyPath,
       privateAddress: n.address!,
       ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}),
+      ...(jump ? { jumpHost: { address: jump.address, port: jump.port, user: jump.user ?? config.ssh.user ?? STATIC_DEFAULT_USER } } : {}),
     })),
   };
 }

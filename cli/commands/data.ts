@@ -22,7 +22,7 @@ import { configRefusal, parseConfigDeletions, parseTopicConfigs, TOPIC_CONFIG_DO
 
 /** A repeatable flag; no default, so help shows none. */
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-import { ADMIN_PRINCIPAL, PIPELINE_PRINCIPAL } from '../../lib/principals';
+import { ADMIN_PRINCIPAL, checkClientPrincipal, PIPELINE_PRINCIPAL } from '../../lib/principals';
 import { kafkaConnectionFor } from '../kafka-connection';
 
 type ProduceCliFlags = ProduceFlags & { source?: string; format?: string; spec?: string; sourceName?: string; principal: string };
@@ -120,7 +120,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .option('--spec <pipeline.yaml>', 'take the id field from a pipeline spec (for --verify)')
     .option('--id-field <name>', 'JSON field with the event id (for --verify)', 'event_id')
     .option('--lag', 'show the lag of --group per partition and exit')
-    .option('--group <id>', `consumer group (must start with the principal's name; default: a throwaway group)`)
+    .option('--group <id>', `consumer group (must start with "<principal>-"; default: a throwaway group)`)
     .option('--timeout <s>', '--verify gives up after this many seconds without a message', '30')
     .option('--principal <name>', 'client certificate principal', PIPELINE_PRINCIPAL)
     .addHelpText(
@@ -197,14 +197,17 @@ function registerTopics(program: Command, deps: DataDeps): void {
     .option('--partitions <n>', 'partitions', '3')
     .option('--replication-factor <n|auto>', 'replicas per partition; auto = the number of brokers, at most 3', 'auto')
     .option('--no-dlq', 'do not create <name>.dlq')
-    .option('--principal <name>', 'principal granted READ, WRITE and DESCRIBE on the topics and READ on groups <name>*', PIPELINE_PRINCIPAL)
+    .option('--principal <name>', 'principal granted READ, WRITE and DESCRIBE on the topics and READ on groups <name>-*', PIPELINE_PRINCIPAL)
     .option('--topic-config <key=value>', 'a topic config for the topic (not its .dlq), e.g. retention.ms=86400000 (repeatable)', collect)
     .action(async function (this: Command, name: string, flags: { partitions: string; replicationFactor: string; dlq: boolean; principal: string; topicConfig?: string[] }) {
       refuseMisplacedConfig(this);
+      // No wildcard, no node's name, not the super user: a grant names one client.
+      const cfg = configFor(this);
+      checkClientPrincipal(flags.principal, { nodeNames: cfg.nodes.map((n) => n.name) });
       const partitions = integerFlag('--partitions', flags.partitions, 1);
       const rf = flags.replicationFactor === 'auto' ? undefined : integerFlag('--replication-factor', flags.replicationFactor, 1);
       const extra = parseTopicConfigs(flags.topicConfig ?? []);
-      const result = await withKafka(deps, configFor(this), ADMIN_PRINCIPAL, async (client) => {
+      const result = await withKafka(deps, cfg, ADMIN_PRINCIPAL, async (client) => {
         const brokers = (await client.describeCluster()).brokers.length;
         if (rf !== undefined && rf > brokers)
           throw new UsageError(`--replication-factor ${rf} exceeds the ${brokers} broker${brokers === 1 ? '' : 's'}`, { hint: 'use auto, or at most the number of brokers' });
@@ -220,7 +223,9 @@ function registerTopics(program: Command, deps: DataDeps): void {
         }
         // Creating an ACL that exists is a no-op on the broker, so a re-run converges.
         await client.createAcls(plan.acls);
-        return { topics: created, acls: plan.acls };
+        // A grant of the bare-name group prefix (made before groups were "<principal>-") goes.
+        const revoked = (await client.deleteAcls(plan.revoke)) > 0 ? plan.revoke : [];
+        return { topics: created, acls: plan.acls, revoked };
       });
       const human = [
         ...result.topics.map((t) =>
@@ -229,6 +234,7 @@ function registerTopics(program: Command, deps: DataDeps): void {
             : `${t.name} already exists (left as it is${t.name === name && Object.keys(extra).length ? '; change its config with `millrace topics alter`' : ''})`,
         ),
         ...result.acls.map((a) => `granted ${formatAcl(a)}`),
+        ...result.revoked.map((a) => `revoked ${formatAcl(a)} (its groups are ${flags.principal}-*)`),
       ].join('\n');
       output(this, human, result);
     });

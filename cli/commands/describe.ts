@@ -16,16 +16,18 @@ export function endpoints(inventory: Pick<Inventory, 'nodes'>): Endpoint[] {
   const withRole = (role: Role) => inventory.nodes.filter((n) => n.roles.includes(role));
   const at = (role: Role, port: string, scheme: string, suffix = '') =>
     withRole(role).map((n) => `${scheme}${n.privateAddress}:${portNumber(role, port)}${suffix}`);
+  // The web UIs are for the operator (lib/flows.ts): at a node's public address when it has one.
+  const ui = (role: Role, port: string) => withRole(role).map((n) => `https://${n.publicAddress ?? n.privateAddress}:${portNumber(role, port)}`);
   const list: [string, 'operator' | 'cluster', string[]][] = [
     ['Kafka bootstrap servers', 'operator', [operatorBrokers(inventory).join(',')]],
     ['Kafka bootstrap servers', 'cluster', [at('kafka', 'kafka-client', '').join(',')]],
     ['HDFS', 'cluster', at('namenode', 'namenode-rpc', 'hdfs://')],
-    ['NameNode UI', 'cluster', at('namenode', 'namenode-https', 'https://')],
-    ['DataNode UIs', 'cluster', at('datanode', 'datanode-https', 'https://')],
+    ['NameNode UI', 'operator', ui('namenode', 'namenode-https')],
+    ['DataNode UIs', 'operator', ui('datanode', 'datanode-https')],
     ['KMS', 'cluster', at('kms', 'kms-https', 'https://', '/kms')],
     ['Spark master', 'cluster', at('spark-master', 'spark-master-rpc', 'spark://')],
-    ['Spark master UI', 'cluster', at('spark-master', 'spark-master-https', 'https://')],
-    ['Spark worker UIs', 'cluster', at('spark-worker', 'spark-worker-https', 'https://')],
+    ['Spark master UI', 'operator', ui('spark-master', 'spark-master-https')],
+    ['Spark worker UIs', 'operator', ui('spark-worker', 'spark-worker-https')],
   ];
   return list.flatMap(([name, from, urls]) => urls.filter(Boolean).map((url) => ({ name, from, url })));
 }

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { MillraceError, UsageError } from '../../lib/errors';
 import { readInventory } from '../../lib/inventory';
 import { loadPipelineSpec } from '../../lib/pipeline-spec';
-import { buildFacts } from '../../provisioning/cluster-state';
+import { loadFacts, requireClusterState } from '../../provisioning/cluster-state';
 import { killApp, listApps } from '../../provisioning/jobs/apps';
 import { planSubmit, submitAttached, submitDetached } from '../../provisioning/jobs/submit';
 import { parseSubmitExtras, SubmitExtraFlags } from '../../provisioning/jobs/submit-options';
@@ -20,7 +20,9 @@ async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, mast
   const inventory = readInventory(config.name);
   const master = inventory.nodes.find((n) => n.roles.includes('spark-master'));
   if (!master) throw new UsageError(`cluster ${config.name} has no spark-master node`, { hint: 'give one node the spark-master role and run `millrace up`' });
-  return withHosts(config, { ...inventory, nodes: [master] }, async (hosts) => fn(await buildFacts(config, inventory), hosts.get(master.name)!));
+  // Jobs use the cluster's existing CA and secrets, and never make new ones.
+  requireClusterState(config.name, inventory);
+  return withHosts(config, { ...inventory, nodes: [master] }, async (hosts) => fn(await loadFacts(config, inventory), hosts.get(master.name)!));
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -100,8 +102,9 @@ Examples:
     .description('list the running Spark applications (`jobs kill <id>` stops one)')
     .action(async function (this: Command) {
       const config = configFor(this);
-      const apps = await onMaster(config, (facts, master) => listApps(facts, master));
-      const rows = [['ID', 'NAME', 'STATE', 'CORES', 'UPTIME'], ...apps.map((a) => [a.id, a.name, a.state, String(a.cores), `${a.durationSeconds}s`])];
+      const { apps, master } = await onMaster(config, async (facts, host) => ({ apps: await listApps(facts, host), master: host.name }));
+      // DRIVER: where millrace started it (`jobs kill` can stop it), or "-" for one it did not start.
+      const rows = [['ID', 'NAME', 'STATE', 'CORES', 'UPTIME', 'DRIVER'], ...apps.map((a) => [a.id, a.name, a.state, String(a.cores), `${a.durationSeconds}s`, a.workDir ? master : '-'])];
       const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       const human = apps.length ? rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') : 'no running applications';
       output(this, human, apps);
@@ -109,11 +112,10 @@ Examples:
 
   jobs
     .command('kill <id>')
-    .description('kill a running application (and its driver, if millrace started it)')
+    .description("stop a running application started by `submit --detach`: its driver is signalled over SSH (Spark's UIs cannot kill)")
     .action(async function (this: Command, id: string) {
       const config = configFor(this);
       const r = await onMaster(config, (facts, master) => killApp(facts, master, id));
-      if (!r.killed) throw new MillraceError(`the master did not accept the kill of ${id}`, { hint: 'see `millrace logs <master-node> spark-master`' });
-      output(this, `killed ${id}${r.driverStopped ? ' and stopped its driver' : ''}`, { id, ...r });
+      output(this, `killed ${id}: its driver (pid ${r.pid} on ${r.node}) ${r.forced ? 'did not stop on TERM and was killed' : 'stopped'}; the master no longer lists it (${r.seconds} s)`, r);
     });
 }

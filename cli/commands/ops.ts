@@ -7,11 +7,15 @@ import { Command } from 'commander';
 import type { ClusterConfig } from '../../lib/config';
 import { HealthCheckError, UsageError } from '../../lib/errors';
 import { Inventory, InventoryNode, readInventory } from '../../lib/inventory';
+import { unsafeOverrides } from '../../lib/overrides';
 import { mapSettled } from '../../lib/parallel';
 import { ROLES, Role } from '../../lib/roles';
 import { cmd } from '../../lib/shell';
-import { buildFacts } from '../../provisioning/cluster-state';
-import { clusterKnownHosts, knownHostsLine } from '../../provisioning/known-hosts';
+import { clusterStateDir } from '../../lib/paths';
+import { loadFacts, requireClusterState } from '../../provisioning/cluster-state';
+import { formatCertificates, stateCertificates } from '../../provisioning/pki/expiry';
+import { clusterKnownHosts, JUMP_HOST_PIN, knownHostsLine } from '../../provisioning/known-hosts';
+import { jumpHostLabel } from '../../provisioning/remote-host';
 import { servicesFor } from '../../provisioning/registry';
 import type { HealthReport } from '../../provisioning/service';
 import { withHosts } from '../bootstrap';
@@ -35,7 +39,9 @@ export function registerOps(program: Command): void {
       const inventory = readInventory(config.name);
       const statuses = await collectStatus(config, inventory);
       const bad = statuses.filter((s) => !s.healthy);
-      output(this, formatStatus(statuses), { cluster: config.name, healthy: bad.length === 0, services: statuses });
+      // Certificate expiry, from the cluster state (read only); `verify` checks the live ones.
+      const certificates = stateCertificates(path.join(clusterStateDir(config.name), 'pki'));
+      output(this, `${formatStatus(statuses)}\n\n${formatCertificates(certificates)}`, { cluster: config.name, healthy: bad.length === 0, services: statuses, certificates });
       if (bad.length)
         throw new HealthCheckError(`${bad.length} of ${statuses.length} services unhealthy: ${bad.map((s) => `${s.service} on ${s.node}`).join(', ')}`, {
           hint: 'look at a service with `millrace logs <node> <service>`, or re-run `millrace up` to converge',
@@ -43,12 +49,12 @@ export function registerOps(program: Command): void {
     });
 
   program
-    .command('ssh <node>')
-    .description('open a shell on a node (host key pinned by millrace)')
-    .action(function (this: Command, nodeName: string) {
+    .command('ssh <node> [command...]')
+    .description('open a shell on a node, or run a command there as the login user (host key pinned by millrace; through the bastion when there is one)')
+    .action(function (this: Command, nodeName: string, words: string[] = []) {
       const config = configFor(this);
       const node = findNode(readInventory(config.name), nodeName);
-      const status = spawnSync('ssh', sshArgs(config, node), { stdio: 'inherit' });
+      const status = spawnSync('ssh', [...sshArgs(config, node), ...(words.length ? ['--', ...words] : [])], { stdio: 'inherit' });
       if (status.status !== 0 && status.status !== null && status.status !== 130) throw new UsageError(`ssh to ${node.name} exited with ${status.status}`);
     });
 
@@ -132,8 +138,10 @@ export function registerOps(program: Command): void {
 }
 
 async function collectStatus(config: ClusterConfig, inventory: Inventory): Promise<ServiceStatus[]> {
+  // status only reads: a lost CA or secret is named before any connection, and never re-made.
+  requireClusterState(config.name, inventory);
   const perNode = await withHosts(config, inventory, async (hosts) => {
-    const facts = await buildFacts(config, inventory);
+    const facts = await loadFacts(config, inventory);
     return mapSettled(inventory.nodes, 8, (n) => n.name, async (node) =>
       Promise.all(
         servicesFor(node.roles).map(async (s): Promise<ServiceStatus> => {
@@ -148,9 +156,19 @@ async function collectStatus(config: ClusterConfig, inventory: Inventory): Promi
       ),
     );
   });
-  return perNode.flatMap((r) =>
+  const services = perNode.flatMap((r) =>
     r.ok ? r.value : [{ node: r.where, service: 'ssh', healthy: false, checks: [{ name: 'ssh', ok: false, detail: String((r.error as Error).message ?? r.error) }] }],
   );
+  // An acknowledged unsafe override weakens security on purpose: never healthy while it is set.
+  const unsafe = unsafeOverrides(config);
+  if (unsafe.length)
+    services.push({
+      node: 'cluster',
+      service: 'config',
+      healthy: false,
+      checks: unsafe.map((u) => ({ name: 'acknowledged unsafe override', ok: false, detail: `${u.service}.overrides ${u.key} (${u.service}.unsafe): ${u.why}` })),
+    });
+  return services;
 }
 
 function formatStatus(statuses: ServiceStatus[]): string {
@@ -214,11 +232,35 @@ export class LinePrefixer {
   }
 }
 
-/** ssh arguments that trust only the key millrace pinned for this node. */
-function sshArgs(config: ClusterConfig, node: InventoryNode): string[] {
-  const pin = clusterKnownHosts(config.name).get(node.name);
+/**
+ * ssh arguments that trust only the keys millrace pinned: the node's and, with a jump host, the
+ * jump host's. The jump hop is written as a ProxyCommand (`ssh -W`) rather than -J so that it
+ * takes the same key, known-hosts file and strict checking as the node (-J would read the
+ * user's own ssh config and known_hosts for the jump host).
+ */
+export function sshArgs(config: ClusterConfig, node: InventoryNode, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-'))): string[] {
+  const pins = clusterKnownHosts(config.name);
+  const pin = pins.get(node.name);
   if (!pin?.key) throw new UsageError(`no pinned host key for ${node.name} yet`, { hint: 'run `millrace up` (or `millrace status`) once to connect and pin it' });
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-')), 'known_hosts');
-  fs.writeFileSync(file, knownHostsLine(node.sshAddress, node.sshPort, Buffer.from(pin.key, 'base64')) + '\n', { mode: 0o600 });
-  return ['-i', node.privateKeyPath, '-p', String(node.sshPort), '-o', `UserKnownHostsFile=${file}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', `${node.sshUser}@${node.sshAddress}`];
+  const lines = [knownHostsLine(node.sshAddress, node.sshPort, Buffer.from(pin.key, 'base64'))];
+  const jump = node.jumpHost;
+  const jumpPin = jump ? pins.get(JUMP_HOST_PIN) : undefined;
+  if (jump && !jumpPin?.key)
+    throw new UsageError(`no pinned host key for the ${jumpHostLabel(jump)} yet`, { hint: 'run `millrace up` (or `millrace status`) once to connect through it and pin it' });
+  if (jump && jumpPin?.key) lines.push(knownHostsLine(jump.address, jump.port, Buffer.from(jumpPin.key, 'base64')));
+  const file = path.join(dir, 'known_hosts');
+  fs.writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
+  const common = ['-i', node.privateKeyPath, '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes'];
+  const proxy = jump
+    ? ['-o', `ProxyCommand=${[
+        'ssh', ...common.map(sshQuote), '-o', 'BatchMode=yes', '-p', String(jump.port), '-W', '%h:%p', '--', sshQuote(`${jump.user}@${jump.address}`),
+      ].join(' ')}`]
+    : [];
+  return [...common, ...proxy, '-p', String(node.sshPort), `${node.sshUser}@${node.sshAddress}`];
+}
+
+/** Quotes a word for the shell ssh runs a ProxyCommand with (and doubles %, ssh's own escape). */
+function sshQuote(word: string): string {
+  const escaped = word.replace(/%/g, '%%');
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped) ? escaped : `'${escaped.replace(/'/g, "'\\''")}'`;
 }

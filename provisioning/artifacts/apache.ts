@@ -1,6 +1,8 @@
 /**
- * The Apache release archive source: the release tarball and its .sha512, checked before use,
- * then laid out the way millrace installs every component (libs/, lib/ + kms/lib/, jars/ …).
+ * The Apache release archive source: the release tarball, checked before use against the SHA-512
+ * pinned in the artifact lock and against its OpenPGP signature (.asc) made by a release manager
+ * whose key fingerprint the lock pins, then laid out the way millrace installs every component
+ * (libs/, lib/ + kms/lib/, jars/ …). Nothing the mirror says about its own files is trusted.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,8 +10,9 @@ import { MillraceError } from '../../lib/errors';
 import { run } from '../../lib/process';
 import { SCALA_BINARY } from '../../lib/versions';
 import type { ComponentName } from '../service';
-import { sha512File } from './bundle';
 import { download, fetchText } from './download';
+import { type ArtifactLock, checkLocked, digestFile, lockedApache, lockedKeys } from './lock';
+import { verifyDetachedSignature } from './signature';
 
 /** Each component's release archive under a mirror; a new component fails to compile until it has one. */
 const RELEASE_PATH = {
@@ -18,8 +21,20 @@ const RELEASE_PATH = {
   spark: (version) => `spark/spark-${version}/spark-${version}-bin-hadoop3.tgz`,
 } satisfies Record<ComponentName, (version: string) => string>;
 
+/** Each project's KEYS file (its release managers' public keys) under a mirror. */
+const KEYS_PATH = { kafka: 'kafka/KEYS', hadoop: 'hadoop/common/KEYS', spark: 'spark/KEYS' } satisfies Record<ComponentName, string>;
+
+/** The release file's path under a mirror, as the artifact lock names it. */
+export function apacheReleasePath(component: ComponentName, version: string): string {
+  return RELEASE_PATH[component](version);
+}
+
 export function apacheUrl(mirror: string, component: ComponentName, version: string): string {
   return `${mirror.replace(/\/$/, '')}/${RELEASE_PATH[component](version)}`;
+}
+
+export function apacheKeysUrl(mirror: string, component: ComponentName): string {
+  return `${mirror.replace(/\/$/, '')}/${KEYS_PATH[component]}`;
 }
 
 /** Apache .sha512 files come as "hex  name" or as gpg --print-md's "name: HEX HEX …". */
@@ -37,28 +52,31 @@ export async function apacheBundle(
   root: string,
   work: string,
   report: (m: string) => void,
+  lock: ArtifactLock,
 ): Promise<string[]> {
+  // Refused before anything is downloaded when the lock cannot vouch for the release.
+  const expected = lockedApache(lock, apacheReleasePath(component, version), component, version);
+  const pinned = lockedKeys(lock, component);
   const url = apacheUrl(mirror, component, version);
+  const name = path.basename(url);
   fs.mkdirSync(work, { recursive: true });
   fs.mkdirSync(root, { recursive: true });
-  const file = path.join(work, path.basename(url));
-  const expected = parseSha512File(await fetchText(`${url}.sha512`));
-  report(`download ${path.basename(url)}`);
+  const file = path.join(work, name);
+  report(`download ${name}`);
   await download(url, file);
-  const actual = await sha512File(file);
-  if (actual !== expected)
-    throw new MillraceError(`${path.basename(url)} from ${mirror} does not match its published SHA-512 (expected ${expected.slice(0, 16)}…, got ${actual.slice(0, 16)}…)`, {
-      hint: 'the download was discarded; run the command again, or use another mirror (artifacts.apacheMirror)',
-    });
-  report(`unpack ${path.basename(url)}`);
+  const actual = await digestFile(file, 'sha512');
+  checkLocked(`${name} from ${mirror}`, 'SHA-512', expected, actual, 'the download was discarded; run the command again, or use another mirror (artifacts.apacheMirror)');
+  const keysUrl = apacheKeysUrl(mirror, component);
+  const signer = await verifyDetachedSignature({ file, what: name, signature: await fetchText(`${url}.asc`), keys: await fetchText(keysUrl), keysUrl, pinned });
+  report(`unpack ${name}`);
   const x = path.join(work, 'x');
   fs.mkdirSync(x);
   await run('tar', ['-xzf', file, '-C', x], { hint: 'check free disk space' });
   const [top] = fs.readdirSync(x);
-  if (!top) throw new MillraceError(`${path.basename(url)} is empty`);
+  if (!top) throw new MillraceError(`${name} is empty`);
   const src = path.join(x, top);
   LAYOUT[component](src, root);
-  return [`${path.basename(url)} SHA-512 ${actual} matches ${url}.sha512`];
+  return [`${name} SHA-512 ${actual} matches the artifact lock`, `${name} signed by pinned key ${signer}`];
 }
 
 /** How each unpacked distribution becomes millrace's install layout (src: the archive's top directory). */

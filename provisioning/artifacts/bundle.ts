@@ -7,7 +7,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MillraceError } from '../../lib/errors';
+import { run } from '../../lib/process';
 import type { ComponentName } from '../service';
+import { type ArtifactLock, checkMavenJars, lockedApache, lockedMaven, lockedPypi } from './lock';
 
 export interface BundleManifest {
   component: ComponentName;
@@ -19,6 +21,12 @@ export interface BundleManifest {
   bytes: number;
   /** Upstream checksums that were verified while building it. */
   verified: string[];
+  /**
+   * The locked downloads it was built from that it does not hold as such (the Apache tarball, the
+   * pyspark sdist, the py4j wheel): artifact-lock key ("apache:…", "pypi:…") → digest. Absent in
+   * bundles built before the lock, which are rebuilt.
+   */
+  inputs?: Record<string, string>;
   builtAt: string;
 }
 
@@ -70,4 +78,50 @@ export async function verifyBundle(tarball: string): Promise<Bundle | undefined>
     );
   }
   return { ...manifest, path: tarball };
+}
+
+/** The directories of a Maven-source bundle whose jars come from the Maven repository (and the lock's maven entry). */
+export const MAVEN_JAR_DIRS = { kafka: ['libs'], hadoop: ['lib', 'kms/lib'], spark: ['connectors/kafka'] } as const satisfies Record<ComponentName, readonly string[]>;
+
+/** The SHA-256 of every jar under dirs in a tar, read in one pass without unpacking it. */
+export async function jarDigestsInTar(tarball: string, dirs: readonly string[]): Promise<Record<string, string>> {
+  const out = await run('tar', ['-xf', tarball, '--wildcards', '*.jar', '--to-command', 'printf "%s " "$TAR_FILENAME"; sha256sum'], {
+    hint: 'the cached bundle could not be read; remove it from the millrace cache and run again',
+  });
+  const digests: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^(?:\.\/)?(\S+\.jar) ([0-9a-f]{64})\b/.exec(line);
+    if (m && dirs.some((d) => m[1]!.startsWith(`${d}/`) && !m[1]!.slice(d.length + 1).includes('/'))) digests[m[1]!] = m[2]!;
+  }
+  return digests;
+}
+
+/** The lock keys and digests of a bundle's non-Maven inputs, as ensureBundle records them. */
+export const inputKey = { apache: (releasePath: string) => `apache:${releasePath}`, pypi: (lockKey: string) => `pypi:${lockKey}` };
+
+/**
+ * Checks a cached bundle against the artifact lock: the jars it took from a Maven repository by
+ * their content, and the downloads it was built from by the digests its manifest records.
+ * Returns why the bundle must be rebuilt (built before the lock, or from artifacts the lock no
+ * longer pins), or undefined when it matches. A version the lock does not know is refused.
+ */
+export async function bundleLockMismatch(bundle: Bundle, lock: ArtifactLock, needs: { pypi?: [string, string, 'sdist' | 'bdist_wheel'][]; apache?: string }): Promise<string | undefined> {
+  const expectedInputs: Record<string, string> = {};
+  if (needs.apache) expectedInputs[inputKey.apache(needs.apache)] = lockedApache(lock, needs.apache, bundle.component, bundle.version);
+  for (const [project, version, type] of needs.pypi ?? []) expectedInputs[inputKey.pypi(`${project} ${version} ${type}`)] = lockedPypi(lock, project, version, type).sha256;
+  if (bundle.source === 'maven') {
+    const expected = lockedMaven(lock, bundle.component, bundle.version);
+    const actual = await jarDigestsInTar(bundle.path, MAVEN_JAR_DIRS[bundle.component]);
+    try {
+      checkMavenJars(`the cached bundle ${bundle.file}`, expected, actual, { allowMissing: bundle.component === 'spark' });
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  for (const [key, digest] of Object.entries(expectedInputs)) {
+    const had = bundle.inputs?.[key];
+    if (!had) return `the cached bundle ${bundle.file} does not record ${key} (built before the artifact lock)`;
+    if (had !== digest) return `the cached bundle ${bundle.file} was built from ${key} with digest ${had.slice(0, 16)}…, the artifact lock pins ${digest.slice(0, 16)}…`;
+  }
+  return undefined;
 }

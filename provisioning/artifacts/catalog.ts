@@ -60,6 +60,16 @@ export function sparkKafkaConnectorMaven(sparkVersion: string): MavenBundleSpec[
   ];
 }
 
+/**
+ * Known versions whose Maven bundle cannot be resolved from Maven Central, and why. The artifact
+ * lock has no entry for them; `lock:artifacts` skips them and the maven source refuses them early.
+ */
+export const MAVEN_CENTRAL_GAPS: Record<string, string> = {
+  'kafka/4.0.1': 'Maven Central does not publish org.apache.kafka:connect-api, connect-json or connect-transforms 4.0.1, which kafka_2.13 4.0.1 depends on',
+  'spark/4.0.1': "Maven Central does not publish org.apache.spark:spark-token-provider-kafka-0-10_2.13 4.0.1, which Spark's Kafka connector needs",
+  'spark/4.1.0': "Maven Central does not publish org.apache.spark:spark-token-provider-kafka-0-10_2.13 4.1.0, which Spark's Kafka connector needs",
+};
+
 /** The py4j version each pyspark release pins (pyspark's setup.py install_requires). */
 export const PY4J_FOR_SPARK: Record<string, string> = { '4.0.0': '0.10.9.9', '4.0.1': '0.10.9.9', '4.1.0': '0.10.9.9', '4.1.1': '0.10.9.9', '4.2.0': '0.10.9.9' };
 

@@ -5,11 +5,14 @@
 import type { InventoryNode } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { render, sortedProperties } from '../../templates/render';
+import { authToLocal, keytabsFor, principal } from '../kerberos/realm';
 import type { ClusterFacts, FileSpec, KeyStoreSpec, NodeContext } from '../service';
 import { hadoopXml } from './java-service';
 import { serviceKeyFiles, serviceTlsPaths, TRUSTSTORE, trustFiles } from './tls-files';
 
 export const HADOOP_CONF = '/etc/millrace/hadoop';
+/** The NameNode's own hdfs-site.xml and hadoop-policy.xml (Kerberos only), first on its classpath. */
+export const NAMENODE_CONF = '/etc/millrace/hadoop/namenode';
 export const HDFS_DATA = '/var/lib/millrace/hdfs';
 export const NAMENODE_RPC_PORT = portNumber('namenode', 'namenode-rpc');
 export const KMS_PORT = portNumber('kms', 'kms-https');
@@ -31,20 +34,58 @@ export function kmsUri(facts: ClusterFacts): string | undefined {
   return facts.kms ? `kms://https@${facts.kms.privateAddress}:${KMS_PORT}/kms` : undefined;
 }
 
+/** Hadoop's security settings: Kerberos with privacy on every RPC when kerberos.enabled, else simple. */
+export function hadoopSecurity(facts: ClusterFacts): Record<string, string | boolean> {
+  const k = facts.kerberos;
+  if (!k) return { 'hadoop.security.authentication': 'simple', 'hadoop.security.authorization': false };
+  return {
+    'hadoop.security.authentication': 'kerberos',
+    'hadoop.security.authorization': true,
+    'hadoop.rpc.protection': 'privacy',
+    'hadoop.security.auth_to_local': authToLocal(k.realm),
+  };
+}
+
 export function buildCoreSite(facts: ClusterFacts): Record<string, string | number | boolean> {
   const kms = kmsUri(facts);
   return {
     'fs.defaultFS': defaultFs(facts),
-    'hadoop.security.authentication': 'simple',
-    'hadoop.security.authorization': false,
+    ...hadoopSecurity(facts),
     ...(kms ? { 'hadoop.security.key.provider.path': kms } : {}),
   };
 }
 
-export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode): Record<string, string | number | boolean> {
+/**
+ * The Kerberos part of hdfs-site.xml. Clients accept any DataNode principal of the realm
+ * (`.pattern`), so they need no reverse DNS to name the DataNode they reach. The NameNode's own
+ * copy (`forNameNode`) leaves dfs.datanode.kerberos.principal out: with it, the NameNode would
+ * check a DataNode's principal against the reverse-DNS name of its address; without it, the
+ * service ACL (hadoop-policy.xml) still admits only principals that map to hdfs.
+ */
+export function hdfsKerberos(facts: ClusterFacts, node: InventoryNode, forNameNode: boolean): Record<string, string | boolean> {
+  const k = facts.kerberos;
+  if (!k) return {};
+  const keytab = (svc: string): string | undefined => keytabsFor(node, k.realm).find((x) => x.service === svc)?.path;
+  const nnKeytab = keytab('nn');
+  const dnKeytab = keytab('dn');
+  const http = keytabsFor(node, k.realm).find((x) => x.service === 'HTTP');
+  return {
+    'dfs.namenode.kerberos.principal': principal('nn', facts.namenode, k.realm),
+    'dfs.namenode.kerberos.principal.pattern': `nn/*@${k.realm}`,
+    ...(nnKeytab ? { 'dfs.namenode.keytab.file': nnKeytab } : {}),
+    ...(forNameNode ? {} : { 'dfs.datanode.kerberos.principal': `dn/_HOST@${k.realm}` }),
+    'dfs.datanode.kerberos.principal.pattern': `dn/*@${k.realm}`,
+    ...(dnKeytab ? { 'dfs.datanode.keytab.file': dnKeytab } : {}),
+    ...(http ? { 'dfs.web.authentication.kerberos.principal': http.principal, 'dfs.web.authentication.kerberos.keytab': http.path } : {}),
+    'dfs.data.transfer.protection': 'privacy',
+  };
+}
+
+export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode, forNameNode = false): Record<string, string | number | boolean> {
   const nn = facts.namenode.privateAddress;
   const here = node.privateAddress;
   return {
+    ...hdfsKerberos(facts, node, forNameNode),
     'dfs.namenode.name.dir': `${HDFS_DATA}/name`,
     'dfs.namenode.rpc-address': `${nn}:${NAMENODE_RPC_PORT}`,
     // Web UIs and WebHDFS over HTTPS only.
@@ -133,6 +174,36 @@ export function hadoopConfFiles(facts: ClusterFacts, node: InventoryNode): FileS
       restarts,
     },
     { path: `${HADOOP_CONF}/log4j.properties`, content: render('hadoop/log4j.properties', {}), mode: 0o644, owner: 'root', restarts },
+  ];
+}
+
+/**
+ * Service-level authorization (Kerberos only): the DataNode protocols admit only principals that
+ * map to hdfs; the other protocols keep Hadoop's default (any authenticated principal), with HDFS
+ * permissions and the KMS ACLs deciding what each may do.
+ */
+export function buildHadoopPolicy(): Record<string, string> {
+  return {
+    'security.datanode.protocol.acl': 'hdfs',
+    'security.inter.datanode.protocol.acl': 'hdfs',
+    'security.refresh.policy.protocol.acl': 'hdfs',
+    'security.refresh.user.mappings.protocol.acl': 'hdfs',
+  };
+}
+
+/** The NameNode's own config directory (Kerberos only): see hdfsKerberos. */
+export function namenodeConfFiles(facts: ClusterFacts, node: InventoryNode): FileSpec[] {
+  if (!facts.kerberos) return [];
+  const restarts = [HADOOP_UNITS.namenode];
+  return [
+    {
+      path: `${NAMENODE_CONF}/hdfs-site.xml`,
+      content: hadoopXml('hdfs-site', sortedProperties(buildHdfsSite(facts, node, true), facts.config.hdfs.overrides)),
+      mode: 0o644,
+      owner: 'root',
+      restarts,
+    },
+    { path: `${NAMENODE_CONF}/hadoop-policy.xml`, content: hadoopXml('hadoop-policy', sortedProperties(buildHadoopPolicy())), mode: 0o644, owner: 'root', restarts },
   ];
 }
 

@@ -13,6 +13,8 @@ import {
   hadoopConfFiles,
   hadoopJvmOpts,
   hadoopServerTls,
+  namenodeConfFiles,
+  NAMENODE_CONF,
   KMS_PORT,
   kmsUri,
   LAKE,
@@ -21,10 +23,31 @@ import {
 } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM } from './tls-files';
+import { HDFS_TOOL_CCACHE, keytabsFor } from '../kerberos/realm';
 
-/** Runs a Hadoop tool class as the hdfs superuser on the node. */
+/**
+ * Runs a Hadoop tool class as the hdfs superuser on the node. With Kerberos it first gets a ticket
+ * from the node's NameNode or DataNode keytab (both principals map to hdfs) into a cache of its own.
+ */
 export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
-  return runAs('hdfs', cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args));
+  const java = cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args);
+  const login = hdfsToolLogin(ctx);
+  return login ? `${login} && ${runAs('hdfs', `env KRB5CCNAME=${HDFS_TOOL_CCACHE} ${java}`)}` : runAs('hdfs', java);
+}
+
+/** kinit as hdfs from the node's nn or dn keytab into the tools' cache; undefined without Kerberos. */
+export function hdfsToolLogin(ctx: NodeContext): string | undefined {
+  const k = ctx.cluster.kerberos;
+  if (!k) return undefined;
+  const kt = keytabsFor(ctx.node, k.realm).find((x) => x.service === 'nn' || x.service === 'dn');
+  if (!kt) throw new Error(`${ctx.node.name} has no hdfs keytab: HDFS tools run as hdfs on namenode or datanode nodes`);
+  return runAs('hdfs', cmd('kinit', '-k', '-t', kt.path, '-c', HDFS_TOOL_CCACHE, kt.principal));
+}
+
+/** curl options that authenticate to the KMS: SPNEGO with the tools' ticket (Kerberos), or the pseudo user name. */
+function kmsCurlAuth(ctx: NodeContext, user: string): { prefix: string; query: string } {
+  const login = hdfsToolLogin(ctx);
+  return login ? { prefix: `${login} && KRB5CCNAME=${HDFS_TOOL_CCACHE} curl --negotiate -u :`, query: '' } : { prefix: 'curl', query: `?user.name=${user}` };
 }
 
 const FS_SHELL = 'org.apache.hadoop.fs.FsShell';
@@ -36,6 +59,8 @@ const HDFS_BASE_DIRS = [
 ];
 /** The lake belongs to the pipeline's user: Spark applications run as `spark`. */
 export const LAKE_OWNER = 'spark';
+/** The lake's mode: the owner reads and writes, its group reads, others nothing (`verify` checks it). */
+export const LAKE_MODE = '750';
 
 const CRYPTO_ADMIN = 'org.apache.hadoop.hdfs.tools.CryptoAdmin';
 
@@ -59,10 +84,11 @@ async function ensureLakeZone(host: RemoteHost, ctx: NodeContext, log: Logger): 
   const provider = kmsUri(ctx.cluster);
   if (!kms || !provider) throw new Error('the lake needs a KMS: give one node the kms role');
   // The KMS may be on another node that is still starting.
-  const keysUrl = `https://${kms.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs`;
+  const auth = kmsCurlAuth(ctx, 'hdfs');
+  const keysUrl = `https://${kms.privateAddress}:${KMS_PORT}/kms/v1/keys/names${auth.query}`;
   const names = await waitFor(
     async () => {
-      const r = await host.exec(`curl -sS --fail --max-time 5 --cacert ${q(CA_PEM)} ${q(keysUrl)}`);
+      const r = await host.exec(`${auth.prefix} -sS --fail --max-time 5 --cacert ${q(CA_PEM)} ${q(keysUrl)}`);
       return r.code === 0 ? (JSON.parse(r.stdout) as string[]) : undefined;
     },
     { timeout: 180_000, interval: 2000, what: `the KMS on ${kms.name} to answer over HTTPS`, hint: `look at \`millrace logs ${kms.name} hadoop-kms\`` },
@@ -77,7 +103,7 @@ async function ensureLakeZone(host: RemoteHost, ctx: NodeContext, log: Logger): 
       hdfsTool(ctx, FS_SHELL, '-mkdir', '-p', LAKE),
       hdfsTool(ctx, CRYPTO_ADMIN, '-createZone', '-keyName', LAKE_KEY, '-path', LAKE),
       hdfsTool(ctx, FS_SHELL, '-chown', `${LAKE_OWNER}:${LAKE_OWNER}`, LAKE),
-      hdfsTool(ctx, FS_SHELL, '-chmod', '750', LAKE),
+      hdfsTool(ctx, FS_SHELL, '-chmod', LAKE_MODE, LAKE),
     ].join(' && '),
     { what: `create the encryption zone ${LAKE}` },
   );
@@ -98,13 +124,14 @@ export const namenodeService: Service = {
   ],
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
+    ...namenodeConfFiles(ctx.cluster, ctx.node),
     ...hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.namenode]).files,
     ...launcherFiles({
       name: 'millrace-hdfs-namenode',
       description: `HDFS NameNode (${ctx.node.name})`,
       user: 'hdfs',
       mainClass: 'org.apache.hadoop.hdfs.server.namenode.NameNode',
-      classpath: hadoopClasspath(ctx.cluster),
+      classpath: [...(ctx.cluster.kerberos ? [NAMENODE_CONF] : []), ...hadoopClasspath(ctx.cluster)],
       jvmOpts: hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.namenodeHeap, 'namenode'),
       args: [],
     }),

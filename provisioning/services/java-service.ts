@@ -60,7 +60,7 @@ export function launcherFiles(spec: LauncherSpec): FileSpec[] {
 }
 
 /** Hadoop-style XML configuration from a sorted property map. */
-export function hadoopXml(file: 'core-site' | 'hdfs-site' | 'kms-site' | 'kms-acls' | 'ssl-server' | 'ssl-client', properties: { key: string; value: string }[]): string {
+export function hadoopXml(file: 'core-site' | 'hdfs-site' | 'kms-site' | 'kms-acls' | 'ssl-server' | 'ssl-client' | 'hadoop-policy', properties: { key: string; value: string }[]): string {
   return render(`hadoop/${file}.xml`, { properties: properties.map((p) => ({ key: xmlEscape(p.key), value: xmlEscape(p.value) })) });
 }
 

@@ -12,7 +12,7 @@ import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
-import { ADMIN_PRINCIPAL } from '../../lib/principals';
+import { kafkaPrincipalMappingRules, superUsers } from '../../lib/principals';
 
 const CONF = '/etc/millrace/kafka';
 const DATA = '/var/lib/millrace/kafka/data';
@@ -67,12 +67,13 @@ export function buildServerProperties(facts: ClusterFacts, node: InventoryNode):
     // Every listener, the KRaft controller's included, wants a client certificate from the CA.
     'ssl.client.auth': 'required',
     'listener.name.controller.ssl.client.auth': 'required',
-    // A certificate's CN is its principal: CN=pipeline,O=millrace is User:pipeline.
-    'ssl.principal.mapping.rules': `RULE:^CN=([A-Za-z0-9._-]+),O=millrace$/$1/,RULE:^O=millrace,CN=([A-Za-z0-9._-]+)$/$1/,DEFAULT`,
+    // A client certificate's CN is its principal (CN=pipeline,OU=client,O=millrace is User:pipeline);
+    // a broker's is CN=kafka-1,OU=kafka-broker,O=millrace, User:kafka-broker@kafka-1, a name no client can have.
+    'ssl.principal.mapping.rules': kafkaPrincipalMappingRules(),
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'allow.everyone.if.no.acl.found': false,
-    // Brokers (which are also the controllers) and the operator's admin are super users.
-    'super.users': [...facts.kafkaNodes.map((n) => `User:${n.name}`), `User:${ADMIN_PRINCIPAL}`].join(';'),
+    // Exactly the brokers' identities (they are also the controllers) and the operator's admin.
+    'super.users': superUsers(facts.kafkaNodes.map((n) => n.name)).join(';'),
     'num.partitions': 3,
     'default.replication.factor': rf,
     'min.insync.replicas': rf > 1 ? rf - 1 : 1,
@@ -150,7 +151,7 @@ export const kafkaService: Service = {
 
   keyStores: (ctx: NodeContext) => trustFiles(ctx, []).keyStores,
 
-  async securityChecks(host: RemoteHost): Promise<HealthReport['checks']> {
+  async securityChecks(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']> {
     const props = parseProperties(await host.execOrThrow(`cat ${q(`${CONF}/server.properties`)}`));
     const map = (props.get('listener.security.protocol.map') ?? '').split(',').filter(Boolean);
     const insecure = map.filter((m) => !/:SSL$/.test(m));
@@ -158,6 +159,7 @@ export const kafkaService: Service = {
       { name: 'listener protocols', ok: map.length > 0 && insecure.length === 0, detail: insecure.length ? `not TLS: ${insecure.join(', ')}` : map.join(', ') },
       { name: 'client authentication', ok: props.get('ssl.client.auth') === 'required', detail: `ssl.client.auth=${props.get('ssl.client.auth') ?? 'none'}` },
       { name: 'authorizer', ok: /StandardAuthorizer$/.test(props.get('authorizer.class.name') ?? ''), detail: props.get('authorizer.class.name') ?? 'none' },
+      superUsersCheck(props, ctx.cluster),
     ];
   },
 
@@ -166,7 +168,7 @@ export const kafkaService: Service = {
     if (formatted.code === 0) return { changed: false };
     log.info('formatting KRaft storage');
     await host.execOrThrow(
-      runAs('kafka', cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', cluster.kafkaClusterId, '-c', `${CONF}/server.properties`)),
+      runAs('kafka', cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', `--cluster-id=${cluster.kafkaClusterId}`, '-c', `${CONF}/server.properties`)),
       { what: 'format KRaft storage' },
     );
     return { changed: true, detail: 'formatted KRaft storage' };
@@ -187,6 +189,21 @@ export const kafkaService: Service = {
     return report(checks);
   },
 };
+
+/**
+ * super.users on a broker is exactly the brokers' identities and the operator's admin, and the
+ * principal mapping is millrace's (so no other certificate maps to one of those names).
+ */
+export function superUsersCheck(props: Map<string, string>, facts: ClusterFacts): HealthReport['checks'][number] {
+  const want = superUsers(facts.kafkaNodes.map((n) => n.name));
+  const have = (props.get('super.users') ?? '').split(';').map((u) => u.trim()).filter(Boolean);
+  const extra = have.filter((u) => !want.includes(u));
+  const missing = want.filter((u) => !have.includes(u));
+  const rules = props.get('ssl.principal.mapping.rules');
+  const rulesOk = rules === kafkaPrincipalMappingRules();
+  const problems = [...(extra.length ? [`unexpected ${extra.join(', ')}`] : []), ...(missing.length ? [`missing ${missing.join(', ')}`] : []), ...(rulesOk ? [] : [`ssl.principal.mapping.rules is ${rules ?? 'unset'}`])];
+  return { name: 'super users', ok: problems.length === 0, detail: problems.length ? problems.join('; ') : have.join(', ') };
+}
 
 /** key=value lines of a Java properties file, as rendered by millrace (no continuations). */
 export function parseProperties(text: string): Map<string, string> {

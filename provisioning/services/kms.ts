@@ -4,7 +4,8 @@ import { q } from '../../lib/shell';
 import { sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service } from '../service';
-import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, hadoopServerTls, KMS_PORT, LAKE_KEY } from './hadoop-conf';
+import { authToLocal, keytabsFor } from '../kerberos/realm';
+import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, hadoopSecurity, hadoopServerTls, KMS_PORT, LAKE_KEY } from './hadoop-conf';
 import { CA_PEM } from './tls-files';
 import { hadoopXml, launcherFiles, report, unitAndPortChecks } from './java-service';
 
@@ -20,8 +21,21 @@ export function buildKmsSite(ctx: NodeContext): Record<string, string | number |
     'hadoop.kms.http.host': ctx.node.privateAddress,
     'hadoop.kms.http.port': KMS_PORT,
     'hadoop.kms.ssl.enabled': true,
-    'hadoop.kms.authentication.type': 'simple',
+    ...kmsAuthentication(ctx),
     'hadoop.kms.cache.enable': true,
+  };
+}
+
+/** SPNEGO with the node's HTTP principal when kerberos.enabled; else pseudo (the client names its user). */
+function kmsAuthentication(ctx: NodeContext): Record<string, string> {
+  const k = ctx.cluster.kerberos;
+  if (!k) return { 'hadoop.kms.authentication.type': 'simple' };
+  const http = keytabsFor(ctx.node, k.realm).find((x) => x.service === 'HTTP')!;
+  return {
+    'hadoop.kms.authentication.type': 'kerberos',
+    'hadoop.kms.authentication.kerberos.keytab': http.path,
+    'hadoop.kms.authentication.kerberos.principal': http.principal,
+    'hadoop.kms.authentication.kerberos.name.rules': authToLocal(k.realm),
   };
 }
 
@@ -74,7 +88,7 @@ export const kmsService: Service = {
     // The KMS reads core-site.xml from its own config directory, and fails without one.
     {
       path: `${KMS_CONF}/core-site.xml`,
-      content: hadoopXml('core-site', sortedProperties({ 'hadoop.security.authentication': 'simple' })),
+      content: hadoopXml('core-site', sortedProperties(hadoopSecurity(ctx.cluster))),
       mode: 0o644,
       owner: 'root',
       restarts: [HADOOP_UNITS.kms],
@@ -111,9 +125,12 @@ export const kmsService: Service = {
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.kms, ctx.node.privateAddress, KMS_PORT);
     if (checks.every((c) => c.ok)) {
-      const url = `https://${ctx.node.privateAddress}:${KMS_PORT}/kms/v1/keys/names?user.name=hdfs`;
+      // With Kerberos, a request without a ticket must be answered 401 (SPNEGO required).
+      const kerberos = !!ctx.cluster.kerberos;
+      const url = `https://${ctx.node.privateAddress}:${KMS_PORT}/kms/v1/keys/names${kerberos ? '' : '?user.name=hdfs'}`;
       const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --cacert ${q(CA_PEM)} ${q(url)}`);
-      checks.push({ name: 'KMS REST (HTTPS)', ok: r.stdout.trim() === '200', detail: `HTTP ${r.stdout.trim() || r.stderr.trim()}` });
+      const want = kerberos ? '401' : '200';
+      checks.push({ name: kerberos ? 'KMS REST (HTTPS) asks for Kerberos' : 'KMS REST (HTTPS)', ok: r.stdout.trim() === want, detail: `HTTP ${r.stdout.trim() || r.stderr.trim()}` });
     }
     return report(checks);
   },

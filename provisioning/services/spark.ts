@@ -4,11 +4,12 @@ import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
-import type { ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service } from '../service';
+import type { ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
+import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
 import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { bootstrapServers } from './kafka';
-import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
+import { CA_PEM, serviceKeyFiles, serviceTlsPaths, TLS_DIR, tlsDirectories, trustFiles } from './tls-files';
 
 export const SPARK_CONF = '/etc/millrace/spark';
 const SPARK_DATA = '/var/lib/millrace/spark';
@@ -26,8 +27,23 @@ export function masterUrl(facts: ClusterFacts): string {
   return `spark://${facts.sparkMaster.privateAddress}:${SPARK_MASTER_PORT}`;
 }
 
-/** TLS settings for one of Spark's SSL namespaces (standalone daemons' UIs, application UIs). */
-function sslNamespace(ns: 'standalone' | 'ui', ctx: NodeContext, port?: number): Record<string, string | number | boolean> {
+/**
+ * The CA as a truststore of the spark user's own (its password is the spark keystore's), for
+ * RPC TLS: Spark's RPC client trusts every certificate when it has no truststore.
+ */
+export const SPARK_TRUSTSTORE = `${TLS_DIR}/spark/truststore.jks`;
+
+/** Spark's RPC over TLS (`spark.ssl.rpc.*`) exists from Spark 4.0 on. */
+export function sparkSupportsRpcTls(version: string): boolean {
+  const major = Number(/^(\d+)\./.exec(version)?.[1] ?? 0);
+  return major >= 4;
+}
+
+/** The users Spark's ACLs name as admins (spark.admin.acls): the daemons' and drivers' user. */
+export const SPARK_ADMIN_ACLS = ['spark'] as const;
+
+/** TLS settings for one of Spark's SSL namespaces (standalone daemons' UIs, application UIs, RPC). */
+function sslNamespace(ns: 'standalone' | 'ui' | 'rpc', ctx: NodeContext, port?: number): Record<string, string | number | boolean> {
   const p = serviceTlsPaths(ctx, 'spark');
   return {
     [`spark.ssl.${ns}.enabled`]: true,
@@ -37,6 +53,8 @@ function sslNamespace(ns: 'standalone' | 'ui', ctx: NodeContext, port?: number):
     [`spark.ssl.${ns}.keyPassword`]: p.password,
     [`spark.ssl.${ns}.protocol`]: 'TLSv1.3',
     ...(port ? { [`spark.ssl.${ns}.port`]: port } : {}),
+    // RPC clients verify the peer's chain against the cluster CA (no host name check in Spark).
+    ...(ns === 'rpc' ? { 'spark.ssl.rpc.trustStore': SPARK_TRUSTSTORE, 'spark.ssl.rpc.trustStorePassword': p.password } : {}),
   };
 }
 
@@ -55,16 +73,30 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     'spark.hadoop.fs.defaultFS': defaultFs(facts),
     'spark.local.dir': `${SPARK_DATA}/local`,
     'spark.pyspark.python': 'python3',
-    // Authentication with the cluster secret, AES-encrypted RPC, encrypted shuffle and spill files.
+    // Authentication with the cluster secret, encrypted shuffle and spill files.
     'spark.authenticate': true,
     'spark.authenticate.secret': facts.secrets.sparkAuthSecret,
-    'spark.network.crypto.enabled': true,
     'spark.io.encryption.enabled': true,
+    // RPC (daemons, drivers, executors, the block transfer service) over TLS where Spark has it.
+    // AES stays on inside the TLS: with it Spark authenticates with its newer protocol and keys
+    // the AES channel from the cluster secret, which binds the session to holders of the secret
+    // (Spark's RPC client checks the peer's chain, not its name: any certificate of the cluster
+    // CA would pass the TLS layer alone). Without it Spark falls back to SASL DIGEST-MD5.
+    'spark.network.crypto.enabled': true,
+    ...(sparkSupportsRpcTls(facts.config.versions.spark) ? sslNamespace('rpc', ctx) : {}),
     // The REST submission server cannot authenticate (and would be one more port): off.
     'spark.master.rest.enabled': false,
     // UIs over TLS: daemons on their UI port + 400, applications within the application range.
     ...sslNamespace('standalone', ctx),
     ...sslNamespace('ui', ctx, APP_PORTS.port + 60),
+    // Nothing is killed or decommissioned from a web UI: `millrace jobs kill` goes over SSH.
+    // The ACLs are on with the admins named, but Spark's UIs have no authentication filter, so
+    // every request is anonymous and Spark lets an anonymous user through: the ACLs bind only
+    // once a filter (spark.ui.filters) names the user.
+    'spark.ui.killEnabled': false,
+    'spark.master.ui.decommission.allow.mode': 'DENY',
+    'spark.acls.enable': true,
+    'spark.admin.acls': SPARK_ADMIN_ACLS.join(','),
     // What applications need to read Kafka over mutual TLS and write to the lake.
     'spark.millrace.kafka.bootstrapServers': bootstrapServers(facts),
     'spark.millrace.kafka.keystore': SPARK_KAFKA_KEYSTORE,
@@ -93,7 +125,95 @@ function sparkEnv(facts: ClusterFacts, address: string): Record<string, string> 
     HADOOP_CONF_DIR: HADOOP_CONF,
     PYSPARK_PYTHON: 'python3',
     ...PYTHON_UNBUFFERED,
+    // Kerberos: daemons, drivers and executors read the spark principal's ticket from here.
+    ...(facts.kerberos ? { KRB5CCNAME: SPARK_CCACHE, HADOOP_TOKEN_FILE_LOCATION: SPARK_TOKENS } : {}),
   };
+}
+
+export const KINIT_UNIT = 'millrace-spark-kinit.service';
+const CREDENTIALS_SCRIPT = '/opt/millrace/bin/millrace-spark-credentials';
+export const KINIT_TIMER = 'millrace-spark-kinit.timer';
+
+/**
+ * Kerberos on Spark standalone, which has no keytab login or delegation tokens of its own: a
+ * systemd timer runs templates/spark/credentials.py every third of the ticket lifetime. It gets a
+ * fresh ticket for the node's spark principal into the cache the daemons and drivers read
+ * (KRB5CCNAME), and keeps HDFS and KMS delegation tokens in a file executors load at start
+ * (HADOOP_TOKEN_FILE_LOCATION): standalone runs executor code as a plain remote user, so a ticket
+ * cache alone reaches no executor.
+ */
+export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
+  const k = ctx.cluster.kerberos;
+  if (!k) return [];
+  const kt = keytabsFor(ctx.node, k.realm).find((x) => x.service === 'spark')!;
+  const every = Math.max(60, Math.floor(k.ticketLifetimeSeconds / 3));
+  return [
+    {
+      path: `/etc/systemd/system/${KINIT_UNIT}`,
+      content: [
+        '# Rendered by millrace. Changes here are overwritten by the next `millrace up`.',
+        '[Unit]',
+        `Description=millrace: a fresh Kerberos ticket for ${kt.principal}`,
+        'After=network.target',
+        '',
+        '[Service]',
+        'Type=oneshot',
+        'User=spark',
+        'Group=spark',
+        `ExecStart=${CREDENTIALS_SCRIPT}`,
+        'TimeoutStartSec=300',
+        '',
+      ].join('\n'),
+      mode: 0o644,
+      owner: 'root',
+      restarts: [],
+    },
+    {
+      path: CREDENTIALS_SCRIPT,
+      content: render('spark/credentials.py', {
+        keytab: kt.path,
+        principal: kt.principal,
+        ccache: SPARK_CCACHE,
+        tokens: SPARK_TOKENS,
+        sparkHome: ctx.cluster.home.spark,
+        sparkConf: SPARK_CONF,
+        hadoopConf: HADOOP_CONF,
+        maxAgeDays: 6,
+        retrySeconds: 240,
+      }),
+      mode: 0o755,
+      owner: 'root',
+      restarts: [],
+    },
+    {
+      path: `/etc/systemd/system/${KINIT_TIMER}`,
+      content: [
+        '# Rendered by millrace. Changes here are overwritten by the next `millrace up`.',
+        '[Unit]',
+        `Description=millrace: renew ${kt.principal}'s ticket every ${every}s (a third of kerberos.ticketLifetime)`,
+        '',
+        '[Timer]',
+        'OnBootSec=5s',
+        `OnUnitActiveSec=${every}s`,
+        'AccuracySec=1s',
+        '',
+        '[Install]',
+        'WantedBy=timers.target',
+        '',
+      ].join('\n'),
+      mode: 0o644,
+      owner: 'root',
+      restarts: [],
+    },
+  ];
+}
+
+/** Before Spark starts: a ticket in the cache now, and the timer that keeps it fresh. */
+async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutcome> {
+  if (!ctx.cluster.kerberos) return { changed: false };
+  const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
+  await host.execOrThrow(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`, { what: "get the spark principal's first ticket" });
+  return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };
 }
 
 function confFiles(ctx: NodeContext, restarts: string[]): FileSpec[] {
@@ -180,7 +300,10 @@ const masterStatus = (host: RemoteHost, facts: ClusterFacts): Promise<MasterStat
 
 function sparkKeyStores(ctx: NodeContext): KeyStoreSpec[] {
   const restarts = unitsHere(ctx);
-  return [...serviceKeyFiles(ctx, 'spark', restarts, { pkcs12: true }).keyStores, ...trustFiles(ctx, []).keyStores];
+  const own = serviceKeyFiles(ctx, 'spark', restarts, { pkcs12: true }).keyStores;
+  // The RPC truststore: the cluster CA, owned by spark, under the spark keystore's password.
+  const rpcTrust: KeyStoreSpec = { path: SPARK_TRUSTSTORE, kind: 'truststore', pemPath: CA_PEM, passwordPath: serviceTlsPaths(ctx, 'spark').passwordFile, owner: 'spark', restarts };
+  return [...own, rpcTrust, ...trustFiles(ctx, []).keyStores];
 }
 
 /** What `status` shows of Spark's security: read from the node's spark-defaults.conf. */
@@ -190,7 +313,13 @@ async function sparkSecurityChecks(host: RemoteHost): Promise<HealthReport['chec
   const on = (k: string): boolean => conf.get(k) === 'true';
   return [
     { name: 'spark auth', ok: on('spark.authenticate') && (conf.get('spark.authenticate.secret') ?? '').length > 0, detail: on('spark.authenticate') ? 'on (shared secret)' : 'OFF' },
-    { name: 'RPC encryption', ok: on('spark.network.crypto.enabled'), detail: on('spark.network.crypto.enabled') ? 'AES' : 'OFF' },
+    {
+      name: 'RPC encryption',
+      ok: on('spark.network.crypto.enabled'),
+      detail: [on('spark.ssl.rpc.enabled') ? 'TLS' : '', on('spark.network.crypto.enabled') ? 'AES' : ''].filter(Boolean).join(' + ') || 'OFF',
+    },
+    { name: 'UI kill', ok: conf.get('spark.ui.killEnabled') === 'false', detail: conf.get('spark.ui.killEnabled') === 'false' ? 'disabled' : 'ENABLED' },
+    { name: 'UI ACLs', ok: on('spark.acls.enable'), detail: on('spark.acls.enable') ? `on, admins: ${conf.get('spark.admin.acls') ?? 'none'} (no UI authentication filter: requests are anonymous)` : 'OFF' },
     { name: 'local disk encryption', ok: on('spark.io.encryption.enabled'), detail: on('spark.io.encryption.enabled') ? 'on' : 'OFF' },
     { name: 'UI TLS', ok: on('spark.ssl.standalone.enabled') && on('spark.ssl.ui.enabled'), detail: on('spark.ssl.standalone.enabled') ? 'on' : 'OFF' },
   ];
@@ -204,8 +333,10 @@ export const sparkMasterService: Service = {
   component: 'spark',
   ports: ROLE_PORTS['spark-master'],
   directories: () => dirs,
+  initialize: (host, ctx) => sparkKinit(host, ctx),
   files: (ctx) => [
     ...confFiles(ctx, unitsHere(ctx)),
+    ...sparkKinitFiles(ctx),
     ...daemon(ctx, 'master', 'org.apache.spark.deploy.master.Master', ['--host', ctx.node.privateAddress, '--port', String(SPARK_MASTER_PORT), '--webui-port', String(portNumber('spark-master', 'spark-master-ui'))]),
   ],
   keyStores: (ctx) => sparkKeyStores(ctx),
@@ -228,8 +359,10 @@ export const sparkWorkerService: Service = {
   component: 'spark',
   ports: ROLE_PORTS['spark-worker'],
   directories: () => dirs,
+  initialize: (host, ctx) => sparkKinit(host, ctx),
   files: (ctx) => [
     ...confFiles(ctx, unitsHere(ctx)),
+    ...sparkKinitFiles(ctx),
     ...daemon(ctx, 'worker', 'org.apache.spark.deploy.worker.Worker', [
       '--host',
       ctx.node.privateAddress,

@@ -1,9 +1,11 @@
 /**
- * TLS material on a node: the cluster CA (PEM and a JKS truststore), and per service user a
- * copy of the node's key and certificate chain (PEM, and a PKCS#12 keystore for the JVM servers
- * that need one). Every service user gets its own copy, readable by that user only.
+ * TLS material on a node: the cluster CA (PEM and a JKS truststore), and per service user its key
+ * and certificate chain (PEM, and a PKCS#12 keystore for the JVM servers that need one), readable
+ * by that user only. Kafka gets the broker identity (OU=kafka-broker, a Kafka super user) and Spark
+ * its own (OU=spark, no Kafka rights); the other services share the node's (OU=node). A service's
+ * key exists only on the nodes that run that service.
  */
-import type { DirSpec, FileSpec, KeyStoreSpec, NodeContext, ServiceUser } from '../service';
+import type { DirSpec, FileSpec, KeyStoreSpec, NodeContext, ServiceUser, TlsPem } from '../service';
 
 export const TLS_DIR = '/etc/millrace/tls';
 export const CA_PEM = `${TLS_DIR}/ca.pem`;
@@ -34,10 +36,22 @@ function nodeSecrets(ctx: NodeContext): { keystorePassword: string; truststorePa
   return s;
 }
 
-function material(ctx: NodeContext): { certPem: string; keyPem: string; caPem: string } {
+function material(ctx: NodeContext): TlsPem {
   const tls = ctx.cluster.tls[ctx.node.name];
   if (!tls) throw new Error(`no TLS material planned for ${ctx.node.name}`);
   return tls;
+}
+
+/** The identity a service user's key files hold on this node. */
+export function identityFor(ctx: NodeContext, user: ServiceUser): TlsPem {
+  const tls = ctx.cluster.tls[ctx.node.name];
+  if (!tls) throw new Error(`no TLS material planned for ${ctx.node.name}`);
+  if (user === 'kafka' || user === 'spark') {
+    const own = tls[user];
+    if (!own) throw new Error(`no ${user} certificate planned for ${ctx.node.name}: it runs no ${user} service`);
+    return own;
+  }
+  return { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem };
 }
 
 export function tlsDirectories(users: ServiceUser[]): DirSpec[] {
@@ -55,10 +69,10 @@ export function trustFiles(ctx: NodeContext, restarts: string[]): { files: FileS
   };
 }
 
-/** The node's key and chain for one service user, as PEM and, if asked, as a PKCS#12 keystore. */
+/** A service user's key and chain (identityFor), as PEM and, if asked, as a PKCS#12 keystore. */
 export function serviceKeyFiles(ctx: NodeContext, user: ServiceUser, restarts: string[], opts: { pkcs12: boolean }): { files: FileSpec[]; keyStores: KeyStoreSpec[] } {
   const p = serviceTlsPaths(ctx, user);
-  const tls = material(ctx);
+  const tls = identityFor(ctx, user);
   const files: FileSpec[] = [{ path: p.pem, content: tls.keyPem + tls.certPem, mode: 0o600, owner: user, restarts, secret: true }];
   if (!opts.pkcs12) return { files, keyStores: [] };
   files.push({ path: p.passwordFile, content: p.password, mode: 0o600, owner: user, restarts: [], secret: true });

@@ -7,7 +7,7 @@ BOOTSTRAP_CONF = "spark.millrace.kafka.bootstrapServers"
 KEYSTORE_CONF = "spark.millrace.kafka.keystore"
 TRUSTSTORE_CONF = "spark.millrace.kafka.truststore"
 # The pipeline principal's ACLs allow only consumer groups with this prefix.
-GROUP_PREFIX = "pipeline"
+GROUP_PREFIX = "pipeline-"
 STARTING_OFFSETS = ("earliest", "latest")
 
 

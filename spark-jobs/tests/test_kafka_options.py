@@ -69,7 +69,16 @@ def test_missing_confs_are_named_with_what_to_do():
 def test_group_prefix_outside_the_acl_is_refused():
     with pytest.raises(KafkaConfError) as err:
         kafka_source_options(millrace_conf(), "flights", "spark-kafka-source")
-    assert str(err.value) == "consumer group prefix 'spark-kafka-source' must start with 'pipeline' (the pipeline principal's ACL)"
+    assert str(err.value) == "consumer group prefix 'spark-kafka-source' must start with 'pipeline-' (the pipeline principal's ACL)"
+
+
+def test_group_prefix_must_include_the_dash():
+    # "pipelinex" would be another principal's namespace (the ACL is a prefix on "pipeline-").
+    with pytest.raises(KafkaConfError) as err:
+        kafka_source_options(millrace_conf(), "flights", "pipelinex-ingest")
+    assert "must start with 'pipeline-'" in str(err.value)
+    # Control: inside the namespace.
+    assert kafka_source_options(millrace_conf(), "flights", "pipeline-ingest")["groupIdPrefix"] == "pipeline-ingest"
 
 
 def test_lake_paths_follow_the_layout():

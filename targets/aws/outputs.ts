@@ -7,7 +7,7 @@ import { MillraceError } from '../../lib/errors';
 import { type Inventory, type InventoryNode, parseInventory } from '../../lib/inventory';
 import { Role, ROLES } from '../../lib/roles';
 import { awsSshUser } from '../../stacks/ami-families';
-import { NodeOutput, NODES_OUTPUT } from '../../stacks/node-output';
+import { BASTION_OUTPUT, NodeOutput, NODES_OUTPUT } from '../../stacks/node-output';
 
 const HINT = 'run `millrace up --target aws` again; if it persists, check the stack with `terraform output -json` in the synth directory';
 
@@ -24,6 +24,16 @@ function nodeOutput(name: string, value: unknown): NodeOutput {
   if (public_ip !== undefined && public_ip !== null && typeof public_ip !== 'string') throw bad('a malformed public IP');
   if (!Array.isArray(roles) || !roles.every((r): r is Role => (ROLES as readonly unknown[]).includes(r))) throw bad('unknown roles');
   return { id, private_ip, public_ip: public_ip ?? '', roles };
+}
+
+/** The bastion's public IP from the `bastion` output (aws.bastion). */
+function bastionAddress(outputs: Record<string, unknown>): string {
+  const entry = outputs[BASTION_OUTPUT];
+  const value = isRecord(entry) ? entry.value : undefined;
+  const ip = isRecord(value) ? value.public_ip : undefined;
+  if (typeof ip !== 'string' || !ip)
+    throw new MillraceError('terraform reported no public IP for the bastion (output "bastion"): aws.bastion is on but the stack has no bastion', { hint: HINT });
+  return ip;
 }
 
 /** Parses `terraform output -json` text; every configured node must be in it. */
@@ -43,15 +53,18 @@ export function inventoryFromOutputs(config: ClusterConfig, outputJson: string, 
     throw new MillraceError(`terraform output "nodes" lacks ${missing.join(', ')}: the state does not match the config`, { hint: HINT });
 
   const sshUser = awsSshUser(config);
+  const jumpHost = config.aws.bastion ? { address: bastionAddress(parsed as Record<string, unknown>), port: 22, user: sshUser } : undefined;
   const nodes = config.nodes.map((n): InventoryNode => {
     const out = nodeOutput(n.name, nodesOutput[n.name]);
     return {
       name: n.name,
       roles: out.roles,
-      // Without a public IP (an existing subnet that gives none), the operator must reach the
-      // private address, e.g. over a VPN; that is still better than no inventory at all.
-      sshAddress: out.public_ip || out.private_ip,
+      // Through the bastion, SSH reaches every node at its private address. Without one and without
+      // a public IP (an existing subnet that gives none), the operator must reach the private
+      // address, e.g. over a VPN; that is still better than no inventory at all.
+      sshAddress: jumpHost ? out.private_ip : out.public_ip || out.private_ip,
       sshPort: 22,
+      ...(jumpHost ? { jumpHost } : {}),
       sshUser,
       privateKeyPath,
       privateAddress: out.private_ip,

@@ -14,7 +14,7 @@ import {
   EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfigText } from '../../lib/config';
@@ -86,7 +86,12 @@ describe('aws target against the EC2 API emulator', () => {
     expect(`${plan.code} ${plan.stderr.slice(-2000)}`).toMatch(/^0 /);
     const summary = JSON.parse(plan.stdout) as { create: number; update: number; destroy: number; replace: number; planFile: string };
     expect(summary).toMatchObject({ update: 0, destroy: 0, replace: 0, planFile });
-    expect(summary.create).toBeGreaterThan(100);
+    // Everything the synthesized stack declares, and nothing else.
+    const synthesized = JSON.parse(fs.readFileSync(path.join(DIR, 'home', 'clusters', CLUSTER, 'synth', 'stacks', 'cluster', 'cdk.tf.json'), 'utf8')) as {
+      resource: Record<string, Record<string, unknown>>;
+    };
+    expect(summary.create).toBe(Object.values(synthesized.resource).reduce((n, byName) => n + Object.keys(byName).length, 0));
+    expect(summary.create).toBeGreaterThan(40);
     expect((fs.statSync(planFile).mode & 0o777).toString(8)).toBe('600');
 
     const up = await cli(['up', '--infra-only', '--json', '--plan', planFile, '-c', config], { env });
@@ -128,6 +133,14 @@ describe('aws target against the EC2 API emulator', () => {
     for (const v of volumes) expect([v.VolumeId, v.Encrypted, v.VolumeType]).toEqual([v.VolumeId, true, 'gp3']);
     expect(volumes.map((v) => v.Size).sort((a, b) => a! - b!)).toEqual([30, 30, 30, 100, 100, 100]);
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key }))).KeyRotationEnabled).toBe(true);
+    // The key policy is the stack's, not the default: use only through EC2 in the region, by this account.
+    const policy = JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: key, PolicyName: 'default' }))).Policy ?? '{}') as {
+      Statement: { Sid: string; Action: string[]; Condition?: Record<string, Record<string, string>> }[];
+    };
+    const account = /^arn:aws:kms:us-east-1:(\d+):key\//.exec(key)![1];
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['AccountAdministersTheKey', 'AccountUsesItOnlyThroughEc2']);
+    expect(policy.Statement[1]!.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'ec2.us-east-1.amazonaws.com', 'kms:CallerAccount': account } });
+    expect(policy.Statement[0]!.Action).not.toContain('kms:Decrypt');
   });
 
   it('security groups hold exactly the planned ingress rules, none open to the world', async () => {
@@ -141,10 +154,25 @@ describe('aws target against the EC2 API emulator', () => {
       ]),
     );
     const planned = planIngress(parseConfigText(YAML)).map(
-      (r) => `${r.groupRole} ${r.fromPort}-${r.toPort} from ${r.source.kind === 'cidr' ? r.source.cidr : `sg:${r.source.role}`}`,
+      (r) => `${r.groupRoles.join('+')} ${r.fromPort}-${r.toPort} from ${r.source.kind === 'cidr' ? r.source.cidr : r.source.kind === 'bastion' ? 'sg:bastion' : `sg:${r.source.roles.join('+')}`}`,
     );
     expect(actual.sort()).toEqual(planned.sort());
     expect(actual.filter((a) => / from (0\.0\.0\.0\/0|::\/0)$/.test(a))).toEqual([]);
+    // Egress: the VPC, and HTTPS anywhere; nothing else.
+    expect(groups.map((g) => g.GroupName).sort()).toEqual(['default', ...['kafka', 'spark-master+spark-worker', 'namenode+datanode+kms'].map((r) => `millrace-${CLUSTER}-${r}`)].sort());
+    for (const g of groups) {
+      const egress = (g.IpPermissionsEgress ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol} ${p.FromPort ?? ''}-${p.ToPort ?? ''} to ${r.CidrIp}`));
+      // The VPC's default group, emptied by the stack, allows nothing.
+      const expected = g.GroupName === 'default' ? [] : ['-1 - to 10.42.0.0/16', 'tcp 443-443 to 0.0.0.0/0'];
+      expect([g.GroupName, egress.sort()]).toEqual([g.GroupName, expected.sort()]);
+    }
+    // Every instance is in exactly one group, the one of its role combination (AWS allows 5 per interface).
+    for (const i of await liveInstances()) {
+      const node = inventory.nodes.find((n) => n.id === i.InstanceId)!;
+      // The quota is per network interface, so read the groups off each one.
+      expect(i.NetworkInterfaces?.length).toBeGreaterThan(0);
+      for (const eni of i.NetworkInterfaces ?? []) expect((eni.Groups ?? []).map((g) => roleOf.get(g.GroupId!))).toEqual([node.roles.join('+')]);
+    }
   });
 
   it('`describe` shows the nodes and the endpoints, Kafka at the public addresses for the operator', async () => {

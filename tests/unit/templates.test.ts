@@ -18,6 +18,7 @@ const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITemplateTestTemplateTes
 function renderEverything(): void {
   planCluster(factsFor('name: demo\n', {}, { dataVolume: { sizeBytes: 8 * 1024 ** 3, deviceTypes: ['loop'] } }));
   planCluster(factsFor('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'));
+  planCluster(factsFor('name: demo\nkerberos: { enabled: true }\n'));
   renderUserData('demo', 'admin', PUBLIC_KEY);
   // The local target's image and rootfs files (targets/local), rendered as it renders them.
   render('local/cloud.cfg', {});
@@ -50,6 +51,7 @@ describe('templates', () => {
         'credentials/client.properties',
         'doctor/probe.sh',
         'hadoop/core-site.xml',
+        'hadoop/hadoop-policy.xml',
         'hadoop/hdfs-site.xml',
         'hadoop/kms-acls.xml',
         'hadoop/kms-site.xml',
@@ -72,6 +74,7 @@ describe('templates', () => {
         'opt/launcher.sh',
         'spark/log4j2.properties',
         'spark/spark-defaults.conf',
+        'spark/credentials.py',
         'spark/spark-env.sh',
         'systemd/service',
         'verify/spark/job.py',

@@ -114,6 +114,19 @@ const ROWS: Row[] = [
   { name: 'an http mirror', input: 'name: demo\nartifacts: { apacheMirror: "http://mirror.internal/apache" }\n', expected: /- artifacts\.apacheMirror: "http:\/\/mirror\.internal\/apache" is plain http: .*\(hint: use https:\/\/; .*set artifacts\.allowInsecureHttp: true/ },
   { name: 'credentials in a mirror URL', input: 'name: demo\nartifacts: { pypiIndex: "https://me:pw@pypi.internal" }\n', expected: /- artifacts\.pypiIndex: holds a user name or password, which would show in logs/ },
   { name: 'an override with a line break', input: 'name: demo\nspark:\n  overrides:\n    spark.ui.enabled: "true\\nspark.authenticate=false"\n', expected: /- spark\.overrides\.spark\.ui\.enabled: holds a line break/ },
+  // Guarded overrides (issue 12).
+  { name: 'an override key with a carriage return', input: 'name: demo\nkafka:\n  overrides:\n    "log.retention.hours\\rssl.client.auth": 1\n', expected: /- kafka\.overrides: the key "log\.retention\.hours\\rssl\.client\.auth" holds a line break or another control character \(hint: a property name is one word/ },
+  { name: 'an override value with a carriage return', input: 'name: demo\nhdfs:\n  overrides:\n    dfs.replication: "1\\rdfs.permissions.enabled=false"\n', expected: /- hdfs\.overrides\.dfs\.replication: holds a line break or another control character/ },
+  { name: 'an override value ending in a backslash', input: 'name: demo\nkafka:\n  overrides:\n    sr.x: "a\\\\"\n', expected: /- kafka\.overrides\.sr\.x: ends with a backslash, which in a properties file joins the next line to this value/ },
+  {
+    name: 'an unacknowledged security-critical override',
+    input: 'name: demo\nkafka:\n  overrides: { allow.everyone.if.no.acl.found: true }\n',
+    expected: /- kafka\.overrides\.allow\.everyone\.if\.no\.acl\.found: "allow\.everyone\.if\.no\.acl\.found" is security-critical: .* \(hint: remove it; or, to accept the risk, acknowledge it with "kafka\.unsafe: \[allow\.everyone\.if\.no\.acl\.found\]"/,
+  },
+  { name: 'spark.authenticate: false', input: 'name: demo\nspark:\n  overrides: { spark.authenticate: false }\n', expected: /- spark\.overrides\.spark\.authenticate: "spark\.authenticate" is security-critical: it changes Spark's authentication/ },
+  { name: 'an acknowledgement of an override not set', input: 'name: demo\nhdfs:\n  unsafe: [dfs.permissions.enabled]\n', expected: /- hdfs\.unsafe\[0\]: "dfs\.permissions\.enabled" is not set in hdfs\.overrides \(hint: remove it from hdfs\.unsafe/ },
+  { name: 'two half-internet SSH CIDRs', input: 'name: demo\nnetwork: { sshCidr: 0.0.0.0/1, kafkaClientCidrs: [128.0.0.0/1] }\n', expected: /- network\.kafkaClientCidrs\[0\]: "128\.0\.0\.0\/1" is broader than \/8: it opens the port to 2,147,483,648 addresses, 1\/2 of the IPv4 internet \(hint: millrace takes prefixes of \/8 or narrower/ },
+  { name: 'an IPv6 client CIDR broader than /32', input: 'name: demo\nnetwork: { kafkaClientCidrs: ["2000::/3"] }\n', expected: /- network\.kafkaClientCidrs\[0\]: "2000::\/3" is broader than \/32/ },
 ];
 
 describe('bad configs through `millrace validate -c`', () => {
@@ -134,6 +147,19 @@ describe('bad configs through `millrace validate -c`', () => {
     expect(r.stderr).not.toMatch(/internal error/i);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.code).toBe(2);
+  });
+
+  it('controls: the same overrides acknowledged, and CIDRs of /8 and /32 (IPv6), validate', () => {
+    const dir = fs.mkdtempSync(path.join(home, 'ok-'));
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, 'millrace.yaml');
+    fs.writeFileSync(
+      file,
+      'name: demo\nnetwork: { sshCidr: 10.0.0.0/8, kafkaClientCidrs: ["2001:db8::/32"] }\nkafka:\n  overrides: { allow.everyone.if.no.acl.found: true, sr.x: "a\\\\\\\\" }\n  unsafe: [allow.everyone.if.no.acl.found]\nspark:\n  overrides: { spark.authenticate: false }\n  unsafe: [spark.authenticate]\n',
+    );
+    const r = validate(file);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('the unreadable case really is unreadable to the user it runs as (not a fake)', () => {

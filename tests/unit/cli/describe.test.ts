@@ -20,12 +20,12 @@ describe('endpoints', () => {
       'Kafka bootstrap servers (operator): 127.0.0.11:9093',
       'Kafka bootstrap servers (cluster): 127.0.0.11:9093',
       'HDFS (cluster): hdfs://127.0.0.13:8020',
-      'NameNode UI (cluster): https://127.0.0.13:9871',
-      'DataNode UIs (cluster): https://127.0.0.13:9865',
+      'NameNode UI (operator): https://127.0.0.13:9871',
+      'DataNode UIs (operator): https://127.0.0.13:9865',
       'KMS (cluster): https://127.0.0.13:9600/kms',
       'Spark master (cluster): spark://127.0.0.12:7077',
-      'Spark master UI (cluster): https://127.0.0.12:8480',
-      'Spark worker UIs (cluster): https://127.0.0.12:8481',
+      'Spark master UI (operator): https://127.0.0.12:8480',
+      'Spark worker UIs (operator): https://127.0.0.12:8481',
     ]);
   });
 
@@ -37,5 +37,11 @@ describe('endpoints', () => {
       ['cluster', '10.42.1.11:9093,10.42.1.12:9093'],
     ]);
     expect(e.filter((x) => x.name.startsWith('Spark'))).toEqual([]);
+    // The web UIs are the operator's (the flow table): at the public address, HDFS RPC stays inside.
+    expect(e.filter((x) => x.name.endsWith('UI') || x.name.endsWith('UIs')).map((x) => [x.name, x.from, x.url])).toEqual([
+      ['NameNode UI', 'operator', 'https://203.0.113.13:9871'],
+      ['DataNode UIs', 'operator', 'https://203.0.113.13:9865'],
+    ]);
+    expect(e.find((x) => x.name === 'HDFS')).toEqual({ name: 'HDFS', from: 'cluster', url: 'hdfs://10.42.1.13:8020' });
   });
 });

@@ -28,7 +28,7 @@ describe('cluster config', () => {
       ['hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.13'],
     ]);
     expect(c.versions).toEqual({ kafka: '4.1.1', spark: '4.2.0', hadoop: '3.5.0', java: '17' });
-    expect(c.artifacts.source).toBe('apache');
+    expect(c.artifacts.source).toBe('maven');
   });
 
   it('accepts the shipped examples', () => {
@@ -51,7 +51,7 @@ describe('cluster config', () => {
 
   it('reports an unknown role with its path', () => {
     expect(problems(`name: demo\n${threeNodes}  - { name: extra-1, roles: [brokr] }\n`)).toEqual([
-      'nodes[3].roles[0]: "brokr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms (hint: use one of kafka, spark-master, spark-worker, namenode, datanode, kms)',
+      'nodes[3].roles[0]: "brokr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc (hint: use one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc)',
     ]);
   });
 

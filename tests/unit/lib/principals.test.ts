@@ -7,7 +7,7 @@ describe('principal names', () => {
   });
 
   it('refuses anything else as a usage error (exit 2) that says what a name may be', () => {
-    for (const name of ['User:admin', '', 'two words', 'x'.repeat(65), '..', 'CN=pipeline']) {
+    for (const name of ['User:admin', '', 'two words', 'x'.repeat(65), '..', 'CN=pipeline', 'kafka-broker@kafka-1', 'a,OU=kafka-broker']) {
       let error: unknown;
       try {
         checkPrincipal(name);
@@ -19,5 +19,13 @@ describe('principal names', () => {
       expect((error as UsageError).message).toBe(`"${name}" is not a usable principal name`);
       expect((error as UsageError).hint).toBe('use letters, digits, ".", "_" or "-" (at most 64)');
     }
+  });
+
+  it('refuses wildcards with their own message: an ACL for one would grant every client', () => {
+    for (const name of ['*', 'pipe*', '*line']) {
+      expect(() => checkPrincipal(name)).toThrow(new UsageError(`"${name}" is a wildcard, not a principal: an ACL for it would grant every client`));
+    }
+    // Control: the name without the star.
+    expect(checkPrincipal('pipe')).toBe('pipe');
   });
 });

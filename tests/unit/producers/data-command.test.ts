@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { registerData } from '../../../cli/commands/data';
 import { kafkaConnectionFor } from '../../../cli/kafka-connection';
 import { parseConfigText } from '../../../lib/config';
+import { UsageError } from '../../../lib/errors';
 import { writeInventory } from '../../../lib/inventory';
 import { ClusterCa } from '../../../provisioning/pki/cluster-ca';
 import { fakeKafka, FakeKafka } from './fake-kafka';
@@ -57,10 +58,28 @@ describe('data commands', () => {
     expect(r.error).toBeUndefined();
     expect(r.principals).toEqual(['admin']);
     expect(r.stdout).toContain('created flights (2 partitions, replication factor 1)\ncreated flights.dlq (2 partitions, replication factor 1)\ngranted ALLOW User:pipeline READ on topic flights\n');
-    expect(r.stdout).toContain('granted ALLOW User:pipeline READ on group pipeline*');
+    expect(r.stdout).toContain('granted ALLOW User:pipeline READ on group pipeline-*');
     expect(acls.mock.calls[0]![0]).toHaveLength(7);
     expect((await millrace(kafka, ['topics', 'create', 'flights'])).stdout).toContain('flights already exists (left as it is)');
     expect((await millrace(kafka, ['topics', 'create', 'x', '--replication-factor', '3'])).error?.message).toBe('--replication-factor 3 exceeds the 1 broker');
+  });
+
+  it('topics create revokes the bare-name group grant of earlier versions, and refuses a wildcard or a node name before connecting', async () => {
+    const kafka = fakeKafka();
+    const deleted = jest.spyOn(kafka, 'deleteAcls').mockResolvedValue(1);
+    const r = await millrace(kafka, ['topics', 'create', 'flights', '--principal', 'pipe']);
+    expect(r.error).toBeUndefined();
+    expect(deleted.mock.calls[0]![0]).toEqual([{ resourceType: 'group', resourceName: 'pipe', patternType: 'prefixed', principal: 'User:pipe', host: '*', operation: 'read', permission: 'allow' }]);
+    expect(r.stdout).toContain('granted ALLOW User:pipe READ on group pipe-*\nrevoked ALLOW User:pipe READ on group pipe* (its groups are pipe-*)');
+    // Control: nothing to revoke, nothing said.
+    deleted.mockResolvedValue(0);
+    expect((await millrace(kafka, ['topics', 'create', 'flights', '--principal', 'pipe'])).stdout).not.toContain('revoked');
+    for (const [principal, message] of [['*', /is a wildcard/], ['kafka-1', /is the name of a node of this cluster/], ['admin', /is a Kafka super user/]] as const) {
+      const bad = await millrace(kafka, ['topics', 'create', 'other', '--principal', principal]);
+      expect(bad.error).toBeInstanceOf(UsageError);
+      expect(bad.error?.message).toMatch(message);
+      expect(bad.principals).toEqual([]);
+    }
   });
 
   it('produce validates, routes invalid lines to the DLQ and prints the summary as JSON', async () => {

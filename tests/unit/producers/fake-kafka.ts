@@ -162,6 +162,9 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
       return Object.keys(config).filter((k) => !KNOWN_CONFIGS.includes(k));
     },
     async createAcls() {},
+    async deleteAcls() {
+      return 0;
+    },
     async describeAcls() {
       return [];
     },

@@ -35,7 +35,7 @@ describe('topics create plan', () => {
       'ALLOW User:pipeline READ on topic flights.dlq',
       'ALLOW User:pipeline WRITE on topic flights.dlq',
       'ALLOW User:pipeline DESCRIBE on topic flights.dlq',
-      'ALLOW User:pipeline READ on group pipeline*',
+      'ALLOW User:pipeline READ on group pipeline-*',
     ]);
     expect(plan.acls.every((a) => a.host === '*')).toBe(true);
   });
@@ -43,8 +43,24 @@ describe('topics create plan', () => {
   it('skips the DLQ with --no-dlq and sizes auto replication to the brokers, at most 3', () => {
     const plan = planTopics({ name: 'x', partitions: 6, replicationFactor: undefined, brokers: 5, dlq: false, principal: 'etl' });
     expect(plan.topics).toEqual([{ name: 'x', partitions: 6, replicationFactor: 3, config: { 'min.insync.replicas': '2' } }]);
-    expect(plan.acls.at(-1)).toMatchObject({ resourceType: 'group', resourceName: 'etl', patternType: 'prefixed', principal: 'User:etl' });
+    expect(plan.acls.at(-1)).toMatchObject({ resourceType: 'group', resourceName: 'etl-', patternType: 'prefixed', principal: 'User:etl' });
     expect([0, 1, 2, 3, 9].map(autoReplicationFactor)).toEqual([1, 1, 2, 3, 3]);
+  });
+
+  it("scopes a principal's groups to <principal>-, so pipe's grant does not cover pipeline's groups", () => {
+    const group = (principal: string): string => planTopics({ name: 't', partitions: 1, brokers: 1, dlq: false, principal }).acls.find((a) => a.resourceType === 'group')!.resourceName;
+    const covers = (principal: string, groupId: string): boolean => groupId.startsWith(group(principal));
+    expect(group('pipe')).toBe('pipe-');
+    expect(covers('pipe', 'pipeline-ingest-events')).toBe(false);
+    // Control: the owner's groups, and pipe's own.
+    expect(covers('pipeline', 'pipeline-ingest-events')).toBe(true);
+    expect(covers('pipe', 'pipe-consume-1')).toBe(true);
+  });
+
+  it('refuses to grant a wildcard or an unmappable principal', () => {
+    for (const principal of ['*', 'pipe*', 'User:x', 'a,OU=kafka-broker'])
+      expect(() => planTopics({ name: 't', partitions: 1, brokers: 1, dlq: false, principal })).toThrow(principal.includes('*') ? /is a wildcard, not a principal/ : /is not a usable principal name/);
+    expect(planTopics({ name: 't', partitions: 1, brokers: 1, dlq: false, principal: 'etl' }).acls).toHaveLength(4);
   });
 
   it('describes a topic for people', () => {

@@ -70,7 +70,7 @@ nodes:
       f.secrets.kmsKeystorePassword,
       f.secrets.sparkAuthSecret,
       ...Object.values(f.secrets.nodes).flatMap((n) => [n.keystorePassword, n.truststorePassword]),
-      ...Object.values(f.tls).map((t) => t.keyPem),
+      ...Object.values(f.tls).flatMap((t) => [t.keyPem, ...(t.kafka ? [t.kafka.keyPem] : []), ...(t.spark ? [t.spark.keyPem] : [])]),
       f.pipelineClient.keyPem,
     ];
     const holding = plans.flatMap((p) => p.files.filter((file) => values.some((v) => file.content.includes(v))).map((file) => ({ node: p.node.name, ...file })));

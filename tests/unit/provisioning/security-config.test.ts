@@ -25,7 +25,7 @@ describe('secure by default', () => {
     expect(p.get('listener.name.controller.ssl.client.auth')).toBe('required');
     expect(p.get('authorizer.class.name')).toBe('org.apache.kafka.metadata.authorizer.StandardAuthorizer');
     expect(p.get('allow.everyone.if.no.acl.found')).toBe('false');
-    expect(p.get('super.users')).toBe('User:kafka-1;User:admin');
+    expect(p.get('super.users')).toBe('User:kafka-broker@kafka-1;User:admin');
     expect(p.get('listeners')).toBe('CLIENT://127.0.0.11:9093,CONTROLLER://127.0.0.11:9094');
     expect(p.get('advertised.listeners')).toBe('CLIENT://127.0.0.11:9093');
   });

@@ -42,13 +42,14 @@ describe("verify's Spark secret probe", () => {
   });
 
   it('passes when the probe without the secret is refused and the one with it connects, and cleans up', async () => {
-    const host = fakeHost('spark-1', (c) => (c.includes('/without') ? { stdout: 'verdict=refused\n' } : c.includes('/with') ? { stdout: 'verdict=connected\n' } : undefined));
+    const host = fakeHost('spark-1', (c) => (c.includes('/without') || c.includes('/aes') ? { stdout: 'verdict=refused\n' } : c.includes('/with') ? { stdout: 'verdict=connected\n' } : undefined));
     const rows = await verifySparkSecret(facts, host);
     expect(rows.map((r) => [r.check, r.ok])).toEqual([
       ['Spark: an application without the secret is refused', true],
+      ['Spark: an application without RPC TLS (secret and AES only) is refused', true],
       ['Spark: an application with the secret connects (control)', true],
     ]);
     expect(host.commands.at(-1)).toMatch(/^rm -rf \/tmp\/millrace-verify-[0-9a-f]{8}$/);
-    expect([...host.files.keys()].map((p) => p.replace(/millrace-verify-[0-9a-f]+/, 'v'))).toEqual(['/tmp/v/job.py', '/tmp/v/noauth-conf/spark-defaults.conf']);
+    expect([...host.files.keys()].map((p) => p.replace(/millrace-verify-[0-9a-f]+/, 'v'))).toEqual(['/tmp/v/job.py', '/tmp/v/noauth-conf/spark-defaults.conf', '/tmp/v/aes-conf/spark-defaults.conf']);
   });
 });

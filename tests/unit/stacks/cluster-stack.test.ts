@@ -8,6 +8,9 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { Testing } from 'cdktf';
+import { ebsOptimizable } from '../../../stacks/cluster-stack';
+import { publicIpReasons } from '../../../stacks/ingress-plan';
+import { EBS_USE_ACTIONS, KEY_ADMIN_ACTIONS } from '../../../stacks/kms-policy';
 import { renderUserData } from '../../../templates/cloud-init';
 import { awsConfig, PUBLIC_KEY, ref, resources, STATE_DIR, synth } from './stack-fixture';
 
@@ -56,13 +59,48 @@ describe('cluster stack: instances, disks and keys (default topology)', () => {
     for (const instance of Object.values(instances)) expect(instance.key_name).toBe(ref('aws_key_pair', 'key-pair', 'key_name'));
   });
 
-  it('puts nodes in the public subnet with a public IP, in their roles\' security groups', () => {
+  it('without aws.bastion, puts every node in the public subnet with a public IP (SSH from the operator), each in the one group of its roles', () => {
     for (const node of config.nodes) {
       const instance = instances[`node-${node.name}`];
       expect(instance.subnet_id).toBe(ref('aws_subnet', 'subnet'));
       expect(instance.associate_public_ip_address).toBe(true);
-      expect(instance.vpc_security_group_ids).toEqual(node.roles.map((r) => ref('aws_security_group', `sg-${r}`)));
+      expect(instance.vpc_security_group_ids).toEqual([ref('aws_security_group', `sg-${node.roles.join('_')}`)]);
+      expect(instance.ebs_optimized).toBe(true);
     }
+    expect(publicIpReasons(['kafka'])).toEqual(['ssh from the operator', 'the Kafka EXTERNAL listener']);
+    expect(publicIpReasons(['namenode'])).toEqual(['ssh from the operator']);
+  });
+
+  it('asks for EBS optimization only where the instance type has it', () => {
+    expect(['t3.large', 'm7i.2xlarge', 'r6i.xlarge', 'c5.large'].map(ebsOptimizable)).toEqual([true, true, true, true]);
+    expect(['t2.micro', 'm1.small', 'c1.medium'].map(ebsOptimizable)).toEqual([false, false, false]);
+    const { doc } = synth(awsConfig('aws:\n  instanceType: t2.large\n'));
+    for (const i of Object.values(resources(doc, 'aws_instance'))) expect(i.ebs_optimized).toBe(false);
+  });
+
+  it("gives the key a policy: the account administers it, and uses it only through EC2 in the cluster's region", () => {
+    const policy = JSON.parse(resources(doc, 'aws_kms_key')['kms-key'].policy);
+    const account = '${data.aws_caller_identity.account.account_id}';
+    const root = `arn:\${data.aws_partition.partition.partition}:iam::${account}:root`;
+    expect(policy.Statement).toEqual([
+      { Sid: 'AccountAdministersTheKey', Effect: 'Allow', Principal: { AWS: root }, Action: KEY_ADMIN_ACTIONS, Resource: '*' },
+      {
+        Sid: 'AccountUsesItOnlyThroughEc2',
+        Effect: 'Allow',
+        Principal: { AWS: root },
+        Action: EBS_USE_ACTIONS,
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': 'ec2.us-east-1.amazonaws.com', 'kms:CallerAccount': account } },
+      },
+    ]);
+    // Administering is not using: no statement but the EC2 one grants Decrypt or GenerateDataKey.
+    expect(KEY_ADMIN_ACTIONS.filter((a) => /Decrypt|Encrypt|GenerateDataKey|ReEncrypt|\*$/.test(a) && !/^kms:(Create|Describe|Enable|List|Put|Update|Revoke|Disable|Get|Delete)\*$/.test(a))).toEqual([]);
+    expect(KEY_ADMIN_ACTIONS.some((a) => a === 'kms:*' || a === 'kms:Decrypt')).toBe(false);
+    expect(doc.data.aws_caller_identity.account).toEqual({});
+  });
+
+  it('has no flow logs unless asked for', () => {
+    for (const type of ['aws_flow_log', 'aws_cloudwatch_log_group', 'aws_iam_role', 'aws_iam_role_policy']) expect([type, Object.keys(resources(doc, type))]).toEqual([type, []]);
   });
 
   it('finds the newest Debian 12 image from Debian, the family the local target tests', () => {
@@ -85,6 +123,7 @@ describe('cluster stack: instances, disks and keys (default topology)', () => {
     }
     expect(roleTags.get('aws_instance.node-hdfs-1')).toBe('namenode+datanode+kms');
     expect(roleTags.get('aws_security_group.sg-kafka')).toBe('kafka');
+    expect(roleTags.get('aws_security_group.sg-namenode_datanode_kms')).toBe('namenode+datanode+kms');
     expect(roleTags.get('aws_vpc.vpc')).toBe('network');
     expect(roleTags.get('aws_kms_key.kms-key')).toBe('shared');
     for (const instance of Object.values(instances)) {
@@ -168,6 +207,42 @@ describe('cluster stack: configuration variants', () => {
       expect([type, Object.keys(resources(doc, type))]).toEqual([type, []]);
     for (const instance of Object.values(resources(doc, 'aws_instance'))) expect(instance.subnet_id).toBe('subnet-0def456');
     expect(text).toHaveResourceWithProperties(SecurityGroup, { vpc_id: 'vpc-0abc123', name: 'millrace-demo-kafka' });
+    // Egress to the VPC uses that VPC's own CIDR, read from AWS.
+    expect(doc.data.aws_vpc.vpc).toEqual({ id: 'vpc-0abc123' });
+    const toVpc = (Object.values(resources(doc, 'aws_vpc_security_group_egress_rule')) as { ip_protocol: string; cidr_ipv4: string }[]).filter((e) => e.ip_protocol === '-1');
+    expect(toVpc.length).toBe(3);
+    for (const e of toVpc) expect(e.cidr_ipv4).toBe('${data.aws_vpc.vpc.cidr_block}');
+  });
+
+  it('records VPC flow logs in an encrypted CloudWatch group, kept a year, when aws.flowLogs is true', () => {
+    const { doc } = synth(awsConfig('aws:\n  flowLogs: true\n'));
+    const flowLog = resources(doc, 'aws_flow_log')['flow-log'];
+    expect(flowLog).toEqual(
+      expect.objectContaining({
+        vpc_id: ref('aws_vpc', 'vpc'),
+        traffic_type: 'ALL',
+        log_destination_type: 'cloud-watch-logs',
+        log_destination: ref('aws_cloudwatch_log_group', 'flow-log-group', 'arn'),
+        iam_role_arn: ref('aws_iam_role', 'flow-log-role', 'arn'),
+      }),
+    );
+    expect(resources(doc, 'aws_cloudwatch_log_group')['flow-log-group']).toEqual(
+      expect.objectContaining({ name: '/millrace/demo/vpc-flow-logs', retention_in_days: 365, kms_key_id: KMS_ARN }),
+    );
+    const trust = JSON.parse(resources(doc, 'aws_iam_role')['flow-log-role'].assume_role_policy);
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({ Principal: { Service: 'vpc-flow-logs.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.account.account_id}' } } }),
+    ]);
+    const written = JSON.parse(resources(doc, 'aws_iam_role_policy')['flow-log-role-policy'].policy);
+    for (const st of written.Statement) for (const r of st.Resource) expect(r).not.toBe('*');
+    // The key lets CloudWatch Logs use it for that one group, and nothing else.
+    const keyPolicy = JSON.parse(resources(doc, 'aws_kms_key')['kms-key'].policy);
+    expect(keyPolicy.Statement[2]).toEqual(
+      expect.objectContaining({
+        Principal: { Service: 'logs.us-east-1.amazonaws.com' },
+        Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': expect.stringMatching(/:logs:us-east-1:.*:log-group:\/millrace\/demo\/vpc-flow-logs$/) } },
+      }),
+    );
   });
 
   it('uses a Debian 12 image from Debian\'s account when asked', () => {

@@ -69,3 +69,23 @@ describe('errorTail', () => {
     expect(errorTail(raw)).toBe('Error: boom\n\n  with aws_instance.node-kafka-1,');
   });
 });
+
+describe('inventoryFromOutputs with aws.bastion', () => {
+  const bastionConfig = parseConfigText('name: demo\ntarget: aws\nnetwork:\n  sshCidr: 198.51.100.7/32\naws:\n  bastion: true\n', 'test.yaml');
+  const withBastion = { ...canned, bastion: { sensitive: false, type: ['object', {}], value: { id: 'i-0b', public_ip: '198.51.100.99', private_ip: '10.42.1.5' } } };
+
+  it('reaches every node at its private address through the bastion, as the login user with the cluster key', () => {
+    const inv = inventoryFromOutputs(bastionConfig, JSON.stringify(withBastion), '/keys/id');
+    for (const n of inv.nodes) {
+      expect(n.sshAddress).toBe(n.privateAddress);
+      expect(n.jumpHost).toEqual({ address: '198.51.100.99', port: 22, user: 'admin' });
+    }
+    // Control: the same outputs without the option connect directly to the public IPs.
+    const direct = inventoryFromOutputs(config, JSON.stringify(withBastion), '/keys/id');
+    expect(direct.nodes.map((n) => [n.sshAddress === n.publicAddress, n.jumpHost])).toEqual(direct.nodes.map(() => [true, undefined]));
+  });
+
+  it('fails, naming the bastion, when the stack has no bastion output', () => {
+    expect(message(() => inventoryFromOutputs(bastionConfig, JSON.stringify(canned), '/k'))).toMatch(/no public IP for the bastion/);
+  });
+});

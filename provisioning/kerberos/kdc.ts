@@ -1,0 +1,147 @@
+/**
+ * The KDC and the keytabs, over SSH. `ensureKdc` runs once per `up`, before the nodes are
+ * provisioned in parallel: it installs MIT Kerberos on the kdc node, creates the realm (its master
+ * key made and kept on that node only), starts krb5kdc and creates every principal with a random
+ * key. `ensureKeytabs` then runs on each node after its users exist: a keytab that still gets a
+ * ticket from the KDC stays as it is; a missing or stale one is exported on the KDC node
+ * (`ktadd -norandkey`, so other copies stay valid), carried in memory over SSH, never written on
+ * the operator's machine or shown in a log or a command line, and installed 0400 for its user.
+ */
+import type { Logger } from 'pino';
+import { MillraceError } from '../../lib/errors';
+import { ROLE_PORTS } from '../../lib/roles';
+import { waitFor } from '../../lib/retry';
+import { cmd, q } from '../../lib/shell';
+import type { RemoteHost } from '../remote-host';
+import type { FileSpec, HealthReport, NodeContext, Service } from '../service';
+import { portOpenCommand, report, unitAndPortChecks } from '../services/java-service';
+import { syncFiles } from '../sync-files';
+import { kdcConf, KEYTAB_DIR, type KerberosFacts, type KeytabSpec } from './realm';
+
+export const KDC_UNIT = 'krb5-kdc.service';
+export const KDC_PORT = ROLE_PORTS.kdc[0]!.port;
+const KDC_CONF = '/etc/krb5kdc/kdc.conf';
+const KADM5_ACL = '/etc/krb5kdc/kadm5.acl';
+const KDC_DB = '/var/lib/krb5kdc/principal';
+export const KDC_APT = ['krb5-kdc', 'krb5-admin-server', 'krb5-user'];
+export const KDC_DNF = ['krb5-server', 'krb5-workstation'];
+export const CLIENT_APT = ['krb5-user'];
+export const CLIENT_DNF = ['krb5-workstation'];
+
+/**
+ * The KDC's files: the realm's config and an empty admin ACL (no remote kadmin: millrace uses
+ * kadmin.local over SSH). Its /etc/krb5.conf is every node's (plan.ts), written before the keytabs.
+ */
+export function kdcFiles(k: KerberosFacts): FileSpec[] {
+  return [
+    { path: KDC_CONF, content: kdcConf(k), mode: 0o644, owner: 'root', restarts: [KDC_UNIT] },
+    // Debian's unit passes DAEMON_ARGS: serve this realm whatever krb5.conf's default realm is when the KDC first starts.
+    { path: '/etc/default/krb5-kdc', content: `# Rendered by millrace.\nDAEMON_ARGS="-r ${k.realm}"\n`, mode: 0o644, owner: 'root', restarts: [KDC_UNIT] },
+    { path: KADM5_ACL, content: '# No remote administration: millrace runs kadmin.local on this node.\n', mode: 0o600, owner: 'root', restarts: [KDC_UNIT] },
+  ];
+}
+
+const kadmin = (k: KerberosFacts, query: string): string => cmd('kadmin.local', '-r', k.realm, '-q', query);
+
+/**
+ * Packages, realm, KDC, principals. Checks first at every step; returns what it changed. The
+ * master key is random, made on the node and piped to kdb5_util (never an argument), and kept
+ * only in the KDC's stash file (0600 root), like the CA key on the operator's side.
+ */
+export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: string[], log: Logger): Promise<string[]> {
+  const changed: string[] = [];
+  const missing = (await host.exec(`for p in ${KDC_APT.join(' ')}; do dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done`)).stdout.trim();
+  if (missing) {
+    log.info({ packages: missing.split('\n') }, 'installing MIT Kerberos on the KDC node');
+    // Debian's packages would start the KDC and kadmind on a default config: keep them stopped until ours is written.
+    await host.execOrThrow(
+      'export DEBIAN_FRONTEND=noninteractive; own=0; if [ ! -e /usr/sbin/policy-rc.d ]; then own=1; printf "#!/bin/sh\\nexit 101\\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d; fi; ' +
+        `apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends ${missing.split('\n').join(' ')}; rc=$?; [ $own = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $rc`,
+      { what: `install ${missing.split('\n').join(', ')} on the KDC node` },
+    );
+    changed.push(`packages ${missing.split('\n').join(' ')}`);
+  }
+  const files = await syncFiles(host, kdcFiles(k));
+  changed.push(...files.map((f) => f.path));
+  if ((await host.exec(`test -f ${KDC_DB}`)).code !== 0) {
+    log.info({ realm: k.realm }, 'creating the Kerberos realm');
+    await host.execOrThrow(
+      `umask 077; pw=$(head -c 48 /dev/urandom | base64 -w0); printf '%s\\n%s\\n' "$pw" "$pw" | kdb5_util -r ${q(k.realm)} create -s >/dev/null; rc=$?; unset pw; exit $rc`,
+      { what: `create the Kerberos realm ${k.realm}` },
+    );
+    changed.push(`realm ${k.realm}`);
+  }
+  // kadmind is not needed (no remote administration) and would open 749 and 464.
+  await host.exec('systemctl disable --now krb5-admin-server.service >/dev/null 2>&1; systemctl mask krb5-admin-server.service >/dev/null 2>&1; true');
+  const active = (await host.exec(`systemctl is-active ${KDC_UNIT}`)).stdout.trim() === 'active';
+  if (!active || files.length) {
+    await host.execOrThrow(`systemctl enable --quiet ${KDC_UNIT} && systemctl restart ${KDC_UNIT}`, { what: 'start the KDC' });
+    changed.push(active ? 'restarted the KDC' : 'started the KDC');
+  }
+  await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.privateAddress, KDC_PORT))).code === 0 ? true : undefined), {
+    timeout: 60_000,
+    interval: 1000,
+    what: `the KDC on ${k.kdc.name} to listen on ${k.kdc.privateAddress}:${KDC_PORT}`,
+    hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${k.kdc.name} (millrace ssh ${k.kdc.name})`,
+  });
+  const existing = new Set((await host.execOrThrow(kadmin(k, 'listprincs'), { what: 'list the Kerberos principals' })).split('\n').map((l) => l.trim()));
+  const life = `${k.ticketLifetimeSeconds} seconds`;
+  for (const p of principals) {
+    if (!existing.has(p)) {
+      await host.execOrThrow(kadmin(k, `addprinc -randkey -maxlife "${life}" -maxrenewlife "${life}" ${p}`), { what: `create the principal ${p}` });
+      changed.push(`principal ${p}`);
+    }
+  }
+  // Lifetimes follow the config (kerberos.ticketLifetime), for the ticket-granting service too.
+  for (const p of [`krbtgt/${k.realm}@${k.realm}`, ...principals])
+    await host.execOrThrow(kadmin(k, `modprinc -maxlife "${life}" -maxrenewlife "${life}" ${p}`), { what: `set the ticket lifetime of ${p}` });
+  return changed;
+}
+
+/** A keytab that gets a ticket from the KDC for its principal is good; the check uses a memory cache. */
+function keytabWorks(kt: KeytabSpec): string {
+  return `test -f ${q(kt.path)} && [ "$(stat -c '%a %U' ${q(kt.path)})" = "400 ${kt.owner}" ] && kinit -k -t ${q(kt.path)} -c MEMORY:millrace-check ${q(kt.principal)} >/dev/null 2>&1`;
+}
+
+/**
+ * Puts this node's keytabs in place (see the file comment); returns the ones it installed, whose
+ * units must restart. The keytab bytes exist only in this process's memory and on the two nodes.
+ */
+export async function ensureKeytabs(k: KerberosFacts, kdcHost: RemoteHost, host: RemoteHost, keytabs: KeytabSpec[]): Promise<KeytabSpec[]> {
+  const installed: KeytabSpec[] = [];
+  if (keytabs.length) await host.execOrThrow(`mkdir -p ${KEYTAB_DIR} && chmod 755 ${KEYTAB_DIR}`, { what: `create ${KEYTAB_DIR}` });
+  for (const kt of keytabs) {
+    if ((await host.exec(keytabWorks(kt))).code === 0) continue;
+    // The principal is service/address@REALM (checked characters), so it needs no quoting inside the double quotes.
+    const exported = await kdcHost.exec(
+      `set -e; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; kadmin.local -r ${q(k.realm)} -q "ktadd -norandkey -k $d/kt ${kt.principal}" >/dev/null; base64 -w0 "$d/kt"`,
+    );
+    if (exported.code !== 0 || !exported.stdout.trim())
+      throw new MillraceError(`${kdcHost.name}: could not export the keytab of ${kt.principal} (exit ${exported.code}): ${exported.stderr.trim().split('\n').slice(-3).join(' ')}`, {
+        hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${kdcHost.name}, then run \`millrace up\` again`,
+      });
+    await host.putFile(kt.path, Buffer.from(exported.stdout.trim(), 'base64'), { mode: 0o400, owner: kt.owner });
+    if ((await host.exec(keytabWorks(kt))).code !== 0)
+      throw new MillraceError(`${host.name}: the keytab of ${kt.principal} at ${kt.path} gets no ticket from the KDC at ${k.kdc.privateAddress}:${KDC_PORT}`, {
+        hint: `check that ${host.name} reaches ${k.kdc.name} on TCP ${KDC_PORT} and that the clocks agree (Kerberos allows 5 minutes), then run \`millrace up\` again`,
+      });
+    installed.push(kt);
+  }
+  return installed;
+}
+
+/** The KDC as a service of the node with the kdc role: `ensureKdc` has set it up before the nodes are provisioned. */
+export const kdcService: Service = {
+  id: 'kdc',
+  role: 'kdc',
+  unit: KDC_UNIT,
+  user: 'root',
+  ports: ROLE_PORTS.kdc,
+  packages: { apt: KDC_APT, dnf: KDC_DNF },
+  directories: () => [],
+  files: (ctx: NodeContext): FileSpec[] => (ctx.cluster.kerberos ? kdcFiles(ctx.cluster.kerberos) : []),
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, KDC_UNIT, ctx.node.privateAddress, KDC_PORT);
+    return report(checks);
+  },
+};
