@@ -45,6 +45,7 @@ export const EXAMPLES: Record<string, string[]> = {
   demo: ['millrace demo -c examples/local.yaml', 'millrace demo --events 50000 --rate 5000'],
   credentials: ['millrace credentials --principal analyst', 'millrace credentials --principal analyst -o ~/kafka-creds --no-java-stores'],
   doctor: ['millrace doctor', 'millrace doctor -c examples/aws.yaml'],
+  hdfs: ['millrace hdfs -- -ls /lake', 'millrace hdfs -- -du -s -h /lake/flights', 'millrace hdfs --as hdfs -- -df -h'],
   consume: [
     'millrace consume flights.events -n 10 --from-beginning',
     'millrace consume flights.predictions --verify --spec examples/pipelines/flights.yaml',

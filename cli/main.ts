@@ -10,6 +10,7 @@ import { registerInit } from './commands/init';
 import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
 import { registerOps } from './commands/ops';
+import { registerHdfs } from './commands/hdfs';
 import { registerCache } from './commands/cache';
 import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
+  registerHdfs(program);
   registerDescribe(program);
   registerList(program);
   registerVerify(program);

@@ -294,8 +294,8 @@ const baseSchema = z
       .object({
         enabled: z
           .boolean()
-          .default(false)
-          .describe('Kerberos for HDFS and the KMS: a KDC on the kdc node (the namenode\'s unless a node has the kdc role), a principal and keytab per service and node, Hadoop RPC and block transfer with privacy'),
+          .default(true)
+          .describe('Kerberos for HDFS and the KMS (on by default): a KDC on the kdc node (the namenode\'s unless a node has the kdc role), a principal and keytab per service and node, Hadoop RPC and block transfer with privacy. false leaves HDFS and the KMS trusting the user name a client claims (verify warns)'),
         realm: z
           .string()
           .regex(/^[A-Z0-9][A-Z0-9.-]{0,62}$/, 'must be upper case letters, digits, "." and "-", e.g. DEMO.MILLRACE')

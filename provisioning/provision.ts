@@ -40,6 +40,8 @@ export interface HostOutcome {
   started: string[];
   restarted: string[];
   health: Record<string, HealthReport>;
+  /** Wall-clock seconds per step on this node (prepare, keytabs, install, configure, start/health per service), in order. */
+  seconds?: Record<string, number>;
 }
 
 export function changedAnything(o: HostOutcome): boolean {
@@ -49,11 +51,14 @@ export function changedAnything(o: HostOutcome): boolean {
 export async function provision(facts: ClusterFacts, plans: NodePlan[], options: ProvisionOptions): Promise<HostOutcome[]> {
   const k = facts.kerberos;
   let kdcChanges: string[] = [];
+  let kdcSeconds = 0;
   if (k) {
     // Before any node: every node's services need their keytabs from the KDC before they start.
     const kdcHost = options.hosts.get(k.kdc.name);
     if (!kdcHost) throw new Error(`no SSH connection for the KDC node ${k.kdc.name}`);
+    const started = Date.now();
     kdcChanges = await ensureKdc(k, kdcHost, clusterPrincipals(facts.nodes, k.realm), options.log.child({ host: k.kdc.name, service: 'kdc' }));
+    kdcSeconds = (Date.now() - started) / 1000;
   }
   const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
     const host = options.hosts.get(plan.node.name);
@@ -65,6 +70,8 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
   const outcomes = results.map((r) => (r as { value: HostOutcome }).value);
   const kdcOutcome = k && outcomes.find((o) => o.node === k.kdc.name);
   if (kdcOutcome && kdcChanges.length) kdcOutcome.prepared.unshift(...kdcChanges.map((c) => `kerberos: ${c}`));
+  // The KDC's realm and principals are made before any node starts: first in its node's steps.
+  if (kdcOutcome) kdcOutcome.seconds = { kdc: kdcSeconds, ...kdcOutcome.seconds };
   return outcomes;
 }
 
@@ -85,6 +92,14 @@ async function provisionHost(
     started: [],
     restarted: [],
     health: {},
+    seconds: {},
+  };
+  let mark = Date.now();
+  /** Adds the time since the last lap to a step's seconds. */
+  const lap = (step: string): void => {
+    const now = Date.now();
+    outcome.seconds![step] = (outcome.seconds![step] ?? 0) + (now - mark) / 1000;
+    mark = now;
   };
 
   report('prepare: waiting for cloud-init');
@@ -97,6 +112,7 @@ async function provisionHost(
   report('prepare: packages, users, directories');
   outcome.prepared.push(...(await prepareHost(host, plan.prepareScript)));
   if (outcome.prepared.length) log.info({ step: 'prepare', changed: outcome.prepared }, 'host prepared');
+  lap('prepare');
 
   const k = facts.kerberos;
   const keytabUnits = new Set<string>();
@@ -111,6 +127,7 @@ async function provisionHost(
       outcome.prepared.push(...installed.map((kt) => `keytab ${kt.path} (${kt.principal})`));
       log.info({ step: 'prepare', keytabs: installed.map((kt) => kt.principal) }, 'keytabs installed');
     }
+    lap('keytabs');
   }
 
   for (const component of plan.components) {
@@ -118,6 +135,7 @@ async function provisionHost(
     const r = await options.artifacts.install(host, component, (m) => report(`install: ${m}`));
     if (r.changed) outcome.installed.push(component);
   }
+  lap('install');
 
   report('configure: config files and units');
   const changed = await syncFiles(host, plan.files);
@@ -133,6 +151,8 @@ async function provisionHost(
 
   // A new build of a component under a running service takes effect only with a restart.
   for (const s of plan.services) if (s.component && outcome.installed.includes(s.component)) toRestart.add(s.unit);
+
+  lap('configure');
 
   const ctx = { cluster: facts, node: plan.node };
   for (const service of plan.services) {
@@ -151,6 +171,7 @@ async function provisionHost(
       await startUnit(host, service.unit, 'restart');
       outcome.restarted.push(service.id);
     }
+    lap(`start ${service.id}`);
   }
 
   for (const service of plan.services) {
@@ -174,12 +195,14 @@ async function provisionHost(
         cause: error,
       });
     });
+    lap(`health ${service.id}`);
   }
   for (const service of plan.services) {
     if (!service.postStart) continue;
     report(`post-start: ${service.id}`);
     const r = await service.postStart(host, ctx, log.child({ service: service.id }));
     if (r.changed) outcome.initialized.push(`${service.id}${r.detail ? ` (${r.detail})` : ''}`);
+    lap(`post-start ${service.id}`);
   }
   report('healthy');
   return outcome;

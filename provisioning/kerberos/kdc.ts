@@ -86,15 +86,17 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
   });
   const existing = new Set((await host.execOrThrow(kadmin(k, 'listprincs'), { what: 'list the Kerberos principals' })).split('\n').map((l) => l.trim()));
   const life = `${k.ticketLifetimeSeconds} seconds`;
-  for (const p of principals) {
-    if (!existing.has(p)) {
-      await host.execOrThrow(kadmin(k, `addprinc -randkey -maxlife "${life}" -maxrenewlife "${life}" ${p}`), { what: `create the principal ${p}` });
-      changed.push(`principal ${p}`);
-    }
-  }
+  const newPrincipals = principals.filter((p) => !existing.has(p));
+  // One SSH round trip for all of them (kadmin.local per command, stopping at the first failure).
   // Lifetimes follow the config (kerberos.ticketLifetime), for the ticket-granting service too.
-  for (const p of [`krbtgt/${k.realm}@${k.realm}`, ...principals])
-    await host.execOrThrow(kadmin(k, `modprinc -maxlife "${life}" -maxrenewlife "${life}" ${p}`), { what: `set the ticket lifetime of ${p}` });
+  const commands = [
+    ...newPrincipals.map((p) => kadmin(k, `addprinc -randkey -maxlife "${life}" -maxrenewlife "${life}" ${p}`)),
+    ...[`krbtgt/${k.realm}@${k.realm}`, ...principals].map((p) => kadmin(k, `modprinc -maxlife "${life}" -maxrenewlife "${life}" ${p}`)),
+  ];
+  await host.execOrThrow(commands.join(' && '), {
+    what: newPrincipals.length ? `create the principals ${newPrincipals.join(', ')} and set ticket lifetimes` : 'set the ticket lifetimes of the principals',
+  });
+  changed.push(...newPrincipals.map((p) => `principal ${p}`));
   return changed;
 }
 

@@ -208,9 +208,17 @@ export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
   ];
 }
 
-/** Before Spark starts: a ticket in the cache now, and the timer that keeps it fresh. */
+/**
+ * Before Spark starts: a ticket in the cache now, and the timer that keeps it fresh. With
+ * kerberos.enabled turned off, a timer left from before is stopped: there is nothing to renew.
+ */
 async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutcome> {
-  if (!ctx.cluster.kerberos) return { changed: false };
+  if (!ctx.cluster.kerberos) {
+    const left = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
+    if (!left) return { changed: false };
+    await host.execOrThrow(`systemctl disable --quiet --now ${KINIT_TIMER} && systemctl reset-failed ${KINIT_UNIT} 2>/dev/null; true`, { what: 'stop Kerberos ticket renewal' });
+    return { changed: true, detail: `Kerberos off: ${KINIT_TIMER} stopped` };
+  }
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
   await host.execOrThrow(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`, { what: "get the spark principal's first ticket" });
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };

@@ -22,6 +22,11 @@ const ADMIN = 'hdfs';
 const DECRYPTER = 'spark';
 /** A user no ACL names. */
 export const KMS_STRANGER = 'millrace-verify-stranger';
+/**
+ * The user the KMS sees when the stranger calls: KMS_STRANGER by name without Kerberos; with it,
+ * the KMS node's HTTP principal, which auth_to_local maps to the user HTTP.
+ */
+export const kmsStrangerUser = (facts: ClusterFacts): string => (facts.kerberos ? 'HTTP' : KMS_STRANGER);
 
 /** A Hadoop configuration XML → its properties. */
 export function parseHadoopXml(xml: string): Record<string, string> {

@@ -2,10 +2,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ADDRESSES, ensureBaseCluster, node, randomName, REPO } from './harness';
+import { ADDRESSES, ensureBaseCluster, node, randomName, REPO, SPARK_FS_SHELL } from './harness';
 
-// On the Spark node, Spark's own jars carry the HDFS client; the node has the cluster's Hadoop config.
-const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
 
 // HDFS and Spark as the base config has them, whatever the files before this one left.
 beforeAll(ensureBaseCluster);
@@ -18,13 +16,13 @@ describe('HDFS', () => {
     const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
     try {
       await spark.putFile(local, data, { mode: 0o644, owner: 'spark' });
-      await spark.execOrThrow(`${FS_SHELL} -put ${local} /tmp/${name}.bin`);
-      await spark.execOrThrow(`${FS_SHELL} -get /tmp/${name}.bin ${local}.back`);
+      await spark.execOrThrow(`${SPARK_FS_SHELL} -put ${local} /tmp/${name}.bin`);
+      await spark.execOrThrow(`${SPARK_FS_SHELL} -get /tmp/${name}.bin ${local}.back`);
       const back = await spark.getFile(`${local}.back`);
       expect(crypto.createHash('sha256').update(back).digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
       expect(back.length).toBe(data.length);
     } finally {
-      await spark.exec(`${FS_SHELL} -rm -f /tmp/${name}.bin; rm -f ${local} ${local}.back`);
+      await spark.exec(`${SPARK_FS_SHELL} -rm -f /tmp/${name}.bin; rm -f ${local} ${local}.back`);
       await spark.close();
     }
   });

@@ -10,7 +10,7 @@ import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, CONFIG, node, REPO, TEST_DIR } from './harness';
+import { cli, CLUSTER, CONFIG, node, REPO, TEST_DIR, SPARK_FS_SHELL } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 // At least 1,000,000 rows to train on after the random 80/20 split: 1.3M leaves ~40,000 rows
@@ -19,7 +19,6 @@ const N = 1_300_000;
 const INVALID = 100;
 const SCORED = 2000;
 const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
-const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
 
 interface LakeStats {
   events: number;
@@ -129,8 +128,8 @@ describe('the pipeline, through `millrace demo`', () => {
     try {
       const v = demo.model.version;
       expect(v).toMatch(/^v\d{8}T\d{6}Z$/);
-      await spark.execOrThrow(`${FS_SHELL} -test -e /lake/flights/models/${v}/metrics.json && ${FS_SHELL} -test -d /lake/flights/models/${v}/model`);
-      expect((await spark.execOrThrow(`${FS_SHELL} -cat /lake/flights/models/latest`)).trim()).toBe(v);
+      await spark.execOrThrow(`${SPARK_FS_SHELL} -test -e /lake/flights/models/${v}/metrics.json && ${SPARK_FS_SHELL} -test -d /lake/flights/models/${v}/model`);
+      expect((await spark.execOrThrow(`${SPARK_FS_SHELL} -cat /lake/flights/models/latest`)).trim()).toBe(v);
     } finally {
       await spark.close();
     }

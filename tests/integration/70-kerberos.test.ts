@@ -1,20 +1,25 @@
 /**
- * Kerberos (kerberos.enabled) on the shared cluster, after the pipeline: `up` turns it on where it
- * runs (a KDC on hdfs-1, principals and keytabs, Hadoop RPC and block transfer with privacy, the
- * KMS on SPNEGO, Spark's ticket renewed by a timer), and the attack of issue 13 is refused:
- * a Hadoop client outside the nodes, claiming any user without a ticket, gets nothing from the
- * NameNode or the KMS, while spark with its keytab's ticket still reads the lake.
+ * Kerberos, on by default: the shared cluster every file before this one used is kerberized (a KDC
+ * on hdfs-1, principals and keytabs, Hadoop RPC and block transfer with privacy, the KMS on SPNEGO,
+ * Spark's ticket renewed by a timer), and the attack of issue 13 is refused: a Hadoop client
+ * outside the nodes, claiming any user without a ticket, gets nothing from the NameNode or the
+ * KMS, while spark with its keytab's ticket still reads the lake.
  *
- * It runs last (before teardown) because it changes the shared cluster for good.
+ * Then the controls: with kerberos.enabled: false the same client and the same wire capture do get
+ * through; and Kerberos turned back on with 3-minute tickets carries streaming ingest through
+ * several renewals. It runs last (before teardown) because it leaves the cluster on 3-minute tickets.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { nodesDir } from '../../targets/local';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, ensureBaseCluster, node, REPO, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ensureBaseCluster, node, REPO, SPARK_FS_SHELL, TEST_DIR, UP_LOG, writeConfig } from './harness';
 
-const KERBEROS = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n  ticketLifetime: 3m\n`);
+/** The control: the base cluster with Kerberos turned off. */
+const SIMPLE = writeConfig(path.join(TEST_DIR, 'no-kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: false\n`);
+/** Kerberos back on, with tickets that expire within the test. */
+const KERBEROS = writeConfig(path.join(TEST_DIR, 'kerberos-3m.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n  ticketLifetime: 3m\n`);
 const REALM = `${CLUSTER.toUpperCase()}.MILLRACE`;
 const NN = `${ADDRESSES['hdfs-1']}:8020`;
 const KMS = `https://${ADDRESSES['hdfs-1']}:9600/kms/v1`;
@@ -29,14 +34,12 @@ async function lakeStats(prefix: string): Promise<{ events: number; distinct_ids
   return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as { events: number; distinct_ids: number; duplicate_ids: number };
 }
 
-let firstUp: { code: number | null; stdout: string; stderr: string; seconds: number };
-/** The control capture, taken on the cluster as the base config has it (no Kerberos, so no RPC privacy). */
-let control: Capture;
+/** The capture taken on the base cluster (Kerberos, the default: RPC and block transfer with privacy). */
+let kerberized: Capture;
 
 beforeAll(async () => {
   await ensureBaseCluster();
-  control = await captureWhileWriting();
-  firstUp = await cli(['up', '--json', '-c', KERBEROS]);
+  kerberized = await captureWhileWriting();
 }, 20 * 60_000);
 
 interface Capture {
@@ -63,7 +66,7 @@ async function captureWhileWriting(): Promise<Capture> {
     await waitUntil(() => /listening on/.test(said), 10_000, `tcpdump to start: ${said}`);
     const local = `/tmp/${marker}.txt`;
     await spark.putFile(local, `${marker}\n`.repeat(200), { mode: 0o644, owner: 'spark' });
-    const fsShell = `runuser -u spark -- env KRB5CCNAME=FILE:/var/lib/millrace/spark/krb5cc java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
+    const fsShell = SPARK_FS_SHELL;
     const put = await spark.exec(`${fsShell} -put -f ${local} /tmp/${marker}.txt && ${fsShell} -cat /tmp/${marker}.txt | head -c 100`);
     await new Promise((r) => setTimeout(r, 1500));
     dump.kill('SIGINT');
@@ -114,9 +117,7 @@ function curlStatus(url: string): string {
 }
 
 describe('Kerberos: nobody reaches the lake by claiming a name', () => {
-  it('up turns Kerberos on: a KDC on hdfs-1, a keytab per service and node (0400, its user), and says what it did', async () => {
-    expect(firstUp.stderr.slice(-3000)).not.toMatch(/error:/);
-    expect(firstUp.code).toBe(0);
+  it('the base cluster has Kerberos (the default): a KDC on hdfs-1, a keytab per service and node (0400, its user)', async () => {
     const hdfs = await node('hdfs-1');
     const spark = await node('spark-1');
     try {
@@ -134,8 +135,9 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       } finally {
         await kafka.close();
       }
-      // The keytabs never passed through the operator's disk or its log.
-      expect(firstUp.stdout + firstUp.stderr).not.toMatch(/BQIA|keytab content/);
+      // The keytabs never passed through the operator's log (the whole log of the run's first `up`).
+      expect(fs.readFileSync(UP_LOG, 'utf8')).toMatch(/hdfs-1/);
+      expect(fs.readFileSync(UP_LOG, 'utf8')).not.toMatch(/BQIA|keytab content/);
     } finally {
       await hdfs.close();
       await spark.close();
@@ -172,7 +174,7 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
     } finally {
       await spark.close();
     }
-    const v = await cli(['verify', '--json', '-c', KERBEROS]);
+    const v = await cli(['verify', '--json', '-c', CONFIG]);
     const list = (JSON.parse(v.stdout) as { checks: { check: string; ok: boolean; status?: string; detail: string }[] }).checks;
     const row = (prefix: string) => list.find((r) => r.check.startsWith(prefix));
     expect(row('Kerberos: a client without a ticket is refused by the NameNode')).toMatchObject({ ok: true });
@@ -185,20 +187,53 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
     expect(v.code).toBe(0);
   }, 10 * 60_000);
 
-  it('encrypted on the wire: a marker written through HDFS shows in a capture of 8020 and 9866 without Kerberos (the control), and not with it', async () => {
-    expect(control).toMatchObject({ wrote: true, seen: true });
-    const kerberized = await captureWhileWriting();
+  it('`millrace hdfs` runs the shell as spark (its ticket) and as hdfs (the namenode\'s keytab), with no kinit by hand; a missing path exits 1', async () => {
+    const asSpark = await cli(['hdfs', '--json', '-c', CONFIG, '--', '-ls', '-d', '/lake']);
+    expect(asSpark.stderr.slice(-2000)).not.toMatch(/error:/);
+    expect(asSpark.code).toBe(0);
+    const spark = JSON.parse(asSpark.stdout) as { node: string; user: string; code: number; stdout: string };
+    expect(spark).toMatchObject({ node: 'spark-1', user: 'spark', code: 0 });
+    expect(spark.stdout).toMatch(/^drwxr-x---\s+- spark spark\s+0 .* \/lake$/m);
+    const asHdfs = await cli(['hdfs', '--as', 'hdfs', '-c', CONFIG, '--', '-ls', '/']);
+    expect(asHdfs.code).toBe(0);
+    expect(asHdfs.stdout).toMatch(/ \/lake$/m);
+    expect(asHdfs.stdout).toMatch(/ \/tmp$/m);
+    const missing = await cli(['hdfs', '-c', CONFIG, '--', '-ls', '/no-such-dir-here']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/No such file or directory/);
+    expect(missing.stderr).toMatch(/the HDFS shell failed on spark-1 as spark \(exit 1\)/);
+  }, 5 * 60_000);
+
+  it('encrypted on the wire: a marker written through HDFS is not in a capture of 8020 and 9866; with kerberos.enabled: false (the control) it is, and the attack gets through', async () => {
     expect(kerberized.wrote).toBe(true);
     expect(kerberized.bytes).toBeGreaterThan(10_000);
     expect(kerberized.seen).toBe(false);
-    console.log(`wire capture: control (simple auth) ${control.bytes} bytes, marker seen; kerberized (privacy) ${kerberized.bytes} bytes, marker not seen`);
-  }, 5 * 60_000);
+    const off = await cli(['up', '--json', '-c', SIMPLE]);
+    expect(off.stderr.slice(-3000)).not.toMatch(/error:/);
+    expect(off.code).toBe(0);
+    const control = await captureWhileWriting();
+    expect(control).toMatchObject({ wrote: true, seen: true });
+    // Without Kerberos, the outside client that names a user is believed: the attack of issue 13.
+    const claimed = outsideClient({ 'fs.defaultFS': `hdfs://${NN}`, 'hadoop.security.authentication': 'simple' }, { HADOOP_USER_NAME: 'spark' }, '-ls', '/lake');
+    expect(claimed.out).not.toMatch(/SIMPLE authentication is not enabled/);
+    expect(claimed.code).toBe(0);
+    const spark = await node('spark-1');
+    try {
+      expect((await spark.exec('systemctl is-enabled millrace-spark-kinit.timer')).stdout.trim()).not.toBe('enabled');
+    } finally {
+      await spark.close();
+    }
+    console.log(`wire capture: kerberized (privacy) ${kerberized.bytes} bytes, marker not seen; control (kerberos.enabled: false) ${control.bytes} bytes, marker seen`);
+  }, 20 * 60_000);
 
-  it('a second up changes nothing and restarts nothing', async () => {
+  it('turned back on (3-minute tickets), up converges; a second up changes nothing and restarts nothing', async () => {
+    const on = await cli(['up', '--json', '-c', KERBEROS]);
+    expect(on.stderr.slice(-3000)).not.toMatch(/error:/);
+    expect(on.code).toBe(0);
     const again = await cli(['up', '--json', '-c', KERBEROS]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/no changes|"changed":\s*false/);
-  }, 10 * 60_000);
+  }, 20 * 60_000);
 
   it('streaming ingest keeps writing through at least three ticket renewals (3-minute tickets): every event lands exactly once', async () => {
     const spark = await node('spark-1');

@@ -11,6 +11,7 @@ import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
 import { clientCredentials } from '../../provisioning/cluster-state';
 import type { KafkaConnection } from '../../producers/kafka-types';
+import { SPARK_CCACHE } from '../../provisioning/kerberos/realm';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const TEST_DIR = path.join(REPO, '.millrace-test');
@@ -45,6 +46,13 @@ nodes:
 artifacts:
   source: maven
 `;
+
+/**
+ * HDFS's shell on spark-1 as the spark user, the way Spark's drivers reach HDFS: Spark's jars carry
+ * the client, the node has the cluster's Hadoop config, and (Kerberos, the default) the spark
+ * principal's ticket cache that millrace-spark-kinit.timer keeps fresh.
+ */
+export const SPARK_FS_SHELL = `runuser -u spark -- env KRB5CCNAME=${SPARK_CCACHE} java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
 
 export interface CliResult {
   code: number | null;

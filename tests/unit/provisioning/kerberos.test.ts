@@ -26,12 +26,14 @@ describe('kerberos config', () => {
     expect(realmFor(parseConfigText('name: demo\nkerberos: { enabled: true, realm: CORP.EXAMPLE.COM }\n'))).toBe('CORP.EXAMPLE.COM');
   });
 
-  it('control: without kerberos.enabled no node gets the kdc role', () => {
-    expect(parseConfigText('name: demo\n').nodes.flatMap((n) => n.roles)).not.toContain('kdc');
+  it('is on by default; control: with kerberos.enabled false no node gets the kdc role', () => {
+    expect(parseConfigText('name: demo\n').kerberos.enabled).toBe(true);
+    expect(parseConfigText('name: demo\n').nodes.filter((n) => n.roles.includes('kdc')).map((n) => n.name)).toEqual(['hdfs-1']);
+    expect(parseConfigText('name: demo\nkerberos: { enabled: false }\n').nodes.flatMap((n) => n.roles)).not.toContain('kdc');
   });
 
   it('refuses a kdc role without kerberos, two KDCs, a lower-case realm and a lifetime under 2 minutes, each with its path', () => {
-    expect(problems('name: demo\nnodes:\n  - { name: a-1, roles: [kafka, namenode, datanode, kdc] }\n')).toEqual(['nodes: a node has the kdc role but kerberos.enabled is false']);
+    expect(problems('name: demo\nkerberos: { enabled: false }\nnodes:\n  - { name: a-1, roles: [kafka, namenode, datanode, kdc] }\n')).toEqual(['nodes: a node has the kdc role but kerberos.enabled is false']);
     expect(problems('name: demo\nkerberos: { enabled: true }\nnodes:\n  - { name: a-1, roles: [kafka, namenode, datanode, kdc] }\n  - { name: a-2, roles: [kdc] }\n')).toEqual([
       'nodes: at most one node may have the kdc role (found 2)',
     ]);
@@ -117,7 +119,7 @@ describe('plans with kerberos.enabled', () => {
   });
 
   it('control: without Kerberos, simple authentication and none of these files', () => {
-    const plain = planCluster(factsFor('name: demo\n'));
+    const plain = planCluster(factsFor('name: demo\nkerberos: { enabled: false }\n'));
     const p = plain.find((x) => x.node.name === 'hdfs-1')!;
     expect(prop(file(p, '/etc/millrace/hadoop/core-site.xml'), 'hadoop.security.authentication')).toBe('simple');
     expect(p.files.map((f) => f.path).filter((x) => /krb5|keytab|namenode\/|kinit/.test(x))).toEqual([]);
