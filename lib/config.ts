@@ -305,7 +305,26 @@ const baseSchema = z
           .string()
           .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 10h')
           .default('10h')
-          .describe('How long a ticket is valid, e.g. 10h; Spark nodes renew theirs at a third of it'),
+          .describe('How long a ticket is valid, e.g. 10h; Spark nodes renew theirs at a third of it. With an existing KDC, its realm\'s policy may cap it'),
+        kdc: hostPort(88)
+          .optional()
+          .describe('An existing MIT KDC to use instead of running one, as host or host:port (default port 88), e.g. kdc.corp.example.com; needs kerberos.realm and kerberos.admin'),
+        admin: z
+          .object({
+            principal: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?(@[A-Z0-9][A-Z0-9.-]*)?$/, 'must be a principal name, e.g. millrace/admin or millrace/admin@CORP.EXAMPLE.COM')
+              .describe('The principal millrace administers the existing KDC as (kadmin over the network), e.g. millrace/admin; kadm5.acl must give it "aicm" on the cluster\'s principals'),
+            server: hostPort(749).optional().describe('The kadmin server, as host or host:port (default: the KDC\'s host, port 749)'),
+            passwordEnv: z
+              .string()
+              .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name, e.g. MILLRACE_KADMIN_PASSWORD')
+              .default('MILLRACE_KADMIN_PASSWORD')
+              .describe('The environment variable that holds the admin principal\'s password when `up` runs (never written to disk, a log or a command line)'),
+          })
+          .strict()
+          .optional()
+          .describe('With kerberos.kdc: how millrace creates the cluster\'s principals and keytabs there'),
       })
       .strict()
       .default({})
@@ -376,6 +395,18 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
   if (count('kdc') > 1) issue(['nodes'], `at most one node may have the kdc role (found ${count('kdc')})`, 'keep "kdc" on one node only (by default the namenode\'s has it)');
   if (count('kdc') > 0 && !c.kerberos.enabled)
     issue(['nodes'], 'a node has the kdc role but kerberos.enabled is false', 'set kerberos.enabled: true, or remove "kdc" from the node\'s roles');
+  if (c.kerberos.kdc !== undefined) {
+    if (count('kdc') > 0)
+      issue(['nodes'], 'a node has the kdc role, but kerberos.kdc names an existing KDC', 'remove "kdc" from the node\'s roles to use the existing KDC, or remove kerberos.kdc to let millrace run one');
+    if (c.kerberos.realm === undefined) issue(['kerberos', 'realm'], 'an existing KDC (kerberos.kdc) needs its realm named', 'set kerberos.realm to the realm of that KDC, e.g. CORP.EXAMPLE.COM');
+    if (c.kerberos.admin === undefined)
+      issue(['kerberos', 'admin'], 'an existing KDC (kerberos.kdc) needs an admin principal for the cluster\'s principals and keytabs', 'set kerberos.admin.principal, e.g. millrace/admin, and put its password in $MILLRACE_KADMIN_PASSWORD when you run `up`');
+    if (c.target === 'aws') {
+      for (const [path, value] of [[['kerberos', 'kdc'], c.kerberos.kdc], [['kerberos', 'admin', 'server'], c.kerberos.admin?.server]] as const)
+        if (value !== undefined && !net.isIPv4(splitHostPort(value, 0).host))
+          issue([...path], `"${value}" is a host name; the aws target opens the nodes' security groups to the KDC by address`, 'give its IPv4 address, e.g. 10.20.0.5 or 10.20.0.5:88');
+    }
+  } else if (c.kerberos.admin !== undefined) issue(['kerberos', 'admin'], 'is only used with an existing KDC (kerberos.kdc)', 'remove it, or set kerberos.kdc to the existing KDC');
   if (c.kerberos.enabled && DURATION.test(c.kerberos.ticketLifetime) && durationSeconds(c.kerberos.ticketLifetime) < 120)
     issue(['kerberos', 'ticketLifetime'], `${c.kerberos.ticketLifetime} is shorter than 2 minutes`, 'use at least 2m (10h is usual)');
 
@@ -587,7 +618,7 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Clust
 /** Nodes get aws.instanceType unless they name their own; local nodes get consecutive loopback addresses 127.0.0.11, .12, … unless set. */
 function withDerivedFields(c: ParsedConfig): ClusterConfig {
   // With Kerberos and no node given the kdc role, the namenode's node runs the KDC.
-  const placeKdc = c.kerberos.enabled && !c.nodes.some((n) => n.roles.includes('kdc'));
+  const placeKdc = c.kerberos.enabled && c.kerberos.kdc === undefined && !c.nodes.some((n) => n.roles.includes('kdc'));
   return {
     ...c,
     nodes: c.nodes.map((n, i) => ({
@@ -597,6 +628,21 @@ function withDerivedFields(c: ParsedConfig): ClusterConfig {
       ...(c.target === 'local' ? { address: n.address ?? autoLocalAddress(i) } : {}),
     })),
   };
+}
+
+/** "host" or "host:port" (a host name or IPv4 address), for addresses with a usual port. */
+function hostPort(defaultPort: number): z.ZodType<string, z.ZodTypeDef, unknown> {
+  return z.string().superRefine((v, ctx) => {
+    const { host, port } = splitHostPort(v, defaultPort);
+    const problem = hostAddressProblem(host) ?? (Number.isInteger(port) && port >= 1 && port <= 65535 ? undefined : `port "${v.slice(v.lastIndexOf(':') + 1)}" is not 1-65535`);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, params: { hint: `write host or host:port, e.g. kdc.example.com or 10.0.0.5:${defaultPort}` } });
+  });
+}
+
+/** "kdc.example.com:88" → host and port; no port → the default. */
+export function splitHostPort(v: string, defaultPort: number): { host: string; port: number } {
+  const m = /^(.*):(\d*)$/.exec(v);
+  return m ? { host: m[1]!, port: m[2] === '' ? NaN : Number(m[2]) } : { host: v, port: defaultPort };
 }
 
 /** "90s", "10m", "10h", "7d" → seconds. */

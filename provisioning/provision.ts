@@ -13,7 +13,7 @@ import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, Service, StepOutcome } from './service';
-import { ensureKdc, ensureKeytabs } from './kerberos/kdc';
+import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
 import { syncFiles } from './sync-files';
@@ -52,23 +52,34 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
   const k = facts.kerberos;
   let kdcChanges: string[] = [];
   let kdcSeconds = 0;
+  let admin: KerberosAdmin | undefined;
   if (k) {
     // Before any node: every node's services need their keytabs from the KDC before they start.
-    const kdcHost = options.hosts.get(k.kdc.name);
-    if (!kdcHost) throw new Error(`no SSH connection for the KDC node ${k.kdc.name}`);
+    // millrace's own KDC is administered on its node; an existing one from the namenode's node.
+    const adminNode = k.kdcNode ?? facts.namenode;
+    const adminHost = options.hosts.get(adminNode.name);
+    if (!adminHost) throw new Error(`no SSH connection for ${adminNode.name}`);
     const started = Date.now();
-    kdcChanges = await ensureKdc(k, kdcHost, clusterPrincipals(facts.nodes, k.realm), options.log.child({ host: k.kdc.name, service: 'kdc' }));
+    const principals = clusterPrincipals(facts.nodes, k.realm);
+    const log = options.log.child({ host: adminNode.name, service: 'kdc' });
+    if (k.admin) {
+      admin = remoteAdmin(k, adminHost, adminPassword(k));
+      kdcChanges = await ensureExternalPrincipals(k, admin, principals, log);
+    } else {
+      admin = localAdmin(k, adminHost);
+      kdcChanges = await ensureKdc(k, adminHost, principals, log);
+    }
     kdcSeconds = (Date.now() - started) / 1000;
   }
   const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
     const host = options.hosts.get(plan.node.name);
     if (!host) throw new Error(`no SSH connection for ${plan.node.name}`);
-    return provisionHost(facts, plan, host, report, options);
+    return provisionHost(facts, plan, host, report, options, admin);
   });
   const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
   if (failures.length) throw new AggregateFailure('bootstrap', failures);
   const outcomes = results.map((r) => (r as { value: HostOutcome }).value);
-  const kdcOutcome = k && outcomes.find((o) => o.node === k.kdc.name);
+  const kdcOutcome = k && outcomes.find((o) => o.node === (k.kdcNode ?? facts.namenode).name);
   if (kdcOutcome && kdcChanges.length) kdcOutcome.prepared.unshift(...kdcChanges.map((c) => `kerberos: ${c}`));
   // The KDC's realm and principals are made before any node starts: first in its node's steps.
   if (kdcOutcome) kdcOutcome.seconds = { kdc: kdcSeconds, ...kdcOutcome.seconds };
@@ -81,6 +92,7 @@ async function provisionHost(
   host: RemoteHost,
   report: (m: string) => void,
   options: ProvisionOptions,
+  admin: KerberosAdmin | undefined,
 ): Promise<HostOutcome> {
   const log = options.log.child({ host: plan.node.name });
   const outcome: HostOutcome = {
@@ -114,14 +126,24 @@ async function provisionHost(
   if (outcome.prepared.length) log.info({ step: 'prepare', changed: outcome.prepared }, 'host prepared');
   lap('prepare');
 
+  if (!plan.node.roles.includes('kdc')) {
+    // A KDC millrace ran here before (Kerberos turned off, an existing KDC, or the role moved) stops; its database stays.
+    const stopped = await host.exec(
+      `if systemctl is-active --quiet ${KDC_UNIT} && head -n1 /etc/krb5kdc/kdc.conf 2>/dev/null | grep -q '^# Rendered by millrace'; then systemctl disable --quiet --now ${KDC_UNIT} && echo stopped; fi`,
+    );
+    if (stopped.stdout.trim() === 'stopped') {
+      outcome.prepared.push('kerberos: stopped the KDC (this node no longer has the kdc role; its database is kept)');
+      log.info({ step: 'prepare' }, 'stopped the KDC: the node no longer has the kdc role');
+    }
+  }
+
   const k = facts.kerberos;
   const keytabUnits = new Set<string>();
   if (k) {
     report('prepare: keytabs');
     // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
     for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF))) f.restarts.forEach((u) => keytabUnits.add(u));
-    const kdcHost = options.hosts.get(k.kdc.name)!;
-    const installed = await ensureKeytabs(k, kdcHost, host, keytabsFor(plan.node, k.realm));
+    const installed = await ensureKeytabs(k, admin!, host, keytabsFor(plan.node, k.realm));
     for (const kt of installed) kt.units.forEach((u) => keytabUnits.add(u));
     if (installed.length) {
       outcome.prepared.push(...installed.map((kt) => `keytab ${kt.path} (${kt.principal})`));

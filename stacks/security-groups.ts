@@ -8,7 +8,8 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import type { Construct } from 'constructs';
-import type { ClusterConfig } from '../lib/config';
+import { splitHostPort, type ClusterConfig } from '../lib/config';
+import type { Role } from '../lib/roles';
 import { InternalError } from '../lib/errors';
 import { GroupPlan, IngressRule, planGroups, planIngress } from './ingress-plan';
 import { tagsFor } from './tags';
@@ -36,12 +37,31 @@ export interface EgressRule {
  * instance metadata service and the Amazon DNS server, is link-local and security groups don't
  * filter it.
  */
-export function planEgress(config: ClusterConfig, vpcCidr: string): EgressRule[] {
+export function planEgress(config: ClusterConfig, vpcCidr: string, roles: readonly Role[] = []): EgressRule[] {
   return [
     { id: 'vpc', ipProtocol: '-1', cidr: vpcCidr, description: 'cluster traffic and the VPC DNS resolver, inside the VPC' },
     { id: 'https', ipProtocol: 'tcp', port: 443, cidr: '0.0.0.0/0', description: 'HTTPS: package mirrors' },
     ...(config.aws.amiFamily === 'ubuntu-24.04'
       ? [{ id: 'http', ipProtocol: 'tcp' as const, port: 80, cidr: '0.0.0.0/0', description: 'HTTP: the Ubuntu EC2 apt mirrors (apt checks signatures)' }]
+      : []),
+    ...existingKdcEgress(config, roles),
+  ];
+}
+
+/**
+ * An existing KDC (kerberos.kdc, an IPv4 address on aws): Kerberos from the nodes that log in to
+ * HDFS or the KMS, and kadmin from the namenode's node, which creates the principals and keytabs.
+ */
+function existingKdcEgress(config: ClusterConfig, roles: readonly Role[]): EgressRule[] {
+  const k = config.kerberos;
+  if (!k.enabled || k.kdc === undefined || !k.admin) return [];
+  const kdc = splitHostPort(k.kdc, 88);
+  const admin = splitHostPort(k.admin.server ?? kdc.host, 749);
+  const kerberosClient = roles.some((r) => (['namenode', 'datanode', 'kms', 'spark-master', 'spark-worker'] as Role[]).includes(r));
+  return [
+    ...(kerberosClient ? [{ id: 'kdc', ipProtocol: 'tcp' as const, port: kdc.port, cidr: `${kdc.host}/32`, description: 'Kerberos: tickets from the existing KDC (kerberos.kdc)' }] : []),
+    ...(roles.includes('namenode')
+      ? [{ id: 'kadmin', ipProtocol: 'tcp' as const, port: admin.port, cidr: `${admin.host}/32`, description: "kadmin: the cluster's principals and keytabs in the existing KDC (kerberos.admin)" }]
       : []),
   ];
 }
@@ -99,7 +119,7 @@ export function clusterSecurityGroups(scope: Construct, config: ClusterConfig, v
     });
     groups.set(plan.key, { plan, sg });
     // Terraform strips the default allow-all egress rule; these are the only ones.
-    for (const e of planEgress(config, vpcCidr))
+    for (const e of planEgress(config, vpcCidr, plan.roles))
       new VpcSecurityGroupEgressRule(scope, `egress-${plan.key}-${e.id}`, {
         securityGroupId: sg.id,
         ipProtocol: e.ipProtocol,

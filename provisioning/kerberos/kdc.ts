@@ -16,7 +16,7 @@ import type { RemoteHost } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service } from '../service';
 import { portOpenCommand, report, unitAndPortChecks } from '../services/java-service';
 import { syncFiles } from '../sync-files';
-import { kdcConf, KEYTAB_DIR, type KerberosFacts, type KeytabSpec } from './realm';
+import { kdcConf, krb5Conf, KEYTAB_DIR, type KerberosFacts, type KeytabSpec } from './realm';
 
 export const KDC_UNIT = 'krb5-kdc.service';
 export const KDC_PORT = ROLE_PORTS.kdc[0]!.port;
@@ -78,10 +78,10 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
     await host.execOrThrow(`systemctl enable --quiet ${KDC_UNIT} && systemctl restart ${KDC_UNIT}`, { what: 'start the KDC' });
     changed.push(active ? 'restarted the KDC' : 'started the KDC');
   }
-  await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.privateAddress, KDC_PORT))).code === 0 ? true : undefined), {
+  await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, KDC_PORT))).code === 0 ? true : undefined), {
     timeout: 60_000,
     interval: 1000,
-    what: `the KDC on ${k.kdc.name} to listen on ${k.kdc.privateAddress}:${KDC_PORT}`,
+    what: `the KDC on ${k.kdc.name} to listen on ${k.kdc.address}:${KDC_PORT}`,
     hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${k.kdc.name} (millrace ssh ${k.kdc.name})`,
   });
   const existing = new Set((await host.execOrThrow(kadmin(k, 'listprincs'), { what: 'list the Kerberos principals' })).split('\n').map((l) => l.trim()));
@@ -100,6 +100,98 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
   return changed;
 }
 
+/**
+ * Where and how keytabs are exported: on millrace's own KDC node with kadmin.local
+ * (`ktadd -norandkey`, so other copies stay valid), or through an existing KDC's kadmin from the
+ * admin host (`ktadd`, a new random key: each principal has one keytab, on its own node).
+ */
+export interface KerberosAdmin {
+  host: RemoteHost;
+  /** A command that prints the principal's keytab in base64 and leaves nothing on disk. */
+  exportKeytab(principal: string): string;
+  /** What the command reads on stdin (the admin password with an existing KDC). */
+  stdin?: string;
+  hint: string;
+}
+
+export function localAdmin(k: KerberosFacts, kdcHost: RemoteHost): KerberosAdmin {
+  return {
+    host: kdcHost,
+    // The principal is service/address@REALM (checked characters), so it needs no quoting inside the double quotes.
+    exportKeytab: (p) => `set -e; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; kadmin.local -r ${q(k.realm)} -q "ktadd -norandkey -k $d/kt ${p}" >/dev/null; base64 -w0 "$d/kt"`,
+    hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${kdcHost.name}, then run \`millrace up\` again`,
+  };
+}
+
+/**
+ * A shell prelude for an existing KDC: a private krb5.conf and a kadmin/admin ticket for the admin
+ * principal, from the password on stdin (read into a shell variable, never an argument), all in a
+ * 0700 temporary directory removed on exit; `ka QUERY` then runs one kadmin query.
+ */
+function adminSession(k: KerberosFacts): string {
+  const a = k.admin!;
+  return [
+    'set -e; umask 077; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+    `printf '%s' ${q(krb5Conf(k))} > "$d/krb5.conf"; export KRB5_CONFIG="$d/krb5.conf"`,
+    `IFS= read -r pw || true; if ! printf '%s\\n' "$pw" | kinit -c "FILE:$d/cc" -S ${q(`kadmin/admin@${k.realm}`)} ${q(a.principal)} >/dev/null; then unset pw; echo ${q(`the admin principal ${a.principal} could not log in`)} >&2; exit 4; fi; unset pw`,
+    `ka() { kadmin -c "FILE:$d/cc" -r ${q(k.realm)} -s ${q(`${a.server}:${a.port}`)} -q "$1" 2>&1 || true; }`,
+  ].join('\n');
+}
+
+/** The admin password from the environment variable kerberos.admin.passwordEnv names, or a clear error. */
+export function adminPassword(k: KerberosFacts, env: NodeJS.ProcessEnv = process.env): string {
+  const a = k.admin!;
+  const pw = env[a.passwordEnv];
+  if (!pw)
+    throw new MillraceError(`kerberos.admin: $${a.passwordEnv} is not set; millrace needs the password of ${a.principal} to create the cluster's principals on ${k.kdc.name}`, {
+      hint: `export ${a.passwordEnv}=… (read from your password manager) and run \`millrace up\` again; it is never written to disk, a log or a command line`,
+    });
+  if (/[\r\n]/.test(pw)) throw new MillraceError(`kerberos.admin: $${a.passwordEnv} holds a line break`, { hint: 'set it to the password alone' });
+  return pw;
+}
+
+export function remoteAdmin(k: KerberosFacts, adminHost: RemoteHost, password: string): KerberosAdmin {
+  return {
+    host: adminHost,
+    exportKeytab: (p) => `${adminSession(k)}\nout=$(ka "ktadd -k $d/kt ${p}"); if [ ! -s "$d/kt" ]; then echo "$out" >&2; exit 3; fi; base64 -w0 "$d/kt"`,
+    stdin: `${password}\n`,
+    hint: `check that ${k.admin!.principal} may add, inquire, modify and change the keys of the cluster's principals (kadm5.acl "aicm"), then run \`millrace up\` again`,
+  };
+}
+
+/**
+ * The cluster's principals in an existing KDC, through its kadmin server from the admin host (a
+ * node with the Kerberos client tools; they are installed here if missing): each missing one is
+ * created with a random key, and each gets kerberos.ticketLifetime as its maximum ticket life. The
+ * realm's own limits (krbtgt, max_life) are the KDC administrator's and stay as they are.
+ */
+export async function ensureExternalPrincipals(k: KerberosFacts, admin: KerberosAdmin, principals: string[], log: Logger): Promise<string[]> {
+  const host = admin.host;
+  if ((await host.exec('command -v kadmin >/dev/null && command -v kinit >/dev/null')).code !== 0) {
+    log.info({ host: host.name }, 'installing the Kerberos client tools for kadmin');
+    await host.execOrThrow(
+      `if command -v apt-get >/dev/null; then export DEBIAN_FRONTEND=noninteractive; apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends ${CLIENT_APT.join(' ')}; else dnf install -y -q ${CLIENT_DNF.join(' ')}; fi`,
+      { what: `install the Kerberos client tools on ${host.name}` },
+    );
+  }
+  const life = `${k.ticketLifetimeSeconds} seconds`;
+  const lines = principals.map((p) => {
+    const add = `addprinc -randkey -maxlife "${life}" -maxrenewlife "${life}" ${p}`;
+    const mod = `modprinc -maxlife "${life}" -maxrenewlife "${life}" ${p}`;
+    return [
+      `if ! ka ${q(`getprinc ${p}`)} | grep -qxF ${q(`Principal: ${p}`)}; then out=$(ka ${q(add)}); echo "$out" | grep -qF ${q(`"${p}" created`)} || { echo "addprinc ${p}: $out" >&2; exit 3; }; echo ${q(`created ${p}`)}; fi`,
+      `out=$(ka ${q(mod)}); echo "$out" | grep -qF ${q(`"${p}" modified`)} || { echo "modprinc ${p}: $out" >&2; exit 3; }`,
+    ].join('\n');
+  });
+  const r = await host.exec([adminSession(k), ...lines].join('\n'), { stdin: admin.stdin });
+  if (r.code !== 0)
+    throw new MillraceError(
+      `${host.name}: could not set up the cluster's principals through the kadmin server ${k.admin!.server}:${k.admin!.port} (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      { hint: r.code === 4 ? `check the password in $${k.admin!.passwordEnv} and that ${host.name} reaches ${k.kdc.name}, then run \`millrace up\` again` : admin.hint },
+    );
+  return r.stdout.split('\n').filter((l) => l.startsWith('created ')).map((l) => `principal ${l.slice('created '.length)}`);
+}
+
 /** A keytab that gets a ticket from the KDC for its principal is good; the check uses a memory cache. */
 function keytabWorks(kt: KeytabSpec): string {
   return `test -f ${q(kt.path)} && [ "$(stat -c '%a %U' ${q(kt.path)})" = "400 ${kt.owner}" ] && kinit -k -t ${q(kt.path)} -c MEMORY:millrace-check ${q(kt.principal)} >/dev/null 2>&1`;
@@ -109,23 +201,20 @@ function keytabWorks(kt: KeytabSpec): string {
  * Puts this node's keytabs in place (see the file comment); returns the ones it installed, whose
  * units must restart. The keytab bytes exist only in this process's memory and on the two nodes.
  */
-export async function ensureKeytabs(k: KerberosFacts, kdcHost: RemoteHost, host: RemoteHost, keytabs: KeytabSpec[]): Promise<KeytabSpec[]> {
+export async function ensureKeytabs(k: KerberosFacts, admin: KerberosAdmin, host: RemoteHost, keytabs: KeytabSpec[]): Promise<KeytabSpec[]> {
   const installed: KeytabSpec[] = [];
   if (keytabs.length) await host.execOrThrow(`mkdir -p ${KEYTAB_DIR} && chmod 755 ${KEYTAB_DIR}`, { what: `create ${KEYTAB_DIR}` });
   for (const kt of keytabs) {
     if ((await host.exec(keytabWorks(kt))).code === 0) continue;
-    // The principal is service/address@REALM (checked characters), so it needs no quoting inside the double quotes.
-    const exported = await kdcHost.exec(
-      `set -e; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; kadmin.local -r ${q(k.realm)} -q "ktadd -norandkey -k $d/kt ${kt.principal}" >/dev/null; base64 -w0 "$d/kt"`,
-    );
+    const exported = await admin.host.exec(admin.exportKeytab(kt.principal), { stdin: admin.stdin });
     if (exported.code !== 0 || !exported.stdout.trim())
-      throw new MillraceError(`${kdcHost.name}: could not export the keytab of ${kt.principal} (exit ${exported.code}): ${exported.stderr.trim().split('\n').slice(-3).join(' ')}`, {
-        hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${kdcHost.name}, then run \`millrace up\` again`,
+      throw new MillraceError(`${admin.host.name}: could not export the keytab of ${kt.principal} (exit ${exported.code}): ${exported.stderr.trim().split('\n').slice(-3).join(' ')}`, {
+        hint: admin.hint,
       });
     await host.putFile(kt.path, Buffer.from(exported.stdout.trim(), 'base64'), { mode: 0o400, owner: kt.owner });
     if ((await host.exec(keytabWorks(kt))).code !== 0)
-      throw new MillraceError(`${host.name}: the keytab of ${kt.principal} at ${kt.path} gets no ticket from the KDC at ${k.kdc.privateAddress}:${KDC_PORT}`, {
-        hint: `check that ${host.name} reaches ${k.kdc.name} on TCP ${KDC_PORT} and that the clocks agree (Kerberos allows 5 minutes), then run \`millrace up\` again`,
+      throw new MillraceError(`${host.name}: the keytab of ${kt.principal} at ${kt.path} gets no ticket from the KDC at ${k.kdc.address}:${k.kdc.port}`, {
+        hint: `check that ${host.name} reaches ${k.kdc.name} on TCP ${k.kdc.port} and that the clocks agree (Kerberos allows 5 minutes), then run \`millrace up\` again`,
       });
     installed.push(kt);
   }

@@ -8,14 +8,19 @@
  * a customer's network and the loopback testbed each answer differently. krb5.conf turns host
  * name canonicalization off for the same reason.
  */
-import { durationSeconds, type ClusterConfig } from '../../lib/config';
+import { durationSeconds, splitHostPort, type ClusterConfig } from '../../lib/config';
 import type { InventoryNode } from '../../lib/inventory';
 import type { Role } from '../../lib/roles';
 import type { FileSpec } from '../service';
 
 export interface KerberosFacts {
   realm: string;
-  kdc: InventoryNode;
+  /** Where every node reaches the KDC: the kdc node's private address, or an existing KDC (kerberos.kdc). */
+  kdc: { name: string; address: string; port: number };
+  /** The node millrace runs the KDC on; absent with an existing KDC. */
+  kdcNode?: InventoryNode;
+  /** An existing KDC's kadmin server and the principal millrace administers it as (kerberos.admin). */
+  admin?: { server: string; port: number; principal: string; passwordEnv: string };
   ticketLifetimeSeconds: number;
 }
 
@@ -33,10 +38,25 @@ export function realmFor(config: Pick<ClusterConfig, 'name' | 'kerberos'>): stri
 }
 
 export function kerberosFacts(config: ClusterConfig, nodes: InventoryNode[]): KerberosFacts | undefined {
-  if (!config.kerberos.enabled) return undefined;
-  const kdc = nodes.find((n) => n.roles.includes('kdc'));
-  if (!kdc) throw new Error('kerberos.enabled but no node has the kdc role (the config gives it to the namenode\'s node)');
-  return { realm: realmFor(config), kdc, ticketLifetimeSeconds: durationSeconds(config.kerberos.ticketLifetime) };
+  const kc = config.kerberos;
+  if (!kc.enabled) return undefined;
+  const realm = realmFor(config);
+  const ticketLifetimeSeconds = durationSeconds(kc.ticketLifetime);
+  if (kc.kdc !== undefined) {
+    // The config's rules make sure an existing KDC comes with its admin principal.
+    if (!kc.admin) throw new Error('kerberos.kdc without kerberos.admin');
+    const kdc = splitHostPort(kc.kdc, 88);
+    const server = splitHostPort(kc.admin.server ?? kdc.host, 749);
+    return {
+      realm,
+      kdc: { name: `the KDC ${kc.kdc}`, address: kdc.host, port: kdc.port },
+      admin: { server: server.host, port: server.port, principal: kc.admin.principal.includes('@') ? kc.admin.principal : `${kc.admin.principal}@${realm}`, passwordEnv: kc.admin.passwordEnv },
+      ticketLifetimeSeconds,
+    };
+  }
+  const node = nodes.find((n) => n.roles.includes('kdc'));
+  if (!node) throw new Error('kerberos.enabled but no node has the kdc role (the config gives it to the namenode\'s node)');
+  return { realm, kdc: { name: node.name, address: node.privateAddress, port: 88 }, kdcNode: node, ticketLifetimeSeconds };
 }
 
 /** The service part of each principal, and the OS user whose keytab holds it. */
@@ -115,7 +135,8 @@ export function krb5Conf(k: KerberosFacts): string {
     '',
     '[realms]',
     `  ${k.realm} = {`,
-    `    kdc = ${k.kdc.privateAddress}:88`,
+    `    kdc = ${k.kdc.address}:${k.kdc.port}`,
+    ...(k.admin ? [`    admin_server = ${k.admin.server}:${k.admin.port}`] : []),
     '  }',
     '',
   ].join('\n');
@@ -123,11 +144,12 @@ export function krb5Conf(k: KerberosFacts): string {
 
 /** The KDC's own config: listens on the node's private address only; tickets live ticketLifetime. */
 export function kdcConf(k: KerberosFacts): string {
+  const address = k.kdcNode?.privateAddress ?? k.kdc.address;
   return [
     '# Rendered by millrace. Changes here are overwritten by the next `millrace up`.',
     '[kdcdefaults]',
-    `  kdc_listen = ${k.kdc.privateAddress}:88`,
-    `  kdc_tcp_listen = ${k.kdc.privateAddress}:88`,
+    `  kdc_listen = ${address}:88`,
+    `  kdc_tcp_listen = ${address}:88`,
     '',
     '[realms]',
     `  ${k.realm} = {`,

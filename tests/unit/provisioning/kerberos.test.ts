@@ -3,6 +3,9 @@ import { parseConfigText } from '../../../lib/config';
 import { ConfigError } from '../../../lib/errors';
 import { authToLocal, keytabsFor, realmFor } from '../../../provisioning/kerberos/realm';
 import { planCluster, type NodePlan } from '../../../provisioning/plan';
+import { adminPassword } from '../../../provisioning/kerberos/kdc';
+import type { Role } from '../../../lib/roles';
+import { planEgress } from '../../../stacks/security-groups';
 import { factsFor } from '../../fixtures/facts';
 
 const file = (plan: NodePlan | undefined, path: string): string | undefined => plan?.files.find((f) => f.path === path)?.content;
@@ -124,5 +127,73 @@ describe('plans with kerberos.enabled', () => {
     expect(prop(file(p, '/etc/millrace/hadoop/core-site.xml'), 'hadoop.security.authentication')).toBe('simple');
     expect(p.files.map((f) => f.path).filter((x) => /krb5|keytab|namenode\/|kinit/.test(x))).toEqual([]);
     expect(p.prepareScript).not.toMatch(/krb5/);
+  });
+});
+
+describe('an existing KDC (kerberos.kdc)', () => {
+  const EXISTING = 'name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin }\n';
+
+  it('runs no KDC of its own: no node gets the kdc role, and every node\'s krb5.conf names the KDC and its kadmin server', () => {
+    const c = parseConfigText(EXISTING);
+    expect(c.nodes.flatMap((n) => n.roles)).not.toContain('kdc');
+    const facts = factsFor(EXISTING);
+    expect(facts.kerberos).toMatchObject({
+      realm: 'CORP.EXAMPLE.COM',
+      kdc: { address: '10.20.0.5', port: 88 },
+      admin: { server: '10.20.0.5', port: 749, principal: 'millrace/admin@CORP.EXAMPLE.COM', passwordEnv: 'MILLRACE_KADMIN_PASSWORD' },
+    });
+    expect(facts.kerberos!.kdcNode).toBeUndefined();
+    const plans = planCluster(facts);
+    const krb5 = file(plans.find((p) => p.node.name === 'spark-1'), '/etc/krb5.conf')!;
+    expect(krb5).toContain('default_realm = CORP.EXAMPLE.COM');
+    expect(krb5).toContain('kdc = 10.20.0.5:88');
+    expect(krb5).toContain('admin_server = 10.20.0.5:749');
+    // Nothing of millrace's own KDC anywhere; principals are still per service and node, in that realm.
+    for (const p of plans) expect(p.files.map((f) => f.path).filter((x) => x.startsWith('/etc/krb5kdc'))).toEqual([]);
+    expect(plans.find((p) => p.node.name === 'hdfs-1')!.prepareScript).not.toMatch(/krb5-kdc/);
+    expect(prop(file(plans.find((p) => p.node.name === 'hdfs-1'), '/etc/millrace/hadoop/hdfs-site.xml'), 'dfs.namenode.kerberos.principal')).toBe('nn/127.0.0.13@CORP.EXAMPLE.COM');
+    // Ports and another admin server.
+    const other = factsFor('name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com:1088\n  admin: { principal: ops/admin@OPS.EXAMPLE.COM, server: "kadmin.corp.example.com:7749", passwordEnv: CORP_PW }\n');
+    expect(other.kerberos).toMatchObject({ kdc: { address: 'kdc.corp.example.com', port: 1088 }, admin: { server: 'kadmin.corp.example.com', port: 7749, principal: 'ops/admin@OPS.EXAMPLE.COM', passwordEnv: 'CORP_PW' } });
+  });
+
+  it('refuses an existing KDC without its realm or admin, an admin without a KDC, a kdc role beside it, a bad port, and a host name on aws, each with its path', () => {
+    expect(problems('name: demo\nkerberos: { kdc: 10.20.0.5 }\n')).toEqual([
+      "kerberos.admin: an existing KDC (kerberos.kdc) needs an admin principal for the cluster's principals and keytabs",
+      'kerberos.realm: an existing KDC (kerberos.kdc) needs its realm named',
+    ]);
+    expect(problems('name: demo\nkerberos: { admin: { principal: millrace/admin } }\n')).toEqual(['kerberos.admin: is only used with an existing KDC (kerberos.kdc)']);
+    expect(problems(`${EXISTING}nodes:\n  - { name: a-1, roles: [kafka, namenode, datanode, kdc] }\n`)).toEqual(['nodes: a node has the kdc role, but kerberos.kdc names an existing KDC']);
+    expect(problems('name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: "10.20.0.5:99999"\n  admin: { principal: "millrace admin" }\n')).toEqual([
+      'kerberos.admin.principal: must be a principal name, e.g. millrace/admin or millrace/admin@CORP.EXAMPLE.COM',
+      'kerberos.kdc: port "99999" is not 1-65535',
+    ]);
+    expect(problems('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com\n  admin: { principal: millrace/admin }\n')).toEqual([
+      'kerberos.kdc: "kdc.corp.example.com" is a host name; the aws target opens the nodes\' security groups to the KDC by address',
+    ]);
+  });
+
+  it('on aws, the nodes that log in reach the KDC on 88 and only the namenode\'s reaches kadmin on 749, each to that address alone', () => {
+    const c = parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin, server: "10.20.0.6" }\n');
+    const extra = (roles: Role[]) => planEgress(c, '10.0.0.0/16', roles).filter((e) => e.id === 'kdc' || e.id === 'kadmin').map((e) => `${e.id} ${e.port} ${e.cidr}`);
+    expect(extra(['namenode', 'datanode', 'kms'])).toEqual(['kdc 88 10.20.0.5/32', 'kadmin 749 10.20.0.6/32']);
+    expect(extra(['spark-master', 'spark-worker'])).toEqual(['kdc 88 10.20.0.5/32']);
+    expect(extra(['kafka'])).toEqual([]);
+    // Control: millrace's own KDC is inside the VPC, which the VPC rule covers.
+    expect(planEgress(parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\n'), '10.0.0.0/16', ['namenode']).map((e) => e.id)).toEqual(['vpc', 'https']);
+  });
+
+  it('reads the admin password from the environment only; missing, the error names the variable and how to set it', () => {
+    const k = factsFor(EXISTING).kerberos!;
+    expect(adminPassword(k, { MILLRACE_KADMIN_PASSWORD: 's3cret-pw' })).toBe('s3cret-pw');
+    expect(() => adminPassword(k, {})).toThrow(/\$MILLRACE_KADMIN_PASSWORD is not set; millrace needs the password of millrace\/admin@CORP\.EXAMPLE\.COM/);
+    let error: unknown;
+    try {
+      adminPassword(k, { MILLRACE_KADMIN_PASSWORD: 'pw\nmore' });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).toMatch(/holds a line break/);
+    expect(String(error)).not.toContain('more');
   });
 });
