@@ -93,6 +93,37 @@ export interface ConnectOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * Trust on first use for one SSH host key, the same for nodes and the jump host: with a pin, only
+ * the pinned key is accepted; without one, the key offered is pinned once the login succeeds.
+ */
+class HostKeyCheck {
+  private offered?: { fingerprint: string; key: Buffer };
+  private readonly pinned: string | undefined;
+
+  constructor(
+    private readonly knownHosts: KnownHosts,
+    private readonly name: string,
+  ) {
+    this.pinned = knownHosts.get(name)?.fingerprint;
+  }
+
+  /** ssh2's hostVerifier. */
+  readonly verify = (key: Buffer): boolean => {
+    this.offered = { fingerprint: fingerprint(key), key };
+    return this.pinned === undefined || this.pinned === this.offered.fingerprint;
+  };
+
+  /** "pinned X, offered Y" when a key other than the pinned one was offered (and refused), else undefined. */
+  get changed(): string | undefined {
+    return this.pinned && this.offered && this.offered.fingerprint !== this.pinned ? `pinned ${this.pinned}, offered ${this.offered.fingerprint}` : undefined;
+  }
+
+  pinIfNew(address: string): void {
+    if (this.pinned === undefined && this.offered) this.knownHosts.pin(this.name, address, this.offered.key);
+  }
+}
+
 /** How the jump host is named in errors: "jump host admin@198.51.100.20:22". */
 export function jumpHostLabel(jump: JumpHost): string {
   return `jump host ${jump.user}@${jump.address}:${jump.port}`;
@@ -105,9 +136,7 @@ export function jumpHostLabel(jump: JumpHost): string {
  */
 async function openJump(node: InventoryNode, jump: JumpHost, where: string, privateKey: string, options: ConnectOptions): Promise<{ client: Client; channel: ClientChannel }> {
   const label = jumpHostLabel(jump);
-  const pinned = options.knownHosts.get(JUMP_HOST_PIN);
-  let seen: string | undefined;
-  let seenKey: Buffer | undefined;
+  const hostKey = new HostKeyCheck(options.knownHosts, JUMP_HOST_PIN);
   const client = new Client();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -119,18 +148,14 @@ async function openJump(node: InventoryNode, jump: JumpHost, where: string, priv
         username: jump.user,
         privateKey,
         readyTimeout: options.readyTimeoutMs ?? 15_000,
-        hostVerifier: (key: Buffer) => {
-          seen = fingerprint(key);
-          seenKey = key;
-          return pinned === undefined || pinned.fingerprint === seen;
-        },
+        hostVerifier: hostKey.verify,
       });
     });
   } catch (error) {
     client.end();
     const message = error instanceof Error ? error.message : String(error);
-    if (pinned && seen && seen !== pinned.fingerprint)
-      throw new MillraceError(`${where}: the SSH host key of the ${label} changed: pinned ${pinned.fingerprint}, offered ${seen}`, {
+    if (hostKey.changed)
+      throw new MillraceError(`${where}: the SSH host key of the ${label} changed: ${hostKey.changed}`, {
         hint: `if the jump host was rebuilt on purpose, run \`millrace forget-host ${JUMP_HOST_PIN}\`; otherwise treat this as an attack and stop`,
       });
     if (/authentication methods failed/i.test(message))
@@ -143,7 +168,7 @@ async function openJump(node: InventoryNode, jump: JumpHost, where: string, priv
       cause: error,
     });
   }
-  if (!pinned && seenKey) options.knownHosts.pin(JUMP_HOST_PIN, `${jump.address}:${jump.port}`, seenKey);
+  hostKey.pinIfNew(`${jump.address}:${jump.port}`);
   try {
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
       client.forwardOut('127.0.0.1', 0, node.sshAddress, node.sshPort, (err, stream) => (err ? reject(err) : resolve(stream))),
@@ -175,9 +200,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
   return withRetry(
     async () => {
       const ssh = new NodeSSH();
-      let seen: string | undefined;
-      let seenKey: Buffer | undefined;
-      const pinned = options.knownHosts.get(node.name);
+      const hostKey = new HostKeyCheck(options.knownHosts, node.name);
       const via = jump ? await openJump(node, jump, where, privateKey, options) : undefined;
       try {
         await ssh.connect({
@@ -185,18 +208,14 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           username: node.sshUser,
           privateKey,
           readyTimeout: options.readyTimeoutMs ?? 15_000,
-          hostVerifier: (key: Buffer) => {
-            seen = fingerprint(key);
-            seenKey = key;
-            return pinned === undefined || pinned.fingerprint === seen;
-          },
+          hostVerifier: hostKey.verify,
         });
       } catch (error) {
         via?.client.end();
         const message = error instanceof Error ? error.message : String(error);
-        if (pinned && seen && seen !== pinned.fingerprint)
+        if (hostKey.changed)
           throw new MillraceError(
-            `${where}: the SSH host key changed: pinned ${pinned.fingerprint}, offered ${seen}`,
+            `${where}: the SSH host key changed: ${hostKey.changed}`,
             { hint: `if ${node.name} was rebuilt on purpose, run \`millrace forget-host ${node.name}\`; otherwise treat this as an attack and stop` },
           );
         if (/authentication methods failed/i.test(message))
@@ -211,7 +230,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           cause: error,
         });
       }
-      if (!pinned && seenKey) options.knownHosts.pin(node.name, `${node.sshAddress}:${node.sshPort}`, seenKey);
+      hostKey.pinIfNew(`${node.sshAddress}:${node.sshPort}`);
       try {
         return await SshHost.open(node, where, ssh, via?.client);
       } catch (error) {

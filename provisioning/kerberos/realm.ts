@@ -174,6 +174,11 @@ export function krb5ConfFile(k: KerberosFacts, restarts: string[]): FileSpec {
   return { path: KRB5_CONF, content: krb5Conf(k), mode: 0o644, owner: 'root', restarts };
 }
 
+/** `curl` with SPNEGO from a ticket cache (the KMS, WebHDFS): shell text before curl's own arguments. */
+export function negotiateCurl(cache: string): string {
+  return `KRB5CCNAME=${cache} curl --negotiate -u :`;
+}
+
 /** Whether a node runs anything that talks to HDFS or the KMS, and so needs krb5.conf and the client tools. */
 export function needsKerberosClient(node: InventoryNode): boolean {
   return has(node, 'namenode', 'datanode', 'kms', 'spark-master', 'spark-worker', 'kdc');

@@ -23,7 +23,7 @@ import {
 } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM } from './tls-files';
-import { HDFS_TOOL_CCACHE, keytabsFor } from '../kerberos/realm';
+import { HDFS_TOOL_CCACHE, keytabsFor, negotiateCurl } from '../kerberos/realm';
 
 /**
  * Runs a Hadoop tool class as the hdfs superuser on the node. With Kerberos it first gets a ticket
@@ -47,7 +47,7 @@ export function hdfsToolLogin(ctx: NodeContext): string | undefined {
 /** curl options that authenticate to the KMS: SPNEGO with the tools' ticket (Kerberos), or the pseudo user name. */
 function kmsCurlAuth(ctx: NodeContext, user: string): { prefix: string; query: string } {
   const login = hdfsToolLogin(ctx);
-  return login ? { prefix: `${login} && KRB5CCNAME=${HDFS_TOOL_CCACHE} curl --negotiate -u :`, query: '' } : { prefix: 'curl', query: `?user.name=${user}` };
+  return login ? { prefix: `${login} && ${negotiateCurl(HDFS_TOOL_CCACHE)}`, query: '' } : { prefix: 'curl', query: `?user.name=${user}` };
 }
 
 const FS_SHELL = 'org.apache.hadoop.fs.FsShell';

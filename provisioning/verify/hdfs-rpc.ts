@@ -13,7 +13,7 @@ import type { InventoryNode } from '../../lib/inventory';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts } from '../service';
 import { cmd, q } from '../../lib/shell';
-import { SPARK_CCACHE } from '../kerberos/realm';
+import { negotiateCurl, SPARK_CCACHE } from '../kerberos/realm';
 import { runAs } from '../remote-host';
 import { HADOOP_CONF, KMS_PORT, LAKE, LAKE_KEY } from '../services/hadoop-conf';
 import { CA_PEM } from '../services/tls-files';
@@ -78,7 +78,7 @@ export async function probeTicketless(facts: ClusterFacts, host: RemoteHost): Pr
   const url = `https://${facts.kms?.privateAddress}:${KMS_PORT}/kms/v1/key/${LAKE_KEY}/_metadata`;
   const code = async (c: string): Promise<number> => Number((await host.exec(c)).stdout.trim()) || 0;
   const kms = facts.kms ? await code(`curl -sS -o /dev/null -w '%{http_code}' --cacert ${q(CA_PEM)} ${q(`${url}?user.name=spark`)}`) : 0;
-  const kmsControl = facts.kms ? await code(`KRB5CCNAME=${SPARK_CCACHE} curl --negotiate -u : -sS -o /dev/null -w '%{http_code}' --cacert ${q(CA_PEM)} ${q(url)}`) : 0;
+  const kmsControl = facts.kms ? await code(`${negotiateCurl(SPARK_CCACHE)} -sS -o /dev/null -w '%{http_code}' --cacert ${q(CA_PEM)} ${q(url)}`) : 0;
   // The refusal's own words (Hadoop wraps them in a long line about hosts and ports), else the last line.
   const refusal = REFUSED.exec(nn.stderr);
   const said = refusal ? refusal[0] : (nn.stderr.trim().split('\n').slice(-1)[0] ?? '').trim().slice(0, 200);

@@ -8,7 +8,7 @@
 import * as crypto from 'node:crypto';
 import type { InventoryNode } from '../../lib/inventory';
 import { q } from '../../lib/shell';
-import { HDFS_TOOL_CCACHE, keytabsFor, SPARK_CCACHE } from '../kerberos/realm';
+import { HDFS_TOOL_CCACHE, keytabsFor, negotiateCurl, SPARK_CCACHE } from '../kerberos/realm';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts } from '../service';
 import { hdfsToolLogin } from '../services/hdfs';
@@ -169,14 +169,13 @@ function kmsCallers(facts: ClusterFacts, hosts: Map<string, RemoteHost>, kms: In
   const kmsHost = hosts.get(kms.name)!;
   const k = facts.kerberos;
   if (!k) return Object.fromEntries([ADMIN, DECRYPTER, KMS_STRANGER].map((u) => [u, { host: kmsHost, curl: 'curl', userParam: `user.name=${u}` }]));
-  const negotiate = (cache: string): string => `KRB5CCNAME=${cache} curl --negotiate -u :`;
   const spark = facts.sparkMaster ?? facts.sparkWorkers[0];
   const http = keytabsFor(kms, k.realm).find((x) => x.service === 'HTTP')!;
   const strangerCache = `FILE:/tmp/millrace-verify-${crypto.randomBytes(6).toString('hex')}.krb5cc`;
   return {
-    [ADMIN]: { host: hosts.get(facts.namenode.name)!, curl: `${hdfsToolLogin({ cluster: facts, node: facts.namenode })} && ${negotiate(HDFS_TOOL_CCACHE)}` },
-    ...(spark ? { [DECRYPTER]: { host: hosts.get(spark.name)!, curl: negotiate(SPARK_CCACHE) } } : {}),
-    [KMS_STRANGER]: { host: kmsHost, curl: `kinit -k -t ${q(http.path)} -c ${strangerCache} ${q(http.principal)} && ${negotiate(strangerCache)}`, cleanup: `rm -f ${q(strangerCache.slice(5))}` },
+    [ADMIN]: { host: hosts.get(facts.namenode.name)!, curl: `${hdfsToolLogin({ cluster: facts, node: facts.namenode })} && ${negotiateCurl(HDFS_TOOL_CCACHE)}` },
+    ...(spark ? { [DECRYPTER]: { host: hosts.get(spark.name)!, curl: negotiateCurl(SPARK_CCACHE) } } : {}),
+    [KMS_STRANGER]: { host: kmsHost, curl: `kinit -k -t ${q(http.path)} -c ${strangerCache} ${q(http.principal)} && ${negotiateCurl(strangerCache)}`, cleanup: `rm -f ${q(strangerCache.slice(5))}` },
   };
 }
 
