@@ -294,8 +294,8 @@ const baseSchema = z
       .object({
         enabled: z
           .boolean()
-          .default(true)
-          .describe('Kerberos for HDFS and the KMS (on by default): a KDC on the kdc node (the namenode\'s unless a node has the kdc role), a principal and keytab per service and node, Hadoop RPC and block transfer with privacy. false leaves HDFS and the KMS trusting the user name a client claims (verify warns)'),
+          .default(false)
+          .describe('Kerberos for HDFS and the KMS: a KDC on the kdc node (the namenode\'s unless a node has the kdc role, or an existing KDC with kerberos.kdc), a principal and keytab per service and node, Hadoop RPC and block transfer with privacy. Off: HDFS and the KMS trust the user name a client claims (verify warns)'),
         realm: z
           .string()
           .regex(/^[A-Z0-9][A-Z0-9.-]{0,62}$/, 'must be upper case letters, digits, "." and "-", e.g. DEMO.MILLRACE')
@@ -395,7 +395,9 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
   if (count('kdc') > 1) issue(['nodes'], `at most one node may have the kdc role (found ${count('kdc')})`, 'keep "kdc" on one node only (by default the namenode\'s has it)');
   if (count('kdc') > 0 && !c.kerberos.enabled)
     issue(['nodes'], 'a node has the kdc role but kerberos.enabled is false', 'set kerberos.enabled: true, or remove "kdc" from the node\'s roles');
-  if (c.kerberos.kdc !== undefined) {
+  if (c.kerberos.kdc !== undefined && !c.kerberos.enabled)
+    issue(['kerberos', 'kdc'], 'names an existing KDC, but kerberos.enabled is false', 'set kerberos.enabled: true to use it, or remove kerberos.kdc and kerberos.admin');
+  else if (c.kerberos.kdc !== undefined) {
     if (count('kdc') > 0)
       issue(['nodes'], 'a node has the kdc role, but kerberos.kdc names an existing KDC', 'remove "kdc" from the node\'s roles to use the existing KDC, or remove kerberos.kdc to let millrace run one');
     if (c.kerberos.realm === undefined) issue(['kerberos', 'realm'], 'an existing KDC (kerberos.kdc) needs its realm named', 'set kerberos.realm to the realm of that KDC, e.g. CORP.EXAMPLE.COM');

@@ -25,7 +25,7 @@ describe('cluster config', () => {
     expect(c.nodes.map((n) => [n.name, n.roles, n.address])).toEqual([
       ['kafka-1', ['kafka'], '127.0.0.11'],
       ['spark-1', ['spark-master', 'spark-worker'], '127.0.0.12'],
-      ['hdfs-1', ['namenode', 'datanode', 'kms', 'kdc'], '127.0.0.13'],
+      ['hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.13'],
     ]);
     expect(c.versions).toEqual({ kafka: '4.1.1', spark: '4.2.0', hadoop: '3.5.0', java: '17' });
     expect(c.artifacts.source).toBe('maven');

@@ -66,7 +66,7 @@ function localHost(dir: string, env: NodeJS.ProcessEnv): RemoteHost {
 }
 
 describe('the kadmin shell for an existing KDC, run by bash with stand-in kinit and kadmin', () => {
-  const facts = factsFor('name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  ticketLifetime: 3m\n  admin: { principal: millrace/admin }\n');
+  const facts = factsFor('name: demo\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  ticketLifetime: 3m\n  admin: { principal: millrace/admin }\n');
   const k = facts.kerberos!;
   let dir: string;
   let env: NodeJS.ProcessEnv;

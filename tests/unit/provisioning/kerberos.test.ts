@@ -29,10 +29,8 @@ describe('kerberos config', () => {
     expect(realmFor(parseConfigText('name: demo\nkerberos: { enabled: true, realm: CORP.EXAMPLE.COM }\n'))).toBe('CORP.EXAMPLE.COM');
   });
 
-  it('is on by default; control: with kerberos.enabled false no node gets the kdc role', () => {
-    expect(parseConfigText('name: demo\n').kerberos.enabled).toBe(true);
-    expect(parseConfigText('name: demo\n').nodes.filter((n) => n.roles.includes('kdc')).map((n) => n.name)).toEqual(['hdfs-1']);
-    expect(parseConfigText('name: demo\nkerberos: { enabled: false }\n').nodes.flatMap((n) => n.roles)).not.toContain('kdc');
+  it('control: without kerberos.enabled no node gets the kdc role', () => {
+    expect(parseConfigText('name: demo\n').nodes.flatMap((n) => n.roles)).not.toContain('kdc');
   });
 
   it('refuses a kdc role without kerberos, two KDCs, a lower-case realm and a lifetime under 2 minutes, each with its path', () => {
@@ -131,7 +129,7 @@ describe('plans with kerberos.enabled', () => {
 });
 
 describe('an existing KDC (kerberos.kdc)', () => {
-  const EXISTING = 'name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin }\n';
+  const EXISTING = 'name: demo\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin }\n';
 
   it('runs no KDC of its own: no node gets the kdc role, and every node\'s krb5.conf names the KDC and its kadmin server', () => {
     const c = parseConfigText(EXISTING);
@@ -153,28 +151,28 @@ describe('an existing KDC (kerberos.kdc)', () => {
     expect(plans.find((p) => p.node.name === 'hdfs-1')!.prepareScript).not.toMatch(/krb5-kdc/);
     expect(prop(file(plans.find((p) => p.node.name === 'hdfs-1'), '/etc/millrace/hadoop/hdfs-site.xml'), 'dfs.namenode.kerberos.principal')).toBe('nn/127.0.0.13@CORP.EXAMPLE.COM');
     // Ports and another admin server.
-    const other = factsFor('name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com:1088\n  admin: { principal: ops/admin@OPS.EXAMPLE.COM, server: "kadmin.corp.example.com:7749", passwordEnv: CORP_PW }\n');
+    const other = factsFor('name: demo\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com:1088\n  admin: { principal: ops/admin@OPS.EXAMPLE.COM, server: "kadmin.corp.example.com:7749", passwordEnv: CORP_PW }\n');
     expect(other.kerberos).toMatchObject({ kdc: { address: 'kdc.corp.example.com', port: 1088 }, admin: { server: 'kadmin.corp.example.com', port: 7749, principal: 'ops/admin@OPS.EXAMPLE.COM', passwordEnv: 'CORP_PW' } });
   });
 
   it('refuses an existing KDC without its realm or admin, an admin without a KDC, a kdc role beside it, a bad port, and a host name on aws, each with its path', () => {
-    expect(problems('name: demo\nkerberos: { kdc: 10.20.0.5 }\n')).toEqual([
+    expect(problems('name: demo\nkerberos: { enabled: true, kdc: 10.20.0.5 }\n')).toEqual([
       "kerberos.admin: an existing KDC (kerberos.kdc) needs an admin principal for the cluster's principals and keytabs",
       'kerberos.realm: an existing KDC (kerberos.kdc) needs its realm named',
     ]);
-    expect(problems('name: demo\nkerberos: { admin: { principal: millrace/admin } }\n')).toEqual(['kerberos.admin: is only used with an existing KDC (kerberos.kdc)']);
+    expect(problems('name: demo\nkerberos: { enabled: true, admin: { principal: millrace/admin } }\n')).toEqual(['kerberos.admin: is only used with an existing KDC (kerberos.kdc)']);
     expect(problems(`${EXISTING}nodes:\n  - { name: a-1, roles: [kafka, namenode, datanode, kdc] }\n`)).toEqual(['nodes: a node has the kdc role, but kerberos.kdc names an existing KDC']);
-    expect(problems('name: demo\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: "10.20.0.5:99999"\n  admin: { principal: "millrace admin" }\n')).toEqual([
+    expect(problems('name: demo\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: "10.20.0.5:99999"\n  admin: { principal: "millrace admin" }\n')).toEqual([
       'kerberos.admin.principal: must be a principal name, e.g. millrace/admin or millrace/admin@CORP.EXAMPLE.COM',
       'kerberos.kdc: port "99999" is not 1-65535',
     ]);
-    expect(problems('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com\n  admin: { principal: millrace/admin }\n')).toEqual([
+    expect(problems('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: kdc.corp.example.com\n  admin: { principal: millrace/admin }\n')).toEqual([
       'kerberos.kdc: "kdc.corp.example.com" is a host name; the aws target opens the nodes\' security groups to the KDC by address',
     ]);
   });
 
   it('on aws, the nodes that log in reach the KDC on 88 and only the namenode\'s reaches kadmin on 749, each to that address alone', () => {
-    const c = parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin, server: "10.20.0.6" }\n');
+    const c = parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  admin: { principal: millrace/admin, server: "10.20.0.6" }\n');
     const extra = (roles: Role[]) => planEgress(c, '10.0.0.0/16', roles).filter((e) => e.id === 'kdc' || e.id === 'kadmin').map((e) => `${e.id} ${e.port} ${e.cidr}`);
     expect(extra(['namenode', 'datanode', 'kms'])).toEqual(['kdc 88 10.20.0.5/32', 'kadmin 749 10.20.0.6/32']);
     expect(extra(['spark-master', 'spark-worker'])).toEqual(['kdc 88 10.20.0.5/32']);

@@ -16,7 +16,7 @@ describe('provisioning plan', () => {
     expect(plans.map((p) => [p.node.name, p.services.map((s) => s.id)])).toEqual([
       ['kafka-1', ['kafka']],
       ['spark-1', ['spark-master', 'spark-worker']],
-      ['hdfs-1', ['kdc', 'hdfs-namenode', 'hadoop-kms', 'hdfs-datanode']],
+      ['hdfs-1', ['hdfs-namenode', 'hadoop-kms', 'hdfs-datanode']],
     ]);
     expect(plans.map((p) => p.users)).toEqual([['kafka'], ['spark'], ['hdfs']]);
   });

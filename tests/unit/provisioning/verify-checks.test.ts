@@ -220,9 +220,9 @@ describe('verify: HDFS RPC without authentication, and WARN', () => {
     expect(rowStatus(hdfsRpcRow('hdfs-1', undefined))).toBe('warn');
   });
 
-  it('asks as spark, then as spark claiming hdfs (kerberos.enabled: false)', async () => {
+  it('asks as spark, then as spark claiming hdfs', async () => {
     const host = fakeHost('spark-1', (c) => ({ code: c.includes('HADOOP_USER_NAME=hdfs') ? 0 : 1 }));
-    expect(await probeClaim(factsFor('name: demo\nkerberos: { enabled: false }\n'), host)).toEqual({ asItself: 1, claimingHdfs: 0 });
+    expect(await probeClaim(factsFor(), host)).toEqual({ asItself: 1, claimingHdfs: 0 });
     expect(host.commands[1]).toBe("runuser -u spark -- env HADOOP_USER_NAME=hdfs java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell -test -w /");
   });
 

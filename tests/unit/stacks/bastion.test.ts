@@ -89,7 +89,7 @@ describe('aws.bastion: true (default three-node topology)', () => {
     expect(fromOperator.map((r) => r.from_port)).toEqual([9095]);
     // Control: without a bastion the operator reaches the web UIs of the private-to-be nodes.
     const before = Object.values(resources(synth(awsConfig()).doc, 'aws_vpc_security_group_ingress_rule')) as Json[];
-    expect(before.filter((r) => r.cidr_ipv4 === SSH_CIDR && r.security_group_id === ref('aws_security_group', 'sg-namenode_datanode_kms_kdc')).length).toBeGreaterThan(1);
+    expect(before.filter((r) => r.cidr_ipv4 === SSH_CIDR && r.security_group_id === ref('aws_security_group', 'sg-namenode_datanode_kms')).length).toBeGreaterThan(1);
   });
 
   it("gives the bastion's group SSH in from network.sshCidr and SSH out to the VPC, nothing else", () => {

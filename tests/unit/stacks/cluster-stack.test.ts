@@ -121,9 +121,9 @@ describe('cluster stack: instances, disks and keys (default topology)', () => {
         roleTags.set(`${type}.${name}`, resource.tags!['millrace:role']!);
       }
     }
-    expect(roleTags.get('aws_instance.node-hdfs-1')).toBe('namenode+datanode+kms+kdc');
+    expect(roleTags.get('aws_instance.node-hdfs-1')).toBe('namenode+datanode+kms');
     expect(roleTags.get('aws_security_group.sg-kafka')).toBe('kafka');
-    expect(roleTags.get('aws_security_group.sg-namenode_datanode_kms_kdc')).toBe('namenode+datanode+kms+kdc');
+    expect(roleTags.get('aws_security_group.sg-namenode_datanode_kms')).toBe('namenode+datanode+kms');
     expect(roleTags.get('aws_vpc.vpc')).toBe('network');
     expect(roleTags.get('aws_kms_key.kms-key')).toBe('shared');
     for (const instance of Object.values(instances)) {
