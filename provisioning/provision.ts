@@ -53,10 +53,10 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
   let kdcChanges: string[] = [];
   let kdcSeconds = 0;
   let admin: KerberosAdmin | undefined;
-  if (k) {
+  // millrace's own KDC is administered on its node; an existing one from the namenode's node.
+  const adminNode = k && (k.kdcNode ?? facts.namenode);
+  if (k && adminNode) {
     // Before any node: every node's services need their keytabs from the KDC before they start.
-    // millrace's own KDC is administered on its node; an existing one from the namenode's node.
-    const adminNode = k.kdcNode ?? facts.namenode;
     const adminHost = options.hosts.get(adminNode.name);
     if (!adminHost) throw new Error(`no SSH connection for ${adminNode.name}`);
     const started = Date.now();
@@ -79,7 +79,7 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
   const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
   if (failures.length) throw new AggregateFailure('bootstrap', failures);
   const outcomes = results.map((r) => (r as { value: HostOutcome }).value);
-  const kdcOutcome = k && outcomes.find((o) => o.node === (k.kdcNode ?? facts.namenode).name);
+  const kdcOutcome = adminNode && outcomes.find((o) => o.node === adminNode.name);
   if (kdcOutcome && kdcChanges.length) kdcOutcome.prepared.unshift(...kdcChanges.map((c) => `kerberos: ${c}`));
   // The KDC's realm and principals are made before any node starts: first in its node's steps.
   if (kdcOutcome) kdcOutcome.seconds = { kdc: kdcSeconds, ...kdcOutcome.seconds };
