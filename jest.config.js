@@ -8,6 +8,8 @@ module.exports = {
   testSequencer: '<rootDir>/tests/integration/sequencer.js',
   // Integration steps drive real services (a whole `up` takes minutes); unit tests finish in ms anyway.
   testTimeout: 15 * 60_000,
+  // Each test with its time: the suite's budget is read from CI's log.
+  verbose: true,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     {

@@ -158,7 +158,7 @@ describe('the pipeline, through `millrace demo`', () => {
 
 describe('ingest restarted mid-stream', () => {
   it('neither loses nor duplicates a row', async () => {
-    const batch = 120_000;
+    const batch = 60_000;
     const source = `itest-restart-${Date.now().toString(36)}`;
     let produced = false;
     const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2500000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
