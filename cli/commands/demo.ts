@@ -11,6 +11,7 @@ import { assetPath } from '../../lib/assets';
 import { MillraceError, TimeoutError } from '../../lib/errors';
 import { loadPipelineSpec, PipelineSpec } from '../../lib/pipeline-spec';
 import { sleep } from '../../lib/retry';
+import { q } from '../../lib/shell';
 import { createKafkaClient } from '../../producers/kafka-client';
 import type { ReceivedMessage } from '../../producers/kafka-types';
 import { HEADER_PRODUCED_AT } from '../../producers/validate';
@@ -60,7 +61,7 @@ export function registerDemo(program: Command): void {
       await steps.run(`bring the ${config.target} cluster up`, ['up', '--yes']);
       await steps.run(`create topics ${spec.topic} (+ .dlq) and ${spec.predictionsTopic}`, ['topics', 'create', spec.topic]);
       await steps.run('', ['topics', 'create', spec.predictionsTopic, '--no-dlq']);
-      await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);
+      const ingest = await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);
 
       const produced = await steps.json<{ sent: number; dlq: number }>(`stream ${n.toLocaleString()} events from ${opts.source}`, [
         'produce', '--spec', opts.spec, '--source', opts.source, '--limit', String(n), '--rate', opts.rate, '--source-name', run,
@@ -73,7 +74,7 @@ export function registerDemo(program: Command): void {
         dlq += bad.dlq;
       }
 
-      const landed = await waitForLake(steps, opts.spec, `${run}#`, produced.sent);
+      const landed = await waitForLake(steps, opts.spec, `${run}#`, produced.sent, ingest);
       const trained = parseResultLine(
         (await steps.run('train on what landed', ['submit', '--spec', opts.spec, '--conf', 'spark.cores.max=2', '--conf', 'spark.executor.memory=2g', assetPath('spark-jobs/train.py')])).stdout,
       );
@@ -114,17 +115,26 @@ function positive(flag: string, text: string): number {
   return v;
 }
 
-/** Starts a streaming job unless an application of it is already running (the demo is re-runnable). */
-async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, job: 'ingest' | 'score', args: string[]): Promise<void> {
+/** A streaming job this demo started: its driver's node and log. */
+interface StreamingJob {
+  node: string;
+  log: string;
+}
+
+/**
+ * Starts a streaming job unless an application of it is already running (the demo is re-runnable).
+ * Returns the job it started (undefined when one was running already).
+ */
+async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, job: 'ingest' | 'score', args: string[]): Promise<StreamingJob | undefined> {
   const apps = await steps.json<SparkApp[]>(`look for a running ${job} job`, ['jobs']);
-  if (apps.some((a) => a.name === `millrace-${job}-${spec.name}`)) return;
+  if (apps.some((a) => a.name === `millrace-${job}-${spec.name}`)) return undefined;
   const started = await steps.json<{ node: string; log: string }>(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath(`spark-jobs/${job}.py`), '--', ...args]);
   // A query fixes its starting offsets on its first trigger, when it prints "ready": events sent
   // before that would be skipped by a job that starts from the latest offsets.
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
     const [r] = await steps.json<{ stdout: string }[]>('', ['exec', started.node, '--', `grep -c '"event": "ready"' ${started.log} || true`]);
-    if (Number(r?.stdout.trim()) >= 2) return;
+    if (Number(r?.stdout.trim()) >= 2) return started;
     if (Date.now() > deadline) throw new TimeoutError(`the ${job} job's queries did not start within 5 minutes`, { hint: `look at its driver log: millrace exec ${started.node} -- tail -50 ${started.log}` });
     await sleep(2000);
   }
@@ -137,14 +147,50 @@ interface LakeStats {
   produce_to_lake_ms: { p50: number | null; p99: number | null; max: number | null } | null;
 }
 
-async function waitForLake(steps: Steps, specFile: string, prefix: string, want: number): Promise<LakeStats> {
-  const deadline = Date.now() + 20 * 60_000;
+interface EventsProgress {
+  input_rows?: number;
+  offsets_behind_latest?: number | null;
+}
+
+/** The ingest driver's progress lines for its events query (spark-jobs/millrace_pipeline/streaming.py), oldest first. */
+async function eventsProgress(steps: Steps, job: StreamingJob): Promise<EventsProgress[]> {
+  const [r] = await steps.json<{ stdout: string }[]>('', ['exec', job.node, '--', `grep -h '"query": "events"' ${q(job.log)} | grep '"batch":' || true`]);
+  return (r?.stdout ?? '').split('\n').flatMap((l) => {
+    try {
+      return l.includes('{') ? [JSON.parse(l.slice(l.indexOf('{'))) as EventsProgress] : [];
+    } catch {
+      return []; // a line still being written
+    }
+  });
+}
+
+/**
+ * Waits, up to `ms`, for a progress line after the first `seen` that shows the ingest caught up
+ * (nothing behind the latest offsets, or an empty batch); returns how many lines there are now.
+ * Reading the driver's log is an SSH command: counting the lake is a Spark job that takes a core
+ * from the very ingest it waits for.
+ */
+async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
   for (;;) {
+    const lines = await eventsProgress(steps, job).catch(() => undefined);
+    if (!lines) return seen;
+    if (lines.slice(seen).some((p) => p.offsets_behind_latest === 0 || p.input_rows === 0) || Date.now() > deadline) return lines.length;
+    await sleep(3000);
+  }
+}
+
+async function waitForLake(steps: Steps, specFile: string, prefix: string, want: number, ingest: StreamingJob | undefined): Promise<LakeStats> {
+  const deadline = Date.now() + 20 * 60_000;
+  // Progress lines from before this point may predate the last events sent.
+  let seen = ingest ? (await eventsProgress(steps, ingest).catch(() => [])).length : 0;
+  for (;;) {
+    if (ingest) seen = await waitCaughtUp(steps, ingest, seen, 120_000);
     const out = (await steps.run(`count this run's rows in the lake (want ${want.toLocaleString()})`, ['submit', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath('spark-jobs/lake_stats.py'), '--', '--id-prefix', prefix])).stdout;
     const stats = parseResultLine(out) as LakeStats | undefined;
     if (stats && stats.events >= want) return stats;
     if (Date.now() > deadline) throw new TimeoutError(`only ${stats?.events ?? 0} of ${want} events reached the lake in 20 minutes`, { hint: 'look at the ingest job: `millrace jobs`, and its driver log' });
-    await sleep(5000);
+    if (!ingest) await sleep(5000);
   }
 }
 

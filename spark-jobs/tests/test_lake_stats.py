@@ -9,6 +9,13 @@ def test_id_stats_counts_rows_distinct_ids_and_duplicated_ids(spark):
     assert id_stats(df, "event_id") == {"rows": 6, "distinct": 3, "duplicates": 2}
 
 
+def test_id_stats_of_nothing_and_of_null_ids(spark):
+    assert id_stats(spark.createDataFrame([], "event_id string"), "event_id") == {"rows": 0, "distinct": 0, "duplicates": 0}
+    # As count(distinct) has it: a null id is a row, not an id; two of them are one duplicated group.
+    df = spark.createDataFrame([("a",), (None,), (None,)], "event_id string")
+    assert id_stats(df, "event_id") == {"rows": 3, "distinct": 1, "duplicates": 1}
+
+
 def test_latency_ms_takes_percentiles_of_end_minus_start(spark):
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     rows = [(t0, t0 + timedelta(milliseconds=ms)) for ms in range(1, 101)] + [(None, t0)]

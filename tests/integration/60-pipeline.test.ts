@@ -10,7 +10,7 @@ import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, CONFIG, node, REPO, TEST_DIR, SPARK_FS_SHELL } from './harness';
+import { cli, CLUSTER, CONFIG, node, REPO, rowsWrittenByIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 // At least 1,000,000 rows to train on after the random 80/20 split: 1.3M leaves ~40,000 rows
@@ -183,11 +183,22 @@ describe('ingest restarted mid-stream', () => {
     const before = await lakeStats(`${source}#`);
     expect(before.events).toBeGreaterThan(0); // it really was mid-stream
     expect(before.events).toBeLessThan(batch);
-    const restarted = await cli(['submit', '--detach', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
+    const restarted = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
     expect(restarted.code).toBe(0);
-    let after = before;
-    const deadline = Date.now() + 10 * 60_000;
-    while (after.events < batch && Date.now() < deadline) {
+    const { log } = JSON.parse(restarted.stdout) as { log: string };
+    // Waiting is read from the restarted job's own progress lines (rows it wrote), which cost an
+    // SSH command; the verdict below is Spark's count of the lake (a job submission, ~2 minutes here).
+    const missing = batch - before.events;
+    const host = await node('spark-1');
+    try {
+      const deadline = Date.now() + 10 * 60_000;
+      while ((await rowsWrittenByIngest(host, log)) < missing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      await host.close();
+    }
+    let after = await lakeStats(`${source}#`);
+    // Should the progress lines have run ahead of the commit, the lake gets a little longer.
+    for (let i = 0; i < 3 && after.events < batch; i++) {
       await new Promise((r) => setTimeout(r, 10_000));
       after = await lakeStats(`${source}#`);
     }

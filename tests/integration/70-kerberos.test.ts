@@ -18,7 +18,7 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { nodesDir } from '../../targets/local';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, node, REPO, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, node, REPO, rowsWrittenByIngest, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
 
 const KERBEROS = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n  ticketLifetime: 3m\n`);
 /**
@@ -328,9 +328,10 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       // One ingest, started on the kerberized cluster (Spark restarted when Kerberos came on).
       const jobs = JSON.parse((await cli(['jobs', '--json', '-c', KERBEROS])).stdout) as { id: string; name: string }[];
       for (const j of jobs.filter((x) => x.name === 'millrace-ingest-flights')) expect((await cli(['jobs', 'kill', j.id, '-c', KERBEROS])).code).toBe(0);
-      const started = await cli(['submit', '--detach', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', KERBEROS, '--', '--trigger-seconds', '2']);
+      const started = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', KERBEROS, '--', '--trigger-seconds', '2']);
       expect(started.stderr.slice(-2000)).not.toMatch(/error:/);
       expect(started.code).toBe(0);
+      const { log } = JSON.parse(started.stdout) as { log: string };
       // Four minutes of events at 1,000/s: longer than a ticket lives, across several renewals.
       const batch = 240_000;
       const source = `itest-kerberos-${Date.now().toString(36)}`;
@@ -340,9 +341,11 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       );
       expect(produced.code).toBe(0);
       expect((JSON.parse(produced.stdout) as { sent: number }).sent).toBe(batch);
-      let stats = await lakeStats(`${source}#`);
+      // The job's progress lines say when it has written them all (cheap); Spark's count of the lake is the verdict.
       const deadline = Date.now() + 8 * 60_000;
-      while (stats.events < batch && Date.now() < deadline) {
+      while ((await rowsWrittenByIngest(spark, log)) < batch && Date.now() < deadline) await new Promise((r) => setTimeout(r, 3000));
+      let stats = await lakeStats(`${source}#`);
+      for (let i = 0; i < 3 && stats.events < batch; i++) {
         await new Promise((r) => setTimeout(r, 10_000));
         stats = await lakeStats(`${source}#`);
       }

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { q } from '../../lib/shell';
 import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
@@ -166,4 +167,23 @@ export function hostNetworkFacts(): Record<string, unknown> {
     // Loopback aliases come and go with the tests' listeners; the interfaces and their other addresses may not.
     interfaces: Object.fromEntries(Object.entries(os.networkInterfaces()).map(([name, addrs]) => [name, (addrs ?? []).map((a) => a.cidr).sort()])),
   };
+}
+
+/**
+ * Rows a streaming ingest's events query has written, summed from its driver's progress lines
+ * (spark-jobs/millrace_pipeline/streaming.py): what a test waits on, as cheap as an SSH command.
+ * The verdict is always Spark's own count of the lake.
+ */
+export async function rowsWrittenByIngest(host: RemoteHost, driverLog: string): Promise<number> {
+  const out = (await host.exec(`grep -h '"query": "events"' ${q(driverLog)} | grep '"batch":' || true`)).stdout;
+  return out
+    .split('\n')
+    .filter((l) => l.includes('{'))
+    .reduce((sum, l) => {
+      try {
+        return sum + Number((JSON.parse(l.slice(l.indexOf('{'))) as { output_rows?: number | null }).output_rows ?? 0);
+      } catch {
+        return sum; // a line still being written
+      }
+    }, 0);
 }
