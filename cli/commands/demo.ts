@@ -11,11 +11,10 @@ import { assetPath } from '../../lib/assets';
 import { MillraceError, TimeoutError } from '../../lib/errors';
 import { loadPipelineSpec, PipelineSpec } from '../../lib/pipeline-spec';
 import { sleep } from '../../lib/retry';
-import { q } from '../../lib/shell';
 import { createKafkaClient } from '../../producers/kafka-client';
 import type { ReceivedMessage } from '../../producers/kafka-types';
 import { HEADER_PRODUCED_AT } from '../../producers/validate';
-import { parseResultLine, Steps } from '../demo/steps';
+import { parseProgressLines, parseResultLine, progressLinesCommand, Steps } from '../demo/steps';
 import { formatDemo, invalidFlightRecords, percentiles } from '../demo/summary';
 import { configFor, globals, output } from '../context';
 import { kafkaConnectionFor } from '../kafka-connection';
@@ -154,14 +153,8 @@ interface EventsProgress {
 
 /** The ingest driver's progress lines for its events query (spark-jobs/millrace_pipeline/streaming.py), oldest first. */
 async function eventsProgress(steps: Steps, job: StreamingJob): Promise<EventsProgress[]> {
-  const [r] = await steps.json<{ stdout: string }[]>('', ['exec', job.node, '--', `grep -h '"query": "events"' ${q(job.log)} | grep '"batch":' || true`]);
-  return (r?.stdout ?? '').split('\n').flatMap((l) => {
-    try {
-      return l.includes('{') ? [JSON.parse(l.slice(l.indexOf('{'))) as EventsProgress] : [];
-    } catch {
-      return []; // a line still being written
-    }
-  });
+  const [r] = await steps.json<{ stdout: string }[]>('', ['exec', job.node, '--', progressLinesCommand(job.log, 'events')]);
+  return parseProgressLines<EventsProgress>(r?.stdout ?? '');
 }
 
 /**

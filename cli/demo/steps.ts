@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { MillraceError } from '../../lib/errors';
+import { q } from '../../lib/shell';
 
 export interface StepResult {
   code: number | null;
@@ -21,6 +22,23 @@ export function parseResultLine(stdout: string): Record<string, unknown> | undef
     .reverse()
     .find((l) => l.startsWith(RESULT_PREFIX));
   return line ? (JSON.parse(line.slice(RESULT_PREFIX.length)) as Record<string, unknown>) : undefined;
+}
+
+/** A shell command printing a streaming driver's progress lines for one query (spark-jobs/millrace_pipeline/streaming.py). */
+export function progressLinesCommand(driverLog: string, query: string): string {
+  return `grep -h '"query": "${query}"' ${q(driverLog)} | grep '"batch":' || true`;
+}
+
+/** The progress lines' JSON objects, oldest first; a line still being written is left out. */
+export function parseProgressLines<T>(stdout: string): T[] {
+  return stdout.split('\n').flatMap((l) => {
+    if (!l.includes('{')) return [];
+    try {
+      return [JSON.parse(l.slice(l.indexOf('{'))) as T];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export class Steps {

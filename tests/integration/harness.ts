@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { q } from '../../lib/shell';
+import { parseProgressLines, progressLinesCommand } from '../../cli/demo/steps';
 import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
@@ -175,15 +175,6 @@ export function hostNetworkFacts(): Record<string, unknown> {
  * The verdict is always Spark's own count of the lake.
  */
 export async function rowsWrittenByIngest(host: RemoteHost, driverLog: string): Promise<number> {
-  const out = (await host.exec(`grep -h '"query": "events"' ${q(driverLog)} | grep '"batch":' || true`)).stdout;
-  return out
-    .split('\n')
-    .filter((l) => l.includes('{'))
-    .reduce((sum, l) => {
-      try {
-        return sum + Number((JSON.parse(l.slice(l.indexOf('{'))) as { output_rows?: number | null }).output_rows ?? 0);
-      } catch {
-        return sum; // a line still being written
-      }
-    }, 0);
+  const lines = parseProgressLines<{ output_rows?: number | null }>((await host.exec(progressLinesCommand(driverLog, 'events'))).stdout);
+  return lines.reduce((sum, p) => sum + (p.output_rows ?? 0), 0);
 }
