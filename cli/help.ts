@@ -48,6 +48,7 @@ export const EXAMPLES: Record<string, string[]> = {
   hdfs: ['millrace hdfs -- -ls /lake', 'millrace hdfs -- -du -s -h /lake/flights', 'millrace hdfs --as hdfs -- -df -h'],
   consume: [
     'millrace consume flights.events -n 10 --from-beginning',
+    'millrace consume flights.dlq --to-end --raw',
     'millrace consume flights.predictions --verify --spec examples/pipelines/flights.yaml',
     'millrace consume flights.events --lag --group flights-ingest',
     'millrace consume flights.events --partition 0 --offset 42 --print-key -n 10',

@@ -1,6 +1,7 @@
 /**
  * The core of `millrace consume`: tail a topic (formatted, raw values, or JSON envelopes), stop
- * after --count, or verify it: read what the topic held at the start and tally ids.
+ * after --count or at the end of what the topic held at the start (--to-end), or verify it: read
+ * what the topic held at the start and tally ids.
  */
 import type { KafkaClient, ReceivedMessage } from '../producers/kafka-types';
 import { formatMessage, messageEnvelope } from './format';
@@ -22,6 +23,8 @@ export interface ConsumeRun {
   commit: boolean;
   /** Stop after this many messages. */
   count?: number;
+  /** Stop once every partition is read up to its end offset taken at the start (verify implies it). */
+  toEnd?: { idleMs: number };
   /** Verify mode: the JSON field with the event id, and how long to wait without messages. */
   verify?: { idField: string; idleMs: number };
   format: ConsumeFormat;
@@ -32,6 +35,8 @@ export interface ConsumeRun {
 export interface ConsumeResult {
   messages: number;
   interrupted: boolean;
+  /** With --to-end or --verify: whether every partition was read to its end offset. */
+  caughtUp?: boolean;
   verify?: VerifyReport & { caughtUp: boolean };
 }
 
@@ -46,16 +51,20 @@ export async function runConsume(run: ConsumeRun): Promise<ConsumeResult> {
   let messages = 0;
   const tally = run.verify ? new VerifyTally(run.verify.idField) : undefined;
   let catchUp: CatchUp | undefined;
+  const idleMs = run.verify?.idleMs ?? run.toEnd?.idleMs;
   let idle: NodeJS.Timeout | undefined;
   const armIdle = (): void => {
-    if (!run.verify) return;
+    if (idleMs === undefined) return;
     clearTimeout(idle);
-    idle = setTimeout(() => stop.abort(), run.verify.idleMs);
+    idle = setTimeout(() => stop.abort(), idleMs);
   };
   try {
-    if (tally) {
+    if (idleMs !== undefined) {
       // The end offsets now are what "everything" means; messages produced later don't count.
-      catchUp = new CatchUp(await run.client.topicOffsets(run.topic));
+      const ends = await run.client.topicOffsets(run.topic);
+      // One partition from an offset: only it counts, and from there.
+      const read = run.partition === undefined ? ends : ends.filter((e) => e.partition === run.partition).map((e) => ({ ...e, low: run.startOffset ?? e.low }));
+      catchUp = new CatchUp(read);
       if (catchUp.done) stop.abort();
     }
     armIdle();
@@ -82,6 +91,7 @@ export async function runConsume(run: ConsumeRun): Promise<ConsumeResult> {
     run.signal.removeEventListener('abort', onAbort);
   }
   const result: ConsumeResult = { messages, interrupted: run.signal.aborted };
+  if (catchUp) result.caughtUp = catchUp.done;
   if (tally) result.verify = { ...tally.result(), caughtUp: catchUp?.done ?? false };
   return result;
 }

@@ -35,6 +35,7 @@ interface ConsumeCliFlags {
   fromBeginning?: boolean;
   raw?: boolean;
   verify?: boolean;
+  toEnd?: boolean;
   lag?: boolean;
   group?: string;
   spec?: string;
@@ -112,6 +113,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .description("tail a topic, verify its event ids, or show a consumer group's lag")
     .option('-n, --count <n>', 'stop after n messages')
     .option('--from-beginning', 'start at the oldest message (default: only new ones)')
+    .option('-e, --to-end', 'stop at the end of what the topic holds now (each partition read to its end offset); starts at the oldest message unless --offset')
     .option('-p, --partition <n>', 'read only this partition')
     .option('-o, --offset <n|earliest|latest>', 'where to start: an offset (needs --partition), earliest or latest')
     .option('--raw', 'print only each message value')
@@ -121,7 +123,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .option('--id-field <name>', 'JSON field with the event id (for --verify)', 'event_id')
     .option('--lag', 'show the lag of --group per partition and exit')
     .option('--group <id>', `consumer group (must start with "<principal>-"; default: a throwaway group)`)
-    .option('--timeout <s>', '--verify gives up after this many seconds without a message', '30')
+    .option('--timeout <s>', '--verify and --to-end give up after this many seconds without a message', '30')
     .option('--principal <name>', 'client certificate principal', PIPELINE_PRINCIPAL)
     .addHelpText(
       'after',
@@ -139,6 +141,8 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
         output(this, formatLag(group, topic, rows), { group, topic, lag: String(totalLag(rows)), partitions: rows });
         return;
       }
+      if (flags.toEnd && position.offset?.kind === 'latest')
+        throw new UsageError('--to-end with --offset latest reads nothing', { hint: 'drop --offset (--to-end starts at the oldest message) or give an offset' });
       if (flags.verify && flags.group) throw new UsageError('--verify reads the whole topic with a fresh group; drop --group');
       const count = flags.count === undefined ? undefined : integerFlag('--count', flags.count, 1);
       const idField = flags.spec ? loadPipelineSpec(path.resolve(flags.spec)).id : (flags.idField ?? 'event_id');
@@ -146,10 +150,10 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
       const idleMs = integerFlag('--timeout', flags.timeout, 1) * 1000;
       const config = configFor(this);
       const result = await withKafka(deps, config, flags.principal, async (client, signal) => {
-        let start: StartPosition = { fromBeginning: !!flags.fromBeginning || !!flags.verify || position.offset?.kind === 'earliest' };
+        let start: StartPosition = { fromBeginning: !!flags.fromBeginning || !!flags.verify || (!!flags.toEnd && position.offset === undefined) || position.offset?.kind === 'earliest' };
         if (position.partition !== undefined) {
           await requireTopics(client, [topic], flags.principal);
-          start = resolveStart(topic, { ...position, fromBeginning: flags.fromBeginning }, await client.topicOffsets(topic));
+          start = resolveStart(topic, { ...position, fromBeginning: flags.fromBeginning || (!!flags.toEnd && position.offset === undefined) }, await client.topicOffsets(topic));
         }
         return runConsume({
           client,
@@ -160,6 +164,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
           startOffset: start.startOffset,
           commit: flags.group !== undefined,
           count,
+          toEnd: flags.toEnd ? { idleMs } : undefined,
           verify: flags.verify ? { idField, idleMs } : undefined,
           format: json ? 'json' : flags.printKey ? 'keyed' : flags.raw ? 'raw' : 'human',
           signal,
@@ -167,7 +172,11 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
         });
       }, 'stopping');
       const report = result.verify;
-      if (!report) return;
+      if (!report) {
+        if (result.caughtUp === false && !result.interrupted && (count === undefined || result.messages < count))
+          throw new TimeoutError(`no message for ${flags.timeout}s before reaching the end of ${topic}; ${result.messages} messages were printed`, { hint: 'raise --timeout' });
+        return;
+      }
       output(this, formatVerify(topic, report), { topic, ...report });
       if (report.duplicates > 0)
         throw new HealthCheckError(`${topic} holds ${report.duplicates} duplicate event ids`, { hint: 'a producer re-sent records; look them up with `millrace consume --raw`' });

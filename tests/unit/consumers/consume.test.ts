@@ -110,6 +110,36 @@ describe('runConsume', () => {
     expect((await runConsume({ ...base, client: stuck, verify: { idField: 'event_id', idleMs: 20 } })).verify).toMatchObject({ messages: 0, caughtUp: false });
   });
 
+  it('--to-end stops at what the topic held at the start, also when messages come again (a rebalance)', async () => {
+    const kafka = await seeded(['{"event_id":"a"}', '{"event_id":"b"}', '{"event_id":"c"}', '{"event_id":"d"}']);
+    const held = [...kafka.messages('flights')];
+    // The group is rebalanced after two messages: the first two come again before the rest,
+    // and a message produced after the start follows.
+    kafka.tail = async ({ signal, onMessage }) => {
+      const late = msg(0, kafka.messages('flights').filter((m) => m.partition === 0).length, '{"event_id":"late"}');
+      for (const m of [...held.slice(0, 2), ...held, late]) if (!signal.aborted) await onMessage(m);
+    };
+    const lines: string[] = [];
+    const base = { client: kafka, topic: 'flights', groupId: 'pipeline-e', fromBeginning: true, commit: false, format: 'raw' as const, signal: new AbortController().signal, write: (l: string) => lines.push(l) };
+    const r = await runConsume({ ...base, toEnd: { idleMs: 5000 } });
+    expect(r).toEqual({ messages: 6, interrupted: false, caughtUp: true });
+    expect(new Set(lines)).toEqual(new Set(held.map((m) => m.value)));
+    // A count alone would have stopped at 4 messages with two of them missing.
+    lines.length = 0;
+    await runConsume({ ...base, count: 4 });
+    expect(new Set(lines).size).toBe(2);
+    // One partition from an offset: only that partition's end counts.
+    const one = await seeded(['{"event_id":"a"}', '{"event_id":"b"}', '{"event_id":"c"}']);
+    lines.length = 0;
+    const p = await runConsume({ ...base, client: one, partition: 1, startOffset: '0', toEnd: { idleMs: 5000 } });
+    expect(p.caughtUp).toBe(true);
+    expect(lines).toEqual(one.messages('flights').filter((m) => m.partition === 1).map((m) => m.value));
+    // Nothing where the end offsets promise messages: it gives up after the idle time.
+    const stuck = fakeKafka();
+    stuck.topicOffsets = async () => [{ partition: 0, low: '0', high: '1' }];
+    expect(await runConsume({ ...base, client: stuck, toEnd: { idleMs: 20 } })).toEqual({ messages: 0, interrupted: false, caughtUp: false });
+  });
+
   it('shows a committed group\'s lag', async () => {
     const kafka = await seeded(['{"event_id":"a"}', '{"event_id":"b"}', '{"event_id":"c"}', '{"event_id":"d"}']);
     await runConsume({ client: kafka, topic: 'flights', groupId: 'pipeline-g', fromBeginning: true, commit: true, count: 1, format: 'raw', signal: new AbortController().signal, write: () => undefined });
