@@ -38,13 +38,20 @@ export function writeConfig(file: string, yaml: string): string {
   return file;
 }
 
+/**
+ * MILLRACE_ITEST_KERBEROS=1 brings the shared cluster up with Kerberos on, to run a pipeline file
+ * (30, 60) on the kerberized cluster by hand: `MILLRACE_ITEST_KERBEROS=1 npx jest --selectProjects
+ * integration 60-pipeline`. CI runs without it; 70-kerberos turns Kerberos on and off itself.
+ */
+export const KERBERIZED = process.env.MILLRACE_ITEST_KERBEROS === '1';
+
 export const CLUSTER_YAML = `name: ${CLUSTER}
 target: local
 nodes:
   - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }
   - { name: spark-1, roles: [spark-master, spark-worker], address: ${ADDRESSES['spark-1']} }
   - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${ADDRESSES['hdfs-1']} }
-artifacts:
+${KERBERIZED ? 'kerberos:\n  enabled: true\n' : ''}artifacts:
   source: maven
 `;
 
