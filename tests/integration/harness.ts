@@ -39,11 +39,14 @@ export function writeConfig(file: string, yaml: string): string {
 }
 
 /**
- * MILLRACE_ITEST_KERBEROS=1 brings the shared cluster up with Kerberos on, to run a pipeline file
- * (30, 60) on the kerberized cluster by hand: `MILLRACE_ITEST_KERBEROS=1 npx jest --selectProjects
- * integration 60-pipeline`. CI runs without it; 70-kerberos turns Kerberos on and off itself.
+ * MILLRACE_ITEST_KERBEROS=1 (or a ticket lifetime, e.g. 3m) brings the shared cluster up with
+ * Kerberos on, to run a pipeline file (30, 60) on the kerberized cluster by hand:
+ * `MILLRACE_ITEST_KERBEROS=3m npx jest --selectProjects integration 60-pipeline`.
+ * CI runs without it; 70-kerberos turns Kerberos on and off itself.
  */
-export const KERBERIZED = process.env.MILLRACE_ITEST_KERBEROS === '1';
+const ITEST_KERBEROS = process.env.MILLRACE_ITEST_KERBEROS ?? '';
+export const KERBERIZED = ITEST_KERBEROS !== '' && ITEST_KERBEROS !== '0';
+const KERBEROS_YAML = KERBERIZED ? `kerberos:\n  enabled: true\n${ITEST_KERBEROS === '1' ? '' : `  ticketLifetime: ${ITEST_KERBEROS}\n`}` : '';
 
 export const CLUSTER_YAML = `name: ${CLUSTER}
 target: local
@@ -51,7 +54,7 @@ nodes:
   - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }
   - { name: spark-1, roles: [spark-master, spark-worker], address: ${ADDRESSES['spark-1']} }
   - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${ADDRESSES['hdfs-1']} }
-${KERBERIZED ? 'kerberos:\n  enabled: true\n' : ''}artifacts:
+${KERBEROS_YAML}artifacts:
   source: maven
 `;
 
