@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../lib/errors';
+import { exitWhenFlushed } from '../lib/process';
 import { createCliLogger, logger, logSettings, setRootLogger } from '../lib/logger';
 import { cacheDir, checkStateDirs, millraceHome } from '../lib/paths';
 import { renderError } from './handler';
@@ -117,6 +118,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  // The only place that ends the process with a code.
-  void main(process.argv).then((code) => process.exit(code));
+  // The only place that ends the process with a code, once stdout and stderr are written out.
+  // A reader that goes away (`| head`) is not an error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  void main(process.argv).then((code) => exitWhenFlushed(code));
 }

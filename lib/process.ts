@@ -22,3 +22,31 @@ export function run(command: string, args: string[], opts: { hint: string; cwd?:
     });
   });
 }
+
+/**
+ * Ends the process with `code` once everything written to stdout and stderr has reached the OS.
+ * On a pipe those writes are asynchronous, and a bare process.exit() drops what is still queued:
+ * `millrace consume --json | jq` lost the tail of its output. A reader that went away (EPIPE, as
+ * with `| head`) ends it at once.
+ */
+export function exitWhenFlushed(code: number, streams: NodeJS.WritableStream[] = [process.stdout, process.stderr], exit: (code: number) => void = (c) => process.exit(c)): void {
+  let pending = streams.length;
+  const flushed = (): void => {
+    if (--pending === 0) exit(code);
+  };
+  if (pending === 0) return exit(code);
+  for (const s of streams) {
+    const w = s as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+    let once = false;
+    const one = (): void => {
+      if (once) return;
+      once = true;
+      flushed();
+    };
+    if (w.destroyed || w.writableEnded) one();
+    else {
+      w.once('error', one);
+      w.write('', () => one());
+    }
+  }
+}
