@@ -148,12 +148,14 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
       const idField = flags.spec ? loadPipelineSpec(path.resolve(flags.spec)).id : (flags.idField ?? 'event_id');
       const groupId = flags.group ?? `${flags.principal}-consume-${randomBytes(4).toString('hex')}`;
       const idleMs = integerFlag('--timeout', flags.timeout, 1) * 1000;
+      // --to-end without --offset reads everything the topic holds.
+      const fromOldest = !!flags.fromBeginning || (!!flags.toEnd && position.offset === undefined);
       const config = configFor(this);
       const result = await withKafka(deps, config, flags.principal, async (client, signal) => {
-        let start: StartPosition = { fromBeginning: !!flags.fromBeginning || !!flags.verify || (!!flags.toEnd && position.offset === undefined) || position.offset?.kind === 'earliest' };
+        let start: StartPosition = { fromBeginning: fromOldest || !!flags.verify || position.offset?.kind === 'earliest' };
         if (position.partition !== undefined) {
           await requireTopics(client, [topic], flags.principal);
-          start = resolveStart(topic, { ...position, fromBeginning: flags.fromBeginning || (!!flags.toEnd && position.offset === undefined) }, await client.topicOffsets(topic));
+          start = resolveStart(topic, { ...position, fromBeginning: fromOldest }, await client.topicOffsets(topic));
         }
         return runConsume({
           client,
