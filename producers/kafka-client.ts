@@ -18,12 +18,33 @@ import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
 import { logger } from '../lib/logger';
 import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
 import { InFlightWindow } from './in-flight';
+import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
 export type * from './kafka-types';
 export { ACL_OPERATIONS } from './kafka-types';
 
 const SEND_CHUNK = 500;
+/** Pauses between re-sends of a batch after a transient failure: doubling from 0.5 s to 5 s. */
+const RETRY_PAUSE_MS = 500;
+const RETRY_PAUSE_MAX_MS = 5000;
+
+/**
+ * Whether a failed send is worth repeating: a connection refused or cut, a request timed out, a
+ * leader moving (kafkajs marks such errors retriable, also inside its "retries exceeded"). A
+ * refusal (authorization) or a bad request is not.
+ */
+export function isTransient(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (isAuthorizationError(e)) return false;
+    if ((e as { retriable?: unknown }).retriable === true) return true;
+    if (TRANSIENT_ERRORS.has(e.name)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+const TRANSIENT_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSLockTimeout']);
 
 /**
  * A kafkajs instance for the connection. Quiet unless --debug: kafkajs logs every group join and
@@ -187,13 +208,22 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       const p = newProducer();
       await p.connect();
       const window = new InFlightWindow<BatchResult>(options.maxInFlight ?? 4);
+      const retryTimeoutMs = options.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS;
       const sendOne = async (topic: string, messages: OutgoingMessage[]): Promise<BatchResult> => {
-        try {
-          const meta = await p.send({ topic, acks: -1, messages });
-          const partitions = meta.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
-          return { ok: true, topic, count: messages.length, partitions };
-        } catch (error) {
-          return { ok: false, topic, count: messages.length, error: error instanceof Error ? error : new Error(String(error)) };
+        const deadline = Date.now() + retryTimeoutMs;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const meta = await p.send({ topic, acks: -1, messages });
+            const partitions = meta.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+            return { ok: true, topic, count: messages.length, partitions };
+          } catch (e) {
+            const error = e instanceof Error ? e : new Error(String(e));
+            // kafkajs has retried for a few seconds already; a broker that is restarting takes longer.
+            const pause = Math.min(RETRY_PAUSE_MAX_MS, RETRY_PAUSE_MS * 2 ** Math.min(attempt - 1, 6));
+            if (!isTransient(error) || Date.now() + pause > deadline) return { ok: false, topic, count: messages.length, error };
+            options.onRetry?.({ topic, attempt, error });
+            await new Promise((r) => setTimeout(r, pause));
+          }
         }
       };
       let closed: Promise<void> | undefined;

@@ -50,7 +50,18 @@ export type BatchResult =
 export interface BatchProducerOptions {
   /** Batches sent but not yet acknowledged before `send` waits. */
   maxInFlight?: number;
+  /**
+   * How long a batch is sent again after a transient failure (a broker restarting, a leader
+   * moving) before it counts as failed, in ms. The producer is idempotent, so a batch the broker
+   * had written before the failure is not written twice. Default DEFAULT_RETRY_TIMEOUT_MS.
+   */
+  retryTimeoutMs?: number;
+  /** Called before each re-send of a batch. */
+  onRetry?: (retry: { topic: string; attempt: number; error: Error }) => void;
 }
+
+/** Five minutes: a broker restart, or a node reboot, is over well within it. */
+export const DEFAULT_RETRY_TIMEOUT_MS = 5 * 60_000;
 
 /** An idempotent producer with acks=all that keeps at most `maxInFlight` batches unacknowledged. */
 export interface BatchProducer {

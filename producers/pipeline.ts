@@ -58,6 +58,8 @@ export interface ProduceSummary extends ProduceStats {
   /** Where a re-run would continue: pass it as --skip. */
   nextPosition: number;
   interrupted: boolean;
+  /** Batches sent again after a transient failure (a broker restarting), each counted once per re-send. */
+  retriedBatches?: number;
   error?: string;
 }
 

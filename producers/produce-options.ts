@@ -15,6 +15,7 @@ export interface ProduceFlags {
   invalidEvery?: string;
   batchSize: string;
   maxInFlight: string;
+  retryTimeout: string;
 }
 
 export interface ProduceOptions {
@@ -23,6 +24,8 @@ export interface ProduceOptions {
   seed: number;
   invalidEvery?: number;
   maxInFlight: number;
+  /** How long a batch is re-sent after a transient failure (a broker restarting) before the run fails. */
+  retryTimeoutMs: number;
 }
 
 export const LINGER_MS = 50;
@@ -69,5 +72,6 @@ export function parseProduceFlags(flags: ProduceFlags, spec: PipelineSpec): Prod
     seed: integerFlag('--seed', flags.seed, 0),
     ...(flags.invalidEvery === undefined ? {} : { invalidEvery: integerFlag('--invalid-every', flags.invalidEvery, 1) }),
     maxInFlight: integerFlag('--max-in-flight', flags.maxInFlight, 1),
+    retryTimeoutMs: integerFlag('--retry-timeout', flags.retryTimeout, 0) * 1000,
   };
 }

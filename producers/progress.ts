@@ -34,6 +34,7 @@ export function formatSummary(s: ProduceSummary): string {
     `  dlq     ${n(s.dlq)} to ${s.dlqTopic}`,
     `  errors  ${n(s.errors)}`,
   ];
+  if (s.retriedBatches) lines.push(`  retried ${n(s.retriedBatches)} batch send(s), after a broker was unreachable or a leader moved`);
   if (s.firstId !== null) lines.push(`  ids     ${s.firstId} … ${s.lastId}`);
   if (s.interrupted || s.error) lines.push(`  resume  --skip ${s.nextPosition}`);
   if (s.error) lines.push(`  error   ${s.error}`);

@@ -70,6 +70,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .option('--source-name <name>', 'name used in assigned ids (<name>#<position>); default: the file name')
     .option('--batch-size <n>', 'records per batch', '500')
     .option('--max-in-flight <n>', 'batches awaiting acknowledgement at once', '4')
+    .option('--retry-timeout <s>', 'keep re-sending a batch this long while a broker restarts or a leader moves (0: fail at once)', '300')
     .option('--principal <name>', 'client certificate principal', PIPELINE_PRINCIPAL)
     .addHelpText(
       'after',
@@ -94,11 +95,13 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
       const { topic, dlqTopic } = options.settings;
       const run = await withKafka(deps, configFor(this), flags.principal, async (client, signal) => {
         await requireTopics(client, [topic, dlqTopic], flags.principal);
-        const producer = await client.batchProducer({ maxInFlight: options.maxInFlight });
+        let retries = 0;
+        const producer = await client.batchProducer({ maxInFlight: options.maxInFlight, retryTimeoutMs: options.retryTimeoutMs, onRetry: () => retries++ });
         const stats = newStats();
         const progress = startProgress(stats, process.stderr);
         try {
-          return await runProduce({ spec, settings: options.settings, source, producer, signal, stats });
+          const done = await runProduce({ spec, settings: options.settings, source, producer, signal, stats });
+          return { ...done, summary: { ...done.summary, retriedBatches: retries } };
         } finally {
           progress.stop();
           await producer.close();

@@ -155,11 +155,12 @@ export class LocalTarget implements Target {
       const pid = nspawnPid(files);
       if (pid !== undefined) {
         report(`${name}: stopping`);
-        // SIGTERM asks nspawn to shut the container's systemd down cleanly.
+        // SIGTERM asks nspawn (through the supervisor) to shut the container's systemd down cleanly.
         process.kill(pid, 'SIGTERM');
         const deadline = Date.now() + 60_000;
         while (Date.now() < deadline && nspawnPid(files) !== undefined) await sleep(250);
-        if (nspawnPid(files) !== undefined) process.kill(pid, 'SIGKILL');
+        // The supervisor leads a process group of its own, nspawn in it: both go.
+        if (nspawnPid(files) !== undefined) killGroup(pid);
         while (nspawnPid(files) !== undefined) await sleep(100);
       }
       unmountUnder(files.rootfs);
@@ -230,14 +231,28 @@ async function detachDisk(files: NodeFiles): Promise<void> {
   for (const dev of loopDevicesOf(files.disk)) await run('losetup', ['--detach', dev], { hint: `detach ${dev} by hand: losetup -d ${dev}` });
 }
 
+/**
+ * Runs a node's systemd-nspawn and boots it again when it reboots from inside (`systemctl reboot`
+ * makes nspawn exit with 133), as an EC2 instance comes back by itself. Any other exit ends it: a
+ * shutdown from inside, or `down`'s SIGTERM, which it passes on to nspawn so that the node's
+ * systemd stops cleanly. A shell, because this machine may have no systemd to supervise it.
+ */
+export const SUPERVISOR_NAME = 'millrace-node-supervisor';
+export const SUPERVISOR = [
+  'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0\' TERM INT',
+  'while :; do',
+  '  "$@" & child=$!',
+  '  wait "$child"; rc=$?',
+  '  [ "$rc" -eq 133 ] || exit "$rc"',
+  '  echo "millrace: the node rebooted from inside; booting it again" >&2',
+  'done',
+].join('\n');
+
 function boot(files: NodeFiles, machine: string, aptCache: string, disk: string): void {
   const log = fs.openSync(files.log, 'a');
   // --register=no --keep-unit: this machine may have no systemd as PID 1 and no machined.
-  const child = spawn(
-    'systemd-nspawn',
-    ['--quiet', '-D', files.rootfs, '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, `--bind=${aptCache}:/var/cache/apt/archives`, `--bind=${disk}`],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
+  const nspawn = ['systemd-nspawn', '--quiet', '-D', files.rootfs, '--boot', '--register=no', '--keep-unit', `--machine=${machine}`, `--bind=${aptCache}:/var/cache/apt/archives`, `--bind=${disk}`];
+  const child = spawn('sh', ['-c', SUPERVISOR, SUPERVISOR_NAME, ...nspawn], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   fs.closeSync(log);
   if (!child.pid) throw new MillraceError(`cannot start systemd-nspawn for ${machine}`, { hint: `look at ${files.log}` });
@@ -265,7 +280,10 @@ async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownH
   }
 }
 
-/** The node's nspawn process, checked by PID and command line: never found by name. */
+/**
+ * The node's process (its supervisor, or the nspawn an earlier version started itself), checked
+ * by PID and command line: never found by name.
+ */
 function nspawnPid(files: NodeFiles): number | undefined {
   let pid: number;
   try {
@@ -275,9 +293,18 @@ function nspawnPid(files: NodeFiles): number | undefined {
   }
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmdline[0]?.endsWith('systemd-nspawn') && cmdline.includes(files.rootfs) ? pid : undefined;
+    const ours = cmdline[0]?.endsWith('systemd-nspawn') || cmdline.includes(SUPERVISOR_NAME);
+    return ours && cmdline.includes(files.rootfs) ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    process.kill(pid, 'SIGKILL');
   }
 }
 

@@ -58,7 +58,13 @@ describe('InFlightWindow', () => {
 
 describe('produce flags', () => {
   const spec = parsePipelineSpecText('name: f\ntopic: flights\nid: event_id\nkey: origin\nfields:\n  - { name: origin, type: string }\n  - { name: at, type: timestamp }\n');
-  const flags: ProduceFlags = { rate: 'max', skip: '0', pollInterval: '5000', seed: '1', batchSize: '500', maxInFlight: '4' };
+  const flags: ProduceFlags = { rate: 'max', skip: '0', pollInterval: '5000', seed: '1', batchSize: '500', maxInFlight: '4', retryTimeout: '300' };
+
+  it('takes --retry-timeout in seconds (0: no re-sends), and refuses anything else', () => {
+    expect(parseProduceFlags(flags, spec).retryTimeoutMs).toBe(300_000);
+    expect(parseProduceFlags({ ...flags, retryTimeout: '0' }, spec).retryTimeoutMs).toBe(0);
+    expect(() => parseProduceFlags({ ...flags, retryTimeout: '5m' }, spec)).toThrow(/--retry-timeout must be a whole number \(0 or more\), got "5m"/);
+  });
 
   it('parses --rate as events per second or max', () => {
     expect(parseRate('max')).toBeUndefined();
@@ -74,6 +80,7 @@ describe('produce flags', () => {
       seed: 1,
       invalidEvery: 100,
       maxInFlight: 4,
+      retryTimeoutMs: 300_000,
     });
   });
 

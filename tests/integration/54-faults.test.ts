@@ -1,0 +1,108 @@
+/**
+ * Riding through faults (issue 14), on the shared cluster's one broker:
+ * - `millrace produce` waits through a broker that stops and comes back in the middle of a run,
+ *   re-sends what failed, idempotently, and finishes with every record in the topic exactly once;
+ * - a node that reboots from inside (`systemctl reboot` on the node) comes back by itself, as an
+ *   EC2 instance does, with no `millrace up`: its services start at boot, from its data disk, and
+ *   the data it held is still there.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createKafkaClient } from '../../producers/kafka-client';
+import { nodesDir } from '../../targets/local';
+import { cli, CLUSTER, CONFIG, ensureBaseCluster, kafkaAs, node, randomName, REPO } from './harness';
+
+const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
+
+beforeAll(ensureBaseCluster);
+
+/** Until `ok` holds on kafka-1, reached afresh over SSH each time (the node is rebooting); seconds it took. */
+async function untilOnKafka(ok: (out: string) => boolean, command: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  let last = '';
+  while (Date.now() - started < timeoutMs) {
+    try {
+      const host = await node('kafka-1');
+      try {
+        last = (await host.exec(command)).stdout;
+        if (ok(last)) return (Date.now() - started) / 1000;
+      } finally {
+        await host.close();
+      }
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`kafka-1 did not come back within ${timeoutMs / 1000}s; last: ${last.slice(-500)}`);
+}
+
+describe('a broker restart in the middle of produce', () => {
+  it('the producer waits for the broker, re-sends idempotently, and finishes: every record in the topic once', async () => {
+    const topic = randomName('itest-broker-restart');
+    expect((await cli(['topics', 'create', topic, '-c', CONFIG])).code).toBe(0);
+    const records = 30_000;
+    const started = Date.now();
+    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', String(records), '--rate', '1000', '--topic', topic, '--source-name', topic, '-c', CONFIG]);
+    // Down for 20 s, longer than kafkajs's own retries last (about 10 s), 5 s into the run.
+    await new Promise((r) => setTimeout(r, 5000));
+    const kafka = await node('kafka-1');
+    try {
+      await kafka.execOrThrow('systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service');
+    } finally {
+      await kafka.close();
+    }
+    const done = await producing;
+    expect(done.stderr.slice(-2000)).not.toMatch(/error:/);
+    expect(done.code).toBe(0);
+    const summary = JSON.parse(done.stdout) as { sent: number; errors: number; retriedBatches: number };
+    expect(summary).toMatchObject({ sent: records, errors: 0 });
+    expect(summary.retriedBatches).toBeGreaterThan(0);
+    const verified = await cli(['consume', topic, '--verify', '--json', '--spec', SPEC, '-c', CONFIG]);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ messages: records, distinctIds: records, duplicates: 0 });
+    console.log(`broker restart: ${records} records acknowledged, ${records} in the topic, 0 duplicates; ${summary.retriedBatches} batch re-sends; produce took ${((Date.now() - started) / 1000).toFixed(0)}s with the broker down 20s`);
+    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  }, 10 * 60_000);
+});
+
+describe('a node rebooted from inside', () => {
+  it('kafka-1 comes back by itself: the broker starts at boot and serves every message it held; status is healthy; no up', async () => {
+    const topic = randomName('itest-reboot');
+    const sent = Array.from({ length: 500 }, (_, i) => ({ key: `k${i % 7}`, value: JSON.stringify({ i }) }));
+    const before = createKafkaClient(await kafkaAs('admin'));
+    try {
+      expect(await before.createTopic(topic, 3, 1)).toBe(true);
+      await before.produce(topic, sent);
+    } finally {
+      await before.close();
+    }
+    const log = path.join(nodesDir(CLUSTER), 'kafka-1', 'nspawn.log');
+    const reboots = (): number => (fs.readFileSync(log, 'utf8').match(/rebooted from inside; booting it again/g) ?? []).length;
+    const rebootsBefore = reboots();
+    const kafka = await node('kafka-1');
+    try {
+      // /run is the node's own tmpfs: a marker there is gone once the node has booted again.
+      await kafka.execOrThrow('touch /run/millrace-itest-before-reboot && systemctl --no-block reboot');
+    } finally {
+      await kafka.close();
+    }
+    // Back: booted again (the marker is gone), and the broker listening on its TLS port (its unit is
+    // "active" from the JVM's start, seconds before that).
+    const serving = `systemctl is-active --quiet millrace-kafka.service && ss -ltnH 'sport = :9093' | grep -q . && echo serving || echo starting`;
+    const back = await untilOnKafka((out) => out.trim() === 'rebooted serving', `test -e /run/millrace-itest-before-reboot && echo same || echo rebooted $(${serving})`, 240_000);
+    expect(reboots()).toBe(rebootsBefore + 1);
+    const after = createKafkaClient(await kafkaAs('admin'));
+    try {
+      const got = await after.consume(topic, randomName('itest-reboot-group'), sent.length, 120_000);
+      expect(new Set(got.map((m) => m.value)).size).toBe(sent.length);
+      await after.deleteTopic(topic).catch(() => undefined);
+    } finally {
+      await after.close();
+    }
+    const status = await cli(['status', '--json', '-c', CONFIG]);
+    expect(status.stderr.slice(-2000)).not.toMatch(/error:/);
+    expect(status.code).toBe(0);
+    console.log(`node reboot: kafka-1 back with its broker active ${back.toFixed(0)}s after \`systemctl reboot\`, all ${sent.length} messages served, status healthy, no up`);
+  }, 10 * 60_000);
+});
