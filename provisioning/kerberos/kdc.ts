@@ -192,16 +192,22 @@ export async function ensureExternalPrincipals(k: KerberosFacts, admin: Kerberos
   return r.stdout.split('\n').filter((l) => l.startsWith('created ')).map((l) => `principal ${l.slice('created '.length)}`);
 }
 
-/** A keytab that gets a ticket from the KDC for its principal is good; the check uses a memory cache. */
+/**
+ * A keytab that gets a ticket from the KDC for its principal is good; the check uses a memory
+ * cache. kinit's own complaint (never a key) goes to stderr, for the error.
+ */
 function keytabWorks(kt: KeytabSpec): string {
-  return `test -f ${q(kt.path)} && [ "$(stat -c '%a %U' ${q(kt.path)})" = "400 ${kt.owner}" ] && kinit -k -t ${q(kt.path)} -c MEMORY:millrace-check ${q(kt.principal)} >/dev/null 2>&1`;
+  return `test -f ${q(kt.path)} && [ "$(stat -c '%a %U' ${q(kt.path)})" = "400 ${kt.owner}" ] && kinit -k -t ${q(kt.path)} -c MEMORY:millrace-check ${q(kt.principal)} >/dev/null`;
 }
+
+/** How long a keytab just installed may take to get its first ticket: a KDC that has just started or restarted. */
+export const NEW_KEYTAB_WAIT_MS = 60_000;
 
 /**
  * Puts this node's keytabs in place (see the file comment); returns the ones it installed, whose
  * units must restart. The keytab bytes exist only in this process's memory and on the two nodes.
  */
-export async function ensureKeytabs(k: KerberosFacts, admin: KerberosAdmin, host: RemoteHost, keytabs: KeytabSpec[]): Promise<KeytabSpec[]> {
+export async function ensureKeytabs(k: KerberosFacts, admin: KerberosAdmin, host: RemoteHost, keytabs: KeytabSpec[], waitMs = NEW_KEYTAB_WAIT_MS): Promise<KeytabSpec[]> {
   const installed: KeytabSpec[] = [];
   if (keytabs.length) await host.execOrThrow(`mkdir -p ${KEYTAB_DIR} && chmod 755 ${KEYTAB_DIR}`, { what: `create ${KEYTAB_DIR}` });
   for (const kt of keytabs) {
@@ -212,10 +218,22 @@ export async function ensureKeytabs(k: KerberosFacts, admin: KerberosAdmin, host
         hint: admin.hint,
       });
     await host.putFile(kt.path, Buffer.from(exported.stdout.trim(), 'base64'), { mode: 0o400, owner: kt.owner });
-    if ((await host.exec(keytabWorks(kt))).code !== 0)
-      throw new MillraceError(`${host.name}: the keytab of ${kt.principal} at ${kt.path} gets no ticket from the KDC at ${k.kdc.address}:${k.kdc.port}`, {
-        hint: `check that ${host.name} reaches ${k.kdc.name} on TCP ${k.kdc.port} and that the clocks agree (Kerberos allows 5 minutes), then run \`millrace up\` again`,
-      });
+    let said = '';
+    try {
+      await waitFor(
+        async () => {
+          const r = await host.exec(keytabWorks(kt));
+          said = r.stderr.trim().split('\n').slice(-2).join(' ');
+          return r.code === 0 ? true : undefined;
+        },
+        { timeout: waitMs, interval: Math.min(2000, waitMs), what: `a ticket for ${kt.principal}` },
+      );
+    } catch {
+      throw new MillraceError(
+        `${host.name}: the keytab of ${kt.principal} at ${kt.path} gets no ticket from the KDC at ${k.kdc.address}:${k.kdc.port} (tried for ${Math.round(waitMs / 1000)}s)${said ? `: ${said}` : ''}`,
+        { hint: `check that ${host.name} reaches ${k.kdc.name} on TCP ${k.kdc.port} and that the clocks agree (Kerberos allows 5 minutes), then run \`millrace up\` again` },
+      );
+    }
     installed.push(kt);
   }
   return installed;
