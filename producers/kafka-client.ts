@@ -16,6 +16,7 @@ import {
 } from 'kafkajs';
 import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
 import { logger } from '../lib/logger';
+import { sleep } from '../lib/retry';
 import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
 import { InFlightWindow } from './in-flight';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
@@ -222,7 +223,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
             const pause = Math.min(RETRY_PAUSE_MAX_MS, RETRY_PAUSE_MS * 2 ** Math.min(attempt - 1, 6));
             if (!isTransient(error) || Date.now() + pause > deadline) return { ok: false, topic, count: messages.length, error };
             options.onRetry?.({ topic, attempt, error });
-            await new Promise((r) => setTimeout(r, pause));
+            await sleep(pause);
           }
         }
       };
