@@ -1,9 +1,10 @@
 """Lake statistics: what landed, whether anything landed twice, and how long it took to get there.
 
-Usage: millrace submit --spec flights.yaml spark-jobs/lake_stats.py [-- --id-prefix SOURCE#]
+Usage: millrace submit --spec flights.yaml spark-jobs/lake_stats.py [-- --id-prefix SOURCE# [--lake-totals]]
 Stdout: MILLRACE_RESULT {json}: events, distinct_ids, duplicate_ids, quarantined, predictions,
 prediction_distinct_ids, and produce_to_lake_ms {p50, p99, max} (from the time a record was produced
-to the modification time of the Parquet file that holds it).
+to the modification time of the Parquet file that holds it). With --lake-totals, also "lake": the
+events, distinct ids and duplicated ids of the whole events table, from the same read of the files.
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ def id_stats(df: DataFrame, id_col: str) -> dict[str, int]:
     return {"rows": int(row["rows"]), "distinct": int(row["distinct"]), "duplicates": int(row["duplicates"])}
 
 
+def with_prefix(df: DataFrame, id_col: str, prefix: str | None) -> DataFrame:
+    """The rows whose id starts with prefix (all of them without one, or in a table without the id column)."""
+    return df.where(F.col(id_col).startswith(prefix)) if prefix and id_col in df.columns else df
+
+
 def latency_ms(df: DataFrame, start: str, end: str) -> dict[str, float | None]:
     """p50, p99 and max of end - start, in milliseconds, over rows that have both."""
     ms = (F.unix_micros(F.col(end)) - F.unix_micros(F.col(start))) / 1000.0
@@ -50,30 +56,37 @@ def latency_ms(df: DataFrame, start: str, end: str) -> dict[str, float | None]:
 def main(argv: Sequence[str]) -> dict[str, Any]:
     parser = base_parser("counts, duplicates and latency of a pipeline's data in the lake")
     parser.add_argument("--id-prefix", default=None, help="only rows whose id starts with this (one produced batch)")
+    parser.add_argument("--lake-totals", action="store_true", help="also count the whole events table (no prefix), in the same job")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
     spark = spark_session(f"millrace-lake-stats-{spec.name}")
     paths = LakePaths.from_conf(spark.conf, spec.name)
     fs = LakeFs(spark)
 
-    def read(path: str) -> DataFrame | None:
+    def read(path: str, prefixed: bool = True) -> DataFrame | None:
         # The directory root, so Spark reads the file sink's log and skips files of unfinished batches.
         if not fs.exists(path):
             return None
         df = spark.read.parquet(path)
-        return df.where(F.col(spec.id).startswith(args.id_prefix)) if args.id_prefix and spec.id in df.columns else df
+        return with_prefix(df, spec.id, args.id_prefix) if prefixed else df
 
     result: dict[str, Any] = {"job": "lake_stats", "spec": spec.name, "id_prefix": args.id_prefix}
-    events = read(paths.events)
+    events = read(paths.events, prefixed=not args.lake_totals)
     if events is not None:
-        # The three columns both results need, read from the files once and kept (small: ~50 bytes a row).
+        # The three columns every result needs, read from the files once and kept (small: ~50 bytes a row).
         landed = events.select(spec.id, "produced_at", F.col("_metadata.file_modification_time").alias("landed_at")).persist(StorageLevel.MEMORY_AND_DISK)
-        s = id_stats(landed, spec.id)
+        mine = with_prefix(landed, spec.id, args.id_prefix) if args.lake_totals else landed
+        s = id_stats(mine, spec.id)
         result.update(events=s["rows"], distinct_ids=s["distinct"], duplicate_ids=s["duplicates"])
-        result["produce_to_lake_ms"] = latency_ms(landed, "produced_at", "landed_at")
+        result["produce_to_lake_ms"] = latency_ms(mine, "produced_at", "landed_at")
+        if args.lake_totals:
+            t = id_stats(landed, spec.id)
+            result["lake"] = {"events": t["rows"], "distinct_ids": t["distinct"], "duplicate_ids": t["duplicates"]}
         landed.unpersist()
     else:
         result.update(events=0, distinct_ids=0, duplicate_ids=0, produce_to_lake_ms=None)
+        if args.lake_totals:
+            result["lake"] = {"events": 0, "distinct_ids": 0, "duplicate_ids": 0}
     quarantine = read(paths.quarantine)
     result["quarantined"] = quarantine.count() if quarantine is not None else 0
     predictions = read(paths.predictions)

@@ -1,7 +1,7 @@
 """Lake statistics: duplicates by id and latency percentiles, on a local SparkSession."""
 from datetime import datetime, timedelta, timezone
 
-from lake_stats import id_stats, latency_ms
+from lake_stats import id_stats, latency_ms, with_prefix
 
 
 def test_id_stats_counts_rows_distinct_ids_and_duplicated_ids(spark):
@@ -30,3 +30,11 @@ def test_latency_ms_takes_percentiles_of_end_minus_start(spark):
 def test_latency_ms_without_rows(spark):
     df = spark.createDataFrame([], "produced_at timestamp, landed_at timestamp")
     assert latency_ms(df, "produced_at", "landed_at") == {"p50": None, "p99": None, "max": None, "rows": 0}
+
+
+def test_with_prefix_keeps_one_batch_and_leaves_tables_without_the_id_alone(spark):
+    df = spark.createDataFrame([("run1#1",), ("run1#2",), ("run2#1",)], ["event_id"])
+    assert sorted(r["event_id"] for r in with_prefix(df, "event_id", "run1#").collect()) == ["run1#1", "run1#2"]
+    assert with_prefix(df, "event_id", None).count() == 3
+    other = spark.createDataFrame([("x",)], ["reason"])
+    assert with_prefix(other, "event_id", "run1#").count() == 1
