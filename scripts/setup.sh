@@ -6,7 +6,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n== %s\n' "$*" >&2; }
+# Each step's heading says how long the one before it took: CI's budget is read from its log.
+step_started=$SECONDS
+say() { printf '(%ss)\n\n== %s\n' "$((SECONDS - step_started))" "$*" >&2; step_started=$SECONDS; }
+CACHE="${MILLRACE_CACHE:-$HOME/.millrace/cache}"
+
+# A Python virtualenv for requirement files, built once per set of pins (and Python version) in the
+# cache, and linked at $1 in this checkout: a fresh clone reuses it instead of installing ~1 GB
+# again. $1 may be an old venv directory of this checkout's own making; it is replaced by the link.
+venv_for() {
+  local link=$1; shift
+  local sum dir
+  sum=$( (python3 --version; cat "$@") | sha256sum | cut -c1-16)
+  dir="$CACHE/python/$(basename "$link")-$sum"
+  mkdir -p "$CACHE/python"
+  (
+    flock 9
+    if [ ! -f "$dir/.millrace-complete" ]; then
+      rm -rf "$dir"
+      python3 -m venv "$dir"
+      "$dir/bin/pip" install -q --disable-pip-version-check "${@/#/-r}"
+      touch "$dir/.millrace-complete"
+      echo "installed into $dir" >&2
+    else
+      echo "up to date: $dir" >&2
+    fi
+  ) 9>"$dir.lock"
+  if [ "$(readlink "$link" 2>/dev/null)" != "$dir" ]; then
+    rm -rf "$link"
+    ln -s "$dir" "$link"
+  fi
+}
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # What the local target and the tests need on the operator's machine.
@@ -43,26 +73,10 @@ say "build"
 npm run build --silent
 
 say "python test environment (pytest and pyspark for the jobs' pure transforms; moto, the AWS API emulator)"
-VENV=.venv
-REQUIREMENTS=(spark-jobs/requirements-test.txt tests/integration/requirements.txt)
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-if ! cat "${REQUIREMENTS[@]}" | cmp -s - "$VENV/.millrace-requirements"; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${REQUIREMENTS[@]/#/-r}"
-  cat "${REQUIREMENTS[@]}" > "$VENV/.millrace-requirements"
-else
-  echo "up to date" >&2
-fi
+venv_for .venv spark-jobs/requirements-test.txt tests/integration/requirements.txt
 
 say "checkov (static analysis of the synthesized AWS stack), in a venv of its own: its pins clash with .venv's"
-CHECKOV_VENV=.venv-checkov
-CHECKOV_REQUIREMENTS=stacks/checkov-requirements.txt
-[ -x "$CHECKOV_VENV/bin/python" ] || python3 -m venv "$CHECKOV_VENV"
-if ! cmp -s "$CHECKOV_REQUIREMENTS" "$CHECKOV_VENV/.millrace-requirements"; then
-  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
-  cp "$CHECKOV_REQUIREMENTS" "$CHECKOV_VENV/.millrace-requirements"
-else
-  echo "up to date" >&2
-fi
+venv_for .venv-checkov stacks/checkov-requirements.txt
 
 say "terraform and the AWS provider (the aws target; its integration test applies the stack to the emulator)"
 # Neither can be installed from here: no registry reachable from this kind of machine serves them.
@@ -89,3 +103,4 @@ say "artifacts and host image for the local target (cached in ${MILLRACE_CACHE:-
 # Builds the Debian host image once, and resolves Kafka and Hadoop from Maven Central and Spark
 # from PyPI; each is checksum-verified and kept, so later runs reuse them.
 node dist/cli/main.js cache warm -c examples/local.yaml
+say "ready"
