@@ -16,7 +16,7 @@ import {
 } from 'kafkajs';
 import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
 import { logger } from '../lib/logger';
-import { sleep } from '../lib/retry';
+import { sleep, waitFor } from '../lib/retry';
 import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
 import { InFlightWindow } from './in-flight';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
@@ -46,6 +46,37 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 const TRANSIENT_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSLockTimeout']);
+
+const TOPIC_LEADER_WAIT_MS = 60_000;
+/** What a broker answers about a topic whose creation is still settling (KRaft publishes it to the metadata cache a little later). */
+const SETTLING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every partition of a just-created topic has a leader. Answers that say it is still
+ * settling are waited through; anything else (a refusal, say) fails at once.
+ */
+export async function waitForTopicLeaders(
+  fetch: () => Promise<{ topics: { name: string; partitions: { partitionId: number; leader: number }[] }[] }>,
+  topic: string,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<void> {
+  let fatal: unknown;
+  await waitFor(
+    async () => {
+      try {
+        const t = (await fetch()).topics.find((x) => x.name === topic);
+        return t !== undefined && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      } catch (error) {
+        if (SETTLING.has(String((error as { type?: unknown }).type))) throw error; // waited through
+        fatal = error;
+        return true;
+      }
+    },
+    { timeout: timeoutMs, interval: intervalMs, what: `the partitions of topic ${topic} to have leaders`, hint: 'check the brokers with `millrace status`' },
+  );
+  if (fatal) throw fatal;
+}
 
 /**
  * A kafkajs instance for the connection. Quiet unless --debug: kafkajs logs every group join and
@@ -174,7 +205,12 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     },
     async createTopic(topic, partitions, replicationFactor, config = {}) {
       const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
-      return (await withAdmin()).createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }], waitForLeaders: true });
+      const a = await withAdmin();
+      // kafkajs's own wait (waitForLeaders) gives up on the first "does not host this
+      // topic-partition", which KRaft answers while a new topic's metadata settles: wait here.
+      const made = await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }], waitForLeaders: false });
+      await waitForTopicLeaders(() => a.fetchTopicMetadata({ topics: [topic] }), topic, conn.topicLeaderWaitMs ?? TOPIC_LEADER_WAIT_MS);
+      return made;
     },
     async deleteTopic(topic) {
       await (await withAdmin()).deleteTopics({ topics: [topic] });

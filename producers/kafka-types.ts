@@ -23,6 +23,8 @@ export interface KafkaConnection {
    * group on a cluster); independent of `retries`. Default GROUP_COORDINATOR_WAIT_MS.
    */
   groupCoordinatorWaitMs?: number;
+  /** How long creating a topic waits for its partitions' leaders (a new topic's metadata settles first). Default 60 s. */
+  topicLeaderWaitMs?: number;
 }
 
 export interface OutgoingMessage {
