@@ -4,6 +4,12 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
 };
+/** The shared local cluster: up once per run, before the first file. */
+const cluster = {
+  globalSetup: '<rootDir>/tests/integration/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/integration/global-teardown.ts',
+};
+const KERBEROS_FILE = '70-kerberos.test.ts';
 module.exports = {
   testSequencer: '<rootDir>/tests/integration/sequencer.js',
   // Integration steps drive real services (a whole `up` takes minutes); unit tests finish in ms anyway.
@@ -16,8 +22,16 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/tests/integration/global-setup.ts',
-      globalTeardown: '<rootDir>/tests/integration/global-teardown.ts',
+      // Kerberos (opt-in, kerberos.enabled) has a run of its own: `npm run test:kerberos`.
+      testPathIgnorePatterns: ['/node_modules/', KERBEROS_FILE],
+      ...cluster,
+    },
+    {
+      ...common,
+      displayName: 'kerberos',
+      // On its own shared cluster, brought up the same way, then torn down by the same test.
+      testMatch: [`<rootDir>/tests/integration/${KERBEROS_FILE}`, '<rootDir>/tests/integration/zz-teardown.test.ts'],
+      ...cluster,
     },
   ],
 };
