@@ -81,9 +81,10 @@ const overrides = z
  * a critical key must be acknowledged by its exact name, and an acknowledgement must name a
  * critical key the section overrides.
  */
-function overrideSection(service: OverrideService, what: string) {
+function overrideSection<Extra extends z.ZodRawShape = Record<never, never>>(service: OverrideService, what: string, extra?: Extra) {
   return z
     .object({
+      ...(extra ?? ({} as Extra)),
       overrides,
       unsafe: z
         .array(z.string())
@@ -93,8 +94,9 @@ function overrideSection(service: OverrideService, what: string) {
         ),
     })
     .strict()
-    .superRefine((section, ctx) => {
+    .superRefine((parsed, ctx) => {
       const issue = issueAdder(ctx);
+      const section = parsed as { overrides: Record<string, unknown>; unsafe: string[] };
       const acknowledged = new Set(section.unsafe);
       for (const key of Object.keys(section.overrides)) {
         const critical = criticalOverride(service, key);
@@ -112,7 +114,7 @@ function overrideSection(service: OverrideService, what: string) {
           issue(['unsafe', i], `${quoteEscaped(key)} is not a security-critical key, so it needs no acknowledgement`, `remove it from ${service}.unsafe; the override applies without it`);
       });
     })
-    .default({})
+    .default({} as never)
     .describe(what);
 }
 const loginUser = (what: string) => z.string().regex(LOGIN_USER, LOGIN_USER_MESSAGE).describe(`${what}: a Unix user name, e.g. admin`);
@@ -329,7 +331,14 @@ const baseSchema = z
       .strict()
       .default({})
       .describe('Kerberos for HDFS, the KMS and Spark\'s access to them (Kafka stays on mutual TLS)'),
-    kafka: overrideSection('kafka', 'Kafka broker properties (server.properties)'),
+    kafka: overrideSection('kafka', 'Kafka broker properties (server.properties)', {
+      controllers: z
+        .array(z.string())
+        .optional()
+        .describe(
+          'The KRaft controller quorum: 1 or 3 kafka nodes by name, which run controller and broker combined (the other kafka nodes are brokers only). Chosen when the cluster is first formatted and fixed after; by default the first 3 kafka nodes, or the first one when there are fewer than 3',
+        ),
+    }),
     hdfs: overrideSection('hdfs', 'HDFS properties (hdfs-site.xml)'),
     spark: overrideSection('spark', 'Spark properties (spark-defaults.conf)'),
   })
@@ -389,6 +398,17 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
     issue(['nodes'], `exactly one node must have the namenode role (found ${count('namenode')})`, count('namenode') === 0 ? 'add "namenode" to the roles of one node' : 'keep "namenode" on one node only');
   if (count('datanode') < 1) issue(['nodes'], 'at least one node must have the datanode role', 'add "datanode" to a node\'s roles');
   if (count('kafka') < 1) issue(['nodes'], 'at least one node must have the kafka role', 'add "kafka" to a node\'s roles');
+  const controllers = c.kafka.controllers;
+  if (controllers) {
+    const kafkaNodes = c.nodes.filter((n) => n.roles.includes('kafka')).map((n) => n.name);
+    if (controllers.length !== 1 && controllers.length !== 3)
+      issue(['kafka', 'controllers'], `names ${controllers.length} voter${controllers.length === 1 ? '' : 's'}; a KRaft quorum here has 1 or 3`, 'name 3 kafka nodes (the quorum then survives one failure), or 1');
+    controllers.forEach((name, i) => {
+      if (controllers.indexOf(name) !== i) issue(['kafka', 'controllers', i], `"${name}" is listed twice`, 'list each voter once');
+      else if (!kafkaNodes.includes(name))
+        issue(['kafka', 'controllers', i], `"${name}" is not a kafka node`, `name nodes with the kafka role: ${kafkaNodes.join(', ') || 'none yet'}`);
+    });
+  }
   if (count('spark-worker') > 0 && count('spark-master') !== 1)
     issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, count('spark-master') === 0 ? 'add "spark-master" to the roles of one node' : 'keep "spark-master" on one node only');
   if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`, 'keep "kms" on one node only (usually the namenode\'s)');

@@ -132,8 +132,18 @@ export function readInventory(cluster: string): Inventory {
   return parseInventory(doc, file);
 }
 
+/** Where the nodes' Kafka node ids and controller quorum are kept (provisioning/kafka-identities.ts). */
+export function kafkaIdentitiesPath(cluster: string): string {
+  return path.join(clusterStateDir(cluster), 'kafka-identities.json');
+}
+
+/**
+ * Forgets a destroyed cluster's nodes: the inventory, and the Kafka identities that lived on their
+ * disks (a later `up` formats new storage and may choose a new quorum).
+ */
 export function removeInventory(cluster: string): void {
   fs.rmSync(inventoryPath(cluster), { force: true });
+  fs.rmSync(kafkaIdentitiesPath(cluster), { force: true });
 }
 
 /**

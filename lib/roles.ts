@@ -42,6 +42,15 @@ export interface PortSpec {
    * a listener bound to the private address and advertised at the public one.
    */
   publicOnly?: boolean;
+  /** Open only on the KRaft quorum's voters: a broker-only kafka node has no controller listener. */
+  votersOnly?: boolean;
+}
+
+/** Which of a node's role ports it has beyond its roles: the public listener, the controller listener. */
+export interface NodePortOptions {
+  publicAddress?: boolean;
+  /** A kafka node that votes in the controller quorum; true unless said otherwise. */
+  kafkaVoter?: boolean;
 }
 
 export const SSH_PORT: PortSpec = {
@@ -98,6 +107,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       name: 'kafka-controller',
       port: 9094,
       description: 'KRaft controller quorum',
+      votersOnly: true,
       protocol: 'tls',
       encryption: 'TLS 1.2/1.3',
       authentication: `${MTLS}; brokers are super users`,
@@ -240,8 +250,8 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
 };
 
 /** A node's ports, each once (roles may share one); `publicOnly` ones only when it has a public address. */
-export function portsFor(roles: readonly Role[], opts: { publicAddress?: boolean } = {}): PortSpec[] {
-  const all = [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => !p.publicOnly || opts.publicAddress === true);
+export function portsFor(roles: readonly Role[], opts: NodePortOptions = {}): PortSpec[] {
+  const all = [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => (!p.publicOnly || opts.publicAddress === true) && (!p.votersOnly || opts.kafkaVoter !== false));
   return all.filter((p, i) => all.findIndex((q) => q.name === p.name) === i);
 }
 

@@ -14,6 +14,7 @@ import { unsafeOverrides } from '../lib/overrides';
 import { clusterStateDir } from '../lib/paths';
 import { PIPELINE_PRINCIPAL, type ServiceOu } from '../lib/principals';
 import { kerberosFacts } from './kerberos/realm';
+import { ensureKafkaIdentities, planKafkaIdentities } from './kafka-identities';
 import { nodesWithRoleIn } from './inventory-roles';
 import { ClusterCa, sanFor } from './pki/cluster-ca';
 import type { ClusterFacts, MemorySettings, TlsPem } from './service';
@@ -153,6 +154,9 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
   const kerberos = kerberosFacts(config, inventory.nodes);
   const namenode = roles('namenode')[0];
   if (!namenode) throw new Error('the inventory has no namenode');
+  // Before the Kafka cluster id is made: a cluster id without identities means one formatted before they were kept.
+  const kafkaNames = roles('kafka').map((n) => n.name);
+  const kafkaIdentities = (mode === 'create' ? ensureKafkaIdentities : planKafkaIdentities)(config.name, kafkaNames, config.kafka.controllers);
   return {
     config,
     nodes: inventory.nodes,
@@ -163,6 +167,7 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
     sparkMaster: roles('spark-master')[0],
     sparkWorkers: roles('spark-worker'),
     kafkaClusterId: secret(path.join(dir, 'kafka-cluster-id'), newKafkaClusterId),
+    kafkaIdentities,
     home: { kafka: `${OPT}/kafka/current`, hadoop: `${OPT}/hadoop/current`, spark: `${OPT}/spark/current` },
     tls,
     memory: DEFAULT_MEMORY,

@@ -3,6 +3,7 @@
  * host in parallel. Each step checks before it changes and reports what it changed, so a
  * second run on a healthy cluster changes nothing and restarts nothing.
  */
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { AggregateFailure, HealthCheckError, MillraceError, RemoteCommandError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
@@ -71,10 +72,11 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
     }
     kdcSeconds = (Date.now() - started) / 1000;
   }
+  const restarts = new RollingRestarts();
   const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
     const host = options.hosts.get(plan.node.name);
     if (!host) throw new Error(`no SSH connection for ${plan.node.name}`);
-    return provisionHost(facts, plan, host, report, options, admin);
+    return provisionHost(facts, plan, host, report, options, admin, restarts);
   });
   const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
   if (failures.length) throw new AggregateFailure('bootstrap', failures);
@@ -93,6 +95,7 @@ async function provisionHost(
   report: (m: string) => void,
   options: ProvisionOptions,
   admin: KerberosAdmin | undefined,
+  restarts: RollingRestarts,
 ): Promise<HostOutcome> {
   const log = options.log.child({ host: plan.node.name });
   const outcome: HostOutcome = {
@@ -190,7 +193,18 @@ async function provisionHost(
       await startUnit(host, service.unit, 'start');
       outcome.started.push(service.id);
     } else if (toRestart.has(service.unit)) {
-      await startUnit(host, service.unit, 'restart');
+      // One node at a time per service, each back healthy (and, for Kafka, fully replicated) before the next goes down.
+      report(`restart: ${service.id} (waiting for its turn)`);
+      await restarts.one(service.id, plan.node.name, async () => {
+        report(`restart: ${service.id}`);
+        log.info({ service: service.id }, 'rolling restart: this node');
+        await startUnit(host, service.unit, 'restart');
+        outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
+        if (service.settled) {
+          report(`restart: ${service.id} (waiting for it to catch up)`);
+          await waitSettled(service, host, ctx);
+        }
+      });
       outcome.restarted.push(service.id);
     }
     lap(`start ${service.id}`);
@@ -198,25 +212,7 @@ async function provisionHost(
 
   for (const service of plan.services) {
     report(`health: ${service.id}`);
-    outcome.health[service.id] = await waitFor(
-      async () => {
-        const h = await service.healthCheck(host, ctx);
-        return h.healthy ? h : undefined;
-      },
-      {
-        timeout: options.healthTimeoutMs ?? 180_000,
-        interval: 2000,
-        what: `${service.id} on ${plan.node.name} to become healthy`,
-        hint: `look at its log with \`millrace logs ${plan.node.name} ${service.id}\``,
-      },
-    ).catch(async (error: unknown) => {
-      const last = await service.healthCheck(host, ctx).catch(() => undefined);
-      const failed = last?.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`) ?? [];
-      throw new HealthCheckError(`${service.id} is not healthy${failed.length ? `: ${failed.join('; ')}` : ''}`, {
-        hint: `look at its log with \`millrace logs ${plan.node.name} ${service.id}\``,
-        cause: error,
-      });
-    });
+    outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
     lap(`health ${service.id}`);
   }
   for (const service of plan.services) {
@@ -228,6 +224,76 @@ async function provisionHost(
   }
   report('healthy');
   return outcome;
+}
+
+/**
+ * Restarts of one service run one node at a time across the cluster: a config change or an
+ * upgrade never takes down two brokers (or two DataNodes) at once. Once one of them fails, the
+ * nodes still waiting are not restarted (as `certs rotate`'s rolling passes stop).
+ */
+export class RollingRestarts {
+  private readonly queues = new Map<string, pLimit.Limit>();
+  private readonly failed = new Map<string, string>();
+
+  one<T>(serviceId: string, node: string, restart: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(serviceId);
+    if (!queue) this.queues.set(serviceId, (queue = pLimit(1)));
+    return queue(async () => {
+      const first = this.failed.get(serviceId);
+      if (first)
+        throw new MillraceError(`${serviceId} on ${node} was not restarted: its restart on ${first} failed first, and a rolling restart stops there`, {
+          hint: 'fix the node that failed (see its error), then run `millrace up` again to restart the rest',
+        });
+      try {
+        return await restart();
+      } catch (error) {
+        this.failed.set(serviceId, node);
+        throw error;
+      }
+    });
+  }
+}
+
+async function waitHealthy(service: Service, host: RemoteHost, ctx: { cluster: ClusterFacts; node: InventoryNode }, options: ProvisionOptions): Promise<HealthReport> {
+  const node = ctx.node.name;
+  return waitFor(
+    async () => {
+      const h = await service.healthCheck(host, ctx);
+      return h.healthy ? h : undefined;
+    },
+    {
+      timeout: options.healthTimeoutMs ?? 180_000,
+      interval: 2000,
+      what: `${service.id} on ${node} to become healthy`,
+      hint: `look at its log with \`millrace logs ${node} ${service.id}\``,
+    },
+  ).catch(async (error: unknown) => {
+    const last = await service.healthCheck(host, ctx).catch(() => undefined);
+    const failed = last?.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`) ?? [];
+    throw new HealthCheckError(`${service.id} is not healthy${failed.length ? `: ${failed.join('; ')}` : ''}`, {
+      hint: `look at its log with \`millrace logs ${node} ${service.id}\``,
+      cause: error,
+    });
+  });
+}
+
+/** How long a restarted service may take to catch up before the rolling restart stops. */
+export const SETTLE_TIMEOUT_MS = 600_000;
+
+async function waitSettled(service: Service, host: RemoteHost, ctx: { cluster: ClusterFacts; node: InventoryNode }): Promise<void> {
+  let last = { ok: false, detail: 'not checked yet' };
+  await waitFor(
+    async () => {
+      last = await service.settled!(host, ctx);
+      return last.ok ? true : undefined;
+    },
+    { timeout: SETTLE_TIMEOUT_MS, interval: 3000, what: `${service.id} on ${ctx.node.name} to catch up after its restart` },
+  ).catch((error: unknown) => {
+    throw new HealthCheckError(`${service.id} on ${ctx.node.name} restarted, but has not caught up after ${SETTLE_TIMEOUT_MS / 1000} s (${last.detail}); the rolling restart stopped here, before the next node`, {
+      hint: `look at \`millrace status\` and \`millrace logs ${ctx.node.name} ${service.id}\`, then run \`millrace up\` again to restart the rest`,
+      cause: error,
+    });
+  });
 }
 
 /**

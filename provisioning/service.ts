@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ClusterConfig } from '../lib/config';
 import type { InventoryNode } from '../lib/inventory';
 import type { PortSpec, Role } from '../lib/roles';
+import type { KafkaIdentities } from './kafka-identities';
 import type { KerberosFacts } from './kerberos/realm';
 import type { RemoteHost } from './remote-host';
 
@@ -62,6 +63,8 @@ export interface ClusterFacts {
   sparkWorkers: InventoryNode[];
   /** Stable KRaft cluster id (base64 UUID), kept in the state directory. */
   kafkaClusterId: string;
+  /** Each kafka node's KRaft node.id and the controller quorum, kept in the state directory (kafka-identities.ts). */
+  kafkaIdentities: KafkaIdentities;
   /** Where components live on hosts: /opt/millrace/<component>/current. */
   home: Record<ComponentName, string>;
   /**
@@ -154,6 +157,12 @@ export interface Service {
   postStart?(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome>;
   /** Protocol-level check, run on the node over SSH. */
   healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
+  /**
+   * After a restart, whether the cluster has caught up with this node again (Kafka: no
+   * under-replicated partitions). A rolling restart waits for it before it restarts the same
+   * service on the next node.
+   */
+  settled?(host: RemoteHost, ctx: NodeContext): Promise<{ ok: boolean; detail: string }>;
   /** The security state `status` reports: listener protocols, the encryption zone, Spark auth. */
   securityChecks?(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']>;
 }

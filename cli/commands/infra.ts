@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { clusterSshKey } from '../../targets/ssh-key';
 import { targetFor } from '../../targets/target';
 import { bootstrap, describeOutcome } from '../bootstrap';
+import { ensureKafkaIdentities } from '../../provisioning/kafka-identities';
 import { configFor, globals, output } from '../context';
 import * as path from 'node:path';
 
@@ -58,6 +59,8 @@ export function registerInfra(program: Command): void {
     .action(async function (this: Command, opts: { infraOnly?: boolean; yes?: boolean; plan?: string }) {
       const config = configFor(this);
       if (opts.plan) checkInputFile(opts.plan, `up --plan ${path.resolve(opts.plan)}`);
+      // Before anything is made or changed: ids for new kafka nodes, or a refusal to change the quorum.
+      ensureKafkaIdentities(config.name, config.nodes.filter((n) => n.roles.includes('kafka')).map((n) => n.name), config.kafka.controllers);
       const started = Date.now();
       const target = await targetFor(config);
       if (opts.plan && !target.capabilities.plan) throw new UsageError(`--plan works with the aws target (this config's target is ${config.target})`);

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { InventoryNode } from '../../lib/inventory';
 import { hasPublicAddress, ROLE_PORTS, portNumber } from '../../lib/roles';
+import { MillraceError } from '../../lib/errors';
 import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import { type RemoteHost, runAs } from '../remote-host';
@@ -21,8 +22,27 @@ export const KAFKA_CLIENT_PORT = portNumber('kafka', 'kafka-client');
 export const KAFKA_CONTROLLER_PORT = portNumber('kafka', 'kafka-controller');
 export const KAFKA_EXTERNAL_PORT = portNumber('kafka', 'kafka-external');
 
-export function kafkaNodeId(facts: ClusterFacts, node: InventoryNode): number {
-  return facts.kafkaNodes.findIndex((n) => n.name === node.name) + 1;
+/** The node's KRaft node.id: assigned once and kept (kafka-identities.ts), whatever the list order. */
+export function kafkaNodeId(facts: ClusterFacts, node: Pick<InventoryNode, 'name'>): number {
+  const id = facts.kafkaIdentities.nodeIds[node.name];
+  if (id === undefined) throw new Error(`${node.name} has no Kafka node id in the cluster state`);
+  return id;
+}
+
+/** Whether the node is a voter of the controller quorum (broker and controller), or a broker only. */
+export function isController(facts: ClusterFacts, node: Pick<InventoryNode, 'name'>): boolean {
+  return facts.kafkaIdentities.controllers.includes(node.name);
+}
+
+/** controller.quorum.voters: id@address:port of each voter, in id order. */
+export function quorumVoters(facts: ClusterFacts): string {
+  return facts.kafkaIdentities.controllers
+    .map((name) => {
+      const n = facts.kafkaNodes.find((k) => k.name === name);
+      if (!n) throw new Error(`the controller ${name} is not a kafka node of the inventory`);
+      return `${kafkaNodeId(facts, n)}@${n.privateAddress}:${KAFKA_CONTROLLER_PORT}`;
+    })
+    .join(',');
 }
 
 export function bootstrapServers(facts: ClusterFacts): string {
@@ -34,11 +54,12 @@ export function bootstrapServers(facts: ClusterFacts): string {
  * to it (an EC2 public IP, a port forward), so only the advertised address differs. Clients
  * outside get metadata with the public addresses, clients inside with the private ones.
  */
-function listenerProperties(node: InventoryNode): Record<string, string> {
+function listenerProperties(node: InventoryNode, controller: boolean): Record<string, string> {
   const bind = (name: string, port: number): string => `${name}://${node.privateAddress}:${port}`;
   const external = hasPublicAddress(node);
   return {
-    listeners: [bind('CLIENT', KAFKA_CLIENT_PORT), bind('CONTROLLER', KAFKA_CONTROLLER_PORT), ...(external ? [bind('EXTERNAL', KAFKA_EXTERNAL_PORT)] : [])].join(','),
+    // A broker-only node listens on no CONTROLLER port, but still maps that listener's protocol: it connects to the voters over it.
+    listeners: [bind('CLIENT', KAFKA_CLIENT_PORT), ...(controller ? [bind('CONTROLLER', KAFKA_CONTROLLER_PORT)] : []), ...(external ? [bind('EXTERNAL', KAFKA_EXTERNAL_PORT)] : [])].join(','),
     'advertised.listeners': [bind('CLIENT', KAFKA_CLIENT_PORT), ...(external ? [`EXTERNAL://${node.publicAddress}:${KAFKA_EXTERNAL_PORT}`] : [])].join(','),
     'listener.security.protocol.map': ['CLIENT:SSL', 'CONTROLLER:SSL', ...(external ? ['EXTERNAL:SSL'] : [])].join(','),
   };
@@ -48,13 +69,12 @@ function listenerProperties(node: InventoryNode): Record<string, string> {
 export function buildServerProperties(facts: ClusterFacts, node: InventoryNode): Record<string, string | number | boolean> {
   const brokers = facts.kafkaNodes.length;
   const rf = Math.min(3, brokers);
+  const controller = isController(facts, node);
   return {
-    'process.roles': 'broker,controller',
+    'process.roles': controller ? 'broker,controller' : 'broker',
     'node.id': kafkaNodeId(facts, node),
-    'controller.quorum.voters': facts.kafkaNodes
-      .map((n) => `${kafkaNodeId(facts, n)}@${n.privateAddress}:${KAFKA_CONTROLLER_PORT}`)
-      .join(','),
-    ...listenerProperties(node),
+    'controller.quorum.voters': quorumVoters(facts),
+    ...listenerProperties(node, controller),
     'inter.broker.listener.name': 'CLIENT',
     'controller.listener.names': 'CONTROLLER',
     'log.dirs': DATA,
@@ -163,15 +183,27 @@ export const kafkaService: Service = {
     ];
   },
 
-  async initialize(host: RemoteHost, { cluster }: NodeContext, log: Logger): Promise<StepOutcome> {
-    const formatted = await host.exec(`test -f ${q(`${DATA}/meta.properties`)}`);
-    if (formatted.code === 0) return { changed: false };
+  async initialize(host: RemoteHost, { cluster, node }: NodeContext, log: Logger): Promise<StepOutcome> {
+    const meta = await host.exec(`cat ${q(`${DATA}/meta.properties`)}`);
+    if (meta.code === 0) {
+      checkFormattedIdentity(parseProperties(meta.stdout), cluster, node);
+      return { changed: false };
+    }
     log.info('formatting KRaft storage');
     await host.execOrThrow(
       runAs('kafka', cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', `--cluster-id=${cluster.kafkaClusterId}`, '-c', `${CONF}/server.properties`)),
       { what: 'format KRaft storage' },
     );
     return { changed: true, detail: 'formatted KRaft storage' };
+  },
+
+  async settled(host: RemoteHost, { cluster, node }: NodeContext): Promise<{ ok: boolean; detail: string }> {
+    const r = await host.exec(
+      cmd('java', '-cp', classpath(cluster), 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', `${node.privateAddress}:${KAFKA_CLIENT_PORT}`, '--command-config', `${CONF}/client.properties`, '--describe', '--under-replicated-partitions'),
+    );
+    if (r.code !== 0) return { ok: false, detail: `kafka-topics failed: ${lastLine(r.stderr || r.stdout)}` };
+    const under = r.stdout.split('\n').filter((l) => /\bPartition:/.test(l)).length;
+    return { ok: under === 0, detail: under === 0 ? 'no under-replicated partitions' : `${under} under-replicated partition(s)` };
   },
 
   async healthCheck(host: RemoteHost, { cluster, node }: NodeContext): Promise<HealthReport> {
@@ -189,6 +221,23 @@ export const kafkaService: Service = {
     return report(checks);
   },
 };
+
+/**
+ * A formatted node keeps its identity in meta.properties: a node.id or cluster.id other than the
+ * cluster state's means the state and the disk disagree (a restored backup of another cluster,
+ * a renamed node), and starting the broker would give the cluster two nodes with one id.
+ */
+export function checkFormattedIdentity(meta: Map<string, string>, cluster: ClusterFacts, node: Pick<InventoryNode, 'name'>): void {
+  const want = { 'node.id': String(kafkaNodeId(cluster, node)), 'cluster.id': cluster.kafkaClusterId };
+  const wrong = (Object.keys(want) as (keyof typeof want)[]).filter((k) => meta.get(k) !== want[k]);
+  if (!wrong.length) return;
+  throw new MillraceError(
+    `${node.name}'s Kafka storage (${DATA}/meta.properties) was formatted as ${wrong.map((k) => `${k} ${meta.get(k) ?? '(none)'}`).join(', ')}, but the cluster state gives it ${wrong.map((k) => `${k} ${want[k]}`).join(', ')}; the broker was not started`,
+    {
+      hint: `restore the cluster state directory (kafka-identities.json, kafka-cluster-id) that belongs to this node's data; or, to discard ${node.name}'s Kafka data, destroy the node and run \`millrace up\` again`,
+    },
+  );
+}
 
 /**
  * super.users on a broker is exactly the brokers' identities and the operator's admin, and the

@@ -10,6 +10,7 @@ import { q } from '../../lib/shell';
 import { expiryVerdict, pemCertificates } from '../pki/expiry';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts } from '../service';
+import { isController } from '../services/kafka';
 import { SPARK_KAFKA_KEYSTORE } from '../services/spark';
 import { CA_PEM, TLS_DIR } from '../services/tls-files';
 import type { VerifyRow } from './types';
@@ -24,8 +25,8 @@ export interface SeenCertificate {
 const MARK = '=== millrace-cert ';
 
 /** One command that prints every TLS port's presented certificate and the certificate files, each after a marker line. */
-export function readCertificatesCommand(node: InventoryNode): string {
-  const ports = portsFor(node.roles, { publicAddress: hasPublicAddress(node) }).filter((p) => p.protocol === 'tls' && !p.onDemand);
+export function readCertificatesCommand(node: InventoryNode, kafkaVoter?: boolean): string {
+  const ports = portsFor(node.roles, { publicAddress: hasPublicAddress(node), kafkaVoter }).filter((p) => p.protocol === 'tls' && !p.onDemand);
   const live = ports.map(
     (p) =>
       `echo ${q(`${MARK}live port ${p.port}`)}; timeout 10 openssl s_client -connect ${q(`${node.privateAddress}:${p.port}`)} </dev/null 2>/dev/null | sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p'`,
@@ -89,7 +90,7 @@ export async function verifyCertificates(facts: ClusterFacts, hosts: Map<string,
     facts.nodes.map(async (node) => {
       const host = hosts.get(node.name);
       if (!host) return [{ check: 'certificate expiry', target: node.name, ok: false, detail: 'no connection to the node' }];
-      const r = await host.exec(readCertificatesCommand(node));
+      const r = await host.exec(readCertificatesCommand(node, isController(facts, node)));
       return certificateRows(node.name, parseCertificateDump(r.stdout), now);
     }),
   );

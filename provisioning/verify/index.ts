@@ -15,6 +15,7 @@ import { KafkaProbeInput, verifyKafka } from './kafka';
 import { verifyKms } from './kms';
 import { verifyLake } from './lake';
 import { verifyOverrides } from './overrides';
+import { isController } from '../services/kafka';
 import { verifyNodePorts } from './ports';
 import { Secret, verifyProcessLists } from './secrets';
 import { verifySparkRpcTls, verifySparkSecret, verifySparkUiKill } from './spark';
@@ -60,14 +61,14 @@ export async function runVerify(input: VerifyInput): Promise<VerifyRow[]> {
   say('service security state, ports and TLS, Kafka refusals');
   const first = await Promise.all([
     orFailure('service security state', 'cluster', () => serviceStateRows(facts, hosts)),
-    ...facts.nodes.map((n) => orFailure('ports', n.name, () => verifyNodePorts(hosts.get(n.name)!, n))),
+    ...facts.nodes.map((n) => orFailure('ports', n.name, () => verifyNodePorts(hosts.get(n.name)!, n, isController(facts, n)))),
     orFailure('Kafka refusals', input.kafka.brokers.join(','), () => verifyKafka(input.kafka)),
     orFailure('certificate expiry', 'cluster', () => verifyCertificates(facts, hosts)),
     orFailure('Spark RPC TLS', 'cluster', () => verifySparkRpcTls(facts, hosts)),
     facts.sparkMaster ? orFailure('Spark UI kill', facts.sparkMaster.name, () => verifySparkUiKill(facts, hosts.get(facts.sparkMaster!.name)!)) : Promise.resolve([]),
     // Issue 12: the flow table against the live ports, TLS versions, KMS ACLs, the lake, HDFS RPC.
     ...facts.nodes.map((n) => orFailure('flows: the flow table against the live ports', n.name, () => verifyFlowPorts(hosts.get(n.name)!, n))),
-    ...facts.nodes.map((n) => orFailure('TLS: minimum version', n.name, () => verifyTlsVersions(hosts.get(n.name)!, n))),
+    ...facts.nodes.map((n) => orFailure('TLS: minimum version', n.name, () => verifyTlsVersions(hosts.get(n.name)!, n, undefined, isController(facts, n)))),
     facts.kms ? orFailure('KMS ACLs', facts.kms.name, () => verifyKms(facts, hosts, facts.kms!)) : Promise.resolve([]),
     orFailure('HDFS: /lake permissions', '/lake', () => verifyLake(facts, hosts.get(facts.namenode.name)!)),
     orFailure('HDFS: RPC authentication', facts.namenode.name, () => verifyHdfsRpc(facts, facts.sparkMaster && hosts.get(facts.sparkMaster.name), facts.sparkMaster)),

@@ -43,7 +43,7 @@ export function reachableOn(listeners: Listener[], address: string): { open: num
 }
 
 /** The node's ports, 9095 included only where it has a public address. */
-const declaredPorts = (node: InventoryNode): PortSpec[] => portsFor(node.roles, { publicAddress: hasPublicAddress(node) });
+const declaredPorts = (node: InventoryNode, kafkaVoter?: boolean): PortSpec[] => portsFor(node.roles, { publicAddress: hasPublicAddress(node), kafkaVoter });
 
 export interface PortVerdict {
   unexpected: number[];
@@ -51,8 +51,8 @@ export interface PortVerdict {
 }
 
 /** Compares what listens with what the node's roles declare; on-demand ranges may be open or not. */
-export function comparePorts(node: InventoryNode, open: number[]): PortVerdict {
-  const specs = declaredPorts(node);
+export function comparePorts(node: InventoryNode, open: number[], kafkaVoter?: boolean): PortVerdict {
+  const specs = declaredPorts(node, kafkaVoter);
   const declared = (p: number): boolean => specs.some((s) => p >= s.port && p <= (s.toPort ?? s.port));
   return {
     unexpected: open.filter((p) => !declared(p)),
@@ -61,10 +61,10 @@ export function comparePorts(node: InventoryNode, open: number[]): PortVerdict {
 }
 
 /** A node's ports: exactly the declared ones, and each TLS one verified, each redirect pointing to HTTPS. */
-export async function verifyNodePorts(host: RemoteHost, node: InventoryNode): Promise<VerifyRow[]> {
+export async function verifyNodePorts(host: RemoteHost, node: InventoryNode, kafkaVoter?: boolean): Promise<VerifyRow[]> {
   const address = node.privateAddress;
   const { open, foreign } = reachableOn(parseListeners(await host.execOrThrow('ss -Hltnp')), address);
-  const verdict = comparePorts(node, open);
+  const verdict = comparePorts(node, open, kafkaVoter);
   const rows: VerifyRow[] = [
     {
       check: 'ports: only the declared ones listen',

@@ -67,8 +67,8 @@ export function handshakeCommand(address: string, port: number, version: TlsVers
 }
 
 /** The node's TLS ports, opened all the time (not a running application's), with 9095 only where it exists. */
-export function tlsPorts(node: InventoryNode): PortSpec[] {
-  return portsFor(node.roles, { publicAddress: hasPublicAddress(node) }).filter((s) => s.protocol === 'tls' && !s.onDemand);
+export function tlsPorts(node: InventoryNode, kafkaVoter?: boolean): PortSpec[] {
+  return portsFor(node.roles, { publicAddress: hasPublicAddress(node), kafkaVoter }).filter((s) => s.protocol === 'tls' && !s.onDemand);
 }
 
 /** Kafka's listeners require a client certificate: the broker's own, on its node. */
@@ -139,8 +139,8 @@ export function controlRow(node: string, out: string): VerifyRow {
   };
 }
 
-export async function verifyTlsVersions(host: RemoteHost, node: InventoryNode, listening?: number[]): Promise<VerifyRow[]> {
-  const specs = tlsPorts(node).filter((s) => !listening || listening.includes(s.port));
+export async function verifyTlsVersions(host: RemoteHost, node: InventoryNode, listening?: number[], kafkaVoter?: boolean): Promise<VerifyRow[]> {
+  const specs = tlsPorts(node, kafkaVoter).filter((s) => !listening || listening.includes(s.port));
   const ports: PortVersions[] = [];
   for (const s of specs) ports.push({ name: s.name, ...(await probePort(host, node.privateAddress, s.port, clientPemFor(s, node))) });
   const control = await host.exec(controlScript());

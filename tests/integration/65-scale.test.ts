@@ -1,0 +1,146 @@
+/**
+ * Stable identities, scaling out and rolling changes (issue 14), on the shared cluster, after the
+ * pipeline has run (it leaves the cluster with a second broker, which only the teardown removes):
+ * - a broker added by editing the config and running `up` while a producer runs: it gets the next
+ *   node id and joins as a broker only, the controller quorum stays as it was, and every record
+ *   is in the topic once;
+ * - the node list reordered: `up` changes nothing (ids do not follow list positions);
+ * - a broker config change while producing: `up` restarts the brokers one at a time, each back
+ *   and fully replicated before the next goes down, and every record is in the topic once;
+ * - dropping the quorum's voter from the config is refused before anything changes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readInventory } from '../../lib/inventory';
+import { clusterKnownHosts } from '../../provisioning/known-hosts';
+import { connect, type RemoteHost } from '../../provisioning/remote-host';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ensureBaseCluster, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
+
+const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
+const KAFKA_2 = '127.0.0.37';
+const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
+const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka], address: ${KAFKA_2} }\n`;
+
+function withNodes(lines: string, extra = ''): string {
+  expect(CLUSTER_YAML).toContain(KAFKA_1_LINE);
+  return CLUSTER_YAML.replace(KAFKA_1_LINE, lines) + extra;
+}
+const SCALED = writeConfig(path.join(TEST_DIR, 'scaled.yaml'), withNodes(KAFKA_1_LINE + KAFKA_2_LINE));
+const REORDERED = writeConfig(path.join(TEST_DIR, 'scaled-reordered.yaml'), withNodes(KAFKA_2_LINE + KAFKA_1_LINE));
+const CHANGED = writeConfig(path.join(TEST_DIR, 'scaled-changed.yaml'), withNodes(KAFKA_1_LINE + KAFKA_2_LINE, 'kafka:\n  overrides: { log.retention.hours: 100 }\n'));
+const NO_VOTER = writeConfig(path.join(TEST_DIR, 'scaled-no-voter.yaml'), withNodes(KAFKA_2_LINE));
+
+async function on<T>(name: string, fn: (host: RemoteHost) => Promise<T>): Promise<T> {
+  const n = readInventory(CLUSTER).nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no ${name} in the test inventory`);
+  const host = await connect(n, { knownHosts: clusterKnownHosts(CLUSTER) });
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
+const identities = (): { nodeIds: Record<string, number>; controllers: string[] } => JSON.parse(fs.readFileSync(path.join(stateDir(), 'kafka-identities.json'), 'utf8'));
+
+/** Starts `produce` of `records` synthetic events at 1000/s into a new topic; resolves with its summary once verified in the topic. */
+async function produceThrough(topic: string, records: number, replicationFactor: number, during: () => Promise<void>): Promise<{ sent: number; retriedBatches: number; messages: number; duplicates: number }> {
+  const created = await cli(['topics', 'create', topic, '--replication-factor', String(replicationFactor), '-c', CONFIG]);
+  expect(created.stderr).toBe('');
+  expect(created.code).toBe(0);
+  const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', String(records), '--rate', '1000', '--topic', topic, '--source-name', topic, '-c', CONFIG]);
+  await new Promise((r) => setTimeout(r, 3000));
+  await during();
+  const done = await producing;
+  expect(done.stderr.slice(-2000)).not.toMatch(/error:/);
+  expect(done.code).toBe(0);
+  const summary = JSON.parse(done.stdout) as { sent: number; errors: number; retriedBatches: number };
+  expect(summary).toMatchObject({ sent: records, errors: 0 });
+  const verified = await cli(['consume', topic, '--verify', '--json', '--spec', SPEC, '-c', CONFIG]);
+  expect(verified.code).toBe(0);
+  const counts = JSON.parse(verified.stdout) as { messages: number; distinctIds: number; duplicates: number };
+  expect(counts).toMatchObject({ messages: records, distinctIds: records, duplicates: 0 });
+  return { sent: summary.sent, retriedBatches: summary.retriedBatches, messages: counts.messages, duplicates: counts.duplicates };
+}
+
+beforeAll(ensureBaseCluster, 10 * 60_000);
+
+describe('scaling out and rolling changes', () => {
+  it('a broker added by config and `up` while producing: next id, a broker only, the quorum unchanged, every record in once', async () => {
+    expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1 }, controllers: ['kafka-1'] });
+    let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
+    const topic = randomName('itest-scale-out');
+    const r = await produceThrough(topic, 30_000, 1, async () => {
+      up = await cli(['up', '--json', '-c', SCALED]);
+    });
+    if (up.code !== 0) throw new Error(`up with kafka-2 added failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+    const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; started: string[]; restarted: string[] }[] }).nodes;
+    expect(nodes.find((n) => n.node === 'kafka-2')?.started).toEqual(['kafka']);
+    expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, nextId: 3, controllers: ['kafka-1'] });
+    const [props, meta, quorum] = await on('kafka-2', async (h) => [
+      await h.execOrThrow('cat /etc/millrace/kafka/server.properties'),
+      await h.execOrThrow('cat /var/lib/millrace/kafka/data/meta.properties'),
+      await h.execOrThrow(
+        "java -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server 127.0.0.37:9093 --command-config /etc/millrace/kafka/client.properties describe --status",
+      ),
+    ]);
+    expect(props).toContain('process.roles=broker\n');
+    expect(props).toContain('node.id=2\n');
+    expect(props).toContain(`controller.quorum.voters=1@${ADDRESSES['kafka-1']}:9094\n`);
+    expect(props).toContain(`listeners=CLIENT://${KAFKA_2}:9093\n`);
+    expect(meta).toMatch(/^node\.id=2$/m);
+    expect(quorum).toMatch(/CurrentVoters:\s+\[\{"id": ?1,/);
+    expect(quorum).toMatch(/CurrentObservers:\s+\[.*"id": ?2\b/);
+    console.log(
+      `scale out: kafka-2 added in ${up.seconds.toFixed(0)}s (node id 2, broker only; voters [1]); kafka-1 ${nodes.find((n) => n.node === 'kafka-1')?.restarted.join(',') || 'not restarted'}; ${r.sent} acknowledged, ${r.messages} in the topic, ${r.duplicates} duplicates, ${r.retriedBatches} re-sends`,
+    );
+    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  }, 15 * 60_000);
+
+  it('the node list reordered: `up` changes nothing, and every broker keeps its id', async () => {
+    const up = await cli(['up', '--json', '-c', REORDERED]);
+    if (up.code !== 0) throw new Error(`up with the nodes reordered failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+    expect(JSON.parse(up.stdout)).toMatchObject({ changed: false });
+    expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, controllers: ['kafka-1'] });
+  }, 10 * 60_000);
+
+  it('a broker config change while producing restarts the brokers one at a time, each caught up before the next: every record in once', async () => {
+    let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
+    const topic = randomName('itest-rolling');
+    const r = await produceThrough(topic, 30_000, 2, async () => {
+      up = await cli(['up', '--json', '-c', CHANGED]);
+    });
+    if (up.code !== 0) throw new Error(`up with a broker config change failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+    const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; restarted: string[] }[] }).nodes;
+    expect(nodes.filter((n) => n.restarted.includes('kafka')).map((n) => n.node).sort()).toEqual(['kafka-1', 'kafka-2']);
+    // When each broker went down and came back (the nodes share this machine's clock): no overlap.
+    const windows = await Promise.all(
+      ['kafka-1', 'kafka-2'].map((name) =>
+        on(name, async (h) => {
+          const out = await h.execOrThrow('systemctl show millrace-kafka.service --timestamp=unix -p InactiveEnterTimestamp -p ActiveEnterTimestamp');
+          const at = (key: string): number => Number(new RegExp(`^${key}=@(\\d+)`, 'm').exec(out)?.[1]);
+          return { name, down: at('InactiveEnterTimestamp'), up: at('ActiveEnterTimestamp') };
+        }),
+      ),
+    );
+    windows.sort((a, b) => a.down - b.down);
+    const [first, second] = windows as [(typeof windows)[0], (typeof windows)[0]];
+    expect(first.down).toBeGreaterThan(0);
+    expect(second.down).toBeGreaterThanOrEqual(first.up);
+    for (const name of ['kafka-1', 'kafka-2']) expect(await on(name, (h) => h.execOrThrow('cat /etc/millrace/kafka/server.properties'))).toContain('log.retention.hours=100\n');
+    console.log(
+      `rolling restart: ${first.name} down ${first.down} up ${first.up}, ${second.name} down ${second.down} (${second.down - first.up}s after) up ${second.up}; up took ${up.seconds.toFixed(0)}s; ${r.sent} acknowledged, ${r.messages} in the topic, ${r.duplicates} duplicates, ${r.retriedBatches} re-sends`,
+    );
+    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  }, 15 * 60_000);
+
+  it('a config without the quorum\'s voter is refused before anything changes (exit 2)', async () => {
+    const before = fs.readFileSync(path.join(stateDir(), 'kafka-identities.json'), 'utf8');
+    const up = await cli(['up', '-c', NO_VOTER]);
+    expect(up.code).toBe(2);
+    expect(up.stderr).toMatch(/\[kafka-1\] is a KRaft controller voter of this cluster, and the config no longer has it as a kafka node; nothing was changed/);
+    expect(up.stderr).toMatch(/brokers that are not voters \(kafka-2\) can be removed/);
+    expect(fs.readFileSync(path.join(stateDir(), 'kafka-identities.json'), 'utf8')).toBe(before);
+    expect(await on('kafka-1', (h) => h.execOrThrow('systemctl is-active millrace-kafka.service'))).toBe('active\n');
+  });
+});
