@@ -14,11 +14,12 @@ import {
   Partitioners,
   ResourcePatternTypes,
 } from 'kafkajs';
-import type { AclEntry, IHeaders, LogEntry, Producer } from 'kafkajs';
+import type { AclEntry, IHeaders, LogEntry, PartitionMetadata, Producer } from 'kafkajs';
 import { logger } from '../lib/logger';
 import { sleep, waitFor } from '../lib/retry';
 import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
 import { InFlightWindow } from './in-flight';
+import { byPartition, PartitionLanes } from './partition-lanes';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
@@ -246,7 +247,22 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       await p.connect();
       const window = new InFlightWindow<BatchResult>(options.maxInFlight ?? 4);
       const retryTimeoutMs = options.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS;
-      const sendOne = async (topic: string, messages: OutgoingMessage[]): Promise<BatchResult> => {
+      // Each batch goes out split by partition, one send per partition at a time (partition-lanes.ts says why).
+      const lanes = new PartitionLanes();
+      const partitioner = Partitioners.DefaultPartitioner();
+      const partitionsOf = new Map<string, Promise<PartitionMetadata[]>>();
+      const partitionMetadata = (topic: string): Promise<PartitionMetadata[]> => {
+        let known = partitionsOf.get(topic);
+        if (!known) {
+          known = withAdmin()
+            .then((a) => a.fetchTopicMetadata({ topics: [topic] }))
+            .then((m) => m.topics[0]?.partitions ?? []);
+          partitionsOf.set(topic, known);
+          known.catch(() => partitionsOf.delete(topic));
+        }
+        return known;
+      };
+      const sendOne = async (topic: string, messages: (OutgoingMessage & { partition: number })[]): Promise<BatchResult> => {
         const deadline = Date.now() + retryTimeoutMs;
         for (let attempt = 1; ; attempt++) {
           try {
@@ -263,11 +279,27 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
           }
         }
       };
+      const sendBatch = async (topic: string, messages: OutgoingMessage[]): Promise<BatchResult> => {
+        let partitions: PartitionMetadata[];
+        try {
+          partitions = await partitionMetadata(topic);
+          if (!partitions.length) throw new Error(`the brokers know no partitions of topic ${topic}`);
+        } catch (e) {
+          return { ok: false, topic, count: messages.length, error: e instanceof Error ? e : new Error(String(e)) };
+        }
+        const parts = byPartition(messages, (message) => partitioner({ topic, partitionMetadata: partitions, message }));
+        const results = await Promise.all(
+          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ ...m, partition }))))),
+        );
+        const failed = results.find((r) => !r.ok);
+        if (failed) return { ...failed, count: messages.length };
+        return { ok: true, topic, count: messages.length, partitions: results.flatMap((r) => (r.ok ? r.partitions : [])) };
+      };
       let closed: Promise<void> | undefined;
       const closer = (): Promise<void> => (closed ??= window.drain().then(() => p.disconnect()));
       closers.push(closer);
       return {
-        send: (topic, messages) => window.add(() => sendOne(topic, messages)),
+        send: (topic, messages) => window.add(() => sendBatch(topic, messages)),
         flush: () => window.drain(),
         close: closer,
       };

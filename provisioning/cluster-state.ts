@@ -160,7 +160,8 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
   return {
     config,
     nodes: inventory.nodes,
-    kafkaNodes: roles('kafka'),
+    // In node id order: nothing rendered from the brokers (bootstrap servers, super users) follows the config's list order.
+    kafkaNodes: roles('kafka').sort((a, b) => kafkaIdentities.nodeIds[a.name]! - kafkaIdentities.nodeIds[b.name]!),
     namenode,
     datanodes: roles('datanode'),
     kms: roles('kms')[0],

@@ -9,7 +9,7 @@ import { checkInputFile, checkOutputDir, checkOutputFile, clusterStateDir } from
 import * as fs from 'node:fs';
 import { clusterSshKey } from '../../targets/ssh-key';
 import { targetFor } from '../../targets/target';
-import { bootstrap, describeOutcome } from '../bootstrap';
+import { bootstrap, describeOutcome, finishRemovals, prepareRemovals } from '../bootstrap';
 import { ensureKafkaIdentities } from '../../provisioning/kafka-identities';
 import { configFor, globals, output } from '../context';
 import * as path from 'node:path';
@@ -65,6 +65,8 @@ export function registerInfra(program: Command): void {
       const target = await targetFor(config);
       if (opts.plan && !target.capabilities.plan) throw new UsageError(`--plan works with the aws target (this config's target is ${config.target})`);
       await target.checkPrerequisites();
+      // Brokers the config no longer has are drained and stopped before their nodes go.
+      const removals = await prepareRemovals(config, (m) => logger().info({ step: 'remove' }, m));
       const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m), {
         yes: !!opts.yes,
         ...(opts.plan ? { planFile: opts.plan } : {}),
@@ -75,6 +77,7 @@ export function registerInfra(program: Command): void {
         return;
       }
       const outcomes = await bootstrap(config, inventory, { json: !!globals(this).json });
+      await finishRemovals(config, removals);
       const summary = describeOutcome(outcomes);
       output(this, `${summary.text}\ncluster "${config.name}" is up in ${Math.round((Date.now() - started) / 1000)}s; check it with \`millrace status\``, {
         cluster: config.name,

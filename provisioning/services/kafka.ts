@@ -12,6 +12,7 @@ import { render, sortedProperties } from '../../templates/render';
 import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { OPT } from '../artifacts/remote-install';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
 import { kafkaPrincipalMappingRules, superUsers } from '../../lib/principals';
 
@@ -117,6 +118,9 @@ function clientProperties(ctx: NodeContext): Record<string, string> {
 }
 
 const classpath = (facts: ClusterFacts): string => `${facts.home.kafka}/libs/*`;
+
+/** Kafka's admin tools on a kafka node, run as the broker identity (a super user). */
+export const KAFKA_ADMIN_TOOLS = { classpath: `${OPT}/kafka/current/libs/*`, clientConfig: `${CONF}/client.properties` };
 
 export const kafkaService: Service = {
   id: 'kafka',

@@ -130,6 +130,10 @@ export class LocalTarget implements Target {
       await waitForLogin(node, files, known);
       return node;
     });
+    // A node the config no longer has goes, as Terraform destroys an instance removed from the stack
+    // (`up` has drained its broker first).
+    const gone = (await this.listNodes()).map((n) => n.name).filter((name) => !config.nodes.some((n) => n.name === name));
+    await mapAll('removing local nodes', gone, 4, (n) => n, (name) => removeNode(config.name, name, report));
     const inventory: Inventory = { cluster: config.name, target: 'local', createdAt: new Date().toISOString(), nodes };
     writeInventory(inventory);
     return inventory;
@@ -150,25 +154,7 @@ export class LocalTarget implements Target {
     checkLocalPrerequisites();
     const cluster = this.config.name;
     const names = (await this.listNodes()).map((n) => n.name);
-    await mapAll('stopping local nodes', names, 4, (n) => n, async (name) => {
-      const files = nodeFiles(cluster, name);
-      const pid = nspawnPid(files);
-      if (pid !== undefined) {
-        report(`${name}: stopping`);
-        // SIGTERM asks nspawn (through the supervisor) to shut the container's systemd down cleanly.
-        process.kill(pid, 'SIGTERM');
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline && nspawnPid(files) !== undefined) await sleep(250);
-        // The supervisor leads a process group of its own, nspawn in it: both go.
-        if (nspawnPid(files) !== undefined) killGroup(pid);
-        while (nspawnPid(files) !== undefined) await sleep(100);
-      }
-      unmountUnder(files.rootfs);
-      await detachDisk(files);
-      report(`${name}: removing`);
-      fs.rmSync(files.dir, { recursive: true, force: true });
-      clusterKnownHosts(cluster).forget(name);
-    });
+    await mapAll('stopping local nodes', names, 4, (n) => n, (name) => removeNode(cluster, name, report));
     removeInventory(cluster);
     return { removed: names, left: [] };
   }
@@ -333,4 +319,25 @@ export function mountsUnder(root: string): string[] {
 
 function unmountUnder(root: string): void {
   for (const m of mountsUnder(root)) execFileSync('umount', ['-l', m], { stdio: 'pipe' });
+}
+
+/** Stops a local node (by its recorded PID), detaches its disk and removes its files and pinned host key. */
+async function removeNode(cluster: string, name: string, report: Report): Promise<void> {
+  const files = nodeFiles(cluster, name);
+  const pid = nspawnPid(files);
+  if (pid !== undefined) {
+    report(`${name}: stopping`);
+    // SIGTERM asks nspawn (through the supervisor) to shut the container's systemd down cleanly.
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && nspawnPid(files) !== undefined) await sleep(250);
+    // The supervisor leads a process group of its own, nspawn in it: both go.
+    if (nspawnPid(files) !== undefined) killGroup(pid);
+    while (nspawnPid(files) !== undefined) await sleep(100);
+  }
+  unmountUnder(files.rootfs);
+  await detachDisk(files);
+  report(`${name}: removing`);
+  fs.rmSync(files.dir, { recursive: true, force: true });
+  clusterKnownHosts(cluster).forget(name);
 }

@@ -7,14 +7,18 @@
  * - the node list reordered: `up` changes nothing (ids do not follow list positions);
  * - a broker config change while producing: `up` restarts the brokers one at a time, each back
  *   and fully replicated before the next goes down, and every record is in the topic once;
- * - dropping the quorum's voter from the config is refused before anything changes.
+ * - dropping the quorum's voter from the config is refused before anything changes;
+ * - removing the added broker while a topic has a replica more than one broker can hold is refused;
+ * - removing it while producing drains it first: its partitions move to kafka-1, the node goes,
+ *   and every record is in the topic once. The cluster is as the base config describes it again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ensureBaseCluster, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
+import { createKafkaClient } from '../../producers/kafka-client';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ensureBaseCluster, kafkaAs, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const KAFKA_2 = '127.0.0.37';
@@ -63,7 +67,26 @@ async function produceThrough(topic: string, records: number, replicationFactor:
   return { sent: summary.sent, retriedBatches: summary.retriedBatches, messages: counts.messages, duplicates: counts.duplicates };
 }
 
-beforeAll(ensureBaseCluster, 10 * 60_000);
+/** Replicas of every partition of a topic, from kafka-1. */
+async function replicasOf(topic: string): Promise<string> {
+  const out = await on('kafka-1', (h) =>
+    h.execOrThrow(`java -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.TopicCommand --bootstrap-server ${ADDRESSES['kafka-1']}:9093 --command-config /etc/millrace/kafka/client.properties --describe --topic ${topic}`),
+  );
+  return [...out.matchAll(/Partition:\s*(\d+)\s+Leader:\s*\S+\s+Replicas:\s*([\d,]+)/g)].map((m) => `${m[1]}:${m[2]}`).join(' ');
+}
+
+let rollingTopic = '';
+
+beforeAll(async () => {
+  await ensureBaseCluster();
+  // The consumer offsets topic is made by the first consumer group, with as many replicas as there
+  // are brokers then: made now, on one broker, as in the full suite (where earlier files made it).
+  const probe = randomName('itest-scale-probe');
+  expect((await cli(['topics', 'create', probe, '--no-dlq', '-c', CONFIG])).code).toBe(0);
+  await cli(['consume', probe, '--verify', '--json', '--timeout', '2', '-c', CONFIG]);
+  await cli(['topics', 'delete', probe, '-c', CONFIG]);
+  expect(await replicasOf('__consumer_offsets')).toMatch(/^0:1 /);
+}, 10 * 60_000);
 
 describe('scaling out and rolling changes', () => {
   it('a broker added by config and `up` while producing: next id, a broker only, the quorum unchanged, every record in once', async () => {
@@ -106,7 +129,7 @@ describe('scaling out and rolling changes', () => {
 
   it('a broker config change while producing restarts the brokers one at a time, each caught up before the next: every record in once', async () => {
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
-    const topic = randomName('itest-rolling');
+    const topic = (rollingTopic = randomName('itest-rolling'));
     const r = await produceThrough(topic, 30_000, 2, async () => {
       up = await cli(['up', '--json', '-c', CHANGED]);
     });
@@ -131,7 +154,6 @@ describe('scaling out and rolling changes', () => {
     console.log(
       `rolling restart: ${first.name} down ${first.down} up ${first.up}, ${second.name} down ${second.down} (${second.down - first.up}s after) up ${second.up}; up took ${up.seconds.toFixed(0)}s; ${r.sent} acknowledged, ${r.messages} in the topic, ${r.duplicates} duplicates, ${r.retriedBatches} re-sends`,
     );
-    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
   }, 15 * 60_000);
 
   it('a config without the quorum\'s voter is refused before anything changes (exit 2)', async () => {
@@ -141,6 +163,42 @@ describe('scaling out and rolling changes', () => {
     expect(up.stderr).toMatch(/\[kafka-1\] is a KRaft controller voter of this cluster, and the config no longer has it as a kafka node; nothing was changed/);
     expect(up.stderr).toMatch(/brokers that are not voters \(kafka-2\) can be removed/);
     expect(fs.readFileSync(path.join(stateDir(), 'kafka-identities.json'), 'utf8')).toBe(before);
-    expect(await on('kafka-1', (h) => h.execOrThrow('systemctl is-active millrace-kafka.service'))).toBe('active\n');
+    expect((await on('kafka-1', (h) => h.execOrThrow('systemctl is-active millrace-kafka.service'))).trim()).toBe('active');
   });
+
+  it('removing kafka-2 while a topic has 2 replicas is refused before anything moves (exit 2), naming the topic', async () => {
+    expect(rollingTopic).not.toBe('');
+    const up = await cli(['up', '-c', CONFIG]);
+    expect(up.code).toBe(2);
+    expect(up.stderr).toMatch(new RegExp(`removing broker 2 would leave 1 broker for partitions with more replicas: ${rollingTopic}-\\d \\(2 replicas\\)`));
+    expect((await on('kafka-2', (h) => h.execOrThrow('systemctl is-active millrace-kafka.service'))).trim()).toBe('active');
+    expect(readInventory(CLUSTER).nodes.map((n) => n.name)).toContain('kafka-2');
+  });
+
+  it('removing kafka-2 by config while producing: drained first (its partitions moved to kafka-1), then gone; every record in once', async () => {
+    for (const t of [rollingTopic, `${rollingTopic}.dlq`]) expect((await cli(['topics', 'delete', t, '-c', CONFIG])).code).toBe(0);
+    let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
+    const topic = randomName('itest-scale-in');
+    let before = '';
+    const r = await produceThrough(topic, 30_000, 1, async () => {
+      before = await replicasOf(topic);
+      up = await cli(['up', '--json', '-c', CONFIG]);
+    });
+    if (up.code !== 0) throw new Error(`up without kafka-2 failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+    // Kafka spread the topic over both brokers; everything is on kafka-1 now.
+    expect(before).toMatch(/:2\b/);
+    expect(await replicasOf(topic)).toBe('0:1 1:1 2:1');
+    expect(readInventory(CLUSTER).nodes.map((n) => n.name).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
+    expect(fs.existsSync(path.join(stateDir(), 'nodes', 'kafka-2'))).toBe(false);
+    // kafka-2 keeps its id in the state, so no later node gets it.
+    expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, nextId: 3, controllers: ['kafka-1'] });
+    const admin = createKafkaClient(await kafkaAs('admin'));
+    try {
+      expect((await admin.describeCluster()).brokers.map((b) => b.nodeId)).toEqual([1]);
+    } finally {
+      await admin.close();
+    }
+    console.log(`scale in: kafka-2 drained and removed by up in ${up.seconds.toFixed(0)}s (partitions before ${before}); ${r.sent} acknowledged, ${r.messages} in the topic, ${r.duplicates} duplicates, ${r.retriedBatches} re-sends`);
+    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  }, 15 * 60_000);
 });

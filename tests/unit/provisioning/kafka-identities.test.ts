@@ -8,6 +8,7 @@ import { kafkaIdentitiesPath, removeInventory, writeInventory } from '../../../l
 import { assignKafkaIdentities, defaultControllers, ensureKafkaIdentities, KafkaQuorumError, readKafkaIdentities } from '../../../provisioning/kafka-identities';
 import { buildServerProperties, checkFormattedIdentity, isController } from '../../../provisioning/services/kafka';
 import { comparePorts } from '../../../provisioning/verify/ports';
+import { planCluster } from '../../../provisioning/plan';
 import { factsFor } from '../../fixtures/facts';
 import { runCli, tempHome } from '../cli/built-cli';
 
@@ -88,6 +89,26 @@ nodes:
     expect(comparePorts(f.kafkaNodes[3]!, [22, 9093], isController(f, f.kafkaNodes[3]!))).toEqual({ unexpected: [], missing: [] });
     expect(comparePorts(f.kafkaNodes[3]!, [22, 9093, 9094], false).unexpected).toEqual([9094]);
     expect(comparePorts(f.kafkaNodes[0]!, [22, 9093], isController(f, f.kafkaNodes[0]!)).missing.map((p) => p.port)).toEqual([9094]);
+  });
+
+  it('renders the same files on every node when the config lists the nodes in another order', () => {
+    const lines = [
+      '  - { name: kafka-1, roles: [kafka], address: 127.0.0.11 }',
+      '  - { name: kafka-2, roles: [kafka, datanode], address: 127.0.0.12 }',
+      '  - { name: kafka-3, roles: [kafka, spark-worker], address: 127.0.0.13 }',
+      '  - { name: kafka-4, roles: [kafka], address: 127.0.0.14 }',
+      '  - { name: spark-1, roles: [spark-master, spark-worker], address: 127.0.0.15 }',
+      '  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.16 }',
+    ];
+    const yaml = (order: string[]): string => `name: big\nnodes:\n${order.join('\n')}\n`;
+    const first = factsFor(yaml(lines));
+    const files = (f: ReturnType<typeof factsFor>): Record<string, string> =>
+      Object.fromEntries(planCluster(f).flatMap((p) => p.files.map((x) => [`${p.node.name}:${x.path}`, x.content])));
+    const reordered = factsFor(yaml([...lines].reverse()), {}, {}, first.kafkaIdentities);
+    expect(reordered.kafkaIdentities).toEqual(first.kafkaIdentities);
+    const [a, b] = [files(first), files(reordered)];
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    expect(Object.keys(a).filter((k) => a[k] !== b[k])).toEqual([]);
   });
 
   it('refuses to use storage formatted with another node id or cluster id, naming both', () => {
