@@ -1,7 +1,8 @@
 /**
  * Riding through faults (issue 14), on the shared cluster's one broker:
  * - `millrace produce` waits through a broker that stops and comes back in the middle of a run,
- *   re-sends what failed, idempotently, and finishes with every record in the topic exactly once;
+ *   or is killed with SIGKILL and restarted by systemd, re-sends what failed, idempotently, and
+ *   finishes with every record in the topic exactly once;
  * - a node that reboots from inside (`systemctl reboot` on the node) comes back by itself, as an
  *   EC2 instance does, with no `millrace up`: its services start at boot, from its data disk, and
  *   the data it held is still there.
@@ -37,32 +38,56 @@ async function untilOnKafka(ok: (out: string) => boolean, command: string, timeo
   throw new Error(`kafka-1 did not come back within ${timeoutMs / 1000}s; last: ${last.slice(-500)}`);
 }
 
+/**
+ * Produces `records` at 1000/s into a new topic while `fault` runs on kafka-1 5 s into the run;
+ * the producer must finish with every record in the topic exactly once.
+ */
+async function produceThroughBrokerFault(name: string, fault: string, records = 30_000): Promise<{ retriedBatches: number; seconds: number }> {
+  const topic = randomName(`itest-${name}`);
+  expect((await cli(['topics', 'create', topic, '-c', CONFIG])).code).toBe(0);
+  const started = Date.now();
+  const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', String(records), '--rate', '1000', '--topic', topic, '--source-name', topic, '-c', CONFIG]);
+  await new Promise((r) => setTimeout(r, 5000));
+  const kafka = await node('kafka-1');
+  try {
+    await kafka.execOrThrow(fault);
+  } finally {
+    await kafka.close();
+  }
+  const done = await producing;
+  expect(done.stderr.slice(-2000)).not.toMatch(/error:/);
+  expect(done.code).toBe(0);
+  const summary = JSON.parse(done.stdout) as { sent: number; errors: number; retriedBatches: number };
+  expect(summary).toMatchObject({ sent: records, errors: 0 });
+  expect(summary.retriedBatches).toBeGreaterThan(0);
+  const verified = await cli(['consume', topic, '--verify', '--json', '--spec', SPEC, '-c', CONFIG]);
+  expect(verified.code).toBe(0);
+  expect(JSON.parse(verified.stdout)).toMatchObject({ messages: records, distinctIds: records, duplicates: 0 });
+  for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+  return { retriedBatches: summary.retriedBatches, seconds: (Date.now() - started) / 1000 };
+}
+
 describe('a broker restart in the middle of produce', () => {
   it('the producer waits for the broker, re-sends idempotently, and finishes: every record in the topic once', async () => {
-    const topic = randomName('itest-broker-restart');
-    expect((await cli(['topics', 'create', topic, '-c', CONFIG])).code).toBe(0);
-    const records = 30_000;
-    const started = Date.now();
-    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', String(records), '--rate', '1000', '--topic', topic, '--source-name', topic, '-c', CONFIG]);
-    // Down for 20 s, longer than kafkajs's own retries last (about 10 s), 5 s into the run.
-    await new Promise((r) => setTimeout(r, 5000));
-    const kafka = await node('kafka-1');
-    try {
-      await kafka.execOrThrow('systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service');
-    } finally {
-      await kafka.close();
-    }
-    const done = await producing;
-    expect(done.stderr.slice(-2000)).not.toMatch(/error:/);
-    expect(done.code).toBe(0);
-    const summary = JSON.parse(done.stdout) as { sent: number; errors: number; retriedBatches: number };
-    expect(summary).toMatchObject({ sent: records, errors: 0 });
-    expect(summary.retriedBatches).toBeGreaterThan(0);
-    const verified = await cli(['consume', topic, '--verify', '--json', '--spec', SPEC, '-c', CONFIG]);
-    expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ messages: records, distinctIds: records, duplicates: 0 });
-    console.log(`broker restart: ${records} records acknowledged, ${records} in the topic, 0 duplicates; ${summary.retriedBatches} batch re-sends; produce took ${((Date.now() - started) / 1000).toFixed(0)}s with the broker down 20s`);
-    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+    // Down for 20 s, longer than kafkajs's own retries last (about 10 s).
+    const r = await produceThroughBrokerFault('broker-restart', 'systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service');
+    console.log(`broker restart: 30000 records acknowledged, 30000 in the topic, 0 duplicates; ${r.retriedBatches} batch re-sends; produce took ${r.seconds.toFixed(0)}s with the broker down 20s`);
+  }, 10 * 60_000);
+
+  it('a broker killed with SIGKILL is restarted by systemd, recovers its log, and the producer finishes: every record in the topic once', async () => {
+    const restarts = async (): Promise<number> => {
+      const kafka = await node('kafka-1');
+      try {
+        return Number(/NRestarts=(\d+)/.exec(await kafka.execOrThrow('systemctl show -p NRestarts millrace-kafka.service'))?.[1]);
+      } finally {
+        await kafka.close();
+      }
+    };
+    const before = await restarts();
+    // No clean shutdown: the JVM dies at once, and systemd (Restart=on-failure) starts it again 5 s later.
+    const r = await produceThroughBrokerFault('broker-sigkill', 'systemctl kill -s KILL millrace-kafka.service');
+    expect(await restarts()).toBe(before + 1);
+    console.log(`broker SIGKILL: 30000 records acknowledged, 30000 in the topic, 0 duplicates; ${r.retriedBatches} batch re-sends; produce took ${r.seconds.toFixed(0)}s; restarted by systemd`);
   }, 10 * 60_000);
 });
 
