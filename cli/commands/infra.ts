@@ -59,12 +59,12 @@ export function registerInfra(program: Command): void {
     .action(async function (this: Command, opts: { infraOnly?: boolean; yes?: boolean; plan?: string }) {
       const config = configFor(this);
       if (opts.plan) checkInputFile(opts.plan, `up --plan ${path.resolve(opts.plan)}`);
-      // Before anything is made or changed: ids for new kafka nodes, or a refusal to change the quorum.
-      ensureKafkaIdentities(config.name, config.nodes.filter((n) => n.roles.includes('kafka')).map((n) => n.name), config.kafka.controllers);
       const started = Date.now();
       const target = await targetFor(config);
       if (opts.plan && !target.capabilities.plan) throw new UsageError(`--plan works with the aws target (this config's target is ${config.target})`);
       await target.checkPrerequisites();
+      // Before any node is made or changed: ids for new kafka nodes, or a refusal to change the quorum.
+      ensureKafkaIdentities(config.name, config.nodes.filter((n) => n.roles.includes('kafka')).map((n) => n.name), config.kafka.controllers);
       // Brokers the config no longer has are drained and stopped before their nodes go.
       const removals = await prepareRemovals(config, (m) => logger().info({ step: 'remove' }, m));
       const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m), {

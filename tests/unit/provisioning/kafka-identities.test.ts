@@ -159,7 +159,7 @@ describe('Kafka identities in the cluster state', () => {
     fs.writeFileSync(
       path.join(home, 'millrace.yaml'),
       `name: ids
-target: local
+target: static
 nodes:
   - { name: kafka-1, roles: [kafka], address: 127.0.0.221 }
   - { name: kafka-2, roles: [kafka], address: 127.0.0.222 }
