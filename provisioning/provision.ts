@@ -212,7 +212,8 @@ async function provisionHost(
 
   for (const service of plan.services) {
     report(`health: ${service.id}`);
-    outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
+    // A service restarted in its rolling turn was seen healthy there already.
+    outcome.health[service.id] ??= await waitHealthy(service, host, ctx, options);
     lap(`health ${service.id}`);
   }
   for (const service of plan.services) {
