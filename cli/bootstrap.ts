@@ -12,6 +12,7 @@ import { planKafkaIdentities } from '../provisioning/kafka-identities';
 import { KAFKA_ADMIN_TOOLS, KAFKA_CLIENT_PORT } from '../provisioning/services/kafka';
 import { clusterKnownHosts } from '../provisioning/known-hosts';
 import { planCluster } from '../provisioning/plan';
+import { servicesFor } from '../provisioning/registry';
 import { changedAnything, HostOutcome, provision } from '../provisioning/provision';
 import { connect, RemoteHost } from '../provisioning/remote-host';
 import { listrRunner, quietRunner } from './progress';
@@ -66,6 +67,40 @@ export function describeOutcome(outcomes: HostOutcome[]): { changed: boolean; te
 /** Roles a node may leave the cluster with today: its broker is drained first; a Spark worker's executors are re-run elsewhere. */
 const REMOVABLE_ROLES: readonly Role[] = ['kafka', 'spark-worker'];
 
+/** Roles a node of the running cluster loses with the config: all of them when the node goes. */
+export interface DroppedRoles {
+  node: InventoryNode;
+  roles: Role[];
+  /** The config no longer has the node at all (its target removes it after `up`). */
+  removed: boolean;
+}
+
+export function droppedRoles(current: readonly InventoryNode[], wanted: readonly { name: string; roles: readonly Role[] }[]): DroppedRoles[] {
+  const byName = new Map(wanted.map((n) => [n.name, n]));
+  return current.flatMap((node) => {
+    const keep = byName.get(node.name);
+    const roles = node.roles.filter((r) => !keep?.roles.includes(r));
+    return roles.length ? [{ node, roles, removed: !keep }] : [];
+  });
+}
+
+/**
+ * A removal millrace cannot make safely yet is refused before anything changes: a node that goes,
+ * or stays without a role, is named with the roles that cannot leave (HDFS, the Spark master, the
+ * KMS, the KDC).
+ */
+export function refuseUnsafeDrops(dropped: readonly DroppedRoles[]): void {
+  const refused = dropped.flatMap((d) => {
+    const fixed = d.roles.filter((r) => !REMOVABLE_ROLES.includes(r));
+    return fixed.length ? [`${d.node.name} ${d.removed ? 'is gone' : 'loses'} (${fixed.join(', ')})`] : [];
+  });
+  if (refused.length)
+    throw new UnsafeRemovalError(
+      `the config drops roles millrace cannot remove from a running cluster yet: ${refused.join('; ')}. Only kafka and spark-worker can leave so far; removing the others would lose data or a service; nothing was changed`,
+      { hint: 'put the node and its roles back in the config. A DataNode leaves through HDFS decommissioning, which millrace does not run yet' },
+    );
+}
+
 export interface Removals {
   /** Node ids of the brokers that were drained and stopped, to unregister once they are gone. */
   brokerIds: number[];
@@ -75,28 +110,45 @@ export interface Removals {
 
 /**
  * Before `up` changes any node: the kafka nodes the config no longer has (removed, or without the
- * kafka role now) are drained, their partitions moved to the brokers that stay, and their broker
- * stopped. A removed node with a role that cannot leave yet (HDFS, the Spark master, the KMS, the
- * KDC) is refused, as is a removal that would leave a partition short of brokers. Nothing changes
- * when the config keeps every node.
+ * kafka role now) are drained, their partitions moved to the brokers that stay. Then every service
+ * of a dropped role is stopped and disabled on its node (a static host that leaves the config
+ * keeps running otherwise, and a Spark worker would stay registered with the master). A dropped
+ * role that cannot leave yet is refused, as is a removal that would leave a partition short of
+ * brokers. Nothing changes when the config keeps every node and role.
  */
 export async function prepareRemovals(config: ClusterConfig, report: (m: string) => void): Promise<Removals> {
   if (!fs.existsSync(inventoryPath(config.name))) return { brokerIds: [] };
   const current = readInventory(config.name);
-  const wanted = new Map(config.nodes.map((n) => [n.name, n]));
-  const refused = current.nodes.flatMap((n) => {
-    if (wanted.has(n.name)) return [];
-    const fixed = n.roles.filter((r) => !REMOVABLE_ROLES.includes(r));
-    return fixed.length ? [`${n.name} (${fixed.join(', ')})`] : [];
-  });
-  if (refused.length)
-    throw new UnsafeRemovalError(`the config no longer has ${refused.join(', ')}; millrace removes only kafka and spark-worker nodes so far, and removing ${refused.length > 1 ? 'these' : 'this one'} would lose data or a service; nothing was changed`, {
-      hint: 'put the node back in the config. A DataNode leaves through HDFS decommissioning, which millrace does not run yet',
+  const dropped = droppedRoles(current.nodes, config.nodes);
+  refuseUnsafeDrops(dropped);
+  if (!dropped.length) return { brokerIds: [] };
+  const knownHosts = clusterKnownHosts(config.name);
+  const log = logger().child({ cluster: config.name, step: 'remove' });
+  const removals = await drainLeavingBrokers(config, current, dropped, report);
+  for (const d of dropped) {
+    const units = servicesFor(d.roles).map((s) => s.unit);
+    // Stopped now, so no client is sent to it while the node goes; a node that is already unreachable is gone anyway.
+    const host = await connect(d.node, { knownHosts }).catch((error: unknown) => {
+      log.warn({ node: d.node.name, err: error instanceof Error ? error.message : String(error) }, 'could not reach a leaving node to stop its services');
+      return undefined;
     });
-  const isKafka = (n: { roles: readonly Role[] } | undefined): boolean => !!n && n.roles.includes('kafka');
-  const leaving = current.nodes.filter((n) => isKafka(n) && !isKafka(wanted.get(n.name)));
+    if (!host) continue;
+    try {
+      await host.execOrThrow(`systemctl disable --now ${units.join(' ')}`, { what: `stop ${d.roles.join(', ')} on ${d.node.name}` });
+      report(`stopped ${d.roles.join(', ')} on ${d.node.name}${d.removed ? ' (leaving the cluster)' : ''}`);
+    } finally {
+      await host.close();
+    }
+  }
+  return removals;
+}
+
+/** Drains the brokers of dropped kafka roles onto the brokers that stay (refused when none stays). */
+async function drainLeavingBrokers(config: ClusterConfig, current: Inventory, dropped: readonly DroppedRoles[], report: (m: string) => void): Promise<Removals> {
+  const leaving = dropped.filter((d) => d.roles.includes('kafka')).map((d) => d.node);
   if (!leaving.length) return { brokerIds: [] };
-  const staying = current.nodes.filter((n) => isKafka(n) && isKafka(wanted.get(n.name)));
+  const isKafka = (n: InventoryNode): boolean => n.roles.includes('kafka');
+  const staying = current.nodes.filter((n) => isKafka(n) && !leaving.includes(n));
   const stayingBroker = staying[0];
   if (!stayingBroker)
     throw new UnsafeRemovalError(`the config removes every broker the cluster has (${leaving.map((n) => n.name).join(', ')}); nothing was changed`, {
@@ -104,34 +156,19 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
     });
   const ids = planKafkaIdentities(config.name, current.nodes.filter(isKafka).map((n) => n.name), undefined);
   const idOf = (n: InventoryNode): number => ids.nodeIds[n.name]!;
-  const log = logger().child({ cluster: config.name, step: 'drain' });
-  const knownHosts = clusterKnownHosts(config.name);
-  const host = await connect(stayingBroker, { knownHosts });
+  const host = await connect(stayingBroker, { knownHosts: clusterKnownHosts(config.name) });
   try {
     const started = Date.now();
     const { moved } = await drainBrokers(leaving.map(idOf), staying.map(idOf), {
       host,
       bootstrap: `${stayingBroker.privateAddress}:${KAFKA_CLIENT_PORT}`,
       ...KAFKA_ADMIN_TOOLS,
-      log,
+      log: logger().child({ cluster: config.name, step: 'drain' }),
       report,
     });
     report(`drained ${leaving.map((n) => n.name).join(', ')}: ${moved} partition(s) moved in ${Math.round((Date.now() - started) / 1000)}s`);
   } finally {
     await host.close();
-  }
-  for (const n of leaving) {
-    // Stopped now, so no client is sent to it while the node goes; a node that is already unreachable is gone anyway.
-    const leavingHost = await connect(n, { knownHosts }).catch((error: unknown) => {
-      log.warn({ node: n.name, err: error instanceof Error ? error.message : String(error) }, 'could not reach a leaving broker to stop it');
-      return undefined;
-    });
-    if (!leavingHost) continue;
-    try {
-      await leavingHost.execOrThrow('systemctl disable --now millrace-kafka.service', { what: `stop the broker on ${n.name}` });
-    } finally {
-      await leavingHost.close();
-    }
   }
   return { brokerIds: leaving.map(idOf), stayingBroker };
 }

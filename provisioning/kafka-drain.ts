@@ -12,6 +12,7 @@ import { MillraceError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
 import { cmd } from '../lib/shell';
 import type { RemoteHost } from './remote-host';
+import { JAVA_TOOL } from './services/java-service';
 
 export interface PartitionReplicas {
   topic: string;
@@ -84,7 +85,7 @@ export const DEFAULT_THROTTLE_BYTES = 50 * 1024 * 1024;
 
 /** Moves every replica off the leaving brokers; resolves once Kafka says every move is complete. */
 export async function drainBrokers(leaving: readonly number[], staying: readonly number[], o: DrainOptions): Promise<{ moved: number }> {
-  const tool = (main: string, ...args: string[]): string => cmd('java', '-cp', o.classpath, main, '--bootstrap-server', o.bootstrap, '--command-config', o.clientConfig, ...args);
+  const tool = (main: string, ...args: string[]): string => cmd(...JAVA_TOOL, '-cp', o.classpath, main, '--bootstrap-server', o.bootstrap, '--command-config', o.clientConfig, ...args);
   const describe = await o.host.execOrThrow(tool('org.apache.kafka.tools.TopicCommand', '--describe'), { what: 'describe the topics' });
   const moves = drainPlan(parseTopicDescribe(describe), leaving, staying);
   if (!moves.length) return { moved: 0 };
@@ -112,7 +113,7 @@ export async function drainBrokers(leaving: readonly number[], staying: readonly
 
 /** Forgets a removed broker's registration in the KRaft metadata (it is fenced until then). */
 export async function unregisterBroker(id: number, o: Pick<DrainOptions, 'host' | 'bootstrap' | 'classpath' | 'clientConfig'>): Promise<void> {
-  await o.host.execOrThrow(cmd('java', '-cp', o.classpath, 'org.apache.kafka.tools.ClusterTool', 'unregister', '--bootstrap-server', o.bootstrap, '--config', o.clientConfig, '--id', String(id)), {
+  await o.host.execOrThrow(cmd(...JAVA_TOOL, '-cp', o.classpath, 'org.apache.kafka.tools.ClusterTool', 'unregister', '--bootstrap-server', o.bootstrap, '--config', o.clientConfig, '--id', String(id)), {
     what: `unregister broker ${id}`,
   });
 }

@@ -52,10 +52,10 @@ export function registerDemo(program: Command): void {
       const n = positive('--events', opts.events);
       const invalid = Number(opts.invalid);
       const scoreN = positive('--score-events', opts.scoreEvents);
-      const say = (line: string): void => void process.stderr.write(`\n== demo: ${line}\n`);
+      const started = Date.now();
+      const say = (line: string): void => void process.stderr.write(`\n== demo [${Math.round((Date.now() - started) / 1000)}s]: ${line}\n`);
       const steps = new Steps(configFile, say, json ? undefined : process.stderr);
       const run = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
-      const started = Date.now();
 
       await steps.run(`bring the ${config.target} cluster up`, ['up', '--yes']);
       await steps.run(`create topics ${spec.topic} (+ .dlq) and ${spec.predictionsTopic}`, ['topics', 'create', spec.topic]);

@@ -21,7 +21,7 @@ import {
   LAKE_KEY,
   NAMENODE_RPC_PORT,
 } from './hadoop-conf';
-import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { JAVA_TOOL, lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM } from './tls-files';
 import { HDFS_TOOL_CCACHE, keytabsFor, negotiateCurl } from '../kerberos/realm';
 
@@ -30,7 +30,7 @@ import { HDFS_TOOL_CCACHE, keytabsFor, negotiateCurl } from '../kerberos/realm';
  * from the node's NameNode or DataNode keytab (both principals map to hdfs) into a cache of its own.
  */
 export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[]): string {
-  const java = cmd('java', '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args);
+  const java = cmd(...JAVA_TOOL, '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args);
   const login = hdfsToolLogin(ctx);
   return login ? `${login} && ${runAs('hdfs', `env KRB5CCNAME=${HDFS_TOOL_CCACHE} ${java}`)}` : runAs('hdfs', java);
 }

@@ -11,7 +11,7 @@ import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
-import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { JAVA_TOOL, lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { OPT } from '../artifacts/remote-install';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
 import { kafkaPrincipalMappingRules, superUsers } from '../../lib/principals';
@@ -195,7 +195,7 @@ export const kafkaService: Service = {
     }
     log.info('formatting KRaft storage');
     await host.execOrThrow(
-      runAs('kafka', cmd('java', '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', `--cluster-id=${cluster.kafkaClusterId}`, '-c', `${CONF}/server.properties`)),
+      runAs('kafka', cmd(...JAVA_TOOL, '-cp', classpath(cluster), 'kafka.tools.StorageTool', 'format', '--ignore-formatted', `--cluster-id=${cluster.kafkaClusterId}`, '-c', `${CONF}/server.properties`)),
       { what: 'format KRaft storage' },
     );
     return { changed: true, detail: 'formatted KRaft storage' };
@@ -203,7 +203,7 @@ export const kafkaService: Service = {
 
   async settled(host: RemoteHost, { cluster, node }: NodeContext): Promise<{ ok: boolean; detail: string }> {
     const r = await host.exec(
-      cmd('java', '-cp', classpath(cluster), 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', `${node.privateAddress}:${KAFKA_CLIENT_PORT}`, '--command-config', `${CONF}/client.properties`, '--describe', '--under-replicated-partitions'),
+      cmd(...JAVA_TOOL, '-cp', classpath(cluster), 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', `${node.privateAddress}:${KAFKA_CLIENT_PORT}`, '--command-config', `${CONF}/client.properties`, '--describe', '--under-replicated-partitions'),
     );
     if (r.code !== 0) return { ok: false, detail: `kafka-topics failed: ${lastLine(r.stderr || r.stdout)}` };
     const under = r.stdout.split('\n').filter((l) => /\bPartition:/.test(l)).length;
@@ -215,7 +215,7 @@ export const kafkaService: Service = {
     const checks = await unitAndPortChecks(host, UNIT, address, KAFKA_CLIENT_PORT);
     if (checks.every((c) => c.ok)) {
       const quorum = await host.exec(
-        cmd('java', '-cp', classpath(cluster), 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', `${address}:${KAFKA_CLIENT_PORT}`, '--command-config', `${CONF}/client.properties`, 'describe', '--status'),
+        cmd(...JAVA_TOOL, '-cp', classpath(cluster), 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', `${address}:${KAFKA_CLIENT_PORT}`, '--command-config', `${CONF}/client.properties`, 'describe', '--status'),
       );
       const leader = /LeaderId:\s+(-?\d+)/.exec(quorum.stdout)?.[1];
       const voters = /CurrentVoters:\s+(.*)/.exec(quorum.stdout)?.[1]?.trim();

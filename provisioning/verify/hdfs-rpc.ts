@@ -19,6 +19,7 @@ import { HADOOP_CONF, KMS_PORT, LAKE, LAKE_KEY } from '../services/hadoop-conf';
 import { CA_PEM } from '../services/tls-files';
 import { clientFsShell, clientFsShellClaiming } from './hdfs';
 import type { VerifyRow } from './types';
+import { JAVA_TOOL } from '../services/java-service';
 
 export const HDFS_RPC_CHECK = 'HDFS: RPC (8020, 9867) authenticates its clients';
 const REASON = "HDFS RPC (8020, 9867) has no authentication without Kerberos: a client can claim any user; see README 'Without Kerberos'";
@@ -72,7 +73,7 @@ const REFUSED = /Client cannot authenticate via:?(\[[^\]]*\])?|SIMPLE authentica
 export async function probeTicketless(facts: ClusterFacts, host: RemoteHost): Promise<TicketlessProbe> {
   const jars = `${HADOOP_CONF}:${facts.home.spark}/jars/*`;
   const nn = await host.exec(
-    runAs('nobody', cmd('env', 'KRB5CCNAME=FILE:/nonexistent/millrace-no-ticket', 'HADOOP_USER_NAME=spark', 'java', '-Xmx256m', '-Dhadoop.log.dir=/tmp', '-cp', jars, 'org.apache.hadoop.fs.FsShell', '-ls', LAKE)),
+    runAs('nobody', cmd('env', 'KRB5CCNAME=FILE:/nonexistent/millrace-no-ticket', 'HADOOP_USER_NAME=spark', ...JAVA_TOOL, '-Xmx256m', '-Dhadoop.log.dir=/tmp', '-cp', jars, 'org.apache.hadoop.fs.FsShell', '-ls', LAKE)),
   );
   const control = await host.exec(clientFsShell(facts, 'spark', '-ls', LAKE));
   const url = `https://${facts.kms?.privateAddress}:${KMS_PORT}/kms/v1/key/${LAKE_KEY}/_metadata`;

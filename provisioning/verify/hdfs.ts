@@ -13,10 +13,11 @@ import { SPARK_CCACHE } from '../kerberos/realm';
 import { HADOOP_CONF, HDFS_DATA, LAKE } from '../services/hadoop-conf';
 import { hdfsTool } from '../services/hdfs';
 import type { VerifyRow } from './types';
+import { JAVA_TOOL } from '../services/java-service';
 
 /** Runs Hadoop's FsShell as `user` on a node that has Spark's jars and the cluster's Hadoop config. */
 export function clientFsShell(facts: ClusterFacts, user: string, ...args: string[]): string {
-  return runAs(user, cmd(...ticket(facts, user), 'java', '-Xmx256m', '-cp', `${HADOOP_CONF}:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args));
+  return runAs(user, cmd(...ticket(facts, user), ...JAVA_TOOL, '-Xmx256m', '-cp', `${HADOOP_CONF}:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args));
 }
 
 /** With Kerberos, spark's processes read the spark principal's ticket cache (renewed by a timer on the node). */
@@ -29,7 +30,7 @@ function ticket(facts: ClusterFacts, user: string): string[] {
  * authentication the client names its user, and the NameNode believes it.
  */
 export function clientFsShellClaiming(facts: ClusterFacts, user: string, claimed: string, ...args: string[]): string {
-  return runAs(user, cmd('env', ...(facts.kerberos && user === 'spark' ? [`KRB5CCNAME=${SPARK_CCACHE}`] : []), `HADOOP_USER_NAME=${claimed}`, 'java', '-Xmx256m', '-cp', `${HADOOP_CONF}:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args));
+  return runAs(user, cmd('env', ...(facts.kerberos && user === 'spark' ? [`KRB5CCNAME=${SPARK_CCACHE}`] : []), `HADOOP_USER_NAME=${claimed}`, ...JAVA_TOOL, '-Xmx256m', '-cp', `${HADOOP_CONF}:${facts.home.spark}/jars/*`, 'org.apache.hadoop.fs.FsShell', ...args));
 }
 
 /** Block ids of a file, from `hdfs fsck <path> -files -blocks`. */

@@ -28,8 +28,8 @@ import { readInventory } from '../../lib/inventory';
 import { ADDRESSES, caPem as caPemOf, cli, CLUSTER, CONFIG, ensureBaseCluster, kafkaAs, node, PLAINTEXT_REFUSED, randomName, stateDir, TEST_DIR, UP_LOG, UP_PS } from './harness';
 
 // On the Spark node, Spark's jars carry the HDFS client; the node has the cluster's Hadoop config.
-const FS_SHELL = "runuser -u spark -- java -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
-const HDFS_TOOL = "runuser -u hdfs -- java -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*'";
+const FS_SHELL = "runuser -u spark -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
+const HDFS_TOOL = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*'";
 
 interface VerifyJson {
   ok: boolean;

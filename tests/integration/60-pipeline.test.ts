@@ -116,6 +116,8 @@ describe('the pipeline, through `millrace demo`', () => {
     const r = await cli(['demo', '--json', '-c', CONFIG, '--spec', SPEC, '--events', String(N), '--invalid', String(INVALID), '--score-events', String(SCORED)], { timeoutMs: 40 * 60_000 });
     if (r.code !== 0) throw new Error(`millrace demo failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
     demo = JSON.parse(r.stdout) as Demo;
+    // Where the demo's time went, in CI's log: its step lines carry the seconds since it started.
+    console.log(`demo steps (${r.seconds.toFixed(0)} s):\n${r.stderr.split('\n').filter((l) => l.startsWith('== demo')).join('\n')}`);
   });
 
   it(`lands exactly ${N.toLocaleString()} flight events in the lake, counted by Spark, with no duplicate ids`, async () => {

@@ -1,16 +1,17 @@
 /**
  * Stable identities, scaling out and rolling changes (issue 14), on the shared cluster, after the
  * pipeline has run (it leaves the cluster with a second broker, which only the teardown removes):
- * - a broker added by editing the config and running `up` while a producer runs: it gets the next
- *   node id and joins as a broker only, the controller quorum stays as it was, and every record
- *   is in the topic once;
+ * - a node (a broker and a Spark worker) added by editing the config and running `up` while a
+ *   producer runs: it gets the next node id and joins as a broker only, the controller quorum stays
+ *   as it was, the worker joins the master, and every record is in the topic once;
  * - the node list reordered: `up` changes nothing (ids do not follow list positions);
  * - a broker config change while producing: `up` restarts the brokers one at a time, each back
  *   and fully replicated before the next goes down, and every record is in the topic once;
  * - dropping the quorum's voter from the config is refused before anything changes;
  * - removing the added broker while a topic has a replica more than one broker can hold is refused;
- * - removing it while producing drains it first: its partitions move to kafka-1, the node goes,
- *   and every record is in the topic once. The cluster is as the base config describes it again.
+ * - removing it while producing drains it first: its partitions move to kafka-1, its broker and
+ *   worker are stopped, the node goes, every record is in the topic once, and the Spark
+ *   applications that ran before still run. The cluster is as the base config describes it again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,12 +19,12 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ensureBaseCluster, kafkaAs, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, kafkaAs, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const KAFKA_2 = '127.0.0.37';
 const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
-const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka], address: ${KAFKA_2} }\n`;
+const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka, spark-worker], address: ${KAFKA_2} }\n`;
 
 function withNodes(lines: string, extra = ''): string {
   expect(CLUSTER_YAML).toContain(KAFKA_1_LINE);
@@ -43,6 +44,20 @@ async function on<T>(name: string, fn: (host: RemoteHost) => Promise<T>): Promis
   } finally {
     await host.close();
   }
+}
+
+/** The spark-master's count of ALIVE workers, as `status` reports it ("n of m"). */
+async function aliveWorkers(config: string): Promise<string> {
+  const r = await cli(['status', '--json', '-c', config]);
+  const s = JSON.parse(r.stdout) as { services: { service: string; checks: { name: string; detail: string }[] }[] };
+  return s.services.find((x) => x.service === 'spark-master')?.checks.find((c) => c.name === 'ALIVE workers')?.detail ?? `no spark-master in status (exit ${r.code})`;
+}
+
+/** The Spark applications the master lists as running. */
+async function runningApps(): Promise<string[]> {
+  const r = await cli(['jobs', '--json', '-c', CONFIG]);
+  expect(r.code).toBe(0);
+  return (JSON.parse(r.stdout) as { id: string }[]).map((a) => a.id).sort();
 }
 
 const identities = (): { nodeIds: Record<string, number>; controllers: string[] } => JSON.parse(fs.readFileSync(path.join(stateDir(), 'kafka-identities.json'), 'utf8'));
@@ -70,7 +85,7 @@ async function produceThrough(topic: string, records: number, replicationFactor:
 /** Replicas of every partition of a topic, from kafka-1. */
 async function replicasOf(topic: string): Promise<string> {
   const out = await on('kafka-1', (h) =>
-    h.execOrThrow(`java -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.TopicCommand --bootstrap-server ${ADDRESSES['kafka-1']}:9093 --command-config /etc/millrace/kafka/client.properties --describe --topic ${topic}`),
+    h.execOrThrow(`java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.TopicCommand --bootstrap-server ${ADDRESSES['kafka-1']}:9093 --command-config /etc/millrace/kafka/client.properties --describe --topic ${topic}`),
   );
   return [...out.matchAll(/Partition:\s*(\d+)\s+Leader:\s*\S+\s+Replicas:\s*([\d,]+)/g)].map((m) => `${m[1]}:${m[2]}`).join(' ');
 }
@@ -104,13 +119,15 @@ describe('scaling out and rolling changes', () => {
     });
     if (up.code !== 0) throw new Error(`up with kafka-2 added failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
     const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; started: string[]; restarted: string[] }[] }).nodes;
-    expect(nodes.find((n) => n.node === 'kafka-2')?.started).toEqual(['kafka']);
+    expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['kafka', 'spark-worker']);
+    // The Spark worker on kafka-2 joined the master too.
+    expect(await aliveWorkers(SCALED)).toBe('2 of 2');
     expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, nextId: 3, controllers: ['kafka-1'] });
     const [props, meta, quorum] = await on('kafka-2', async (h) => [
       await h.execOrThrow('cat /etc/millrace/kafka/server.properties'),
       await h.execOrThrow('cat /var/lib/millrace/kafka/data/meta.properties'),
       await h.execOrThrow(
-        "java -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server 127.0.0.37:9093 --command-config /etc/millrace/kafka/client.properties describe --status",
+        "java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server 127.0.0.37:9093 --command-config /etc/millrace/kafka/client.properties describe --status",
       ),
     ]);
     expect(props).toContain('process.roles=broker\n');
@@ -181,19 +198,25 @@ describe('scaling out and rolling changes', () => {
     expect(readInventory(CLUSTER).nodes.map((n) => n.name)).toContain('kafka-2');
   });
 
-  it('removing kafka-2 by config while producing: drained first (its partitions moved to kafka-1), then gone; every record in once', async () => {
+  it('removing kafka-2 by config while producing: drained first (its partitions moved to kafka-1), its broker and Spark worker stopped, then gone; every record in once; Spark applications keep running', async () => {
     for (const t of [rollingTopic, `${rollingTopic}.dlq`]) expect((await cli(['topics', 'delete', t, '-c', CONFIG])).code).toBe(0);
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
     const topic = randomName('itest-scale-in');
     let before = '';
+    // Whatever runs on Spark (the pipeline's streaming jobs, after 60) keeps running without kafka-2's worker.
+    const apps = await runningApps();
     const r = await produceThrough(topic, 30_000, 1, async () => {
       before = await replicasOf(topic);
-      up = await cli(['up', '--json', '-c', CONFIG]);
+      // At info, for the removal's own report of what it stopped.
+      up = await cli(['up', '--json', '-c', CONFIG], { env: { ...ENV, LOG_LEVEL: 'info' } });
     });
     if (up.code !== 0) throw new Error(`up without kafka-2 failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
     // Kafka spread the topic over both brokers; everything is on kafka-1 now.
     expect(before).toMatch(/:2\b/);
     expect(await replicasOf(topic)).toBe('0:1 1:1 2:1');
+    expect(up.stderr).toMatch(/stopped kafka, spark-worker on kafka-2 \(leaving the cluster\)/);
+    expect(await aliveWorkers(CONFIG)).toBe('1 of 1');
+    expect(await runningApps()).toEqual(apps);
     expect(readInventory(CLUSTER).nodes.map((n) => n.name).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
     expect(fs.existsSync(path.join(stateDir(), 'nodes', 'kafka-2'))).toBe(false);
     // kafka-2 keeps its id in the state, so no later node gets it.

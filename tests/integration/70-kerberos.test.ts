@@ -163,7 +163,7 @@ async function captureWhileWriting(): Promise<Capture> {
     await waitUntil(() => /listening on/.test(said), 10_000, `tcpdump to start: ${said}`);
     const local = `/tmp/${marker}.txt`;
     await spark.putFile(local, `${marker}\n`.repeat(200), { mode: 0o644, owner: 'spark' });
-    const fsShell = `runuser -u spark -- env KRB5CCNAME=FILE:/var/lib/millrace/spark/krb5cc java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
+    const fsShell = `runuser -u spark -- env KRB5CCNAME=FILE:/var/lib/millrace/spark/krb5cc java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
     const put = await spark.exec(`${fsShell} -put -f ${local} /tmp/${marker}.txt && ${fsShell} -cat /tmp/${marker}.txt | head -c 100`);
     await new Promise((r) => setTimeout(r, 1500));
     dump.kill('SIGINT');

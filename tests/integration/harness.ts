@@ -63,7 +63,7 @@ ${KERBEROS_YAML}artifacts:
  * the client, the node has the cluster's Hadoop config, and (Kerberos, the default) the spark
  * principal's ticket cache that millrace-spark-kinit.timer keeps fresh.
  */
-export const SPARK_FS_SHELL = `runuser -u spark -- env KRB5CCNAME=${SPARK_CCACHE} java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
+export const SPARK_FS_SHELL = `runuser -u spark -- env KRB5CCNAME=${SPARK_CCACHE} java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell`;
 
 export interface CliResult {
   code: number | null;

@@ -223,7 +223,7 @@ describe('verify: HDFS RPC without authentication, and WARN', () => {
   it('asks as spark, then as spark claiming hdfs', async () => {
     const host = fakeHost('spark-1', (c) => ({ code: c.includes('HADOOP_USER_NAME=hdfs') ? 0 : 1 }));
     expect(await probeClaim(factsFor(), host)).toEqual({ asItself: 1, claimingHdfs: 0 });
-    expect(host.commands[1]).toBe("runuser -u spark -- env HADOOP_USER_NAME=hdfs java -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell -test -w /");
+    expect(host.commands[1]).toBe("runuser -u spark -- env HADOOP_USER_NAME=hdfs java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell -test -w /");
   });
 
   it('a status never says warn on a failing row; the table prints WARN and keeps failures counted apart', () => {
