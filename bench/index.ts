@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json. */
 import { benchCluster } from './cluster';
+import { benchFaults } from './faults';
 import { benchPipeline } from './pipeline';
 import { printTable, writeResults } from './common';
 
@@ -14,6 +15,11 @@ async function main(): Promise<void> {
     const rows = await benchPipeline();
     printTable('pipeline', rows);
     writeResults('pipeline', rows);
+  }
+  if (!only || only === 'faults') {
+    const { rows, outcomes } = await benchFaults();
+    printTable('faults', rows);
+    writeResults('faults', rows, { outcomes });
   }
 }
 
