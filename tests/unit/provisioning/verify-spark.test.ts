@@ -23,7 +23,7 @@ describe("verify's Spark secret probe", () => {
   it('runs spark-submit as spark in its own process group and stops it once the log tells', () => {
     const script = probeScript(facts, '/tmp/v/without', '/tmp/v/job.py', '/tmp/v/noauth-conf', '127.0.0.12');
     expect(script).toContain(
-      'setsid runuser -u spark -- env SPARK_CONF_DIR=/tmp/v/noauth-conf SPARK_LOCAL_IP=127.0.0.12 /opt/millrace/spark/current/bin/spark-submit --master spark://127.0.0.12:7077 /tmp/v/job.py >"$log" 2>&1 &\n',
+      'setsid runuser -u spark -- env SPARK_CONF_DIR=/tmp/v/noauth-conf SPARK_LOCAL_IP=127.0.0.12 SPARK_SUBMIT_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" /opt/millrace/spark/current/bin/spark-submit --master spark://127.0.0.12:7077 /tmp/v/job.py >"$log" 2>&1 &\n',
     );
     expect(script).toContain("log=/tmp/v/without/driver.log\n");
     expect(script).toContain(`if grep -qF 'Failed to connect to master' "$log"; then verdict=refused; break; fi\n`);
