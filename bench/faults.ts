@@ -130,7 +130,7 @@ export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outco
 
 /** `millrace exec <node> -- <command>`; a failure stops the benchmark. */
 async function onNode(dir: string, config: string, node: string, command: string): Promise<string> {
-  const r = await cliTimed(['exec', node, '--json', '-c', config, '--', command], dir);
+  const r = await cliTimed(['--json', '-c', config, 'exec', node, '--', command], dir);
   return (JSON.parse(r.stdout) as { stdout: string }[])[0]?.stdout ?? '';
 }
 
@@ -138,7 +138,7 @@ async function onNode(dir: string, config: string, node: string, command: string
 async function untilServing(dir: string, config: string, node: string, since: number, also = 'true'): Promise<number> {
   const probe = `(${also}) && systemctl is-active --quiet millrace-kafka.service && ss -ltnH 'sport = :9093' | grep -q . && echo serving || echo waiting`;
   for (;;) {
-    const r = await cliTimed(['exec', node, '--json', '-c', config, '--', probe], dir, { allowFailure: true });
+    const r = await cliTimed(['--json', '-c', config, 'exec', node, '--', probe], dir, { allowFailure: true });
     if (r.code === 0 && r.stdout.includes('serving')) return (Date.now() - since) / 1000;
     if (Date.now() - since > 10 * 60_000) throw new Error(`${node}'s broker is not serving ${Math.round((Date.now() - since) / 1000)} s after the fault`);
     await sleep(1000);

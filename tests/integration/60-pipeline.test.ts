@@ -118,7 +118,8 @@ describe('the pipeline, through `millrace demo`', () => {
     demo = JSON.parse(r.stdout) as Demo;
     // Where the demo's time went, in CI's log: its step lines carry the seconds since it started.
     console.log(`demo steps (${r.seconds.toFixed(0)} s):\n${r.stderr.split('\n').filter((l) => l.startsWith('== demo')).join('\n')}`);
-  });
+    // About 13 minutes here; the default 15 would fail a slower run of a passing demo.
+  }, 30 * 60_000);
 
   it(`lands exactly ${N.toLocaleString()} flight events in the lake, counted by Spark, with no duplicate ids`, async () => {
     expect(demo.events_in).toBe(N);
@@ -189,11 +190,13 @@ describe('ingest restarted mid-stream', () => {
     const killed = await cli(['jobs', 'kill', ingest!.id, '-c', CONFIG]);
     expect(killed.code).toBe(0);
     await spark.close();
+    // Restarted while the producer still sends: it resumes from its checkpoint, past the rows the
+    // killed run committed, and goes on with the stream.
+    const restarted = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
+    expect(restarted.code).toBe(0);
     const done = await producing;
     expect(done.code).toBe(0);
     expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
-    const restarted = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
-    expect(restarted.code).toBe(0);
     const { log } = JSON.parse(restarted.stdout) as { log: string };
     // Waiting is read from the restarted job's own progress lines (cheap, an SSH command): it has
     // caught up once it has written rows and then none for 12 s (its trigger is 2 s). The verdict
