@@ -1,5 +1,5 @@
 import pino, { Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type { prettyFactory as PrettyFactory } from 'pino-pretty';
 import { UsageError } from './errors';
 
 /**
@@ -80,7 +80,9 @@ export function holdLogs(): () => void {
 
 /** Log lines to stderr, as they are (JSON) or through pino-pretty, held while a progress display runs. */
 export function stderrDestination(format: LogFormat, colorize = !!process.stderr.isTTY && !process.env.NO_COLOR): pino.DestinationStream {
-  const pretty = format === 'pretty' ? prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }) : undefined;
+  // pino-pretty only for a terminal: loaded here, not at start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pretty = format === 'pretty' ? (require('pino-pretty') as { prettyFactory: typeof PrettyFactory }).prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }) : undefined;
   return {
     write(line: string) {
       const text = pretty ? pretty(line) : line;

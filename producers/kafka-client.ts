@@ -3,18 +3,8 @@
  * that imports kafkajs, so a librdkafka-based client (@confluentinc/kafka-javascript, which
  * offers a KafkaJS-compatible API) can be added beside it as a second implementation.
  */
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  ConfigResourceTypes,
-  ConfigSource,
-  Kafka,
-  logLevel,
-  Partitioners,
-  ResourcePatternTypes,
-} from 'kafkajs';
-import type { AclEntry, IHeaders, LogEntry, PartitionMetadata, Producer } from 'kafkajs';
+import type { AclEntry, AclOperationTypes, AclResourceTypes, IHeaders, Kafka, LogEntry, PartitionMetadata, Producer } from 'kafkajs';
+import { lazy } from '../lib/lazy';
 import { logger } from '../lib/logger';
 import { sleep, waitFor } from '../lib/retry';
 import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } from './group-coordinator';
@@ -22,6 +12,10 @@ import { InFlightWindow } from './in-flight';
 import { byPartition, PartitionLanes } from './partition-lanes';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
+
+/** kafkajs, loaded when the first client is made (commands that never talk to Kafka start without it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kafkajs = lazy(() => require('kafkajs') as typeof import('kafkajs'));
 
 export type * from './kafka-types';
 export { ACL_OPERATIONS } from './kafka-types';
@@ -86,13 +80,13 @@ export async function waitForTopicLeaders(
  */
 function kafkaFor(conn: KafkaConnection, observe?: (entry: LogEntry) => void): Kafka {
   const debug = logger().isLevelEnabled('debug');
-  return new Kafka({
+  return new (kafkajs().Kafka)({
     clientId: conn.clientId,
     brokers: conn.brokers,
     ssl: conn.tls ? { ca: [conn.tls.caPem], cert: conn.tls.certPem, key: conn.tls.keyPem, rejectUnauthorized: true } : false,
     connectionTimeout: conn.connectionTimeoutMs ?? 10_000,
     retry: { retries: conn.retries ?? 5 },
-    logLevel: debug ? logLevel.DEBUG : observe ? logLevel.ERROR : logLevel.NOTHING,
+    logLevel: debug ? kafkajs().logLevel.DEBUG : observe ? kafkajs().logLevel.ERROR : kafkajs().logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       observe?.(entry);
       if (!debug) return;
@@ -130,7 +124,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       // The idempotent producer needs retries of its own to keep its ordering guarantee.
       retry: { retries: Math.max(1, conn.retries ?? 5) },
       // Java's murmur2 partitioner, so Spark (Java client) and millrace put a key on the same partition.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: kafkajs().Partitioners.DefaultPartitioner,
     });
   const producer = newProducer();
   let producerConnected: Promise<void> | undefined;
@@ -222,10 +216,10 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     async describeTopics(topics) {
       const a = await withAdmin();
       const meta = await a.fetchTopicMetadata({ topics });
-      const configs = await a.describeConfigs({ resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+      const configs = await a.describeConfigs({ resources: topics.map((name) => ({ type: kafkajs().ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
       return meta.topics.map((t) => {
         const entries = configs.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
-        const set = entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive);
+        const set = entries.filter((e) => e.configSource === kafkajs().ConfigSource.TOPIC_CONFIG && !e.isSensitive);
         return {
           name: t.name,
           partitions: t.partitions
@@ -249,7 +243,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       const retryTimeoutMs = options.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS;
       // Each batch goes out split by partition, one send per partition at a time (partition-lanes.ts says why).
       const lanes = new PartitionLanes();
-      const partitioner = Partitioners.DefaultPartitioner();
+      const partitioner = kafkajs().Partitioners.DefaultPartitioner();
       const partitionsOf = new Map<string, Promise<PartitionMetadata[]>>();
       const partitionMetadata = (topic: string): Promise<PartitionMetadata[]> => {
         let known = partitionsOf.get(topic);
@@ -348,14 +342,14 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       const a = await withAdmin();
       // kafkajs has no IncrementalAlterConfigs, and AlterConfigs replaces a topic's whole
       // topic-level config: read it, change it, write all of it back.
-      const current = await a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+      const current = await a.describeConfigs({ resources: [{ type: kafkajs().ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
       const entries = current.resources[0]?.configEntries ?? [];
-      const merged = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !e.isSensitive).map((e) => [e.configName, e.configValue]));
+      const merged = new Map(entries.filter((e) => e.configSource === kafkajs().ConfigSource.TOPIC_CONFIG && !e.isSensitive).map((e) => [e.configName, e.configValue]));
       for (const k of change.delete) merged.delete(k);
       for (const [k, v] of Object.entries(change.set)) merged.set(k, v);
       await a.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...merged].map(([name, value]) => ({ name, value })) }],
+        resources: [{ type: kafkajs().ConfigResourceTypes.TOPIC, name: topic, configEntries: [...merged].map(([name, value]) => ({ name, value })) }],
       });
     },
     async refusedTopicConfigs(config) {
@@ -380,12 +374,12 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
     },
     async describeAcls(filter) {
       const res = await (await withAdmin()).describeAcls({
-        resourceType: filter.resourceType ? RESOURCE[filter.resourceType] : AclResourceTypes.ANY,
+        resourceType: filter.resourceType ? RESOURCE()[filter.resourceType] : kafkajs().AclResourceTypes.ANY,
         resourceName: filter.resourceName,
-        resourcePatternType: filter.patternType ? PATTERN[filter.patternType] : ResourcePatternTypes.ANY,
+        resourcePatternType: filter.patternType ? PATTERN()[filter.patternType] : kafkajs().ResourcePatternTypes.ANY,
         principal: filter.principal,
-        operation: AclOperationTypes.ANY,
-        permissionType: AclPermissionTypes.ANY,
+        operation: kafkajs().AclOperationTypes.ANY,
+        permissionType: kafkajs().AclPermissionTypes.ANY,
       });
       return res.resources.flatMap((r) => r.acls.map((a) => fromKafkaJsAcl({ ...r, ...a })));
     },
@@ -395,26 +389,26 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
   };
 }
 
-const RESOURCE: Record<AclResourceType, AclResourceTypes> = {
-  topic: AclResourceTypes.TOPIC,
-  group: AclResourceTypes.GROUP,
-  cluster: AclResourceTypes.CLUSTER,
-  'transactional-id': AclResourceTypes.TRANSACTIONAL_ID,
-  'delegation-token': AclResourceTypes.DELEGATION_TOKEN,
-};
-const PATTERN = { literal: ResourcePatternTypes.LITERAL, prefixed: ResourcePatternTypes.PREFIXED };
-const OPERATION: Record<AclOperation, AclOperationTypes> = {
-  all: AclOperationTypes.ALL,
-  read: AclOperationTypes.READ,
-  write: AclOperationTypes.WRITE,
-  create: AclOperationTypes.CREATE,
-  delete: AclOperationTypes.DELETE,
-  alter: AclOperationTypes.ALTER,
-  describe: AclOperationTypes.DESCRIBE,
-  'describe-configs': AclOperationTypes.DESCRIBE_CONFIGS,
-  'alter-configs': AclOperationTypes.ALTER_CONFIGS,
-  'idempotent-write': AclOperationTypes.IDEMPOTENT_WRITE,
-};
+const RESOURCE = lazy((): Record<AclResourceType, AclResourceTypes> => ({
+  topic: kafkajs().AclResourceTypes.TOPIC,
+  group: kafkajs().AclResourceTypes.GROUP,
+  cluster: kafkajs().AclResourceTypes.CLUSTER,
+  'transactional-id': kafkajs().AclResourceTypes.TRANSACTIONAL_ID,
+  'delegation-token': kafkajs().AclResourceTypes.DELEGATION_TOKEN,
+}));
+const PATTERN = lazy(() => ({ literal: kafkajs().ResourcePatternTypes.LITERAL, prefixed: kafkajs().ResourcePatternTypes.PREFIXED }));
+const OPERATION = lazy((): Record<AclOperation, AclOperationTypes> => ({
+  all: kafkajs().AclOperationTypes.ALL,
+  read: kafkajs().AclOperationTypes.READ,
+  write: kafkajs().AclOperationTypes.WRITE,
+  create: kafkajs().AclOperationTypes.CREATE,
+  delete: kafkajs().AclOperationTypes.DELETE,
+  alter: kafkajs().AclOperationTypes.ALTER,
+  describe: kafkajs().AclOperationTypes.DESCRIBE,
+  'describe-configs': kafkajs().AclOperationTypes.DESCRIBE_CONFIGS,
+  'alter-configs': kafkajs().AclOperationTypes.ALTER_CONFIGS,
+  'idempotent-write': kafkajs().AclOperationTypes.IDEMPOTENT_WRITE,
+}));
 
 function reverse<K extends string, V>(map: Record<K, V>, value: V): K | undefined {
   return (Object.keys(map) as K[]).find((k) => map[k] === value);
@@ -423,25 +417,25 @@ function reverse<K extends string, V>(map: Record<K, V>, value: V): K | undefine
 /** kafkajs's numeric enums for an ACL; exported for the mapping's unit test. */
 export function toKafkaJsAcl(a: AclBinding): AclEntry {
   return {
-    resourceType: RESOURCE[a.resourceType],
+    resourceType: RESOURCE()[a.resourceType],
     resourceName: a.resourceName,
-    resourcePatternType: PATTERN[a.patternType],
+    resourcePatternType: PATTERN()[a.patternType],
     principal: a.principal,
     host: a.host,
-    operation: OPERATION[a.operation],
-    permissionType: a.permission === 'deny' ? AclPermissionTypes.DENY : AclPermissionTypes.ALLOW,
+    operation: OPERATION()[a.operation],
+    permissionType: a.permission === 'deny' ? kafkajs().AclPermissionTypes.DENY : kafkajs().AclPermissionTypes.ALLOW,
   };
 }
 
 export function fromKafkaJsAcl(a: AclEntry): AclBinding {
   return {
-    resourceType: reverse(RESOURCE, a.resourceType) ?? 'topic',
+    resourceType: reverse(RESOURCE(), a.resourceType) ?? 'topic',
     resourceName: a.resourceName,
-    patternType: a.resourcePatternType === ResourcePatternTypes.PREFIXED ? 'prefixed' : 'literal',
+    patternType: a.resourcePatternType === kafkajs().ResourcePatternTypes.PREFIXED ? 'prefixed' : 'literal',
     principal: a.principal,
     host: a.host,
-    operation: reverse(OPERATION, a.operation) ?? 'all',
-    permission: a.permissionType === AclPermissionTypes.DENY ? 'deny' : 'allow',
+    operation: reverse(OPERATION(), a.operation) ?? 'all',
+    permission: a.permissionType === kafkajs().AclPermissionTypes.DENY ? 'deny' : 'allow',
   };
 }
 

@@ -9,8 +9,9 @@
  * mode. `connect` checks that sudo works before anything else runs, so a node whose user needs a
  * password for sudo stops `up` before it changes anything.
  */
-import { NodeSSH } from 'node-ssh';
-import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import type { NodeSSH } from 'node-ssh';
+import { lazy } from '../lib/lazy';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { HostUnreachableError, MillraceError, RemoteCommandError } from '../lib/errors';
@@ -18,6 +19,12 @@ import type { InventoryNode, JumpHost } from '../lib/inventory';
 import { withRetry } from '../lib/retry';
 import { q } from '../lib/shell';
 import { fingerprint, JUMP_HOST_PIN, KnownHosts } from './known-hosts';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+/** ssh2 and node-ssh, loaded when the first connection opens (commands that never connect start without them). */
+const sshLib = lazy(() => require('ssh2') as typeof import('ssh2'));
+const nodeSsh = lazy(() => require('node-ssh') as typeof import('node-ssh'));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface ExecResult {
   code: number | null;
@@ -137,7 +144,7 @@ export function jumpHostLabel(jump: JumpHost): string {
 async function openJump(node: InventoryNode, jump: JumpHost, where: string, privateKey: string, options: ConnectOptions): Promise<{ client: Client; channel: ClientChannel }> {
   const label = jumpHostLabel(jump);
   const hostKey = new HostKeyCheck(options.knownHosts, JUMP_HOST_PIN);
-  const client = new Client();
+  const client = new (sshLib().Client)();
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
@@ -199,7 +206,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
   }
   return withRetry(
     async () => {
-      const ssh = new NodeSSH();
+      const ssh = new (nodeSsh().NodeSSH)();
       const hostKey = new HostKeyCheck(options.knownHosts, node.name);
       const via = jump ? await openJump(node, jump, where, privateKey, options) : undefined;
       try {

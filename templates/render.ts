@@ -6,24 +6,30 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Handlebars from 'handlebars';
+import type HandlebarsLib from 'handlebars';
 import { assetPath } from '../lib/assets';
+import { lazy } from '../lib/lazy';
 
 /** The .hbs sources, found from the package root so dist/ needs no copies. */
 export const TEMPLATE_DIR = assetPath('templates');
 const PARTIALS = path.join(TEMPLATE_DIR, 'partials');
 
-const hbs = Handlebars.create();
+/** Handlebars with the partials registered, made on the first render (commands that render nothing start without it). */
+const handlebars = lazy(() => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hbs = (require('handlebars') as typeof HandlebarsLib).create();
+  for (const f of fs.readdirSync(PARTIALS)) {
+    if (f.endsWith('.hbs')) hbs.registerPartial(f.slice(0, -4), fs.readFileSync(path.join(PARTIALS, f), 'utf8'));
+  }
+  return hbs;
+});
 const cache = new Map<string, HandlebarsTemplateDelegate>();
-for (const f of fs.readdirSync(PARTIALS)) {
-  if (f.endsWith('.hbs')) hbs.registerPartial(f.slice(0, -4), fs.readFileSync(path.join(PARTIALS, f), 'utf8'));
-}
 
 export function render(name: string, context: object): string {
   let template = cache.get(name);
   if (!template) {
     const file = path.join(TEMPLATE_DIR, `${name}.hbs`);
-    template = hbs.compile(fs.readFileSync(file, 'utf8'), { strict: true, noEscape: true });
+    template = handlebars().compile(fs.readFileSync(file, 'utf8'), { strict: true, noEscape: true });
     cache.set(name, template);
   }
   return template(context);

@@ -7,18 +7,22 @@
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+import { lazy } from '../../lib/lazy';
 import { MillraceError } from '../../lib/errors';
 import { LOCK_FILE_IN_REPO } from './lock';
 
-const fingerprintOf = (key: openpgp.PublicKey): string => key.getFingerprint().toUpperCase();
+/* eslint-disable-next-line @typescript-eslint/no-require-imports */
+const openpgp = lazy(() => require('openpgp') as typeof OpenPgp);
+
+const fingerprintOf = (key: OpenPgp.PublicKey): string => key.getFingerprint().toUpperCase();
 
 /** Every public key in a KEYS file (text with many armored blocks); blocks openpgp cannot read are skipped. */
-export async function readKeysFile(text: string): Promise<openpgp.PublicKey[]> {
-  const keys: openpgp.PublicKey[] = [];
+export async function readKeysFile(text: string): Promise<OpenPgp.PublicKey[]> {
+  const keys: OpenPgp.PublicKey[] = [];
   for (const block of text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? []) {
     try {
-      keys.push(...(await openpgp.readKeys({ armoredKeys: block })));
+      keys.push(...(await openpgp().readKeys({ armoredKeys: block })));
     } catch {
       // Old (v3) or damaged keys in a KEYS file are no reason to refuse the others.
     }
@@ -26,7 +30,7 @@ export async function readKeysFile(text: string): Promise<openpgp.PublicKey[]> {
   return keys;
 }
 
-function describeKey(key: openpgp.PublicKey): string {
+function describeKey(key: OpenPgp.PublicKey): string {
   const uid = key.getUserIDs()[0];
   return `${fingerprintOf(key)}${uid ? ` (${uid})` : ''}`;
 }
@@ -47,9 +51,9 @@ export interface SignatureCheck {
 
 /** Verifies a detached signature with pinned keys only; returns the signer's fingerprint. */
 export async function verifyDetachedSignature(check: SignatureCheck): Promise<string> {
-  let signature: openpgp.Signature;
+  let signature: OpenPgp.Signature;
   try {
-    signature = await openpgp.readSignature({ armoredSignature: check.signature });
+    signature = await openpgp().readSignature({ armoredSignature: check.signature });
   } catch (error) {
     throw new MillraceError(`the signature of ${check.what} is not an OpenPGP signature: ${(error as Error).message}`, {
       hint: 'the mirror served a damaged .asc file; try again or use another mirror (artifacts.apacheMirror)',
@@ -59,7 +63,7 @@ export async function verifyDetachedSignature(check: SignatureCheck): Promise<st
   const pinned = new Set(check.pinned.map((f) => f.toUpperCase()));
   const trusted = all.filter((k) => pinned.has(fingerprintOf(k)));
   const signerIds = signature.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
-  const holds = (key: openpgp.PublicKey): boolean => key.getKeyIDs().some((id) => signerIds.includes(id.toHex().toUpperCase()));
+  const holds = (key: OpenPgp.PublicKey): boolean => key.getKeyIDs().some((id) => signerIds.includes(id.toHex().toUpperCase()));
   const signer = trusted.find(holds);
   if (!signer) {
     const known = all.find(holds);
@@ -73,9 +77,9 @@ export async function verifyDetachedSignature(check: SignatureCheck): Promise<st
     );
   }
   const web = Readable.toWeb(fs.createReadStream(check.file)) as unknown as WebReadableStream<Uint8Array>;
-  const message = await openpgp.createMessage({ binary: web as unknown as ReadableStream<Uint8Array> });
+  const message = await openpgp().createMessage({ binary: web as unknown as ReadableStream<Uint8Array> });
   try {
-    const result = await openpgp.verify({ message, signature, verificationKeys: [signer], format: 'binary', expectSigned: false });
+    const result = await openpgp().verify({ message, signature, verificationKeys: [signer], format: 'binary', expectSigned: false });
     // The data is a stream: read it to the end, so that the signature covers the whole file.
     const reader = (result.data as unknown as ReadableStream<Uint8Array>).getReader();
     while (!(await reader.read()).done);

@@ -9,15 +9,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-// @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { checkPrincipal, CLIENT_OU, PRINCIPAL_NAME, SERVICE_OUS, type ServiceOu } from '../../lib/principals';
+import { x509, type X509 } from './x509';
 
 type CryptoKey = crypto.webcrypto.CryptoKey;
 type CryptoKeyPair = crypto.webcrypto.CryptoKeyPair;
 
-x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG: crypto.webcrypto.EcKeyGenParams & crypto.webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 export const DAY = 24 * 3600 * 1000;
@@ -99,7 +96,7 @@ function leafOu(req: Pick<LeafRequest, 'usage' | 'ou'>): ServiceOu | typeof CLIE
  * the staged next one, oldest first (previous, current, next). So the bundle's text is the same in
  * both passes of a CA rotation (old then new), and its files change only when its set does.
  */
-export function trustBundle(cas: x509.X509Certificate[]): string {
+export function trustBundle(cas: X509.X509Certificate[]): string {
   const unique = [...new Map(cas.map((c) => [c.serialNumber + c.subject, c])).values()];
   return unique.map((c) => c.toString('pem') + '\n').join('');
 }
@@ -107,15 +104,15 @@ export function trustBundle(cas: x509.X509Certificate[]): string {
 export class ClusterCa {
   private constructor(
     private readonly dir: string,
-    private readonly cert: x509.X509Certificate,
+    private readonly cert: X509.X509Certificate,
     private readonly key: CryptoKey,
     /** Trusted besides the issuing CA during a rotation: the previous CA and the staged next one. */
-    private readonly rotation: { previous?: x509.X509Certificate; next?: x509.X509Certificate } = {},
+    private readonly rotation: { previous?: X509.X509Certificate; next?: X509.X509Certificate } = {},
   ) {}
 
   /** What a node or client trusts: the issuing CA and, during a rotation, the other one (PEM bundle). */
   get caPem(): string {
-    return trustBundle([this.rotation.previous, this.cert, this.rotation.next].filter((c): c is x509.X509Certificate => !!c));
+    return trustBundle([this.rotation.previous, this.cert, this.rotation.next].filter((c): c is X509.X509Certificate => !!c));
   }
 
   /** The issuing CA alone (PEM). */
@@ -123,7 +120,7 @@ export class ClusterCa {
     return this.cert.toString('pem') + '\n';
   }
 
-  get certificate(): x509.X509Certificate {
+  get certificate(): X509.X509Certificate {
     return this.cert;
   }
 
@@ -132,10 +129,10 @@ export class ClusterCa {
     const certFile = path.join(dir, CA_FILES.current.cert);
     const keyFile = path.join(dir, CA_FILES.current.key);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const load = (f: string): x509.X509Certificate | undefined => (fs.existsSync(path.join(dir, f)) ? new x509.X509Certificate(fs.readFileSync(path.join(dir, f), 'utf8')) : undefined);
+    const load = (f: string): X509.X509Certificate | undefined => (fs.existsSync(path.join(dir, f)) ? new (x509().X509Certificate)(fs.readFileSync(path.join(dir, f), 'utf8')) : undefined);
     const others = { previous: load(CA_FILES.previous.cert), next: load(CA_FILES.next.cert) };
     if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
-      const cert = new x509.X509Certificate(fs.readFileSync(certFile, 'utf8'));
+      const cert = new (x509().X509Certificate)(fs.readFileSync(certFile, 'utf8'));
       const key = await importKey(fs.readFileSync(keyFile, 'utf8'));
       return new ClusterCa(dir, cert, key, others);
     }
@@ -151,7 +148,7 @@ export class ClusterCa {
     const keyFile = path.join(leafDir, `${req.name}.key`);
     fs.mkdirSync(leafDir, { recursive: true, mode: 0o700 });
     if (!req.fresh && fs.existsSync(certFile) && fs.existsSync(keyFile)) {
-      const existing = new x509.X509Certificate(fs.readFileSync(certFile, 'utf8'));
+      const existing = new (x509().X509Certificate)(fs.readFileSync(certFile, 'utf8'));
       if (this.stillFits(existing, req, subject))
         return { certPem: this.chain(existing), keyPem: fs.readFileSync(keyFile, 'utf8'), caPem: this.caPem, created: false };
     }
@@ -175,15 +172,15 @@ export class ClusterCa {
     return { certPem: this.chain(cert), keyPem, caPem: this.caPem, created: true };
   }
 
-  private async makeLeaf(req: LeafRequest, subject: string): Promise<{ cert: x509.X509Certificate; keyPem: string }> {
+  private async makeLeaf(req: LeafRequest, subject: string): Promise<{ cert: X509.X509Certificate; keyPem: string }> {
     const days = req.days ?? LEAF_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > MAX_LEAF_DAYS) throw new Error(`a certificate's validity must be 1 to ${MAX_LEAF_DAYS} days, not ${days}`);
     const keys = (await crypto.webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-    const names: x509.JsonGeneralName[] = [
+    const names: X509.JsonGeneralName[] = [
       ...req.dnsNames.map((value) => ({ type: 'dns' as const, value })),
       ...req.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
     ];
-    const cert = await x509.X509CertificateGenerator.create({
+    const cert = await x509().X509CertificateGenerator.create({
       subject,
       issuer: this.cert.subject,
       publicKey: keys.publicKey,
@@ -192,29 +189,29 @@ export class ClusterCa {
       notAfter: new Date(Date.now() + days * DAY),
       signingAlgorithm: ALG,
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-        new x509.ExtendedKeyUsageExtension(
-          req.usage === 'server' ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.clientAuth],
+        new (x509().BasicConstraintsExtension)(false, undefined, true),
+        new (x509().KeyUsagesExtension)(x509().KeyUsageFlags.digitalSignature | x509().KeyUsageFlags.keyAgreement, true),
+        new (x509().ExtendedKeyUsageExtension)(
+          req.usage === 'server' ? [x509().ExtendedKeyUsage.serverAuth, x509().ExtendedKeyUsage.clientAuth] : [x509().ExtendedKeyUsage.clientAuth],
         ),
-        ...(names.length ? [new x509.SubjectAlternativeNameExtension(names)] : []),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
+        ...(names.length ? [new (x509().SubjectAlternativeNameExtension)(names)] : []),
+        await x509().AuthorityKeyIdentifierExtension.create(this.cert),
       ],
     });
     return { cert, keyPem: await exportKey(keys.privateKey) };
   }
 
   /** The leaf and the CA that issued it: a server presents only its own chain, whatever it trusts. */
-  private chain(leaf: x509.X509Certificate): string {
+  private chain(leaf: X509.X509Certificate): string {
     return leaf.toString('pem') + '\n' + this.issuingCaPem;
   }
 
-  private stillFits(cert: x509.X509Certificate, req: LeafRequest, subject: string): boolean {
+  private stillFits(cert: X509.X509Certificate, req: LeafRequest, subject: string): boolean {
     if (cert.issuer !== this.cert.subject) return false;
     // A certificate of an earlier identity scheme (no OU) is reissued.
-    if (cert.subject !== new x509.Name(subject).toString()) return false;
+    if (cert.subject !== new (x509().Name)(subject).toString()) return false;
     if (cert.notAfter.getTime() - Date.now() < renewBeforeMs(cert)) return false;
-    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    const san = cert.getExtension(x509().SubjectAlternativeNameExtension);
     const have = (san?.names.toJSON() ?? []).map((n) => `${n.type}:${n.value}`).sort();
     const want = [...req.dnsNames.map((v) => `dns:${v}`), ...req.ipAddresses.map((v) => `ip:${v}`)].sort();
     return JSON.stringify(have) === JSON.stringify(want);
@@ -222,24 +219,24 @@ export class ClusterCa {
 }
 
 /** How close to its expiry a stored leaf is reissued: 30 days, or a third of a shorter lifetime. */
-export function renewBeforeMs(cert: Pick<x509.X509Certificate, 'notBefore' | 'notAfter'>): number {
+export function renewBeforeMs(cert: Pick<X509.X509Certificate, 'notBefore' | 'notAfter'>): number {
   return Math.min(RENEW_BEFORE_DAYS * DAY, (cert.notAfter.getTime() - cert.notBefore.getTime()) / 3);
 }
 
 /** Makes a self-signed CA (10 years), its key 0600, at dir/<files>. */
-export async function createCa(dir: string, files: { cert: string; key: string }, clusterName: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+export async function createCa(dir: string, files: { cert: string; key: string }, clusterName: string): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keys = (await crypto.webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  const cert = await x509().X509CertificateGenerator.createSelfSigned({
     name: `CN=millrace ${clusterName} CA, O=millrace`,
     keys,
     notBefore: new Date(Date.now() - DAY),
     notAfter: new Date(Date.now() + CA_DAYS * DAY),
     signingAlgorithm: ALG,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new (x509().BasicConstraintsExtension)(true, 0, true),
+      new (x509().KeyUsagesExtension)(x509().KeyUsageFlags.keyCertSign | x509().KeyUsageFlags.cRLSign, true),
+      await x509().SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   fs.writeFileSync(path.join(dir, files.key), await exportKey(keys.privateKey), { mode: 0o600 });
@@ -249,11 +246,11 @@ export async function createCa(dir: string, files: { cert: string; key: string }
 
 async function exportKey(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await crypto.webcrypto.subtle.exportKey('pkcs8', key));
-  return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
+  return x509().PemConverter.encode(der, 'PRIVATE KEY') + '\n';
 }
 
 async function importKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decodeFirst(pem);
+  const der = x509().PemConverter.decodeFirst(pem);
   return crypto.webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { x509, type X509 } from './x509';
 import { CA_FILES, DAY, HANDED_OUT_DIR, LEAF_DIRS } from './cluster-ca';
 
 /** `verify` fails a certificate with less than this many days left: time to run `certs rotate` calmly. */
@@ -26,16 +26,16 @@ export interface CertInfo {
 }
 
 /** Every certificate in a PEM text, in order. */
-export function pemCertificates(pem: string): x509.X509Certificate[] {
+export function pemCertificates(pem: string): X509.X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new x509.X509Certificate(b));
+  return blocks.map((b) => new (x509().X509Certificate)(b));
 }
 
 export function daysLeft(notAfter: Date, now = Date.now()): number {
   return Math.floor((notAfter.getTime() - now) / DAY);
 }
 
-export function certInfo(cert: x509.X509Certificate, what: string, source: string, now = Date.now()): CertInfo {
+export function certInfo(cert: X509.X509Certificate, what: string, source: string, now = Date.now()): CertInfo {
   return {
     what,
     subject: cert.subject,
