@@ -58,63 +58,55 @@ export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outco
     const reference = await produceThrough(dir, config, 'no fault', async () => 0);
     outcomes.push({ ...reference, note: 'the reference: the same produce, no fault' });
 
-    outcomes.push({
-      ...(await produceThrough(dir, config, 'broker restart (1 broker)', async () => {
+    // Faults on kafka-1, the only broker: the command that makes it, and what says the node is back.
+    const brokerFaults: { scenario: string; command: string; back?: string; note: string }[] = [
+      {
+        scenario: 'broker restart (1 broker)',
+        command: 'systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service',
+        note: 'down 20 s; the producer waits (--retry-timeout 300) and re-sends idempotently',
+      },
+      { scenario: 'broker SIGKILL', command: 'systemctl kill -s KILL millrace-kafka.service', note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log' },
+      {
+        scenario: 'node reboot from inside',
+        command: 'touch /run/millrace-bench-before-reboot && systemctl --no-block reboot',
+        back: 'test ! -e /run/millrace-bench-before-reboot',
+        note: 'kafka-1 reboots and is back with its broker, without `up`',
+      },
+    ];
+    for (const f of brokerFaults) {
+      const outcome = await produceThrough(dir, config, f.scenario, async () => {
         const t = Date.now();
-        await onNode(dir, config, 'kafka-1', 'systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service');
-        return untilServing(dir, config, 'kafka-1', t);
-      })),
-      note: 'down 20 s; the producer waits (--retry-timeout 300) and re-sends idempotently',
-    });
-
-    outcomes.push({
-      ...(await produceThrough(dir, config, 'broker SIGKILL', async () => {
-        const t = Date.now();
-        await onNode(dir, config, 'kafka-1', 'systemctl kill -s KILL millrace-kafka.service');
-        return untilServing(dir, config, 'kafka-1', t);
-      })),
-      note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log',
-    });
-
-    outcomes.push({
-      ...(await produceThrough(dir, config, 'node reboot from inside', async () => {
-        const t = Date.now();
-        await onNode(dir, config, 'kafka-1', 'touch /run/millrace-bench-before-reboot && systemctl --no-block reboot');
-        return untilServing(dir, config, 'kafka-1', t, 'test ! -e /run/millrace-bench-before-reboot');
-      })),
-      note: 'kafka-1 reboots and is back with its broker, without `up`',
-    });
+        await onNode(dir, config, 'kafka-1', f.command);
+        return untilServing(dir, config, 'kafka-1', t, f.back);
+      });
+      outcomes.push({ ...outcome, note: f.note });
+    }
 
     outcomes.push({ ...(await namenodeRestartDuringIngest(dir, config)), note: 'ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark' });
 
     outcomes.push(await upKilledMidway(dir, config, changed));
 
-    outcomes.push({
-      ...(await produceThrough(dir, changed, 'broker added (1 → 2)', async () => {
-        const t = Date.now();
-        await cliTimed(['up', '-c', scaled], dir);
-        return (Date.now() - t) / 1000;
-      })),
-      note: 'recovery: the `up` that added kafka-2 (the producer never stopped)',
-    });
-
-    outcomes.push({
-      ...(await produceThrough(dir, scaled, 'rolling restart of both brokers', async () => {
-        const t = Date.now();
-        await cliTimed(['up', '-c', scaledChanged], dir);
-        return (Date.now() - t) / 1000;
-      }, 2)),
-      note: 'replication 2; one broker at a time, each caught up before the next; recovery: the whole `up`',
-    });
-
-    outcomes.push({
-      ...(await produceThrough(dir, scaledChanged, 'broker drained and removed (2 → 1)', async () => {
-        const t = Date.now();
-        await cliTimed(['up', '-c', shrunk], dir);
-        return (Date.now() - t) / 1000;
-      }, 1, shrunk)),
-      note: 'kafka-2 drained by reassignment, stopped, removed; recovery: the whole `up`',
-    });
+    // Shape changes while producing: each an `up` from one config to the next; recovery is that whole `up`.
+    const shapeChanges: { scenario: string; from: string; to: string; replicationFactor: number; note: string }[] = [
+      { scenario: 'broker added (1 → 2)', from: changed, to: scaled, replicationFactor: 1, note: 'the `up` that added kafka-2 (the producer never stopped)' },
+      { scenario: 'rolling restart of both brokers', from: scaled, to: scaledChanged, replicationFactor: 2, note: 'replication 2; one broker at a time, each caught up before the next' },
+      { scenario: 'broker drained and removed (2 → 1)', from: scaledChanged, to: shrunk, replicationFactor: 1, note: 'kafka-2 drained by reassignment, stopped, removed' },
+    ];
+    for (const step of shapeChanges) {
+      const outcome = await produceThrough(
+        dir,
+        step.from,
+        step.scenario,
+        async () => {
+          const t = Date.now();
+          await cliTimed(['up', '-c', step.to], dir);
+          return (Date.now() - t) / 1000;
+        },
+        step.replicationFactor,
+        step.to,
+      );
+      outcomes.push({ ...outcome, note: `${step.note}; recovery: the whole \`up\`` });
+    }
   } finally {
     await cliTimed(['down', '--yes', ...c], dir);
   }

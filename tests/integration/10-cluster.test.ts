@@ -43,9 +43,11 @@ describe('local cluster', () => {
     expect(Object.keys(before)).toHaveLength(6);
     const r = await cli(['up', '--json', '-c', CONFIG]);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { changed: boolean };
+    const result = JSON.parse(r.stdout) as { changed: boolean; nodes: { node: string; seconds?: Record<string, number> }[] };
     expect(result.changed).toBe(false);
     expect(await startTimes()).toEqual(before);
+    // Where a no-op `up` spends its time (every file's ensureBaseCluster is one), in CI's log.
+    console.log(`no-op up: ${r.seconds.toFixed(1)} s; per node and step: ${result.nodes.map((n) => `${n.node} ${Object.entries(n.seconds ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}`);
   });
 
   it('a changed Kafka override rewrites only server.properties and restarts only Kafka', async () => {
