@@ -3,6 +3,7 @@
  * host in parallel. Each step checks before it changes and reports what it changed, so a
  * second run on a healthy cluster changes nothing and restarts nothing.
  */
+import * as path from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { AggregateFailure, HealthCheckError, MillraceError, RemoteCommandError } from '../lib/errors';
@@ -21,7 +22,8 @@ import { syncFiles } from './sync-files';
 
 export interface ArtifactInstaller {
   /** Puts the component at /opt/millrace/<component>/<version> with a `current` link. */
-  install(host: RemoteHost, component: ComponentName, report: (m: string) => void): Promise<StepOutcome>;
+  /** `beforeSwitch` runs before a new build replaces the installed one (not when nothing changes). */
+  install(host: RemoteHost, component: ComponentName, report: (m: string) => void, beforeSwitch?: () => Promise<void>): Promise<StepOutcome>;
 }
 
 export interface ProvisionOptions {
@@ -140,14 +142,20 @@ async function provisionHost(
     }
   }
 
+  // Restarts an earlier `up` owed this node when it was cut off (SSH lost, killed) after a change and before the restart.
+  const pending = new PendingRestarts(host);
+  const owed = await pending.read();
+  if (owed.length) log.info({ units: owed }, 'restarts an interrupted up left pending');
+
   const k = facts.kerberos;
   const keytabUnits = new Set<string>();
   if (k) {
     report('prepare: keytabs');
     // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
-    for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF))) f.restarts.forEach((u) => keytabUnits.add(u));
+    for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF), (stale) => pending.add(stale.flatMap((x) => x.restarts)))) f.restarts.forEach((u) => keytabUnits.add(u));
     const installed = await ensureKeytabs(k, admin!, host, keytabsFor(plan.node, k.realm));
     for (const kt of installed) kt.units.forEach((u) => keytabUnits.add(u));
+    await pending.add([...keytabUnits]);
     if (installed.length) {
       outcome.prepared.push(...installed.map((kt) => `keytab ${kt.path} (${kt.principal})`));
       log.info({ step: 'prepare', keytabs: installed.map((kt) => kt.principal) }, 'keytabs installed');
@@ -157,19 +165,24 @@ async function provisionHost(
 
   for (const component of plan.components) {
     report(`install: ${component}`);
-    const r = await options.artifacts.install(host, component, (m) => report(`install: ${m}`));
+    // A new build takes effect with a restart: owed from before the switch, in case `up` stops after it.
+    const units = plan.services.filter((s) => s.component === component).map((s) => s.unit);
+    const r = await options.artifacts.install(host, component, (m) => report(`install: ${m}`), () => pending.add(units));
     if (r.changed) outcome.installed.push(component);
   }
   lap('install');
 
   report('configure: config files and units');
-  const changed = await syncFiles(host, plan.files);
+  // The restarts a change needs are recorded on the node before the change is written.
+  const changed = await syncFiles(host, plan.files, (stale) => pending.add(stale.flatMap((f) => f.restarts)));
   outcome.changedFiles = changed.map((f) => f.path);
-  const toRestart = new Set([...changed.flatMap((f) => f.restarts), ...keytabUnits]);
+  const toRestart = new Set([...owed, ...changed.flatMap((f) => f.restarts), ...keytabUnits]);
   if (plan.keyStoreScript) {
     const rebuilt = await runHostScript(host, '/var/lib/millrace/keystores.sh', plan.keyStoreScript, 'build the keystores');
     outcome.changedFiles.push(...rebuilt);
-    for (const k of plan.keyStores.filter((x) => rebuilt.includes(x.path))) k.restarts.forEach((u) => toRestart.add(u));
+    const units = plan.keyStores.filter((x) => rebuilt.includes(x.path)).flatMap((x) => x.restarts);
+    await pending.add(units);
+    units.forEach((u) => toRestart.add(u));
   }
   if (outcome.changedFiles.length) log.info({ step: 'configure', files: outcome.changedFiles }, 'files changed');
   if (changed.some((f) => f.path.startsWith('/etc/systemd/'))) await host.execOrThrow('systemctl daemon-reload');
@@ -191,6 +204,7 @@ async function provisionHost(
     if (!active) {
       await assertPortsFree(host, plan.node, service);
       await startUnit(host, service.unit, 'start');
+      await pending.done(service.unit);
       outcome.started.push(service.id);
     } else if (toRestart.has(service.unit)) {
       // One node at a time per service, each back healthy (and, for Kafka, fully replicated) before the next goes down.
@@ -199,6 +213,7 @@ async function provisionHost(
         report(`restart: ${service.id}`);
         log.info({ service: service.id }, 'rolling restart: this node');
         await startUnit(host, service.unit, 'restart');
+        await pending.done(service.unit);
         outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
         if (service.settled) {
           report(`restart: ${service.id} (waiting for it to catch up)`);
@@ -209,6 +224,8 @@ async function provisionHost(
     }
     lap(`start ${service.id}`);
   }
+  // Every service here has started or restarted with what changed; anything still listed was not this node's.
+  await pending.clear();
 
   for (const service of plan.services) {
     report(`health: ${service.id}`);
@@ -276,6 +293,44 @@ async function waitHealthy(service: Service, host: RemoteHost, ctx: { cluster: C
       cause: error,
     });
   });
+}
+
+/**
+ * The units a node owes a restart, kept on the node (/var/lib/millrace/pending-restarts) from
+ * before the change that needs it is written until the restart is done. An `up` cut off between
+ * the two (its SSH connection lost, the CLI killed) leaves them listed, and the next `up` restarts
+ * them although no file differs any more; without it the service would run the old config until
+ * something else changed.
+ */
+export class PendingRestarts {
+  static readonly FILE = '/var/lib/millrace/pending-restarts';
+
+  constructor(
+    private readonly host: RemoteHost,
+    private readonly file = PendingRestarts.FILE,
+  ) {}
+
+  async read(): Promise<string[]> {
+    const out = await this.host.execOrThrow(`cat ${q(this.file)} 2>/dev/null || true`, { what: 'read the pending restarts' });
+    return [...new Set(out.split('\n').map((l) => l.trim()).filter(Boolean))];
+  }
+
+  async add(units: readonly string[]): Promise<void> {
+    if (!units.length) return;
+    const f = q(this.file);
+    await this.host.execOrThrow(`mkdir -p ${q(path.posix.dirname(this.file))} && printf '%s\\n' ${units.map(q).join(' ')} >> ${f} && sort -u -o ${f} ${f}`, {
+      what: 'record the restarts a change needs',
+    });
+  }
+
+  async done(unit: string): Promise<void> {
+    const f = q(this.file);
+    await this.host.execOrThrow(`if [ -f ${f} ]; then grep -vxF ${q(unit)} ${f} > ${f}.new; mv ${f}.new ${f}; fi`, { what: `mark ${unit} restarted` });
+  }
+
+  async clear(): Promise<void> {
+    await this.host.execOrThrow(`rm -f ${q(this.file)}`, { what: 'clear the pending restarts' });
+  }
 }
 
 /** How long a restarted service may take to catch up before the rolling restart stops. */

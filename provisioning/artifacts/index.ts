@@ -2,6 +2,7 @@
  * Artifacts: each component as a verified bundle in the operator's cache, installed onto hosts.
  * Sources: the Apache release archive (SHA-512 files), or a Maven repository plus a PyPI index.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
@@ -11,7 +12,7 @@ import { run } from '../../lib/process';
 import type { ArtifactInstaller } from '../provision';
 import type { ComponentName } from '../service';
 import { apacheBundle, apacheReleasePath } from './apache';
-import { Bundle, bundleDir, bundleLockMismatch, inputKey, sha512File, verifyBundle, writeManifest } from './bundle';
+import { Bundle, bundleDir, bundleLockMismatch, inputKey, sha512File, stampedBundle, verifyBundle, verifiedStampPath, writeManifest, writeVerifiedStamp } from './bundle';
 import { BUNDLE_REVISION, HADOOP_WEBAPPS, hadoopMaven, kafkaMaven, MavenBundleSpec, PY4J_FOR_SPARK, sparkKafkaConnectorMaven } from './catalog';
 import { type ArtifactLock, checkMavenJars, defaultLock, lockedApache, lockedMaven, lockedPypi, pypiKey } from './lock';
 import { resolveMaven } from './maven';
@@ -49,10 +50,16 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
   // The revision names the bundle's layout, so a change to how millrace assembles it is rebuilt.
   const tarball = path.join(dir, `${component}-${version}-r${BUNDLE_REVISION[component]}.tar`);
   const needs = lockNeeds(source, component, version);
+  const pins = lockPins(lock, source, component, version, needs);
+  const stamped = stampedBundle(tarball, pins);
+  if (stamped) return stamped;
   const cached = await verifyBundle(tarball);
   if (cached) {
     const why = await bundleLockMismatch(cached, lock, needs);
-    if (!why) return cached;
+    if (!why) {
+      writeVerifiedStamp(cached, pins);
+      return cached;
+    }
     report(`rebuild ${component} ${version}: ${why}`);
   }
   fs.mkdirSync(dir, { recursive: true });
@@ -77,6 +84,7 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
       builtAt: new Date().toISOString(),
     };
     writeManifest(tarball, manifest);
+    fs.rmSync(verifiedStampPath(tarball), { force: true });
     // Bundles of the same version in an older layout are dead weight now.
     for (const f of fs.readdirSync(dir))
       if (new RegExp(`^${component}-${version.replace(/\./g, '\\.')}(-r\\d+)?\\.tar`).test(f) && !f.startsWith(path.basename(tarball))) fs.rmSync(path.join(dir, f), { force: true });
@@ -84,6 +92,16 @@ export async function ensureBundle(config: ClusterConfig, component: ComponentNa
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** What the lock pins for a bundle (its Maven jars, Apache release, PyPI files), as one digest: a stamp holds only while it is the same. */
+function lockPins(lock: ArtifactLock, source: ClusterConfig['artifacts']['source'], component: ComponentName, version: string, needs: ReturnType<typeof lockNeeds>): string {
+  const pinned = {
+    maven: source === 'maven' ? lockedMaven(lock, component, version) : undefined,
+    apache: needs.apache ? lockedApache(lock, needs.apache, component, version) : undefined,
+    pypi: (needs.pypi ?? []).map(([project, v, type]) => lockedPypi(lock, project, v, type).sha256),
+  };
+  return crypto.createHash('sha256').update(JSON.stringify(pinned)).digest('hex');
 }
 
 type Report = (m: string) => void;
@@ -202,7 +220,7 @@ export function createArtifactInstaller(config: ClusterConfig, log: Logger): Art
   const bundles = new Map<ComponentName, Promise<Bundle>>();
   let warned = false;
   return {
-    async install(host, component, report) {
+    async install(host, component, report, beforeSwitch) {
       if (!warned) {
         warned = true;
         for (const source of insecureSources(config))
@@ -216,7 +234,7 @@ export function createArtifactInstaller(config: ClusterConfig, log: Logger): Art
         bundles.set(component, bundle);
         bundle.then((b) => log.debug({ component, sha512: b.sha512.slice(0, 16) }, 'bundle ready')).catch(() => undefined);
       }
-      return installBundle(host, await bundle, report);
+      return installBundle(host, await bundle, report, beforeSwitch);
     },
   };
 }

@@ -12,7 +12,7 @@ const REMOTE_CACHE = '/var/cache/millrace';
  * Skips everything when the installed copy carries the bundle's checksum; otherwise uploads
  * (unless the host already holds a copy with that checksum), verifies, unpacks, then swaps.
  */
-export async function installBundle(host: RemoteHost, bundle: Bundle, report: (m: string) => void): Promise<StepOutcome> {
+export async function installBundle(host: RemoteHost, bundle: Bundle, report: (m: string) => void, beforeSwitch?: () => Promise<void>): Promise<StepOutcome> {
   const base = `${OPT}/${bundle.component}`;
   const dest = `${base}/${bundle.version}`;
   const marker = `${dest}/.millrace-sha512`;
@@ -36,6 +36,7 @@ export async function installBundle(host: RemoteHost, bundle: Bundle, report: (m
     }
   }
   report(`unpack ${bundle.component} ${bundle.version}`);
+  await beforeSwitch?.();
   const staging = `${dest}.millrace-staging`;
   await host.execOrThrow(
     [
