@@ -1,5 +1,8 @@
 /** The cluster as a whole: healthy from nothing, and a second `up` changes nothing. */
-import { cli, CONFIG, node } from './harness';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cli, CONFIG, ENV, node, REPO, TEST_DIR, writeConfig } from './harness';
 
 interface StatusJson {
   healthy: boolean;
@@ -51,7 +54,6 @@ describe('local cluster', () => {
   });
 
   it('a changed Kafka override rewrites only server.properties and restarts only Kafka', async () => {
-    const fs = await import('node:fs');
     const base = fs.readFileSync(CONFIG, 'utf8');
     const before = await startTimes();
     const changed = `${CONFIG}.override.yaml`;
@@ -70,6 +72,54 @@ describe('local cluster', () => {
         else expect(after[k]).toEqual(v);
       }
     } finally {
+      fs.rmSync(changed, { force: true });
+    }
+    // The cluster goes on with the override: the next test changes it again, and puts the base config back.
+  });
+
+  // Issue 14: the SSH connection cut in the middle of `up`. The cut falls where it does the most harm:
+  // after the new server.properties is written and before the broker restarts with it. A systemctl
+  // first on root's PATH on kafka-1 holds the broker's restart, and the `up` is killed while it waits
+  // there; the next `up` finds no file to change, and must still restart the broker.
+  it('an `up` cut off after a broker config change is written, before the restart: the next `up` restarts the broker, which then runs the new config', async () => {
+    const changed = writeConfig(path.join(TEST_DIR, 'itest.cut.yaml'), `${fs.readFileSync(CONFIG, 'utf8')}kafka:\n  overrides:\n    log.retention.hours: 96\n`);
+    const HELD = '/run/millrace-itest-restart-held';
+    const kafka = await node('kafka-1');
+    try {
+      await kafka.putFile('/usr/local/sbin/systemctl', `#!/bin/sh\ncase "$*" in *restart*millrace-kafka*) echo $$ > ${HELD}; exec sleep 600;; esac\nexec /usr/bin/systemctl "$@"\n`, { mode: 0o755, owner: 'root' });
+      const brokerSince = async (): Promise<string> => (await kafka.execOrThrow('/usr/bin/systemctl show -p ActiveEnterTimestampMonotonic --value millrace-kafka.service')).trim();
+      const before = await brokerSince();
+      const up = spawn(process.execPath, [path.join(REPO, 'dist/cli/main.js'), 'up', '-c', changed], { env: ENV, cwd: TEST_DIR, stdio: 'ignore' });
+      const exited = new Promise<void>((resolve) => up.on('close', () => resolve()));
+      const deadline = Date.now() + 5 * 60_000;
+      while ((await kafka.exec(`test -s ${HELD}`)).code !== 0) {
+        if (Date.now() > deadline) throw new Error('the `up` never reached the broker restart');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      up.kill('SIGKILL');
+      await exited;
+      await kafka.execOrThrow(`kill $(cat ${HELD}) 2>/dev/null; rm -f /usr/local/sbin/systemctl ${HELD}`);
+      // Cut off: the file has the change, the broker has not restarted, and the node owes the restart.
+      expect(await kafka.execOrThrow('grep -x log.retention.hours=96 /etc/millrace/kafka/server.properties')).toContain('96');
+      expect(await brokerSince()).toBe(before);
+      expect(await kafka.execOrThrow('cat /var/lib/millrace/pending-restarts')).toContain('millrace-kafka.service');
+
+      const again = await cli(['up', '--json', '-c', changed]);
+      if (again.code !== 0) throw new Error(`the up after the cut failed (exit ${again.code}):\n${again.stderr.slice(-3000)}`);
+      const nodes = (JSON.parse(again.stdout) as { nodes: { node: string; changedFiles: string[]; restarted: string[] }[] }).nodes;
+      expect(nodes.find((n) => n.node === 'kafka-1')).toMatchObject({ changedFiles: [], restarted: ['kafka'] });
+      expect(await brokerSince()).not.toBe(before);
+      expect((await kafka.exec('test -e /var/lib/millrace/pending-restarts')).code).not.toBe(0);
+      // The running broker's own view of its config (ConfigCommand asks the broker).
+      const running = await kafka.execOrThrow(
+        "java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' kafka.admin.ConfigCommand --bootstrap-server 127.0.0.31:9093 --command-config /etc/millrace/kafka/client.properties --describe --entity-type brokers --entity-name 1 --all",
+      );
+      expect(running).toMatch(/^\s*log\.retention\.hours=96 /m);
+      const third = await cli(['up', '--json', '-c', changed]);
+      expect(JSON.parse(third.stdout)).toMatchObject({ changed: false });
+    } finally {
+      await kafka.exec(`test -s ${HELD} && kill $(cat ${HELD}); rm -f /usr/local/sbin/systemctl ${HELD}`);
+      await kafka.close();
       // Converge back to the base config for the tests that follow.
       const back = await cli(['up', '-c', CONFIG]);
       expect(back.code).toBe(0);
