@@ -79,7 +79,9 @@ export function droppedRoles(current: readonly InventoryNode[], wanted: readonly
   const byName = new Map(wanted.map((n) => [n.name, n]));
   return current.flatMap((node) => {
     const keep = byName.get(node.name);
-    const roles = node.roles.filter((r) => !keep?.roles.includes(r));
+    // A node that stays may lose the kdc role (Kerberos off, or an existing KDC now): provisioning
+    // stops that KDC and keeps its database.
+    const roles = node.roles.filter((r) => !keep?.roles.includes(r) && !(keep && r === 'kdc'));
     return roles.length ? [{ node, roles, removed: !keep }] : [];
   });
 }

@@ -26,6 +26,12 @@ describe('roles the config drops from a running cluster', () => {
     expect(() => refuseUnsafeDrops(dropped)).not.toThrow();
   });
 
+  it('a node that stays may lose the kdc role (Kerberos turned off, or an existing KDC): provisioning stops that KDC, so it is not dropped here', () => {
+    const withKdc = [node('hdfs-1', ['namenode', 'datanode', 'kms', 'kdc'], '10.0.0.4')];
+    expect(droppedRoles(withKdc, wanted(['hdfs-1', ['namenode', 'datanode', 'kms']]))).toEqual([]);
+    expect(droppedRoles(withKdc, wanted()).map((d) => d.roles)).toEqual([['namenode', 'datanode', 'kms', 'kdc']]);
+  });
+
   it('refuses (exit 2) a DataNode or the NameNode leaving, on a node that goes or stays, naming each and changing nothing', () => {
     const dropped = droppedRoles(CURRENT, wanted(['kafka-1', ['kafka']], ['kafka-2', ['kafka', 'spark-worker']], ['spark-1', ['spark-master', 'spark-worker', 'datanode']]));
     expect(dropped.map((d) => `${d.node.name}:${d.roles.join(',')}`)).toEqual(['hdfs-1:namenode,datanode,kms']);
