@@ -304,6 +304,8 @@ async function waitHealthy(service: Service, host: RemoteHost, ctx: { cluster: C
  */
 export class PendingRestarts {
   static readonly FILE = '/var/lib/millrace/pending-restarts';
+  /** Whether the file may list anything: read with entries, or added to. A run that owes and changes nothing spends no round trip on done() and clear(). */
+  private listed = false;
 
   constructor(
     private readonly host: RemoteHost,
@@ -312,11 +314,14 @@ export class PendingRestarts {
 
   async read(): Promise<string[]> {
     const out = await this.host.execOrThrow(`cat ${q(this.file)} 2>/dev/null || true`, { what: 'read the pending restarts' });
-    return [...new Set(out.split('\n').map((l) => l.trim()).filter(Boolean))];
+    const units = [...new Set(out.split('\n').map((l) => l.trim()).filter(Boolean))];
+    this.listed ||= units.length > 0;
+    return units;
   }
 
   async add(units: readonly string[]): Promise<void> {
     if (!units.length) return;
+    this.listed = true;
     const f = q(this.file);
     await this.host.execOrThrow(`mkdir -p ${q(path.posix.dirname(this.file))} && printf '%s\\n' ${units.map(q).join(' ')} >> ${f} && sort -u -o ${f} ${f}`, {
       what: 'record the restarts a change needs',
@@ -324,11 +329,14 @@ export class PendingRestarts {
   }
 
   async done(unit: string): Promise<void> {
+    if (!this.listed) return;
     const f = q(this.file);
     await this.host.execOrThrow(`if [ -f ${f} ]; then grep -vxF ${q(unit)} ${f} > ${f}.new; mv ${f}.new ${f}; fi`, { what: `mark ${unit} restarted` });
   }
 
   async clear(): Promise<void> {
+    if (!this.listed) return;
+    this.listed = false;
     await this.host.execOrThrow(`rm -f ${q(this.file)}`, { what: 'clear the pending restarts' });
   }
 }

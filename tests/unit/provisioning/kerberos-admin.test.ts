@@ -5,14 +5,13 @@
  * tests/integration/70-kerberos.test.ts's part; this checks the script's own logic: the password
  * only on stdin, only missing principals created, every one given the lifetime, nothing left behind.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { RemoteCommandError } from '../../../lib/errors';
 import { ensureExternalPrincipals, remoteAdmin } from '../../../provisioning/kerberos/kdc';
-import type { ExecResult, RemoteHost } from '../../../provisioning/remote-host';
+import type { RemoteHost } from '../../../provisioning/remote-host';
+import { bashHost } from '../../fixtures/bash-host';
 import { factsFor } from '../../fixtures/facts';
 
 const PASSWORD = 'correct horse $battery `staple`';
@@ -40,30 +39,8 @@ case $cmd in
 esac
 `;
 
-/** A RemoteHost that is this machine's bash, with the stand-ins first on PATH. */
-function localHost(dir: string, env: NodeJS.ProcessEnv): RemoteHost {
-  const exec = async (command: string, options: { stdin?: string } = {}): Promise<ExecResult> => {
-    const r = spawnSync('bash', ['-c', command], { input: options.stdin ?? '', encoding: 'utf8', env: { ...process.env, ...env, PATH: `${dir}/bin:${process.env.PATH}` } });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
-  return {
-    name: 'hdfs-1',
-    address: '127.0.0.1',
-    loginUser: 'root',
-    exec,
-    async execOrThrow(command, options) {
-      const r = await exec(command, options);
-      if (r.code !== 0) throw new RemoteCommandError('hdfs-1', command, r.code, r.stderr);
-      return r.stdout;
-    },
-    async putFile() {},
-    async upload() {},
-    async getFile() {
-      return Buffer.alloc(0);
-    },
-    async close() {},
-  };
-}
+/** This machine's bash as the node, with the stand-ins first on PATH. */
+const localHost = (dir: string, env: NodeJS.ProcessEnv): RemoteHost => bashHost('hdfs-1', { ...env, PATH: `${dir}/bin:${process.env.PATH}` });
 
 describe('the kadmin shell for an existing KDC, run by bash with stand-in kinit and kadmin', () => {
   const facts = factsFor('name: demo\nkerberos:\n  enabled: true\n  realm: CORP.EXAMPLE.COM\n  kdc: 10.20.0.5\n  ticketLifetime: 3m\n  admin: { principal: millrace/admin }\n');

@@ -2,37 +2,11 @@
  * The restarts a node owes, kept on the node between a change and its restart, run by bash on
  * this machine: what an interrupted `up` leaves there is what the next one reads.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PendingRestarts } from '../../../provisioning/provision';
-import { RemoteCommandError } from '../../../lib/errors';
-import type { ExecResult, RemoteHost } from '../../../provisioning/remote-host';
-
-function bashHost(): RemoteHost {
-  const exec = async (command: string): Promise<ExecResult> => {
-    const r = spawnSync('bash', ['-c', command], { encoding: 'utf8' });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
-  return {
-    name: 'kafka-1',
-    address: '127.0.0.1',
-    loginUser: 'root',
-    exec,
-    async execOrThrow(command) {
-      const r = await exec(command);
-      if (r.code !== 0) throw new RemoteCommandError('kafka-1', command, r.code, r.stderr);
-      return r.stdout;
-    },
-    async putFile() {},
-    async upload() {},
-    async getFile() {
-      return Buffer.alloc(0);
-    },
-    async close() {},
-  };
-}
+import { bashHost } from '../../fixtures/bash-host';
 
 describe('pending restarts on a node', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-pending-'));
@@ -40,16 +14,16 @@ describe('pending restarts on a node', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('none on a node that owes nothing', async () => {
-    expect(await new PendingRestarts(bashHost(), file).read()).toEqual([]);
+    expect(await new PendingRestarts(bashHost('kafka-1'), file).read()).toEqual([]);
   });
 
   it('what an interrupted run recorded, the next run reads, once each; a done unit leaves the list, and clear empties it', async () => {
-    const cut = new PendingRestarts(bashHost(), file);
+    const cut = new PendingRestarts(bashHost('kafka-1'), file);
     await cut.add(['millrace-kafka.service', 'millrace-hdfs-datanode.service']);
     await cut.add(['millrace-kafka.service']);
     await cut.add([]);
     // The run stops here (its connection lost): the next one starts from the file.
-    const next = new PendingRestarts(bashHost(), file);
+    const next = new PendingRestarts(bashHost('kafka-1'), file);
     expect(await next.read()).toEqual(['millrace-hdfs-datanode.service', 'millrace-kafka.service']);
     await next.done('millrace-kafka.service');
     expect(fs.readFileSync(file, 'utf8')).toBe('millrace-hdfs-datanode.service\n');
