@@ -35,7 +35,9 @@ interface Outcome {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outcome[] }> {
+export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow[]; outcomes: Outcome[] }> {
+  // A scenario runs when no words were given or its name contains one of them (case aside).
+  const wanted = (scenario: string): boolean => only.length === 0 || only.some((w) => scenario.toLowerCase().includes(w.toLowerCase()));
   const dir = benchWorkdir('faults');
   const base = localClusterYaml(NAME, FIRST);
   const kafka1 = `  - { name: kafka-1, roles: [kafka], address: 127.0.0.${FIRST} }\n`;
@@ -72,7 +74,7 @@ export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outco
         note: 'kafka-1 reboots and is back with its broker, without `up`',
       },
     ];
-    for (const f of brokerFaults) {
+    for (const f of brokerFaults.filter((b) => wanted(b.scenario))) {
       const outcome = await produceThrough(dir, config, f.scenario, async () => {
         const t = Date.now();
         await onNode(dir, config, 'kafka-1', f.command);
@@ -81,9 +83,9 @@ export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outco
       outcomes.push({ ...outcome, note: f.note });
     }
 
-    outcomes.push({ ...(await namenodeRestartDuringIngest(dir, config)), note: 'ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark' });
+    if (wanted('NameNode restart during ingest')) outcomes.push({ ...(await namenodeRestartDuringIngest(dir, config)), note: 'ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark' });
 
-    outcomes.push(await upKilledMidway(dir, config, changed));
+    if (wanted('`up` killed mid-change, run again')) outcomes.push(await upKilledMidway(dir, config, changed));
 
     // Shape changes while producing: each an `up` from one config to the next; recovery is that whole `up`.
     const shapeChanges: { scenario: string; from: string; to: string; replicationFactor: number; note: string }[] = [
@@ -91,7 +93,8 @@ export async function benchFaults(): Promise<{ rows: BenchRow[]; outcomes: Outco
       { scenario: 'rolling restart of both brokers', from: scaled, to: scaledChanged, replicationFactor: 2, note: 'replication 2; one broker at a time, each caught up before the next' },
       { scenario: 'broker drained and removed (2 → 1)', from: scaledChanged, to: shrunk, replicationFactor: 1, note: 'kafka-2 drained by reassignment, stopped, removed' },
     ];
-    for (const step of shapeChanges) {
+    // The shape changes build on one another (1 → 2 → 2 changed → 1): any one asked for runs them all.
+    for (const step of shapeChanges.some((c) => wanted(c.scenario)) ? shapeChanges : []) {
       const outcome = await produceThrough(
         dir,
         step.from,

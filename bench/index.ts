@@ -1,4 +1,8 @@
-/** `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json. */
+/**
+ * `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json.
+ * `npm run bench -- <name>` runs one; `npm run bench -- faults <word>...` only the fault scenarios
+ * whose names contain one of the words (and the no-fault reference), e.g. `faults namenode`.
+ */
 import { benchCluster } from './cluster';
 import { benchFaults } from './faults';
 import { benchPipeline } from './pipeline';
@@ -17,7 +21,7 @@ async function main(): Promise<void> {
     writeResults('pipeline', rows);
   }
   if (!only || only === 'faults') {
-    const { rows, outcomes } = await benchFaults();
+    const { rows, outcomes } = await benchFaults(process.argv.slice(3));
     printTable('faults', rows);
     writeResults('faults', rows, { outcomes });
   }

@@ -71,6 +71,12 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     'spark.ui.port': APP_PORTS.port + 40,
     'spark.port.maxRetries': 16,
     'spark.hadoop.fs.defaultFS': defaultFs(facts),
+    // A NameNode restart (an `up` that changes its config, a reboot) takes 10-30 s. Without a
+    // retry policy the HDFS client gives up on a refused connection after ipc's ten 1 s retries,
+    // and a streaming query writing to the lake fails with it. With it, calls wait: 30 tries 2 s
+    // apart, then 30 tries 10 s apart (about six minutes) before the query sees an error.
+    'spark.hadoop.dfs.client.retry.policy.enabled': true,
+    'spark.hadoop.dfs.client.retry.policy.spec': '2000,30,10000,30',
     'spark.local.dir': `${SPARK_DATA}/local`,
     'spark.pyspark.python': 'python3',
     // Authentication with the cluster secret, encrypted shuffle and spill files.

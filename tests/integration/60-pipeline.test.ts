@@ -1,7 +1,8 @@
 /**
  * The pipeline end to end on the real cluster: `millrace demo` streams the real flights data and
  * deliberately invalid records through Kafka, Spark and the lake, trains, and scores live; then
- * the ingest job is killed mid-stream and restarted. Every count is checked by reading the data
+ * the ingest job is killed mid-stream and restarted, and the NameNode is restarted under the
+ * running ingest. Every count is checked by reading the data
  * back (a Spark count of the lake, the topics), not by trusting the demo's own summary.
  */
 import * as fs from 'node:fs';
@@ -225,6 +226,56 @@ describe('ingest restarted mid-stream', () => {
     expect(after).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
     expect(after.lake?.events).toBeGreaterThanOrEqual(N + batch);
     expect(after.lake?.duplicate_ids).toBe(0);
+  });
+});
+
+describe('the NameNode restarted during ingest (issue 14)', () => {
+  it('the running ingest job rides through it: every row lands once, and it is the same job afterwards', async () => {
+    const batch = 20_000;
+    const source = `itest-nn-${Date.now().toString(36)}`;
+    const running = async (): Promise<{ id: string; name: string; state: string; workDir?: string } | undefined> =>
+      (JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string; state: string; workDir?: string }[]).find((j) => j.name === 'millrace-ingest-flights');
+    const ingest = await running();
+    expect(ingest?.workDir).toBeDefined();
+    const log = `${ingest!.workDir}/driver.log`;
+    const spark = await node('spark-1');
+    const hdfs = await node('hdfs-1');
+    try {
+      const before = await rowsWrittenByIngest(spark, log);
+      let produced = false;
+      const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2000000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
+      // Once ingest has written rows of this run (nothing else produces now), the NameNode goes
+      // down and comes back while the producer sends and ingest writes.
+      const start = Date.now();
+      while ((await rowsWrittenByIngest(spark, log)) === before && Date.now() - start < 120_000) await new Promise((r) => setTimeout(r, 1000));
+      expect(await rowsWrittenByIngest(spark, log)).toBeGreaterThan(before);
+      expect(produced).toBe(false);
+      const restartedAt = Date.now();
+      await hdfs.execOrThrow('systemctl restart millrace-hdfs-namenode.service');
+      const done = await producing;
+      expect(done.code).toBe(0);
+      expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
+      // Caught up: rows written, then none for 12 s (the trigger is 2 s), within 10 minutes.
+      const deadline = Date.now() + 10 * 60_000;
+      let last = -1;
+      let unchangedSince = Date.now();
+      for (;;) {
+        const rows = await rowsWrittenByIngest(spark, log);
+        if (rows !== last) [last, unchangedSince] = [rows, Date.now()];
+        else if (Date.now() - unchangedSince >= 12_000 && rows - before >= batch) break;
+        if (Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      console.log(`NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; ingest wrote ${last - before} rows in all`);
+    } finally {
+      await spark.close();
+      await hdfs.close();
+    }
+    // The same application: it did not die and was not restarted by anyone.
+    const after = await running();
+    expect(after).toEqual(expect.objectContaining({ id: ingest!.id, state: 'RUNNING' }));
+    const stats = await lakeStats(`${source}#`);
+    expect(stats).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
   });
 });
 
