@@ -101,9 +101,9 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode, forNameN
     // Nodes are addressed by IP; reverse DNS for loopback or VPC addresses is not guaranteed.
     'dfs.namenode.datanode.registration.ip-hostname-check': false,
     'dfs.datanode.data.dir': `${HDFS_DATA}/data`,
-    // The NameNode records a DataNode by the source address of its RPC connection, which on one
-    // machine with per-node loopback addresses is 127.0.0.1; so DataNodes announce their own
-    // address as their host name and clients and peers connect by that name.
+    // The NameNode records a DataNode by the source address of its registration (on the local
+    // target too: targets/local/source-address.ts). DataNodes also announce their own address as
+    // their host name, and clients and peers connect by that name, not by a reverse lookup.
     'dfs.datanode.hostname': here,
     'dfs.client.use.datanode.hostname': true,
     'dfs.datanode.use.datanode.hostname': true,

@@ -1,7 +1,8 @@
 /**
  * The local target: one systemd-nspawn container per node, booted with systemd, sharing this
- * machine's network namespace. Each node has its own loopback address, and every service on it
- * (sshd included) binds only to that address.
+ * machine's network namespace. Each node has its own loopback address: every service on it
+ * (sshd included) binds only to that address, and the connections it opens to other nodes leave
+ * from it (./source-address.ts), as each EC2 instance's leave from its own.
  *
  * The nodes boot the way EC2 instances boot: cloud-init with the cluster's user-data (the very
  * text the AWS stack gives its instances) creates the login user with the operator's key and
@@ -27,6 +28,7 @@ import { render } from '../../templates/render';
 import { clusterSshKey } from '../ssh-key';
 import type { DeleteResult, NodeState, Report, Target, TargetCapabilities } from '../target';
 import { ensureImage } from './image';
+import { installSourceAddress, sourceAddressShim } from './source-address';
 
 const DEBIAN_MIRROR = process.env.MILLRACE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 /** Each node's data disk: sparse, so it costs only what is written to it. */
@@ -49,12 +51,12 @@ export function checkLocalPrerequisites(): void {
     throw new MillraceError('the local target needs root: it boots systemd-nspawn containers', {
       hint: 'run it as root (e.g. `sudo millrace up --target local`), or use the static or aws target',
     });
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup']) {
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup', 'cc']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
     } catch {
       throw new MillraceError(`the local target needs ${tool}, which is not installed`, {
-        hint: 'install systemd-container, debootstrap, openssh-client and util-linux (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client util-linux)',
+        hint: 'install systemd-container, debootstrap, openssh-client, util-linux and gcc (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client util-linux gcc libc6-dev)',
       });
     }
   }
@@ -95,6 +97,7 @@ export class LocalTarget implements Target {
     const key = clusterSshKey(config);
     const user = bootedNodeUser(config);
     const image = await ensureImage(DEBIAN_MIRROR, report);
+    const shim = await sourceAddressShim();
     const userData = renderUserData(config.name, user, key.publicKey);
     const aptCache = path.join(cacheDir(), 'apt-archives');
     fs.mkdirSync(path.join(aptCache, 'partial'), { recursive: true });
@@ -106,6 +109,8 @@ export class LocalTarget implements Target {
         report(`${n.name}: creating rootfs`);
         await createRootfs(image, files, { name: n.name, address, machine: machineName(config.name, n.name), userData }, known);
       }
+      // On every up, so a node made by an older millrace gets it too (at its next boot for its daemons).
+      installSourceAddress(files.rootfs, address, shim);
       const disk = await attachDisk(files);
       const booting = !isRunning(files);
       if (booting) {

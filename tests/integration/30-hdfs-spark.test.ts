@@ -2,8 +2,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { portNumber } from '../../lib/roles';
+import { CA_PEM } from '../../provisioning/services/tls-files';
 import { ADDRESSES, ensureBaseCluster, node, randomName, REPO, SPARK_FS_SHELL } from './harness';
-
 
 // HDFS and Spark as the base config has them, whatever the files before this one left.
 beforeAll(ensureBaseCluster);
@@ -24,6 +25,25 @@ describe('HDFS', () => {
     } finally {
       await spark.exec(`${SPARK_FS_SHELL} -rm -f /tmp/${name}.bin; rm -f ${local} ${local}.back`);
       await spark.close();
+    }
+  });
+});
+
+describe('node addresses', () => {
+  // The local nodes share this machine's network namespace; their connections to one another
+  // still leave from each node's own address (targets/local/source-address.ts), as on EC2. The
+  // NameNode records a DataNode by the source address of its registration: without that, every
+  // DataNode would be 127.0.0.1:9866, and a second one would replace the first.
+  it("the NameNode sees the DataNode at its node's own address", async () => {
+    const hdfs = await node('hdfs-1');
+    try {
+      const url = `https://${ADDRESSES['hdfs-1']}:${portNumber('namenode', 'namenode-https')}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo`;
+      const r = await hdfs.execOrThrow(`curl -sSf --cacert ${CA_PEM} '${url}'`, { what: "read the NameNode's LiveNodes" });
+      const info = (JSON.parse(r) as { beans: { LiveNodes: string }[] }).beans[0]!;
+      const live = Object.values(JSON.parse(info.LiveNodes) as Record<string, { xferaddr: string }>).map((n) => n.xferaddr);
+      expect(live).toEqual([`${ADDRESSES['hdfs-1']}:${portNumber('datanode', 'datanode-transfer')}`]);
+    } finally {
+      await hdfs.close();
     }
   });
 });
