@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json.
  * `npm run bench -- <name>` runs one; `npm run bench -- faults <word>...` only the fault scenarios
- * whose names contain one of the words (and the no-fault reference), e.g. `faults namenode`.
+ * whose names contain one of the words (and the no-fault reference), e.g. `faults namenode`,
+ * written to bench/results/faults-namenode.json.
  */
 import { benchCluster } from './cluster';
 import { benchFaults } from './faults';
@@ -21,9 +22,12 @@ async function main(): Promise<void> {
     writeResults('pipeline', rows);
   }
   if (!only || only === 'faults') {
-    const { rows, outcomes } = await benchFaults(process.argv.slice(3));
-    printTable('faults', rows);
-    writeResults('faults', rows, { outcomes });
+    const words = process.argv.slice(3);
+    const { rows, outcomes } = await benchFaults(words);
+    // A run of some scenarios leaves the whole run's figures alone: faults-<words>.json.
+    const name = ['faults', ...words.map((w) => w.toLowerCase().replace(/[^a-z0-9]+/g, '-'))].join('-');
+    printTable(name, rows);
+    writeResults(name, rows, { outcomes, ...(words.length ? { only: words } : {}) });
   }
 }
 

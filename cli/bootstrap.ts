@@ -6,7 +6,8 @@ import type { Role } from '../lib/roles';
 import { logger } from '../lib/logger';
 import { mapAll } from '../lib/parallel';
 import { createArtifactInstaller } from '../provisioning/artifacts';
-import { buildFacts } from '../provisioning/cluster-state';
+import { buildFacts, loadFacts } from '../provisioning/cluster-state';
+import { decommissionDataNodes } from '../provisioning/hdfs-decommission';
 import { drainBrokers, unregisterBroker, UnsafeRemovalError } from '../provisioning/kafka-drain';
 import { planKafkaIdentities } from '../provisioning/kafka-identities';
 import { KAFKA_ADMIN_TOOLS, KAFKA_CLIENT_PORT } from '../provisioning/services/kafka';
@@ -64,8 +65,11 @@ export function describeOutcome(outcomes: HostOutcome[]): { changed: boolean; te
   return { changed, text: `changes:\n${lines.join('\n')}` };
 }
 
-/** Roles a node may leave the cluster with today: its broker is drained first; a Spark worker's executors are re-run elsewhere. */
-const REMOVABLE_ROLES: readonly Role[] = ['kafka', 'spark-worker'];
+/**
+ * Roles a node may leave the cluster with today: its broker is drained first, its DataNode
+ * decommissioned first; a Spark worker's executors are re-run elsewhere.
+ */
+const REMOVABLE_ROLES: readonly Role[] = ['kafka', 'datanode', 'spark-worker'];
 
 /** Roles a node of the running cluster loses with the config: all of them when the node goes. */
 export interface DroppedRoles {
@@ -98,9 +102,19 @@ export function refuseUnsafeDrops(dropped: readonly DroppedRoles[]): void {
   });
   if (refused.length)
     throw new UnsafeRemovalError(
-      `the config drops roles millrace cannot remove from a running cluster yet: ${refused.join('; ')}. Only kafka and spark-worker can leave so far; removing the others would lose data or a service; nothing was changed`,
-      { hint: 'put the node and its roles back in the config. A DataNode leaves through HDFS decommissioning, which millrace does not run yet' },
+      `the config drops roles millrace cannot remove from a running cluster yet: ${refused.join('; ')}. Only kafka, datanode and spark-worker can leave so far; removing the others would lose data or a service; nothing was changed`,
+      { hint: 'put the node and its roles back in the config' },
     );
+}
+
+/** Removing every DataNode would lose every block: refused before anything changes (a drain included). */
+export function refuseLosingEveryDataNode(current: readonly InventoryNode[], dropped: readonly DroppedRoles[]): void {
+  const datanodes = current.filter((n) => n.roles.includes('datanode'));
+  const leaving = dropped.filter((d) => d.roles.includes('datanode'));
+  if (leaving.length && leaving.length >= datanodes.length)
+    throw new UnsafeRemovalError(`the config removes every DataNode the cluster has (${leaving.map((d) => d.node.name).join(', ')}); HDFS would lose its blocks; nothing was changed`, {
+      hint: 'add the new DataNodes first and run `millrace up`, then remove the old ones',
+    });
 }
 
 export interface Removals {
@@ -124,9 +138,11 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
   const dropped = droppedRoles(current.nodes, config.nodes);
   refuseUnsafeDrops(dropped);
   if (!dropped.length) return { brokerIds: [] };
+  refuseLosingEveryDataNode(current.nodes, dropped);
   const knownHosts = clusterKnownHosts(config.name);
   const log = logger().child({ cluster: config.name, step: 'remove' });
   const removals = await drainLeavingBrokers(config, current, dropped, report);
+  await decommissionLeavingDataNodes(config, current, dropped, report);
   for (const d of dropped) {
     const units = servicesFor(d.roles).map((s) => s.unit);
     // Stopped now, so no client is sent to it while the node goes; a node that is already unreachable is gone anyway.
@@ -173,6 +189,29 @@ async function drainLeavingBrokers(config: ClusterConfig, current: Inventory, dr
     await host.close();
   }
   return { brokerIds: leaving.map(idOf), stayingBroker };
+}
+
+/** Decommissions the DataNodes of dropped datanode roles (refused when none stays), on the NameNode's node. */
+async function decommissionLeavingDataNodes(config: ClusterConfig, current: Inventory, dropped: readonly DroppedRoles[], report: (m: string) => void): Promise<void> {
+  const leaving = dropped.filter((d) => d.roles.includes('datanode')).map((d) => d.node);
+  if (!leaving.length) return;
+  const staying = current.nodes.filter((n) => n.roles.includes('datanode') && !leaving.includes(n));
+  const namenode = current.nodes.find((n) => n.roles.includes('namenode'));
+  if (!namenode) throw new UnsafeRemovalError('the cluster has no NameNode to decommission DataNodes with; nothing was changed');
+  const facts = await loadFacts(config, current);
+  const host = await connect(namenode, { knownHosts: clusterKnownHosts(config.name) });
+  try {
+    await decommissionDataNodes({
+      host,
+      ctx: { cluster: facts, node: namenode },
+      leaving: leaving.map((n) => ({ name: n.name, address: n.privateAddress })),
+      staying: staying.length,
+      log: logger().child({ cluster: config.name, step: 'decommission' }),
+      report,
+    });
+  } finally {
+    await host.close();
+  }
 }
 
 /** After `up`: forgets the removed brokers' registrations in the KRaft metadata. */

@@ -14,6 +14,11 @@ export const HADOOP_CONF = '/etc/millrace/hadoop';
 /** The NameNode's own hdfs-site.xml and hadoop-policy.xml (Kerberos only), first on its classpath. */
 export const NAMENODE_CONF = '/etc/millrace/hadoop/namenode';
 export const HDFS_DATA = '/var/lib/millrace/hdfs';
+/**
+ * The NameNode's exclude file: DataNodes being decommissioned (provisioning/hdfs-decommission.ts).
+ * State, not config: the decommission writes it and `up` never overwrites it.
+ */
+export const DFS_EXCLUDE = `${HDFS_DATA}/dfs.exclude`;
 export const NAMENODE_RPC_PORT = portNumber('namenode', 'namenode-rpc');
 export const KMS_PORT = portNumber('kms', 'kms-https');
 /** The encryption zone at the lake root, and the KMS key behind it. */
@@ -25,6 +30,20 @@ export const HADOOP_UNITS = {
   datanode: 'millrace-hdfs-datanode.service',
   kms: 'millrace-hadoop-kms.service',
 } as const;
+
+/** The exclude file's addresses (one per line; blank lines and comments ignored). Pure. */
+export function parseExclude(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+/** The exclude file with `add` in it and `remove` out of it, in a stable order. Pure. */
+export function excludeWith(current: readonly string[], add: readonly string[], remove: readonly string[] = []): string {
+  const set = new Set([...current, ...add].filter((a) => !remove.includes(a)));
+  return [...set].sort().map((a) => `${a}\n`).join('');
+}
 
 export function defaultFs(facts: ClusterFacts): string {
   return `hdfs://${facts.namenode.privateAddress}:${NAMENODE_RPC_PORT}`;
@@ -110,6 +129,7 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode, forNameN
     'dfs.datanode.address': `${here}:${portNumber('datanode', 'datanode-transfer')}`,
     'dfs.datanode.ipc.address': `${here}:${portNumber('datanode', 'datanode-ipc')}`,
     'dfs.replication': Math.min(3, facts.datanodes.length),
+    'dfs.hosts.exclude': DFS_EXCLUDE,
     'dfs.permissions.enabled': true,
     'dfs.permissions.superusergroup': 'hdfs',
     'dfs.namenode.safemode.extension': 0,

@@ -6,6 +6,8 @@ import { cmd, q } from '../../lib/shell';
 import { type RemoteHost, runAs } from '../remote-host';
 import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import {
+  DFS_EXCLUDE,
+  excludeWith,
   HADOOP_CONF,
   HADOOP_UNITS,
   HDFS_DATA,
@@ -20,6 +22,7 @@ import {
   LAKE,
   LAKE_KEY,
   NAMENODE_RPC_PORT,
+  parseExclude,
 } from './hadoop-conf';
 import { JAVA_TOOL, lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { CA_PEM } from './tls-files';
@@ -33,6 +36,11 @@ export function hdfsTool(ctx: NodeContext, mainClass: string, ...args: string[])
   const java = cmd(...JAVA_TOOL, '-Xmx256m', '-cp', hadoopClasspath(ctx.cluster).join(':'), `-Dhadoop.log.dir=/tmp`, mainClass, ...args);
   const login = hdfsToolLogin(ctx);
   return login ? `${login} && ${runAs('hdfs', `env KRB5CCNAME=${HDFS_TOOL_CCACHE} ${java}`)}` : runAs('hdfs', java);
+}
+
+/** DFSAdmin (the `hdfs dfsadmin` tool) as hdfs on a NameNode or DataNode node. */
+export function dfsAdmin(ctx: NodeContext, ...args: string[]): string {
+  return hdfsTool(ctx, 'org.apache.hadoop.hdfs.tools.DFSAdmin', ...args);
 }
 
 /** kinit as hdfs from the node's nn or dn keytab into the tools' cache; undefined without Kerberos. */
@@ -110,6 +118,20 @@ async function ensureLakeZone(host: RemoteHost, ctx: NodeContext, log: Logger): 
   return `encryption zone ${LAKE} (key ${LAKE_KEY})`;
 }
 
+/**
+ * A DataNode of the config is never excluded: a node added at the address of one removed earlier
+ * would otherwise be decommissioned as soon as it registers. Says what it changed, if anything.
+ */
+export async function readmitConfiguredDataNodes(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<string | undefined> {
+  const excluded = parseExclude((await host.exec(`cat ${q(DFS_EXCLUDE)} 2>/dev/null`)).stdout);
+  const readmitted = excluded.filter((a) => ctx.cluster.datanodes.some((d) => d.privateAddress === a));
+  if (!readmitted.length) return undefined;
+  await host.putFile(DFS_EXCLUDE, excludeWith(excluded, [], readmitted), { mode: 0o644 });
+  await host.execOrThrow(dfsAdmin(ctx, '-refreshNodes'), { what: 'make the NameNode re-read its exclude file' });
+  log.info({ readmitted }, 'took DataNodes of the config out of the exclude file');
+  return `readmitted DataNode ${readmitted.join(', ')}`;
+}
+
 export const namenodeService: Service = {
   id: 'hdfs-namenode',
   role: 'namenode',
@@ -138,25 +160,36 @@ export const namenodeService: Service = {
   ],
   keyStores: (ctx: NodeContext) => hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.namenode]).keyStores,
   async initialize(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome> {
-    if ((await host.exec(`test -f ${q(`${HDFS_DATA}/name/current/VERSION`)}`)).code === 0) return { changed: false };
+    // The exclude file must exist before the NameNode starts (it reads dfs.hosts.exclude then);
+    // once made, only a decommission changes it.
+    const r = await host.execOrThrow(
+      `if ! test -f ${q(DFS_EXCLUDE)}; then install -m 644 /dev/null ${q(DFS_EXCLUDE)} && echo exclude-made; fi; test -f ${q(`${HDFS_DATA}/name/current/VERSION`)} && echo formatted || true`,
+      { what: "check the NameNode's state" },
+    );
+    const made = r.includes('exclude-made') ? ['made the DataNode exclude file'] : [];
+    if (r.includes('formatted')) return made.length ? { changed: true, detail: made.join(', ') } : { changed: false };
     log.info('formatting the NameNode');
     await host.execOrThrow(
       hdfsTool(ctx, 'org.apache.hadoop.hdfs.server.namenode.NameNode', '-format', '-nonInteractive', '-clusterid', `CID-millrace-${ctx.cluster.config.name}`),
       { what: 'format the NameNode' },
     );
-    return { changed: true, detail: 'formatted the NameNode' };
+    return { changed: true, detail: ['formatted the NameNode', ...made].join(', ') };
   },
   async postStart(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<StepOutcome> {
     const made: string[] = [];
+    const readmitted = await readmitConfiguredDataNodes(host, ctx, log);
+    if (readmitted) made.push(readmitted);
+    const created: string[] = [];
     for (const dir of HDFS_BASE_DIRS) {
       if ((await host.exec(hdfsTool(ctx, FS_SHELL, '-test', '-d', dir.path))).code === 0) continue;
       await host.execOrThrow(`${hdfsTool(ctx, FS_SHELL, '-mkdir', '-p', dir.path)} && ${hdfsTool(ctx, FS_SHELL, '-chmod', dir.mode, dir.path)}`, { what: `create ${dir.path} in HDFS` });
-      made.push(dir.path);
+      created.push(dir.path);
     }
-    if (made.length) log.info({ directories: made }, 'created HDFS directories');
+    if (created.length) log.info({ directories: created }, 'created HDFS directories');
     const zone = await ensureLakeZone(host, ctx, log);
-    if (zone) made.push(zone);
-    return made.length ? { changed: true, detail: `created ${made.join(', ')}` } : { changed: false };
+    if (zone) created.push(zone);
+    if (created.length) made.push(`created ${created.join(', ')}`);
+    return made.length ? { changed: true, detail: made.join('; ') } : { changed: false };
   },
   async securityChecks(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']> {
     const r = await host.exec(hdfsTool(ctx, CRYPTO_ADMIN, '-listZones'));
@@ -166,10 +199,10 @@ export const namenodeService: Service = {
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.namenode, ctx.node.privateAddress, NAMENODE_RPC_PORT);
     if (checks.every((c) => c.ok)) {
-      const safemode = await host.exec(hdfsTool(ctx, 'org.apache.hadoop.hdfs.tools.DFSAdmin', '-safemode', 'get'));
+      const safemode = await host.exec(dfsAdmin(ctx, '-safemode', 'get'));
       const off = /Safe mode is OFF/.test(safemode.stdout);
       checks.push({ name: 'safemode', ok: off, detail: off ? 'off' : lastLine(safemode.stdout || safemode.stderr) });
-      const report = await host.exec(hdfsTool(ctx, 'org.apache.hadoop.hdfs.tools.DFSAdmin', '-report', '-live'));
+      const report = await host.exec(dfsAdmin(ctx, '-report', '-live'));
       const live = Number(/Live datanodes \((\d+)\)/.exec(report.stdout)?.[1] ?? 0);
       const want = ctx.cluster.datanodes.length;
       checks.push({ name: 'live DataNodes', ok: live >= want, detail: `${live} of ${want}` });

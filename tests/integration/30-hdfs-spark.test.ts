@@ -3,8 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { portNumber } from '../../lib/roles';
-import { CA_PEM } from '../../provisioning/services/tls-files';
-import { ADDRESSES, ensureBaseCluster, node, randomName, REPO, SPARK_FS_SHELL } from './harness';
+import { ADDRESSES, ensureBaseCluster, liveDataNodes, node, randomName, REPO, SPARK_FS_SHELL } from './harness';
 
 // HDFS and Spark as the base config has them, whatever the files before this one left.
 beforeAll(ensureBaseCluster);
@@ -35,16 +34,8 @@ describe('node addresses', () => {
   // NameNode records a DataNode by the source address of its registration: without that, every
   // DataNode would be 127.0.0.1:9866, and a second one would replace the first.
   it("the NameNode sees the DataNode at its node's own address", async () => {
-    const hdfs = await node('hdfs-1');
-    try {
-      const url = `https://${ADDRESSES['hdfs-1']}:${portNumber('namenode', 'namenode-https')}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo`;
-      const r = await hdfs.execOrThrow(`curl -sSf --cacert ${CA_PEM} '${url}'`, { what: "read the NameNode's LiveNodes" });
-      const info = (JSON.parse(r) as { beans: { LiveNodes: string }[] }).beans[0]!;
-      const live = Object.values(JSON.parse(info.LiveNodes) as Record<string, { xferaddr: string }>).map((n) => n.xferaddr);
-      expect(live).toEqual([`${ADDRESSES['hdfs-1']}:${portNumber('datanode', 'datanode-transfer')}`]);
-    } finally {
-      await hdfs.close();
-    }
+    const live = (await liveDataNodes()).map((n) => n.xferaddr);
+    expect(live).toEqual([`${ADDRESSES['hdfs-1']}:${portNumber('datanode', 'datanode-transfer')}`]);
   });
 });
 

@@ -1,17 +1,20 @@
 /**
  * Stable identities, scaling out and rolling changes (issue 14), on the shared cluster, after the
  * pipeline has run (it leaves the cluster with a second broker, which only the teardown removes):
- * - a node (a broker and a Spark worker) added by editing the config and running `up` while a
- *   producer runs: it gets the next node id and joins as a broker only, the controller quorum stays
- *   as it was, the worker joins the master, and every record is in the topic once;
+ * - a node (a broker, a Spark worker and a DataNode) added by editing the config and running `up`
+ *   while a producer runs: it gets the next node id and joins as a broker only, the controller
+ *   quorum stays as it was, the worker joins the master, the DataNode registers at the node's own
+ *   address beside hdfs-1's, and every record is in the topic once;
  * - the node list reordered: `up` changes nothing (ids do not follow list positions);
  * - a broker config change while producing: `up` restarts the brokers one at a time, each back
  *   and fully replicated before the next goes down, and every record is in the topic once;
  * - dropping the quorum's voter from the config is refused before anything changes;
  * - removing the added broker while a topic has a replica more than one broker can hold is refused;
- * - removing it while producing drains it first: its partitions move to kafka-1, its broker and
- *   worker are stopped, the node goes, every record is in the topic once, and the Spark
- *   applications that ran before still run. The cluster is as the base config describes it again.
+ * - removing it while producing drains it first: its partitions move to kafka-1, its DataNode is
+ *   decommissioned (a file whose only replica was on it is still read back whole afterwards), its
+ *   broker, worker and DataNode are stopped, the node goes, every record is in the topic once, and
+ *   the Spark applications that ran before still run. The cluster is as the base config describes
+ *   it again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,12 +22,13 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, kafkaAs, randomName, REPO, stateDir, TEST_DIR, writeConfig } from './harness';
+import * as crypto from 'node:crypto';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, kafkaAs, liveDataNodes, node, randomName, REPO, SPARK_FS_SHELL, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const KAFKA_2 = '127.0.0.37';
 const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
-const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka, spark-worker], address: ${KAFKA_2} }\n`;
+const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka, spark-worker, datanode], address: ${KAFKA_2} }\n`;
 
 function withNodes(lines: string, extra = ''): string {
   expect(CLUSTER_YAML).toContain(KAFKA_1_LINE);
@@ -91,6 +95,9 @@ async function replicasOf(topic: string): Promise<string> {
 }
 
 let rollingTopic = '';
+/** A file written on kafka-2 with one replica, so its blocks are on kafka-2's DataNode alone, and its digest. */
+let onKafka2 = { path: '', sha256: '' };
+const HADOOP_AS_HDFS = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*' org.apache.hadoop.fs.FsShell";
 
 beforeAll(async () => {
   await ensureBaseCluster();
@@ -110,7 +117,7 @@ beforeAll(async () => {
 }, 10 * 60_000);
 
 describe('scaling out and rolling changes', () => {
-  it('a broker added by config and `up` while producing: next id, a broker only, the quorum unchanged, every record in once', async () => {
+  it('a node added by config and `up` while producing: next id, a broker only, the quorum unchanged, its DataNode at its own address, every record in once', async () => {
     expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1 }, controllers: ['kafka-1'] });
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
     const topic = randomName('itest-scale-out');
@@ -119,7 +126,18 @@ describe('scaling out and rolling changes', () => {
     });
     if (up.code !== 0) throw new Error(`up with kafka-2 added failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
     const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; started: string[]; restarted: string[] }[] }).nodes;
-    expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['kafka', 'spark-worker']);
+    expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['hdfs-datanode', 'kafka', 'spark-worker']);
+    // Two DataNodes, each at its own node's address (not both at 127.0.0.1: one would replace the other).
+    expect((await liveDataNodes()).map((d) => d.xferaddr)).toEqual([`${ADDRESSES['hdfs-1']}:9866`, `${KAFKA_2}:9866`]);
+    // A client on a DataNode's node writes the first replica there: with one replica, kafka-2 alone holds the file.
+    const data = crypto.randomBytes(5 * 1024 * 1024 + 3);
+    onKafka2 = { path: `/tmp/${randomName('itest-on-kafka-2')}.bin`, sha256: crypto.createHash('sha256').update(data).digest('hex') };
+    const blocksBefore = (await liveDataNodes()).find((d) => d.xferaddr === `${KAFKA_2}:9866`)!.numBlocks;
+    await on('kafka-2', async (h) => {
+      await h.putFile('/tmp/itest-on-kafka-2.bin', data, { mode: 0o644, owner: 'hdfs' });
+      await h.execOrThrow(`${HADOOP_AS_HDFS} -D dfs.replication=1 -put /tmp/itest-on-kafka-2.bin ${onKafka2.path} && ${HADOOP_AS_HDFS} -chmod 644 ${onKafka2.path} && rm /tmp/itest-on-kafka-2.bin`);
+    });
+    expect((await liveDataNodes()).find((d) => d.xferaddr === `${KAFKA_2}:9866`)!.numBlocks).toBeGreaterThan(blocksBefore);
     // The Spark worker on kafka-2 joined the master too.
     expect(await aliveWorkers(SCALED)).toBe('2 of 2');
     expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, nextId: 3, controllers: ['kafka-1'] });
@@ -198,7 +216,7 @@ describe('scaling out and rolling changes', () => {
     expect(readInventory(CLUSTER).nodes.map((n) => n.name)).toContain('kafka-2');
   });
 
-  it('removing kafka-2 by config while producing: drained first (its partitions moved to kafka-1), its broker and Spark worker stopped, then gone; every record in once; Spark applications keep running', async () => {
+  it('removing kafka-2 by config while producing: drained first (its partitions moved to kafka-1), its DataNode decommissioned, its broker, Spark worker and DataNode stopped, then gone; every record in once; Spark applications keep running', async () => {
     for (const t of [rollingTopic, `${rollingTopic}.dlq`]) expect((await cli(['topics', 'delete', t, '-c', CONFIG])).code).toBe(0);
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
     const topic = randomName('itest-scale-in');
@@ -214,7 +232,22 @@ describe('scaling out and rolling changes', () => {
     // Kafka spread the topic over both brokers; everything is on kafka-1 now.
     expect(before).toMatch(/:2\b/);
     expect(await replicasOf(topic)).toBe('0:1 1:1 2:1');
-    expect(up.stderr).toMatch(/stopped kafka, spark-worker on kafka-2 \(leaving the cluster\)/);
+    expect(up.stderr).toMatch(/decommissioned kafka-2 in \d+s/);
+    expect(up.stderr).toMatch(/stopped kafka, spark-worker, datanode on kafka-2 \(leaving the cluster\)/);
+    // The file whose only replica was on kafka-2 is whole: decommissioning copied its blocks to hdfs-1.
+    expect((await liveDataNodes()).map((d) => d.xferaddr)).toEqual([`${ADDRESSES['hdfs-1']}:9866`]);
+    const spark = await node('spark-1');
+    try {
+      expect((await spark.execOrThrow(`${SPARK_FS_SHELL} -cat ${onKafka2.path} | sha256sum`)).split(' ')[0]).toBe(onKafka2.sha256);
+    } finally {
+      await spark.close();
+    }
+    const hdfs = await node('hdfs-1');
+    try {
+      await hdfs.exec(`${HADOOP_AS_HDFS} -rm -f -skipTrash ${onKafka2.path}`);
+    } finally {
+      await hdfs.close();
+    }
     expect(await aliveWorkers(CONFIG)).toBe('1 of 1');
     expect(await runningApps()).toEqual(apps);
     expect(readInventory(CLUSTER).nodes.map((n) => n.name).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);

@@ -13,6 +13,8 @@ import { connect, RemoteHost } from '../../provisioning/remote-host';
 import { clientCredentials } from '../../provisioning/cluster-state';
 import type { KafkaConnection } from '../../producers/kafka-types';
 import { SPARK_CCACHE } from '../../provisioning/kerberos/realm';
+import { portNumber } from '../../lib/roles';
+import { CA_PEM } from '../../provisioning/services/tls-files';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const TEST_DIR = path.join(REPO, '.millrace-test');
@@ -187,4 +189,25 @@ export function hostNetworkFacts(): Record<string, unknown> {
 export async function rowsWrittenByIngest(host: RemoteHost, driverLog: string): Promise<number> {
   const lines = parseProgressLines<{ output_rows?: number | null }>((await host.exec(progressLinesCommand(driverLog, 'events'))).stdout);
   return lines.reduce((sum, p) => sum + (p.output_rows ?? 0), 0);
+}
+
+/** A DataNode as the NameNode's LiveNodes (JMX, over HTTPS on hdfs-1) has it. */
+export interface LiveDataNode {
+  /** ip:port, the address the NameNode knows it by (the source address of its registration). */
+  xferaddr: string;
+  numBlocks: number;
+  adminState: string;
+}
+
+/** The NameNode's live DataNodes, read on hdfs-1 from its JMX servlet. */
+export async function liveDataNodes(): Promise<LiveDataNode[]> {
+  const hdfs = await node('hdfs-1');
+  try {
+    const url = `https://${ADDRESSES['hdfs-1']}:${portNumber('namenode', 'namenode-https')}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo`;
+    const out = await hdfs.execOrThrow(`curl -sSf --cacert ${CA_PEM} '${url}'`, { what: "read the NameNode's LiveNodes" });
+    const info = (JSON.parse(out) as { beans: { LiveNodes: string }[] }).beans[0]!;
+    return Object.values(JSON.parse(info.LiveNodes) as Record<string, LiveDataNode>).sort((a, b) => a.xferaddr.localeCompare(b.xferaddr));
+  } finally {
+    await hdfs.close();
+  }
 }

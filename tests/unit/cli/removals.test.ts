@@ -1,5 +1,5 @@
 /** What `up` takes away from a running cluster when the config drops nodes or roles, and what it refuses. */
-import { droppedRoles, refuseUnsafeDrops } from '../../../cli/bootstrap';
+import { droppedRoles, refuseLosingEveryDataNode, refuseUnsafeDrops } from '../../../cli/bootstrap';
 import type { InventoryNode } from '../../../lib/inventory';
 import type { Role } from '../../../lib/roles';
 
@@ -32,19 +32,35 @@ describe('roles the config drops from a running cluster', () => {
     expect(droppedRoles(withKdc, wanted()).map((d) => d.roles)).toEqual([['namenode', 'datanode', 'kms', 'kdc']]);
   });
 
-  it('refuses (exit 2) a DataNode or the NameNode leaving, on a node that goes or stays, naming each and changing nothing', () => {
+  it('refuses (exit 2) the NameNode or the KMS leaving, on a node that goes or stays, naming each and changing nothing; a DataNode alone may leave', () => {
     const dropped = droppedRoles(CURRENT, wanted(['kafka-1', ['kafka']], ['kafka-2', ['kafka', 'spark-worker']], ['spark-1', ['spark-master', 'spark-worker', 'datanode']]));
     expect(dropped.map((d) => `${d.node.name}:${d.roles.join(',')}`)).toEqual(['hdfs-1:namenode,datanode,kms']);
+    const hdfs2Leaves = droppedRoles([node('hdfs-2', ['datanode'], '10.0.0.5')], wanted(['hdfs-2', []]));
+    expect(() => refuseUnsafeDrops(hdfs2Leaves)).not.toThrow();
     let error: (Error & { exitCode?: number; hint?: string }) | undefined;
     try {
-      refuseUnsafeDrops([...dropped, ...droppedRoles([node('hdfs-2', ['datanode'], '10.0.0.5')], wanted(['hdfs-2', []]))]);
+      refuseUnsafeDrops([...dropped, ...droppedRoles([node('hdfs-3', ['datanode', 'kms'], '10.0.0.6')], wanted(['hdfs-3', ['datanode']]))]);
     } catch (e) {
       error = e as Error & { exitCode?: number; hint?: string };
     }
     expect(error?.message).toBe(
-      'the config drops roles millrace cannot remove from a running cluster yet: hdfs-1 is gone (namenode, datanode, kms); hdfs-2 loses (datanode). Only kafka and spark-worker can leave so far; removing the others would lose data or a service; nothing was changed',
+      'the config drops roles millrace cannot remove from a running cluster yet: hdfs-1 is gone (namenode, kms); hdfs-3 loses (kms). Only kafka, datanode and spark-worker can leave so far; removing the others would lose data or a service; nothing was changed',
     );
     expect(error?.exitCode).toBe(2);
-    expect(error?.hint).toMatch(/HDFS decommissioning/);
+    expect(error?.hint).toMatch(/put the node and its roles back/);
+  });
+
+  it('refuses (exit 2) removing every DataNode, and allows removing some', () => {
+    const two = [...CURRENT, node('hdfs-2', ['datanode'], '10.0.0.5')];
+    expect(() => refuseLosingEveryDataNode(two, droppedRoles(two, wanted(['kafka-1', ['kafka']], ['kafka-2', ['kafka', 'spark-worker']], ['spark-1', ['spark-master', 'spark-worker']], ['hdfs-1', ['namenode', 'datanode', 'kms']])))).not.toThrow();
+    let error: (Error & { exitCode?: number }) | undefined;
+    try {
+      refuseLosingEveryDataNode(two, droppedRoles(two, wanted(['kafka-1', ['kafka']], ['kafka-2', ['kafka', 'spark-worker']], ['spark-1', ['spark-master', 'spark-worker']], ['hdfs-1', ['namenode', 'kms']])));
+    } catch (e) {
+      error = e as Error & { exitCode?: number };
+    }
+    expect(error?.message).toBe('the config removes every DataNode the cluster has (hdfs-1, hdfs-2); HDFS would lose its blocks; nothing was changed');
+    expect(error?.exitCode).toBe(2);
+    expect(() => refuseLosingEveryDataNode(CURRENT, [])).not.toThrow();
   });
 });

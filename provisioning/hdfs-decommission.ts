@@ -1,0 +1,105 @@
+/**
+ * Removing DataNodes without losing blocks: before a datanode role leaves the cluster, HDFS
+ * decommissions it. Its address goes into the NameNode's exclude file (dfs.hosts.exclude), the
+ * NameNode re-reads it (`dfsadmin -refreshNodes`) and copies every block the node holds to the
+ * DataNodes that stay, and `up` goes on only once the NameNode reports the node Decommissioned.
+ *
+ * Files that ask for more replicas than the staying DataNodes can hold would never let a
+ * decommission finish, so they are set to that many first (`-setrep`); a removal that leaves no
+ * DataNode is refused before anything changes. The tools run on the NameNode's node, over SSH, as
+ * hdfs (the superuser). The NameNode takes a node out of the exclude file again when it is a
+ * DataNode of the config (a node re-added at a removed node's address): see namenodeService.
+ */
+import type { Logger } from 'pino';
+import { MillraceError } from '../lib/errors';
+import { waitFor } from '../lib/retry';
+import { q } from '../lib/shell';
+import { UnsafeRemovalError } from './kafka-drain';
+import type { RemoteHost } from './remote-host';
+import type { NodeContext } from './service';
+import { DFS_EXCLUDE, excludeWith, parseExclude } from './services/hadoop-conf';
+import { dfsAdmin, hdfsTool } from './services/hdfs';
+
+/** A DataNode as `dfsadmin -report` lists it. */
+export interface ReportedDataNode {
+  /** The address the NameNode knows it by (the source address of its registration). */
+  address: string;
+  port: number;
+  /** "Normal", "Decommission in progress", "Decommissioned", ... */
+  status: string;
+  /** Under "Dead datanodes". */
+  dead: boolean;
+}
+
+/** Every DataNode of a `dfsadmin -report` (live and dead). Pure. */
+export function parseDfsReport(text: string): ReportedDataNode[] {
+  const out: ReportedDataNode[] = [];
+  let dead = false;
+  let current: ReportedDataNode | undefined;
+  for (const line of text.split('\n')) {
+    const section = /^(Live|Dead|Decommissioning|Entering maintenance|In maintenance) datanodes \(\d+\):/.exec(line);
+    if (section) dead = section[1] === 'Dead';
+    const name = /^Name: (\S+):(\d+) /.exec(line);
+    if (name) {
+      current = { address: name[1]!, port: Number(name[2]), status: 'unknown', dead };
+      out.push(current);
+    }
+    const status = /^Decommission Status : (.+?)\s*$/.exec(line);
+    if (status && current) current.status = status[1]!;
+  }
+  return out;
+}
+
+/** Writes the exclude file on the NameNode's node (root owns it; hdfs reads it). */
+export async function writeExclude(host: RemoteHost, content: string): Promise<void> {
+  await host.putFile(DFS_EXCLUDE, content, { mode: 0o644 });
+}
+
+export interface DecommissionOptions {
+  /** The NameNode's node and the cluster's facts: the HDFS tools run there. */
+  host: RemoteHost;
+  ctx: NodeContext;
+  /** The leaving DataNodes: name and address. */
+  leaving: readonly { name: string; address: string }[];
+  /** How many DataNodes stay. */
+  staying: number;
+  timeoutMs?: number;
+  log: Logger;
+  report: (m: string) => void;
+}
+
+/** Decommissions the leaving DataNodes; resolves once the NameNode reports each Decommissioned (or not known to it). */
+export async function decommissionDataNodes(o: DecommissionOptions): Promise<{ seconds: number }> {
+  const started = Date.now();
+  const names = o.leaving.map((n) => n.name).join(', ');
+  if (o.staying < 1)
+    throw new UnsafeRemovalError(`the config removes every DataNode the cluster has (${names}); HDFS would lose its blocks; nothing was changed`, {
+      hint: 'add the new DataNodes first and run `millrace up`, then remove the old ones',
+    });
+  // Files asking for more replicas than the staying DataNodes can hold (e.g. written while there
+  // were more) would keep the decommission waiting for ever.
+  const replication = Math.min(3, o.staying);
+  o.report(`decommissioning DataNode${o.leaving.length > 1 ? 's' : ''} ${names}: files set to at most ${replication} replica${replication > 1 ? 's' : ''} first`);
+  await o.host.execOrThrow(hdfsTool(o.ctx, 'org.apache.hadoop.fs.FsShell', '-setrep', '-R', String(replication), '/'), { what: `set the files' replication to ${replication}` });
+  const current = parseExclude((await o.host.exec(`cat ${q(DFS_EXCLUDE)} 2>/dev/null`)).stdout);
+  await writeExclude(o.host, excludeWith(current, o.leaving.map((n) => n.address)));
+  await o.host.execOrThrow(dfsAdmin(o.ctx, '-refreshNodes'), { what: 'make the NameNode re-read its exclude file' });
+  o.log.info({ leaving: o.leaving, replication }, 'decommissioning DataNodes');
+  let pending: ReportedDataNode[] = [];
+  await waitFor(
+    async () => {
+      const nodes = parseDfsReport(await o.host.execOrThrow(dfsAdmin(o.ctx, '-report'), { what: 'read the DataNode report' }));
+      pending = nodes.filter((n) => o.leaving.some((l) => l.address === n.address) && !n.dead && n.status !== 'Decommissioned');
+      return pending.length === 0 ? true : undefined;
+    },
+    { timeout: o.timeoutMs ?? 60 * 60_000, interval: 3000, what: `DataNode(s) ${names} to decommission`, hint: 'the NameNode goes on copying their blocks; run `millrace up` again to wait for it' },
+  ).catch((error: unknown) => {
+    throw new MillraceError(`DataNode(s) ${pending.map((p) => `${p.address} (${p.status})`).join(', ') || names} did not finish decommissioning; nothing was removed`, {
+      cause: error,
+      hint: 'run `millrace up` again to wait for it; `millrace status` shows the DataNodes',
+    });
+  });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  o.report(`decommissioned ${names} in ${seconds}s: their blocks are on the DataNodes that stay`);
+  return { seconds };
+}
