@@ -50,7 +50,7 @@ describe('decommissionDataNodes', () => {
   const namenode = facts.namenode;
   const log = pino({ level: 'silent' });
 
-  it('lowers replication, excludes the node, refreshes, and waits until the NameNode says Decommissioned', async () => {
+  it('excludes the node, refreshes, lowers replication, and waits until the NameNode says Decommissioned', async () => {
     let reports = 0;
     const host = fakeHost('hdfs-1', (c) => {
       if (c.includes('DFSAdmin') && c.includes('-report')) {
@@ -63,8 +63,8 @@ describe('decommissionDataNodes', () => {
     const said: string[] = [];
     await decommissionDataNodes({ host, ctx: { cluster: facts, node: namenode }, leaving: [{ name: 'hdfs-2', address: '10.0.0.9' }], staying: 1, log, report: (m) => said.push(m) });
     const order = host.commands.map((c) => (c.includes('-setrep') ? 'setrep' : c.includes('-refreshNodes') ? 'refresh' : c.includes('-report') ? 'report' : c.startsWith('cat ') ? 'read exclude' : c));
-    expect(order).toEqual(['setrep', 'read exclude', 'refresh', 'report', 'report', 'report']);
-    expect(host.commands[0]).toMatch(/FsShell.* -setrep -R 1 \//);
+    expect(order).toEqual(['read exclude', 'refresh', 'setrep', 'report', 'report', 'report']);
+    expect(host.commands[2]).toMatch(/FsShell.* -setrep -R 1 \//);
     // The node is added to what was excluded before, not written over it.
     expect(host.files.get(DFS_EXCLUDE)).toBe('10.0.0.8\n10.0.0.9\n');
     expect(said.at(-1)).toMatch(/^decommissioned hdfs-2 in \d+s/);
@@ -73,7 +73,14 @@ describe('decommissionDataNodes', () => {
   it('sets replication to at most 3 when more DataNodes stay', async () => {
     const host = fakeHost('hdfs-1', (c) => (c.includes('-report') ? { stdout: report([node('10.0.0.9', 'Decommissioned')]) } : undefined));
     await decommissionDataNodes({ host, ctx: { cluster: facts, node: namenode }, leaving: [{ name: 'hdfs-5', address: '10.0.0.9' }], staying: 4, log, report: () => undefined });
-    expect(host.commands[0]).toMatch(/ -setrep -R 3 \//);
+    expect(host.commands.find((c) => c.includes('-setrep'))).toMatch(/ -setrep -R 3 \//);
+  });
+
+  it('goes on when -setrep fails on a file that went away meanwhile (a running job renamed it)', async () => {
+    const host = fakeHost('hdfs-1', (c) =>
+      c.includes('-setrep') ? { code: 1, stderr: "setrep: `/ckpt/offsets/.7.tmp': No such file or directory" } : c.includes('-report') ? { stdout: report([node('10.0.0.9', 'Decommissioned')]) } : undefined,
+    );
+    await expect(decommissionDataNodes({ host, ctx: { cluster: facts, node: namenode }, leaving: [{ name: 'hdfs-2', address: '10.0.0.9' }], staying: 1, log, report: () => undefined })).resolves.toEqual({ seconds: expect.any(Number) });
   });
 
   it('does not wait for a leaving DataNode that is already dead (its blocks are re-replicated by the NameNode anyway)', async () => {
