@@ -9,15 +9,18 @@
  * rebooted from inside (back without `up`), the NameNode restarted during ingest, `up` killed in
  * the middle of a rolling change (its SSH sessions cut) and run again, a broker added (1 → 2)
  * while producing, a rolling restart of both brokers while producing, and the added broker drained
- * and removed while producing.
+ * and removed while producing; and, while ingest writes to the lake, a DataNode added (1 → 2),
+ * killed with SIGKILL, and decommissioned and removed (2 → 1).
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BenchRow, benchEnv, benchWorkdir, cliTimed, localClusterYaml, REPO, Timed, writeYaml } from './common';
 
 const NAME = 'benchfault';
 const FIRST = 47;
 const KAFKA_2 = '127.0.0.50';
+const HDFS_2 = '127.0.0.51';
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const JOB = (f: string): string => path.join(REPO, 'spark-jobs', f);
 const RECORDS = 30_000;
@@ -85,7 +88,12 @@ export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow
 
     if (wanted('NameNode restart during ingest')) outcomes.push({ ...(await namenodeRestartDuringIngest(dir, config)), note: 'ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark' });
 
-    if (wanted('`up` killed mid-change, run again')) outcomes.push(await upKilledMidway(dir, config, changed));
+    // The config the cluster runs now: each step below leaves it at its own.
+    let now = config;
+    if (wanted('`up` killed mid-change, run again')) {
+      outcomes.push(await upKilledMidway(dir, config, changed));
+      now = changed;
+    }
 
     // Shape changes while producing: each an `up` from one config to the next; recovery is that whole `up`.
     const shapeChanges: { scenario: string; from: string; to: string; replicationFactor: number; note: string }[] = [
@@ -108,6 +116,12 @@ export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow
         step.to,
       );
       outcomes.push({ ...outcome, note: `${step.note}; recovery: the whole \`up\`` });
+      now = step.to;
+    }
+
+    // DataNodes, each while ingest writes to the lake: hdfs-2 added, killed, then decommissioned.
+    if (['DataNode added (1 → 2) during ingest', 'DataNode SIGKILL during ingest', 'DataNode decommissioned (2 → 1) during ingest'].some(wanted)) {
+      outcomes.push(...(await dataNodeScenarios(dir, now)));
     }
   } finally {
     await cliTimed(['down', '--yes', ...c], dir);
@@ -156,39 +170,129 @@ async function produceThrough(dir: string, config: string, scenario: string, fau
   return { scenario, acknowledged: done.sent, found: counted.messages, duplicates: counted.duplicates, recoverySeconds, seconds };
 }
 
-/** Ingest runs; 100,000 flights are produced; the NameNode restarts in the middle; the lake is counted once all landed. */
-async function namenodeRestartDuringIngest(dir: string, config: string): Promise<Omit<Outcome, 'note'>> {
+/** Starts streaming ingest unless it runs already; waits until its queries are ready. */
+async function ensureIngest(dir: string, config: string): Promise<void> {
   const c = ['-c', config];
-  const n = 100_000;
-  const source = `bench-nn-${Date.now()}`;
+  const jobs = JSON.parse((await cliTimed(['jobs', '--json', ...c], dir)).stdout) as { name: string }[];
+  if (jobs.some((j) => j.name === 'millrace-ingest-flights')) return;
   await cliTimed(['topics', 'create', 'flights', ...c], dir, { allowFailure: true });
   await cliTimed(['submit', '--detach', ...c, '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '--', '--trigger-seconds', '2'], dir);
   await sleep(30_000);
+}
+
+/** Stops the running ingest and starts it again (it resumes from its checkpoint), so it reads the Hadoop client config as it is now. */
+async function restartIngest(dir: string, config: string): Promise<void> {
+  const jobs = JSON.parse((await cliTimed(['jobs', '--json', '-c', config], dir)).stdout) as { id: string; name: string }[];
+  for (const j of jobs.filter((x) => x.name === 'millrace-ingest-flights')) await cliTimed(['jobs', 'kill', j.id, '-c', config], dir);
+  await ensureIngest(dir, config);
+}
+
+/** The lake's rows of one source, counted by Spark (lake_stats.py). */
+async function lakeCount(dir: string, config: string, source: string): Promise<{ events: number; distinct_ids: number; duplicate_ids: number }> {
+  const r = await cliTimed(['submit', '-c', config, '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '--', '--id-prefix', `${source}#`], dir);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
+  return line ? (JSON.parse(line.slice('MILLRACE_RESULT '.length)) as { events: number; distinct_ids: number; duplicate_ids: number }) : { events: 0, distinct_ids: 0, duplicate_ids: 0 };
+}
+
+/**
+ * Ingest runs; `n` flights are produced at 2,000/s; the fault runs 15 s in; the lake is counted
+ * (for up to 15 minutes) until every acknowledged event landed. `after`: the config once the fault is over.
+ */
+async function ingestThrough(dir: string, config: string, scenario: string, fault: () => Promise<number>, after = config, n = 100_000): Promise<Omit<Outcome, 'note'>> {
+  const source = `bench-${scenario.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${Date.now()}`;
+  await ensureIngest(dir, config);
   const started = Date.now();
-  const producing = cliTimed(['produce', '--json', ...c, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(n), '--rate', '2000', '--source-name', source], dir);
+  const producing = cliTimed(['produce', '--json', '-c', config, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(n), '--rate', '2000', '--source-name', source], dir);
   await sleep(15_000);
-  const t = Date.now();
-  await onNode(dir, config, 'hdfs-1', 'systemctl restart millrace-hdfs-namenode.service');
-  // Serving again: the NameNode answers and has left safemode.
-  let recoverySeconds = 0;
-  for (;;) {
-    const r = await cliTimed(['hdfs', ...c, '--', '-test', '-d', '/lake'], dir, { allowFailure: true });
-    if (r.code === 0) {
-      recoverySeconds = (Date.now() - t) / 1000;
-      break;
-    }
-    if (Date.now() - t > 10 * 60_000) throw new Error('the NameNode did not serve /lake within 10 minutes of its restart');
-    await sleep(2000);
-  }
+  const recoverySeconds = await fault();
   const done = JSON.parse((await producing).stdout) as { sent: number };
   let stats = { events: 0, distinct_ids: 0, duplicate_ids: 0 };
   for (const deadline = Date.now() + 15 * 60_000; Date.now() < deadline; await sleep(10_000)) {
-    const r = await cliTimed(['submit', ...c, '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '--', '--id-prefix', `${source}#`], dir);
-    const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
-    if (line) stats = JSON.parse(line.slice('MILLRACE_RESULT '.length)) as typeof stats;
+    stats = await lakeCount(dir, after, source);
     if (stats.events >= done.sent) break;
   }
-  return { scenario: 'NameNode restart during ingest', acknowledged: done.sent, found: stats.events, duplicates: stats.duplicate_ids, recoverySeconds, seconds: (Date.now() - started) / 1000 };
+  return { scenario, acknowledged: done.sent, found: stats.events, duplicates: stats.duplicate_ids, recoverySeconds, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Until `ok` holds, polled every 2 s for up to 10 minutes; the seconds since `since`. */
+async function until(ok: () => Promise<boolean>, since: number, what: string): Promise<number> {
+  for (;;) {
+    if (await ok().catch(() => false)) return (Date.now() - since) / 1000;
+    if (Date.now() - since > 10 * 60_000) throw new Error(`${what} did not happen within 10 minutes`);
+    await sleep(2000);
+  }
+}
+
+/** Ingest runs; 100,000 flights are produced; the NameNode restarts in the middle; the lake is counted once all landed. */
+async function namenodeRestartDuringIngest(dir: string, config: string): Promise<Omit<Outcome, 'note'>> {
+  return ingestThrough(dir, config, 'NameNode restart during ingest', async () => {
+    const t = Date.now();
+    await onNode(dir, config, 'hdfs-1', 'systemctl restart millrace-hdfs-namenode.service');
+    // Serving again: the NameNode answers and has left safemode.
+    return until(async () => (await cliTimed(['hdfs', '-c', config, '--', '-test', '-d', '/lake'], dir, { allowFailure: true })).code === 0, t, 'the NameNode serving /lake');
+  });
+}
+
+/** dfsadmin on hdfs-1, as hdfs. */
+const DFSADMIN = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*' org.apache.hadoop.hdfs.tools.DFSAdmin";
+
+/** Live DataNodes and under-replicated blocks, from `dfsadmin -report` on hdfs-1. */
+async function hdfsReport(dir: string, config: string): Promise<{ live: number; underReplicated: number }> {
+  const out = await onNode(dir, config, 'hdfs-1', `${DFSADMIN} -report`);
+  return { live: Number(/Live datanodes \((\d+)\)/.exec(out)?.[1] ?? -1), underReplicated: Number(/Under replicated blocks: (\d+)/.exec(out)?.[1] ?? -1) };
+}
+
+/**
+ * hdfs-2, a DataNode of its own, added by `up` while ingest writes; ingest restarted so that it
+ * writes 2 replicas; hdfs-2's DataNode killed with SIGKILL while ingest writes (systemd restarts
+ * it; the NameNode brings the replicas back); hdfs-2 decommissioned and removed by `up` while
+ * ingest writes. `now`: the config the cluster runs; it runs it again at the end.
+ */
+async function dataNodeScenarios(dir: string, now: string): Promise<Outcome[]> {
+  const text = fs.readFileSync(now, 'utf8');
+  const hdfs1 = `  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.${FIRST + 2} }\n`;
+  if (!text.includes(hdfs1)) throw new Error('localClusterYaml changed: the faults benchmark cannot find hdfs-1 in it');
+  const withHdfs2 = writeYaml(path.join(dir, 'faults-hdfs-2.yaml'), text.replace(hdfs1, `${hdfs1}  - { name: hdfs-2, roles: [datanode], address: ${HDFS_2} }\n`));
+  const outcomes: Outcome[] = [];
+  const added = await ingestThrough(
+    dir,
+    now,
+    'DataNode added (1 → 2) during ingest',
+    async () => {
+      const t = Date.now();
+      await cliTimed(['up', '-c', withHdfs2], dir);
+      return (Date.now() - t) / 1000;
+    },
+    withHdfs2,
+  );
+  outcomes.push({ ...added, note: `the \`up\` that added hdfs-2 (it restarts the Hadoop daemons: dfs.replication 1 → 2); live DataNodes after: ${(await hdfsReport(dir, withHdfs2)).live}` });
+
+  // A running job keeps the Hadoop client config it started with (1 replica): restarted, it writes 2.
+  await restartIngest(dir, withHdfs2);
+  let restoredAfter = -1;
+  const killed = await ingestThrough(dir, withHdfs2, 'DataNode SIGKILL during ingest (2 DataNodes, replication 2)', async () => {
+    const t = Date.now();
+    await onNode(dir, withHdfs2, 'hdfs-2', 'systemctl kill -s KILL millrace-hdfs-datanode.service');
+    await sleep(3000);
+    return until(async () => (await hdfsReport(dir, withHdfs2)).live === 2, t, "hdfs-2's DataNode live again");
+  });
+  const t = Date.now();
+  restoredAfter = await until(async () => (await hdfsReport(dir, withHdfs2)).underReplicated === 0, t, 'no under-replicated blocks').catch(() => -1);
+  outcomes.push({ ...killed, note: `systemd restarts it (Restart=on-failure); recovery: live again; replication ${restoredAfter >= 0 ? `restored (no under-replicated block) ${restoredAfter.toFixed(0)} s after the count` : 'NOT restored within 10 minutes'}` });
+
+  const removed = await ingestThrough(
+    dir,
+    withHdfs2,
+    'DataNode decommissioned (2 → 1) during ingest',
+    async () => {
+      const t = Date.now();
+      await cliTimed(['up', '-c', now], dir);
+      return (Date.now() - t) / 1000;
+    },
+    now,
+  );
+  outcomes.push({ ...removed, note: `the \`up\` that decommissioned and removed hdfs-2; live DataNodes after: ${(await hdfsReport(dir, now)).live}` });
+  return outcomes;
 }
 
 /**
