@@ -65,12 +65,24 @@ export function hadoopSecurity(facts: ClusterFacts): Record<string, string | boo
   };
 }
 
+/**
+ * The KMS client's retries. Its default is one try per KMS, and there is one KMS, so a KMS restart
+ * (any `up` that changes the Hadoop config restarts it) failed every client that needed a key in
+ * those seconds: a streaming query writing to the lake terminated. Now a call waits for it, with
+ * sleeps doubling from 1 s up to 10 s, for about six minutes.
+ */
+export const KMS_CLIENT_RETRIES = {
+  'hadoop.security.kms.client.failover.max.retries': 40,
+  'hadoop.security.kms.client.failover.sleep.base.millis': 1000,
+  'hadoop.security.kms.client.failover.sleep.max.millis': 10_000,
+} as const;
+
 export function buildCoreSite(facts: ClusterFacts): Record<string, string | number | boolean> {
   const kms = kmsUri(facts);
   return {
     'fs.defaultFS': defaultFs(facts),
     ...hadoopSecurity(facts),
-    ...(kms ? { 'hadoop.security.key.provider.path': kms } : {}),
+    ...(kms ? { 'hadoop.security.key.provider.path': kms, ...KMS_CLIENT_RETRIES } : {}),
   };
 }
 

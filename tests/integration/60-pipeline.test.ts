@@ -1,8 +1,8 @@
 /**
  * The pipeline end to end on the real cluster: `millrace demo` streams the real flights data and
  * deliberately invalid records through Kafka, Spark and the lake, trains, and scores live; then
- * the ingest job is killed mid-stream and restarted, and the NameNode is restarted under the
- * running ingest. Every count is checked by reading the data
+ * the ingest job is killed mid-stream and restarted, and the NameNode and the KMS are restarted
+ * under the running ingest. Every count is checked by reading the data
  * back (a Spark count of the lake, the topics), not by trusting the demo's own summary.
  */
 import * as fs from 'node:fs';
@@ -229,7 +229,7 @@ describe('ingest restarted mid-stream', () => {
   });
 });
 
-describe('the NameNode restarted during ingest (issue 14)', () => {
+describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
   it('the running ingest job rides through it: every row lands once, and it is the same job afterwards', async () => {
     const batch = 20_000;
     const source = `itest-nn-${Date.now().toString(36)}`;
@@ -244,14 +244,18 @@ describe('the NameNode restarted during ingest (issue 14)', () => {
       const before = await rowsWrittenByIngest(spark, log);
       let produced = false;
       const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2000000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
-      // Once ingest has written rows of this run (nothing else produces now), the NameNode goes
-      // down and comes back while the producer sends and ingest writes.
+      // Once ingest has written rows of this run (nothing else produces now), the KMS and the
+      // NameNode go down and come back while the producer sends and ingest writes.
       const start = Date.now();
       while ((await rowsWrittenByIngest(spark, log)) === before && Date.now() - start < 120_000) await new Promise((r) => setTimeout(r, 1000));
       expect(await rowsWrittenByIngest(spark, log)).toBeGreaterThan(before);
       expect(produced).toBe(false);
       const restartedAt = Date.now();
-      await hdfs.execOrThrow('systemctl restart millrace-hdfs-namenode.service');
+      // Every file ingest makes in the lake needs the KMS (to decrypt its key) as well as the
+      // NameNode. The KMS is down 15 s, then the NameNode restarts while the KMS starts again, as
+      // an `up` that changes the Hadoop config restarts both.
+      const kmsRetriesBefore = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim());
+      await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service && sleep 15 && systemctl restart millrace-hdfs-namenode.service && systemctl start millrace-hadoop-kms.service');
       const done = await producing;
       expect(done.code).toBe(0);
       expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
@@ -266,7 +270,10 @@ describe('the NameNode restarted during ingest (issue 14)', () => {
         if (Date.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 3000));
       }
-      console.log(`NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; ingest wrote ${last - before} rows in all`);
+      // The outage was felt: the driver's KMS client failed and retried (its default gives up at once).
+      const kmsRetries = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim()) - kmsRetriesBefore;
+      expect(kmsRetries).toBeGreaterThan(0);
+      console.log(`KMS down and NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; the driver's KMS calls failed and were retried ${kmsRetries} times; ingest wrote ${last - before} rows in all`);
     } finally {
       await spark.close();
       await hdfs.close();
