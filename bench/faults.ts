@@ -107,11 +107,7 @@ export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow
         dir,
         step.from,
         step.scenario,
-        async () => {
-          const t = Date.now();
-          await cliTimed(['up', '-c', step.to], dir);
-          return (Date.now() - t) / 1000;
-        },
+        upTo(dir, step.to),
         step.replicationFactor,
         step.to,
       );
@@ -214,6 +210,15 @@ async function ingestThrough(dir: string, config: string, scenario: string, faul
   return { scenario, acknowledged: done.sent, found: stats.events, duplicates: stats.duplicate_ids, recoverySeconds, seconds: (Date.now() - started) / 1000 };
 }
 
+/** A fault that is an `up` to another config; its recovery is the whole `up`, in seconds. */
+function upTo(dir: string, config: string): () => Promise<number> {
+  return async () => {
+    const t = Date.now();
+    await cliTimed(['up', '-c', config], dir);
+    return (Date.now() - t) / 1000;
+  };
+}
+
 /** Until `ok` holds, polled every 2 s for up to 10 minutes; the seconds since `since`. */
 async function until(ok: () => Promise<boolean>, since: number, what: string): Promise<number> {
   for (;;) {
@@ -258,11 +263,7 @@ async function dataNodeScenarios(dir: string, now: string): Promise<Outcome[]> {
     dir,
     now,
     'DataNode added (1 → 2) during ingest',
-    async () => {
-      const t = Date.now();
-      await cliTimed(['up', '-c', withHdfs2], dir);
-      return (Date.now() - t) / 1000;
-    },
+    upTo(dir, withHdfs2),
     withHdfs2,
   );
   outcomes.push({ ...added, note: `the \`up\` that added hdfs-2 (it restarts the Hadoop daemons: dfs.replication 1 → 2); live DataNodes after: ${(await hdfsReport(dir, withHdfs2)).live}` });
@@ -284,11 +285,7 @@ async function dataNodeScenarios(dir: string, now: string): Promise<Outcome[]> {
     dir,
     withHdfs2,
     'DataNode decommissioned (2 → 1) during ingest',
-    async () => {
-      const t = Date.now();
-      await cliTimed(['up', '-c', now], dir);
-      return (Date.now() - t) / 1000;
-    },
+    upTo(dir, now),
     now,
   );
   outcomes.push({ ...removed, note: `the \`up\` that decommissioned and removed hdfs-2; live DataNodes after: ${(await hdfsReport(dir, now)).live}` });

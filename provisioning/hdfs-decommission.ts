@@ -14,12 +14,11 @@
 import type { Logger } from 'pino';
 import { MillraceError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
-import { q } from '../lib/shell';
 import { UnsafeRemovalError } from './kafka-drain';
-import type { RemoteHost } from './remote-host';
 import type { NodeContext } from './service';
-import { DFS_EXCLUDE, excludeWith, parseExclude } from './services/hadoop-conf';
-import { dfsAdmin, hdfsTool } from './services/hdfs';
+import { excludeWith } from './services/hadoop-conf';
+import { dfsAdmin, hdfsTool, readExclude, writeExclude } from './services/hdfs';
+import type { RemoteHost } from './remote-host';
 
 /** A DataNode as `dfsadmin -report` lists it. */
 export interface ReportedDataNode {
@@ -51,11 +50,6 @@ export function parseDfsReport(text: string): ReportedDataNode[] {
   return out;
 }
 
-/** Writes the exclude file on the NameNode's node (root owns it; hdfs reads it). */
-export async function writeExclude(host: RemoteHost, content: string): Promise<void> {
-  await host.putFile(DFS_EXCLUDE, content, { mode: 0o644 });
-}
-
 export interface DecommissionOptions {
   /** The NameNode's node and the cluster's facts: the HDFS tools run there. */
   host: RemoteHost;
@@ -81,9 +75,7 @@ export async function decommissionDataNodes(o: DecommissionOptions): Promise<{ s
   // replicas than the staying DataNodes can hold (e.g. written while there were more) are set to
   // that many, else the NameNode would wait for ever for replicas it has nowhere to put.
   const replication = Math.min(3, o.staying);
-  const current = parseExclude((await o.host.exec(`cat ${q(DFS_EXCLUDE)} 2>/dev/null`)).stdout);
-  await writeExclude(o.host, excludeWith(current, o.leaving.map((n) => n.address)));
-  await o.host.execOrThrow(dfsAdmin(o.ctx, '-refreshNodes'), { what: 'make the NameNode re-read its exclude file' });
+  await writeExclude(o.host, o.ctx, excludeWith(await readExclude(o.host), o.leaving.map((n) => n.address)));
   o.report(`decommissioning DataNode${o.leaving.length > 1 ? 's' : ''} ${names}; files set to at most ${replication} replica${replication > 1 ? 's' : ''}`);
   // A file that a running job renames or deletes meanwhile makes -setrep exit non-zero: that one no
   // longer matters. Should a file still ask for too many replicas, the wait below says which node is stuck.

@@ -118,16 +118,26 @@ async function ensureLakeZone(host: RemoteHost, ctx: NodeContext, log: Logger): 
   return `encryption zone ${LAKE} (key ${LAKE_KEY})`;
 }
 
+/** The NameNode's exclude file, as addresses (none when it is missing). */
+export async function readExclude(host: RemoteHost): Promise<string[]> {
+  return parseExclude((await host.exec(`cat ${q(DFS_EXCLUDE)} 2>/dev/null`)).stdout);
+}
+
+/** Writes the exclude file (root owns it; hdfs reads it) and makes the NameNode re-read it. */
+export async function writeExclude(host: RemoteHost, ctx: NodeContext, content: string): Promise<void> {
+  await host.putFile(DFS_EXCLUDE, content, { mode: 0o644 });
+  await host.execOrThrow(dfsAdmin(ctx, '-refreshNodes'), { what: 'make the NameNode re-read its exclude file' });
+}
+
 /**
  * A DataNode of the config is never excluded: a node added at the address of one removed earlier
  * would otherwise be decommissioned as soon as it registers. Says what it changed, if anything.
  */
 export async function readmitConfiguredDataNodes(host: RemoteHost, ctx: NodeContext, log: Logger): Promise<string | undefined> {
-  const excluded = parseExclude((await host.exec(`cat ${q(DFS_EXCLUDE)} 2>/dev/null`)).stdout);
+  const excluded = await readExclude(host);
   const readmitted = excluded.filter((a) => ctx.cluster.datanodes.some((d) => d.privateAddress === a));
   if (!readmitted.length) return undefined;
-  await host.putFile(DFS_EXCLUDE, excludeWith(excluded, [], readmitted), { mode: 0o644 });
-  await host.execOrThrow(dfsAdmin(ctx, '-refreshNodes'), { what: 'make the NameNode re-read its exclude file' });
+  await writeExclude(host, ctx, excludeWith(excluded, [], readmitted));
   log.info({ readmitted }, 'took DataNodes of the config out of the exclude file');
   return `readmitted DataNode ${readmitted.join(', ')}`;
 }
