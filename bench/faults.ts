@@ -5,62 +5,116 @@
  * part served again. Every count is read back from the cluster, never taken from the producer's
  * own summary. The reference in the same run is the same produce with no fault.
  *
- * Scenarios: a broker restarted (one broker), a broker killed with SIGKILL, the broker's node
- * rebooted from inside (back without `up`), the NameNode restarted during ingest, `up` killed in
- * the middle of a rolling change (its SSH sessions cut) and run again, a broker added (1 → 2)
- * while producing, a rolling restart of both brokers while producing, and the added broker drained
- * and removed while producing; and, while ingest writes to the lake, a DataNode added (1 → 2),
- * killed with SIGKILL, and decommissioned and removed (2 → 1).
+ * Two phases, each on a local cluster of its own at 127.0.0.47 and up:
+ * - the default three nodes, one broker: the broker restarted, killed with SIGKILL, its node
+ *   rebooted from inside (back without `up`); the NameNode restarted during ingest; `up` killed in
+ *   the middle of a rolling change (its SSH sessions cut) and run again;
+ * - five nodes, 3 brokers (replication 3, min.insync.replicas 2), 3 DataNodes, 2 Spark workers,
+ *   each scenario while flights are produced and streaming ingest writes them to the lake: a broker
+ *   killed with SIGKILL, a rolling restart of the 3 brokers, a broker added (3 → 4) and drained and
+ *   removed (4 → 3), a DataNode added (3 → 4), killed with SIGKILL, and decommissioned (4 → 3).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { KAFKA_ADMIN_TOOLS, KAFKA_CLIENT_PORT } from '../provisioning/services/kafka';
 import { BenchRow, benchEnv, benchWorkdir, cliTimed, localClusterYaml, REPO, Timed, writeYaml } from './common';
 
 const NAME = 'benchfault';
+const LARGE_NAME = 'benchfault5';
 const FIRST = 47;
-const KAFKA_2 = '127.0.0.50';
-const HDFS_2 = '127.0.0.51';
+const KAFKA_4 = '127.0.0.52';
+const HDFS_2 = '127.0.0.53';
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const JOB = (f: string): string => path.join(REPO, 'spark-jobs', f);
 const RECORDS = 30_000;
 const RATE = 1000;
+/** Flights per ingest scenario of the five-node phase, and their rate. */
+const INGEST_EVENTS = 60_000;
+const INGEST_RATE = 1500;
 
 interface Outcome {
   scenario: string;
+  /** The scenario whose run time this one is compared with: the same work with no fault. */
+  reference: string;
   acknowledged: number;
+  /** In the topic, or (ingest scenarios) in the lake, counted by Spark. */
   found: number;
+  /** Ingest scenarios of the five-node phase: the events this scenario added to the topic. */
+  inTopic?: number;
   duplicates: number;
   recoverySeconds: number;
   seconds: number;
   note: string;
+  /** Set when the scenario failed: what went wrong (the phase stops there). */
+  failed?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The five-node layout: 3 brokers (replication 3, min.insync.replicas 2, 3 controllers), 3 DataNodes, 2 Spark workers. */
+export function largeClusterYaml(name: string, first: number): string {
+  return `name: ${name}
+target: local
+nodes:
+  - { name: kafka-1, roles: [kafka, datanode], address: 127.0.0.${first} }
+  - { name: kafka-2, roles: [kafka, datanode], address: 127.0.0.${first + 1} }
+  - { name: kafka-3, roles: [kafka, datanode], address: 127.0.0.${first + 2} }
+  - { name: spark-1, roles: [spark-master, spark-worker], address: 127.0.0.${first + 3} }
+  - { name: hdfs-1, roles: [namenode, kms, spark-worker], address: 127.0.0.${first + 4} }
+artifacts:
+  source: maven
+`;
+}
+
 export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow[]; outcomes: Outcome[] }> {
   // A scenario runs when no words were given or its name contains one of them (case aside).
   const wanted = (scenario: string): boolean => only.length === 0 || only.some((w) => scenario.toLowerCase().includes(w.toLowerCase()));
+  const outcomes: Outcome[] = [];
+  const smallScenarios = ['broker restart (1 broker)', 'broker SIGKILL (1 broker)', 'node reboot from inside', 'NameNode restart during ingest', '`up` killed mid-change, run again'];
+  if (smallScenarios.some(wanted)) await oneBrokerPhase(wanted, outcomes);
+  if (LARGE_SCENARIOS.some(wanted)) await fiveNodePhase(wanted, outcomes);
+
+  const rows: BenchRow[] = outcomes.flatMap((o) => {
+    if (o.failed) return [{ metric: `${o.scenario}: FAILED`, value: 0, unit: '', note: o.failed.split('\n')[0]!.slice(0, 300) }];
+    const ref = outcomes.find((r) => r.scenario === o.reference);
+    const lost = o.acknowledged - Math.min(o.acknowledged, o.found - o.duplicates);
+    const topic = o.inTopic === undefined ? '' : `; in the topic: ${o.inTopic}`;
+    return [
+      { metric: `${o.scenario}: acknowledged / found / lost / duplicated`, value: o.found, unit: 'events', note: `${o.acknowledged} / ${o.found} / ${lost} / ${o.duplicates}${topic}; ${o.note}` },
+      ...(o.reference === o.scenario ? [] : [{ metric: `${o.scenario}: recovery`, value: o.recoverySeconds, unit: 's', note: '' }]),
+      ...(ref ? [{ metric: `${o.scenario}: run / no-fault run`, value: o.seconds / ref.seconds, unit: 'ratio', note: `${o.seconds.toFixed(0)} s against ${ref.seconds.toFixed(0)} s` }] : []),
+    ];
+  });
+  return { rows, outcomes };
+}
+
+/** Runs one scenario; a failure is recorded as its outcome and stops the phase (what follows builds on it). */
+async function attempt(outcomes: Outcome[], scenario: string, reference: string, run: () => Promise<Outcome | Outcome[]>): Promise<void> {
+  try {
+    const got = await run();
+    outcomes.push(...(Array.isArray(got) ? got : [got]));
+  } catch (error) {
+    const failed = error instanceof Error ? error.message : String(error);
+    outcomes.push({ scenario, reference, acknowledged: 0, found: 0, duplicates: 0, recoverySeconds: -1, seconds: 0, note: '', failed });
+    throw new PhaseStopped(failed);
+  }
+}
+
+class PhaseStopped extends Error {}
+
+/** The default three nodes, one broker: faults that a single broker or the single NameNode must ride through. */
+async function oneBrokerPhase(wanted: (s: string) => boolean, outcomes: Outcome[]): Promise<void> {
   const dir = benchWorkdir('faults');
   const base = localClusterYaml(NAME, FIRST);
-  const kafka1 = `  - { name: kafka-1, roles: [kafka], address: 127.0.0.${FIRST} }\n`;
-  const kafka2 = `  - { name: kafka-2, roles: [kafka], address: ${KAFKA_2} }\n`;
-  if (!base.includes(kafka1)) throw new Error('localClusterYaml changed: the faults benchmark cannot find kafka-1 in it');
   const config = writeYaml(path.join(dir, 'faults.yaml'), base);
-  // Each step's config is the one before with one change: an override, a broker, another override, the broker gone.
-  const override = (hours: number): string => `kafka:\n  overrides: { log.retention.hours: ${hours} }\n`;
-  const twoBrokers = base.replace(kafka1, kafka1 + kafka2);
-  const changed = writeYaml(path.join(dir, 'faults-changed.yaml'), base + override(100));
-  const scaled = writeYaml(path.join(dir, 'faults-scaled.yaml'), twoBrokers + override(100));
-  const scaledChanged = writeYaml(path.join(dir, 'faults-scaled-changed.yaml'), twoBrokers + override(50));
-  const shrunk = writeYaml(path.join(dir, 'faults-shrunk.yaml'), base + override(50));
+  const changed = writeYaml(path.join(dir, 'faults-changed.yaml'), base + 'kafka:\n  overrides: { log.retention.hours: 100 }\n');
   const c = ['-c', config];
   await cliTimed(['down', '--yes', ...c], dir); // leftovers of an interrupted run
   await cliTimed(['up', ...c], dir);
-  const outcomes: Outcome[] = [];
+  const REF = 'no fault';
   try {
-    const reference = await produceThrough(dir, config, 'no fault', async () => 0);
-    outcomes.push({ ...reference, note: 'the reference: the same produce, no fault' });
+    await attempt(outcomes, REF, REF, async () => ({ ...(await produceThrough(dir, config, REF, async () => 0)), reference: REF, note: 'the reference: the same produce, no fault' }));
 
     // Faults on kafka-1, the only broker: the command that makes it, and what says the node is back.
     const brokerFaults: { scenario: string; command: string; back?: string; note: string }[] = [
@@ -69,7 +123,7 @@ export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow
         command: 'systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service',
         note: 'down 20 s; the producer waits (--retry-timeout 300) and re-sends idempotently',
       },
-      { scenario: 'broker SIGKILL', command: 'systemctl kill -s KILL millrace-kafka.service', note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log' },
+      { scenario: 'broker SIGKILL (1 broker)', command: 'systemctl kill -s KILL millrace-kafka.service', note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log' },
       {
         scenario: 'node reboot from inside',
         command: 'touch /run/millrace-bench-before-reboot && systemctl --no-block reboot',
@@ -78,64 +132,151 @@ export async function benchFaults(only: string[] = []): Promise<{ rows: BenchRow
       },
     ];
     for (const f of brokerFaults.filter((b) => wanted(b.scenario))) {
-      const outcome = await produceThrough(dir, config, f.scenario, async () => {
-        const t = Date.now();
-        await onNode(dir, config, 'kafka-1', f.command);
-        return untilServing(dir, config, 'kafka-1', t, f.back);
+      await attempt(outcomes, f.scenario, REF, async () => {
+        const outcome = await produceThrough(dir, config, f.scenario, async () => {
+          const t = Date.now();
+          await onNode(dir, config, 'kafka-1', f.command);
+          return untilServing(dir, config, 'kafka-1', t, f.back);
+        });
+        return { ...outcome, reference: REF, note: f.note };
       });
-      outcomes.push({ ...outcome, note: f.note });
     }
 
-    if (wanted('NameNode restart during ingest')) outcomes.push({ ...(await namenodeRestartDuringIngest(dir, config)), note: 'ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark' });
-
-    // The config the cluster runs now: each step below leaves it at its own.
-    let now = config;
-    if (wanted('`up` killed mid-change, run again')) {
-      outcomes.push(await upKilledMidway(dir, config, changed));
-      now = changed;
+    if (wanted('NameNode restart during ingest')) {
+      await attempt(outcomes, 'NameNode restart during ingest', '', async () => ({
+        ...(await namenodeRestartDuringIngest(dir, config)),
+        reference: '',
+        note: "ingest (Structured Streaming) through a NameNode restart; counted in the lake by Spark; the HDFS client's retry policy rides it through",
+      }));
     }
-
-    // Shape changes while producing: each an `up` from one config to the next; recovery is that whole `up`.
-    const shapeChanges: { scenario: string; from: string; to: string; replicationFactor: number; note: string }[] = [
-      { scenario: 'broker added (1 → 2)', from: changed, to: scaled, replicationFactor: 1, note: 'the `up` that added kafka-2 (the producer never stopped)' },
-      { scenario: 'rolling restart of both brokers', from: scaled, to: scaledChanged, replicationFactor: 2, note: 'replication 2; one broker at a time, each caught up before the next' },
-      { scenario: 'broker drained and removed (2 → 1)', from: scaledChanged, to: shrunk, replicationFactor: 1, note: 'kafka-2 drained by reassignment, stopped, removed' },
-    ];
-    // The shape changes build on one another (1 → 2 → 2 changed → 1): any one asked for runs them all.
-    for (const step of shapeChanges.some((c) => wanted(c.scenario)) ? shapeChanges : []) {
-      const outcome = await produceThrough(
-        dir,
-        step.from,
-        step.scenario,
-        upTo(dir, step.to),
-        step.replicationFactor,
-        step.to,
-      );
-      outcomes.push({ ...outcome, note: `${step.note}; recovery: the whole \`up\`` });
-      now = step.to;
-    }
-
-    // DataNodes, each while ingest writes to the lake: hdfs-2 added, killed, then decommissioned.
-    if (['DataNode added (1 → 2) during ingest', 'DataNode SIGKILL during ingest', 'DataNode decommissioned (2 → 1) during ingest'].some(wanted)) {
-      outcomes.push(...(await dataNodeScenarios(dir, now)));
-    }
+    if (wanted('`up` killed mid-change, run again')) await attempt(outcomes, '`up` killed mid-change, run again', REF, () => upKilledMidway(dir, config, changed));
+  } catch (error) {
+    if (!(error instanceof PhaseStopped)) throw error;
   } finally {
     await cliTimed(['down', '--yes', ...c], dir);
   }
-
-  const ref = outcomes[0]!;
-  const rows: BenchRow[] = outcomes.flatMap((o) => [
-    { metric: `${o.scenario}: acknowledged / found / lost / duplicated`, value: o.found, unit: 'events', note: `${o.acknowledged} / ${o.found} / ${o.acknowledged - Math.min(o.acknowledged, o.found - o.duplicates)} / ${o.duplicates}; ${o.note}` },
-    ...(o === ref ? [] : [{ metric: `${o.scenario}: recovery`, value: o.recoverySeconds, unit: 's', note: '' }]),
-    { metric: `${o.scenario}: run / no-fault run`, value: o.seconds / ref.seconds, unit: 'ratio', note: `${o.seconds.toFixed(0)} s against ${ref.seconds.toFixed(0)} s` },
-  ]);
-  return { rows, outcomes };
 }
 
-/** `millrace exec <node> -- <command>`; a failure stops the benchmark. */
+const LARGE_SCENARIOS = [
+  'no fault, produce and ingest (5 nodes)',
+  'broker SIGKILL during produce and ingest (3 brokers)',
+  'rolling restart of 3 brokers during produce and ingest',
+  'broker added (3 → 4) during produce and ingest',
+  'broker drained and removed (4 → 3) during produce and ingest',
+  'DataNode added (3 → 4) during ingest',
+  'DataNode SIGKILL during ingest (4 DataNodes, replication 3)',
+  'DataNode decommissioned (4 → 3) during ingest',
+];
+
+/**
+ * Five nodes: 3 brokers (topics with 3 replicas, min.insync.replicas 2), 3 DataNodes (dfs.replication
+ * 3), 2 Spark workers. Every scenario produces flights while streaming ingest writes them to the
+ * lake, and counts both the topic and the lake. The shape changes build on one another: 3 brokers →
+ * 3 with a config change → 4 → 3; 3 DataNodes → 4 (one killed) → 3. Any one asked for runs those
+ * before it that it builds on.
+ */
+async function fiveNodePhase(wanted: (s: string) => boolean, outcomes: Outcome[]): Promise<void> {
+  const dir = benchWorkdir('faults-5');
+  const base = largeClusterYaml(LARGE_NAME, FIRST);
+  const kafka3 = `  - { name: kafka-3, roles: [kafka, datanode], address: 127.0.0.${FIRST + 2} }\n`;
+  const override = (hours: number): string => `kafka:\n  overrides: { log.retention.hours: ${hours} }\n`;
+  const config = writeYaml(path.join(dir, 'faults-5.yaml'), base);
+  const changed = writeYaml(path.join(dir, 'faults-5-changed.yaml'), base + override(100));
+  const four = writeYaml(path.join(dir, 'faults-5-four-brokers.yaml'), base.replace(kafka3, `${kafka3}  - { name: kafka-4, roles: [kafka], address: ${KAFKA_4} }\n`) + override(100));
+  const c = ['-c', config];
+  await cliTimed(['down', '--yes', ...c], dir); // leftovers of an interrupted run (down removes every node the cluster has)
+  const upSeconds = (await cliTimed(['up', ...c], dir)).seconds;
+  const REF = LARGE_SCENARIOS[0]!;
+  const topic = new TopicCounter(dir);
+  const last = (names: string[]): number => Math.max(...names.map((n) => LARGE_SCENARIOS.indexOf(n)).filter((i) => i >= 0 && wanted(LARGE_SCENARIOS[i]!)), -1);
+  const upToBrokers = last(LARGE_SCENARIOS.slice(1, 5));
+  const upToDataNodes = last(LARGE_SCENARIOS.slice(5));
+  let now = config;
+  const ingest = async (scenario: string, at: string, fault: () => Promise<number>, after: string, note: (o: Omit<Outcome, 'note' | 'reference'>) => Promise<string> | string): Promise<Outcome> => {
+    const o = await ingestThrough(dir, at, scenario, fault, after, INGEST_EVENTS, INGEST_RATE);
+    const inTopic = await topic.added(after);
+    const topicDuplicates = inTopic.duplicates > 0 ? `; THE TOPIC HOLDS ${inTopic.duplicates} DUPLICATED EVENTS` : '';
+    return { ...o, inTopic: inTopic.added, reference: REF, note: (await note(o)) + topicDuplicates };
+  };
+  try {
+    await attempt(outcomes, REF, REF, () => ingest(REF, config, async () => 0, config, () => `the reference: the same produce and ingest, no fault; the five nodes came up in ${upSeconds.toFixed(0)} s`));
+    if (upToBrokers >= 1) {
+      await attempt(outcomes, LARGE_SCENARIOS[1]!, REF, () =>
+        ingest(LARGE_SCENARIOS[1]!, config, async () => {
+          const t = Date.now();
+          await onNode(dir, config, 'kafka-2', 'systemctl kill -s KILL millrace-kafka.service');
+          const serving = await untilServing(dir, config, 'kafka-2', t);
+          const inSync = await until(async () => (await underReplicated(dir, config)) === 0, t, 'no under-replicated partition');
+          return Math.max(serving, inSync);
+        }, config, () => "kafka-2's broker killed; systemd restarts it; recovery: serving and every partition fully in sync again; producers wrote to the other two (min.insync.replicas 2)"),
+      );
+    }
+    if (upToBrokers >= 2) {
+      await attempt(outcomes, LARGE_SCENARIOS[2]!, REF, () => ingest(LARGE_SCENARIOS[2]!, config, upTo(dir, changed), changed, () => 'a broker config change: `up` restarts one broker at a time, each caught up before the next; recovery: the whole `up`'));
+      now = changed;
+    }
+    if (upToBrokers >= 3) {
+      await attempt(outcomes, LARGE_SCENARIOS[3]!, REF, () => ingest(LARGE_SCENARIOS[3]!, changed, upTo(dir, four), four, () => 'the `up` that added kafka-4 (a broker only; the others restart one at a time to name it a super user)'));
+      now = four;
+    }
+    if (upToBrokers >= 4) {
+      // Partitions created on four brokers: kafka-4 holds some of their replicas, which the drain must move.
+      const spread = `bench-spread-${Date.now()}`;
+      await cliTimed(['topics', 'create', spread, '--partitions', '8', '--replication-factor', '3', '-c', four], dir);
+      const sent = JSON.parse((await cliTimed(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', '20000', '--topic', spread, '--source-name', spread, '-c', four], dir)).stdout) as { sent: number };
+      const onKafka4 = await replicasOn(dir, four, spread, 'kafka-4');
+      await attempt(outcomes, LARGE_SCENARIOS[4]!, REF, () =>
+        ingest(LARGE_SCENARIOS[4]!, four, upTo(dir, changed), changed, async () => {
+          const kept = JSON.parse((await cliTimed(['consume', spread, '--verify', '--json', '--spec', SPEC, '-c', changed], dir)).stdout) as { messages: number; duplicates: number };
+          return `kafka-4 drained by reassignment (it held ${onKafka4} replicas of a topic of 8 partitions with ${sent.sent} events: ${kept.messages} read back after, ${kept.duplicates} duplicated), stopped, removed`;
+        }),
+      );
+      now = changed;
+    }
+    if (upToDataNodes >= 5) await dataNodeScenarios(dir, now, upToDataNodes, outcomes, ingest);
+  } catch (error) {
+    if (!(error instanceof PhaseStopped)) throw error;
+  } finally {
+    await cliTimed(['down', '--yes', ...c], dir);
+  }
+}
+
+/** The events the ingest topic gained since the last call, and the duplicates it holds, read back from the cluster (`consume --verify`). */
+class TopicCounter {
+  private seen = 0;
+  constructor(private readonly dir: string) {}
+  async added(config: string): Promise<{ added: number; duplicates: number }> {
+    const r = JSON.parse((await cliTimed(['consume', 'flights', '--verify', '--json', '--spec', SPEC, '-c', config], this.dir, { allowFailure: true })).stdout) as { messages: number; duplicates: number };
+    const added = r.messages - this.seen;
+    this.seen = r.messages;
+    return { added, duplicates: r.duplicates };
+  }
+}
+
+/** Under-replicated partitions, as kafka-1's broker reports them. */
+async function underReplicated(dir: string, config: string): Promise<number> {
+  const out = await onNode(dir, config, 'kafka-1', `${topicCommand(FIRST)} --describe --under-replicated-partitions`);
+  return out.split('\n').filter((l) => /\bPartition:/.test(l)).length;
+}
+
+/** How many of a topic's partition replicas a broker (by its node.id, from its node) holds. */
+async function replicasOn(dir: string, config: string, topicName: string, node: string): Promise<number> {
+  const id = Number((await onNode(dir, config, node, "sed -n 's/^node.id=//p' /etc/millrace/kafka/server.properties")).trim());
+  const out = await onNode(dir, config, 'kafka-1', `${topicCommand(FIRST)} --describe --topic ${topicName}`);
+  return out.split('\n').filter((l) => /\bPartition:/.test(l)).filter((l) => (/Replicas: ([\d,]+)/.exec(l)?.[1] ?? '').split(',').map(Number).includes(id)).length;
+}
+
+/** Kafka's topic tool on kafka-1, as the broker (a super user). */
+const topicCommand = (first: number): string =>
+  `java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${KAFKA_ADMIN_TOOLS.classpath}' org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.${first}:${KAFKA_CLIENT_PORT} --command-config ${KAFKA_ADMIN_TOOLS.clientConfig}`;
+
+/** `millrace exec <node> -- <command>`; a failure stops the scenario, with what the command printed. */
 async function onNode(dir: string, config: string, node: string, command: string): Promise<string> {
-  const r = await cliTimed(['--json', '-c', config, 'exec', node, '--', command], dir);
-  return (JSON.parse(r.stdout) as { stdout: string }[])[0]?.stdout ?? '';
+  const r = await cliTimed(['--json', '-c', config, 'exec', node, '--', command], dir, { allowFailure: true });
+  const result = (JSON.parse(r.stdout || '[]') as { stdout: string; stderr: string; code: number }[] | { error?: string });
+  const first = Array.isArray(result) ? result[0] : undefined;
+  if (r.code !== 0 || !first) throw new Error(`\`${command}\` failed on ${node} (exit ${first?.code ?? r.code}): ${(first ? `${first.stderr}\n${first.stdout}` : r.stderr).trim().slice(-2000)}`);
+  return first.stdout;
 }
 
 /** Seconds from `since` until the node's broker listens again (and `also` holds), polled each second. */
@@ -150,19 +291,18 @@ async function untilServing(dir: string, config: string, node: string, since: nu
 }
 
 /** Produces RECORDS synthetic events into a new topic at RATE/s, runs the fault 5 s in, and counts the topic afterwards. */
-async function produceThrough(dir: string, config: string, scenario: string, fault: () => Promise<number>, replicationFactor = 1, after = config): Promise<Omit<Outcome, 'note'>> {
+async function produceThrough(dir: string, config: string, scenario: string, fault: () => Promise<number>): Promise<Omit<Outcome, 'note' | 'reference'>> {
   const topic = `bench-fault-${scenario.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${Date.now()}`;
   const c = ['-c', config];
-  await cliTimed(['topics', 'create', topic, '--replication-factor', String(replicationFactor), ...c], dir);
+  await cliTimed(['topics', 'create', topic, '--replication-factor', '1', ...c], dir);
   const started = Date.now();
   const producing = cliTimed(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', String(RECORDS), '--rate', String(RATE), '--topic', topic, '--source-name', topic, ...c], dir);
   await sleep(5000);
   const recoverySeconds = await fault();
   const done = JSON.parse((await producing).stdout) as { sent: number };
   const seconds = (Date.now() - started) / 1000;
-  // The topic is read from the cluster as it is after the scenario (`after`: its config once a broker was removed).
-  const counted = JSON.parse((await cliTimed(['consume', topic, '--verify', '--json', '--spec', SPEC, '-c', after], dir)).stdout) as { messages: number; distinctIds: number; duplicates: number };
-  for (const t of [topic, `${topic}.dlq`]) await cliTimed(['topics', 'delete', t, '-c', after], dir, { allowFailure: true });
+  const counted = JSON.parse((await cliTimed(['consume', topic, '--verify', '--json', '--spec', SPEC, ...c], dir)).stdout) as { messages: number; distinctIds: number; duplicates: number };
+  for (const t of [topic, `${topic}.dlq`]) await cliTimed(['topics', 'delete', t, ...c], dir, { allowFailure: true });
   return { scenario, acknowledged: done.sent, found: counted.messages, duplicates: counted.duplicates, recoverySeconds, seconds };
 }
 
@@ -176,13 +316,6 @@ async function ensureIngest(dir: string, config: string): Promise<void> {
   await sleep(30_000);
 }
 
-/** Stops the running ingest and starts it again (it resumes from its checkpoint), so it reads the Hadoop client config as it is now. */
-async function restartIngest(dir: string, config: string): Promise<void> {
-  const jobs = JSON.parse((await cliTimed(['jobs', '--json', '-c', config], dir)).stdout) as { id: string; name: string }[];
-  for (const j of jobs.filter((x) => x.name === 'millrace-ingest-flights')) await cliTimed(['jobs', 'kill', j.id, '-c', config], dir);
-  await ensureIngest(dir, config);
-}
-
 /** The lake's rows of one source, counted by Spark (lake_stats.py). */
 async function lakeCount(dir: string, config: string, source: string): Promise<{ events: number; distinct_ids: number; duplicate_ids: number }> {
   const r = await cliTimed(['submit', '-c', config, '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '--', '--id-prefix', `${source}#`], dir);
@@ -191,14 +324,14 @@ async function lakeCount(dir: string, config: string, source: string): Promise<{
 }
 
 /**
- * Ingest runs; `n` flights are produced at 2,000/s; the fault runs 15 s in; the lake is counted
+ * Ingest runs; `n` flights are produced at `rate`/s; the fault runs 15 s in; the lake is counted
  * (for up to 15 minutes) until every acknowledged event landed. `after`: the config once the fault is over.
  */
-async function ingestThrough(dir: string, config: string, scenario: string, fault: () => Promise<number>, after = config, n = 100_000): Promise<Omit<Outcome, 'note'>> {
+async function ingestThrough(dir: string, config: string, scenario: string, fault: () => Promise<number>, after = config, n = 100_000, rate = 2000): Promise<Omit<Outcome, 'note' | 'reference'>> {
   const source = `bench-${scenario.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${Date.now()}`;
   await ensureIngest(dir, config);
   const started = Date.now();
-  const producing = cliTimed(['produce', '--json', '-c', config, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(n), '--rate', '2000', '--source-name', source], dir);
+  const producing = cliTimed(['produce', '--json', '-c', config, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(n), '--rate', String(rate), '--source-name', source], dir);
   await sleep(15_000);
   const recoverySeconds = await fault();
   const done = JSON.parse((await producing).stdout) as { sent: number };
@@ -229,7 +362,7 @@ async function until(ok: () => Promise<boolean>, since: number, what: string): P
 }
 
 /** Ingest runs; 100,000 flights are produced; the NameNode restarts in the middle; the lake is counted once all landed. */
-async function namenodeRestartDuringIngest(dir: string, config: string): Promise<Omit<Outcome, 'note'>> {
+async function namenodeRestartDuringIngest(dir: string, config: string): Promise<Omit<Outcome, 'note' | 'reference'>> {
   return ingestThrough(dir, config, 'NameNode restart during ingest', async () => {
     const t = Date.now();
     await onNode(dir, config, 'hdfs-1', 'systemctl restart millrace-hdfs-namenode.service');
@@ -247,49 +380,50 @@ async function hdfsReport(dir: string, config: string): Promise<{ live: number; 
   return { live: Number(/Live datanodes \((\d+)\)/.exec(out)?.[1] ?? -1), underReplicated: Number(/Under replicated blocks: (\d+)/.exec(out)?.[1] ?? -1) };
 }
 
+type IngestScenario = (scenario: string, at: string, fault: () => Promise<number>, after: string, note: (o: Omit<Outcome, 'note' | 'reference'>) => Promise<string> | string) => Promise<Outcome>;
+
 /**
- * hdfs-2, a DataNode of its own, added by `up` while ingest writes; ingest restarted so that it
- * writes 2 replicas; hdfs-2's DataNode killed with SIGKILL while ingest writes (systemd restarts
- * it; the NameNode brings the replicas back); hdfs-2 decommissioned and removed by `up` while
- * ingest writes. `now`: the config the cluster runs; it runs it again at the end.
+ * hdfs-2, a fourth DataNode, added by `up` while ingest writes; its DataNode killed with SIGKILL
+ * while ingest writes (systemd restarts it; the NameNode brings every block back to 3 replicas);
+ * then decommissioned and removed by `up` while ingest writes. `now`: the config the cluster runs.
+ * `upTo`: the index in LARGE_SCENARIOS of the last one asked for.
  */
-async function dataNodeScenarios(dir: string, now: string): Promise<Outcome[]> {
+async function dataNodeScenarios(dir: string, now: string, upToIndex: number, outcomes: Outcome[], ingest: IngestScenario): Promise<void> {
   const text = fs.readFileSync(now, 'utf8');
-  const hdfs1 = `  - { name: hdfs-1, roles: [namenode, datanode, kms], address: 127.0.0.${FIRST + 2} }\n`;
-  if (!text.includes(hdfs1)) throw new Error('localClusterYaml changed: the faults benchmark cannot find hdfs-1 in it');
-  const withHdfs2 = writeYaml(path.join(dir, 'faults-hdfs-2.yaml'), text.replace(hdfs1, `${hdfs1}  - { name: hdfs-2, roles: [datanode], address: ${HDFS_2} }\n`));
-  const outcomes: Outcome[] = [];
-  const added = await ingestThrough(
-    dir,
-    now,
-    'DataNode added (1 → 2) during ingest',
-    upTo(dir, withHdfs2),
-    withHdfs2,
+  const hdfs1 = `  - { name: hdfs-1, roles: [namenode, kms, spark-worker], address: 127.0.0.${FIRST + 4} }\n`;
+  if (!text.includes(hdfs1)) throw new Error('largeClusterYaml changed: the faults benchmark cannot find hdfs-1 in it');
+  const withHdfs2 = writeYaml(path.join(dir, 'faults-5-four-datanodes.yaml'), text.replace(hdfs1, `${hdfs1}  - { name: hdfs-2, roles: [datanode], address: ${HDFS_2} }\n`));
+  const [added, killed, removed] = LARGE_SCENARIOS.slice(5) as [string, string, string];
+  const REF = LARGE_SCENARIOS[0]!;
+  await attempt(outcomes, added, REF, () =>
+    ingest(added, now, upTo(dir, withHdfs2), withHdfs2, async () => `the \`up\` that added hdfs-2; live DataNodes after: ${(await hdfsReport(dir, withHdfs2)).live}`),
   );
-  outcomes.push({ ...added, note: `the \`up\` that added hdfs-2 (it restarts the Hadoop daemons: dfs.replication 1 → 2); live DataNodes after: ${(await hdfsReport(dir, withHdfs2)).live}` });
-
-  // A running job keeps the Hadoop client config it started with (1 replica): restarted, it writes 2.
-  await restartIngest(dir, withHdfs2);
-  let restoredAfter = -1;
-  const killed = await ingestThrough(dir, withHdfs2, 'DataNode SIGKILL during ingest (2 DataNodes, replication 2)', async () => {
-    const t = Date.now();
-    await onNode(dir, withHdfs2, 'hdfs-2', 'systemctl kill -s KILL millrace-hdfs-datanode.service');
-    await sleep(3000);
-    return until(async () => (await hdfsReport(dir, withHdfs2)).live === 2, t, "hdfs-2's DataNode live again");
-  });
-  const t = Date.now();
-  restoredAfter = await until(async () => (await hdfsReport(dir, withHdfs2)).underReplicated === 0, t, 'no under-replicated blocks').catch(() => -1);
-  outcomes.push({ ...killed, note: `systemd restarts it (Restart=on-failure); recovery: live again; replication ${restoredAfter >= 0 ? `restored (no under-replicated block) ${restoredAfter.toFixed(0)} s after the count` : 'NOT restored within 10 minutes'}` });
-
-  const removed = await ingestThrough(
-    dir,
-    withHdfs2,
-    'DataNode decommissioned (2 → 1) during ingest',
-    upTo(dir, now),
-    now,
-  );
-  outcomes.push({ ...removed, note: `the \`up\` that decommissioned and removed hdfs-2; live DataNodes after: ${(await hdfsReport(dir, now)).live}` });
-  return outcomes;
+  if (upToIndex >= 6) {
+    await attempt(outcomes, killed, REF, async () => {
+      let restoredAfter = -1;
+      return ingest(
+        killed,
+        withHdfs2,
+        async () => {
+          const t = Date.now();
+          await onNode(dir, withHdfs2, 'hdfs-2', 'systemctl kill -s KILL millrace-hdfs-datanode.service');
+          await sleep(3000);
+          return until(async () => (await hdfsReport(dir, withHdfs2)).live === 4, t, "hdfs-2's DataNode live again");
+        },
+        withHdfs2,
+        async () => {
+          const t = Date.now();
+          restoredAfter = await until(async () => (await hdfsReport(dir, withHdfs2)).underReplicated === 0, t, 'no under-replicated blocks').catch(() => -1);
+          return `systemd restarts it (Restart=on-failure); recovery: live again; replication ${restoredAfter >= 0 ? `restored (no under-replicated block) ${restoredAfter.toFixed(0)} s after the count` : 'NOT restored within 10 minutes'}`;
+        },
+      );
+    });
+  }
+  if (upToIndex >= 7) {
+    await attempt(outcomes, removed, REF, () =>
+      ingest(removed, withHdfs2, upTo(dir, now), now, async () => `the \`up\` that decommissioned and removed hdfs-2; live DataNodes after: ${(await hdfsReport(dir, now)).live}`),
+    );
+  }
 }
 
 /**
@@ -311,6 +445,7 @@ async function upKilledMidway(dir: string, config: string, changed: string): Pro
   const converged = props.trim() === '1' && !third.changed;
   return {
     scenario: '`up` killed mid-change, run again',
+    reference: '',
     acknowledged: 0,
     found: 0,
     duplicates: 0,

@@ -11,31 +11,13 @@ import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, CONFIG, node, REPO, rowsWrittenByIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
+import { cli, CLUSTER, CONFIG, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, ingestWrote, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
 
-const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 // At least 1,000,000 rows to train on after the random 80/20 split: 1.3M leaves ~40,000 rows
 // of margin (the split's own spread is ~450 rows, so 1.25M was a coin flip).
 const N = 1_300_000;
 const INVALID = 100;
 const SCORED = 2000;
-const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
-
-interface Counts {
-  events: number;
-  distinct_ids: number;
-  duplicate_ids: number;
-}
-/** A run's rows, and with lakeTotals the whole events table's (one Spark job reads the files once for both). */
-type LakeStats = Counts & { lake?: Counts };
-
-async function lakeStats(prefix: string, options: { lakeTotals?: boolean } = {}): Promise<LakeStats> {
-  const totals = options.lakeTotals ? ['--lake-totals'] : [];
-  const r = await cli(['submit', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...totals]);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
-  if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeStats;
-}
 
 /**
  * Every message value the topic held when this started, each once: `consume --to-end --json` reads
@@ -204,16 +186,7 @@ describe('ingest restarted mid-stream', () => {
     // is Spark's count of the lake, one job for this run's rows and the whole lake's duplicates.
     const host = await node('spark-1');
     try {
-      const deadline = Date.now() + 10 * 60_000;
-      let last = -1;
-      let unchangedSince = Date.now();
-      for (;;) {
-        const rows = await rowsWrittenByIngest(host, log);
-        if (rows !== last) [last, unchangedSince] = [rows, Date.now()];
-        else if (rows > 0 && Date.now() - unchangedSince >= 12_000) break;
-        if (Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 3000));
-      }
+      await ingestCaughtUp(host, log);
     } finally {
       await host.close();
     }
@@ -233,9 +206,7 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
   it('the running ingest job rides through it: every row lands once, and it is the same job afterwards', async () => {
     const batch = 20_000;
     const source = `itest-nn-${Date.now().toString(36)}`;
-    const running = async (): Promise<{ id: string; name: string; state: string; workDir?: string } | undefined> =>
-      (JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string; state: string; workDir?: string }[]).find((j) => j.name === 'millrace-ingest-flights');
-    const ingest = await running();
+    const ingest = await runningIngest();
     expect(ingest?.workDir).toBeDefined();
     const log = `${ingest!.workDir}/driver.log`;
     const spark = await node('spark-1');
@@ -247,8 +218,7 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
       // Once ingest has written rows of this run (nothing else produces now), the KMS and the
       // NameNode go down and come back while the producer sends and ingest writes.
       const start = Date.now();
-      while ((await rowsWrittenByIngest(spark, log)) === before && Date.now() - start < 120_000) await new Promise((r) => setTimeout(r, 1000));
-      expect(await rowsWrittenByIngest(spark, log)).toBeGreaterThan(before);
+      expect(await ingestWrote(spark, log, before)).toBe(true);
       expect(produced).toBe(false);
       const restartedAt = Date.now();
       // Every file ingest makes in the lake needs the KMS (to decrypt its key) as well as the
@@ -259,27 +229,18 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
       const done = await producing;
       expect(done.code).toBe(0);
       expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
-      // Caught up: rows written, then none for 12 s (the trigger is 2 s), within 10 minutes.
-      const deadline = Date.now() + 10 * 60_000;
-      let last = -1;
-      let unchangedSince = Date.now();
-      for (;;) {
-        const rows = await rowsWrittenByIngest(spark, log);
-        if (rows !== last) [last, unchangedSince] = [rows, Date.now()];
-        else if (Date.now() - unchangedSince >= 12_000 && rows - before >= batch) break;
-        if (Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 3000));
-      }
+      // Caught up: this run's rows written, then none for 12 s, within 10 minutes.
+      const written = await ingestCaughtUp(spark, log, before, batch);
       // The outage was felt: the driver's KMS client failed and retried (its default gives up at once).
       const kmsRetries = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim()) - kmsRetriesBefore;
       expect(kmsRetries).toBeGreaterThan(0);
-      console.log(`KMS down and NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; the driver's KMS calls failed and were retried ${kmsRetries} times; ingest wrote ${last - before} rows in all`);
+      console.log(`KMS down and NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; the driver's KMS calls failed and were retried ${kmsRetries} times; ingest wrote ${written} rows in all`);
     } finally {
       await spark.close();
       await hdfs.close();
     }
     // The same application: it did not die and was not restarted by anyone.
-    const after = await running();
+    const after = await runningIngest();
     expect(after).toEqual(expect.objectContaining({ id: ingest!.id, state: 'RUNNING' }));
     const stats = await lakeStats(`${source}#`);
     expect(stats).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));

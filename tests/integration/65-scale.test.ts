@@ -8,6 +8,9 @@
  * - the node list reordered: `up` changes nothing (ids do not follow list positions);
  * - a broker config change while producing: `up` restarts the brokers one at a time, each back
  *   and fully replicated before the next goes down, and every record is in the topic once;
+ * - kafka-2's DataNode killed with SIGKILL while ingest writes: systemd restarts it, the NameNode
+ *   counts no under-replicated or missing block (a file with a replica on each DataNode included),
+ *   and every row of the run is in the lake once, written by the same ingest job;
  * - dropping the quorum's voter from the config is refused before anything changes;
  * - removing the added broker while a topic has a replica more than one broker can hold is refused;
  * - removing it while producing drains it first: its partitions move to kafka-1, its DataNode is
@@ -23,9 +26,8 @@ import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
 import * as crypto from 'node:crypto';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, kafkaAs, liveDataNodes, node, randomName, REPO, SPARK_FS_SHELL, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, FLIGHTS_SPEC as SPEC, ingestCaughtUp, ingestWrote, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
 
-const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const KAFKA_2 = '127.0.0.37';
 const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
 const KAFKA_2_LINE = `  - { name: kafka-2, roles: [kafka, spark-worker, datanode], address: ${KAFKA_2} }\n`;
@@ -97,7 +99,21 @@ async function replicasOf(topic: string): Promise<string> {
 let rollingTopic = '';
 /** A file written on kafka-2 with one replica, so its blocks are on kafka-2's DataNode alone, and its digest. */
 let onKafka2 = { path: '', sha256: '' };
-const HADOOP_AS_HDFS = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*' org.apache.hadoop.fs.FsShell";
+const HADOOP_AS_HDFS_CMD = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*'";
+const HADOOP_AS_HDFS = `${HADOOP_AS_HDFS_CMD} org.apache.hadoop.fs.FsShell`;
+const DFSADMIN = `${HADOOP_AS_HDFS_CMD} org.apache.hadoop.hdfs.tools.DFSAdmin`;
+
+/** Starts the flights ingest (as 60 leaves it running) and waits until the master lists it as running. */
+async function startIngest(): Promise<SparkJob> {
+  await cli(['topics', 'create', 'flights', '-c', CONFIG]);
+  const r = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
+  if (r.code !== 0) throw new Error(`submitting ingest failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  for (const start = Date.now(); Date.now() - start < 180_000; await new Promise((res) => setTimeout(res, 3000))) {
+    const job = await runningIngest();
+    if (job?.state === 'RUNNING') return job;
+  }
+  throw new Error('ingest submitted, but the master does not list it as running after 3 minutes');
+}
 
 beforeAll(async () => {
   await ensureBaseCluster();
@@ -195,6 +211,58 @@ describe('scaling out and rolling changes', () => {
     console.log(
       `rolling restart: ${first.name} down ${first.down} up ${first.up}, ${second.name} down ${second.down} (${second.down - first.up}s after) up ${second.up}; up took ${up.seconds.toFixed(0)}s; ${r.sent} acknowledged, ${r.messages} in the topic, ${r.duplicates} duplicates, ${r.retriedBatches} re-sends`,
     );
+  }, 15 * 60_000);
+
+  it("a DataNode killed with SIGKILL during ingest: systemd restarts it, the NameNode counts no block short of replicas, and every row lands once, written by the same job", async () => {
+    const batch = 20_000;
+    const source = `itest-dn-kill-${Date.now().toString(36)}`;
+    // The pipeline's ingest runs since 60; when this file runs alone, it is started here.
+    const ingest = (await runningIngest()) ?? (await startIngest());
+    expect(ingest.workDir).toBeDefined();
+    const log = `${ingest.workDir}/driver.log`;
+    // A file with a replica on each DataNode: the one on kafka-2 dies with it and must be counted again.
+    const twoReplicas = `/tmp/${randomName('itest-two-replicas')}.bin`;
+    await on('hdfs-1', (h) => h.execOrThrow(`head -c 3000000 /dev/urandom > /tmp/itest-two.bin && ${HADOOP_AS_HDFS} -D dfs.replication=2 -put /tmp/itest-two.bin ${twoReplicas}; rm -f /tmp/itest-two.bin`));
+    const UNIT = 'millrace-hdfs-datanode.service';
+    const pidBefore = (await on('kafka-2', (h) => h.execOrThrow(`systemctl show -p MainPID --value ${UNIT}`))).trim();
+    const spark = await node('spark-1');
+    let killedAfter = 0;
+    try {
+      const before = await rowsWrittenByIngest(spark, log);
+      let produced = false;
+      const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2100000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
+      // Once ingest writes rows of this run, kafka-2's DataNode dies mid-stream.
+      const start = Date.now();
+      expect(await ingestWrote(spark, log, before)).toBe(true);
+      expect(produced).toBe(false);
+      killedAfter = (Date.now() - start) / 1000;
+      await on('kafka-2', (h) => h.execOrThrow(`systemctl kill -s KILL ${UNIT}`));
+      const done = await producing;
+      expect(done.code).toBe(0);
+      expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
+      await ingestCaughtUp(spark, log, before, batch);
+    } finally {
+      await spark.close();
+    }
+    // systemd started a new DataNode process (Restart=on-failure).
+    const unit = await on('kafka-2', (h) => h.execOrThrow(`systemctl show -p MainPID -p ActiveState -p NRestarts ${UNIT}`));
+    expect(unit).toMatch(/^ActiveState=active$/m);
+    expect(unit).not.toMatch(new RegExp(`^MainPID=(0|${pidBefore})$`, 'm'));
+    expect(Number(/^NRestarts=(\d+)$/m.exec(unit)?.[1])).toBeGreaterThanOrEqual(1);
+    // Replication restored: both DataNodes live, and the NameNode counts no under-replicated or missing block (within 3 minutes).
+    let report = '';
+    for (const start = Date.now(); Date.now() - start < 180_000; await new Promise((r) => setTimeout(r, 3000))) {
+      report = await on('hdfs-1', (h) => h.execOrThrow(`${DFSADMIN} -report`));
+      if (/^Live datanodes \(2\)/m.test(report) && /^\s*Under replicated blocks: 0$/m.test(report) && /^\s*Missing blocks: 0$/m.test(report)) break;
+    }
+    expect(report).toMatch(/^Live datanodes \(2\)/m);
+    expect(report).toMatch(/^\s*Under replicated blocks: 0$/m);
+    expect(report).toMatch(/^\s*Missing blocks: 0$/m);
+    expect((await on('hdfs-1', (h) => h.execOrThrow(`${HADOOP_AS_HDFS} -stat %r ${twoReplicas} && ${HADOOP_AS_HDFS} -rm -skipTrash ${twoReplicas}`))).trim().split('\n')[0]).toBe('2');
+    // The same job, never restarted, wrote every row once.
+    expect(await runningIngest()).toEqual(expect.objectContaining({ id: ingest.id, state: 'RUNNING' }));
+    expect(await lakeStats(`${source}#`)).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
+    console.log(`DataNode SIGKILL: kafka-2's DataNode killed ${killedAfter.toFixed(0)} s after ingest first wrote this run's rows; restarted by systemd; no block under-replicated or missing; ${batch} of ${batch} rows in the lake once, by the same job`);
   }, 15 * 60_000);
 
   it('a config without the quorum\'s voter is refused before anything changes (exit 2)', async () => {

@@ -191,6 +191,66 @@ export async function rowsWrittenByIngest(host: RemoteHost, driverLog: string): 
   return lines.reduce((sum, p) => sum + (p.output_rows ?? 0), 0);
 }
 
+/** The pipeline spec and the Spark jobs the integration tests submit. */
+export const FLIGHTS_SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
+export const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
+
+export interface SparkJob {
+  id: string;
+  name: string;
+  state: string;
+  /** The driver's working directory on the spark-master's node (driver.log is there). */
+  workDir?: string;
+}
+
+/** The running streaming ingest of the flights spec, as `jobs` lists it. */
+export async function runningIngest(): Promise<SparkJob | undefined> {
+  const r = await cli(['jobs', '--json', '-c', CONFIG]);
+  if (r.code !== 0) throw new Error(`millrace jobs failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+  return (JSON.parse(r.stdout) as SparkJob[]).find((j) => j.name === 'millrace-ingest-flights');
+}
+
+/**
+ * Until the ingest job whose driver log this is has caught up: it wrote at least `atLeast` rows
+ * since `before`, then none for 12 s (its trigger is 2 s); at most 10 minutes. The rows it wrote since `before`.
+ */
+export async function ingestCaughtUp(host: RemoteHost, driverLog: string, before = 0, atLeast = 1): Promise<number> {
+  const deadline = Date.now() + 10 * 60_000;
+  let last = -1;
+  let unchangedSince = Date.now();
+  for (;;) {
+    const rows = await rowsWrittenByIngest(host, driverLog);
+    if (rows !== last) [last, unchangedSince] = [rows, Date.now()];
+    else if (Date.now() - unchangedSince >= 12_000 && rows - before >= atLeast) break;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  return last - before;
+}
+
+/** Until the ingest job has written rows beyond `before` (at most 2 minutes); whether it did. */
+export async function ingestWrote(host: RemoteHost, driverLog: string, before: number): Promise<boolean> {
+  for (const start = Date.now(); Date.now() - start < 120_000; await new Promise((r) => setTimeout(r, 1000))) {
+    if ((await rowsWrittenByIngest(host, driverLog)) > before) return true;
+  }
+  return false;
+}
+
+export interface LakeCounts {
+  events: number;
+  distinct_ids: number;
+  duplicate_ids: number;
+}
+
+/** Rows of the lake whose ids start with `prefix`, counted by Spark (lake_stats.py); with lakeTotals, the whole events table's too. */
+export async function lakeStats(prefix: string, options: { lakeTotals?: boolean } = {}): Promise<LakeCounts & { lake?: LakeCounts }> {
+  const totals = options.lakeTotals ? ['--lake-totals'] : [];
+  const r = await cli(['submit', '--spec', FLIGHTS_SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...totals]);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
+  if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeCounts & { lake?: LakeCounts };
+}
+
 /** A DataNode as the NameNode's LiveNodes (JMX, over HTTPS on hdfs-1) has it. */
 export interface LiveDataNode {
   /** ip:port, the address the NameNode knows it by (the source address of its registration). */
