@@ -4,7 +4,7 @@ import { UsageError } from '../lib/errors';
 import { expandHome } from '../lib/paths';
 import { Inventory, writeInventory } from '../lib/inventory';
 import { clusterSshKey } from './ssh-key';
-import type { DeleteResult, NodeState, Target, TargetCapabilities } from './target';
+import type { DeleteResult, NodeState, Report, Target, TargetCapabilities, UpOptions } from './target';
 
 /** A static host is logged in to as ssh.user (or the node's user), root if neither is set. */
 export const STATIC_DEFAULT_USER = 'root';
@@ -38,7 +38,8 @@ export class StaticTarget implements Target {
 
   async checkPrerequisites(): Promise<void> {}
 
-  async createNodes(): Promise<Inventory> {
+  async createNodes(_report: Report, opts: UpOptions = {}): Promise<Inventory> {
+    await opts.beforeChanges?.();
     const inventory = staticInventory(this.config);
     writeInventory(inventory);
     return inventory;

@@ -36,6 +36,12 @@ export interface UpOptions {
   confirm?: (summary: { text: string; changes: number }) => Promise<boolean>;
   /** A saved plan to apply exactly. */
   planFile?: string;
+  /**
+   * Runs once the changes are confirmed (or need no question), before any node is created,
+   * changed or destroyed: where `up` drains the brokers and decommissions the DataNodes that leave,
+   * so that a plan the operator turns down leaves the cluster as it was.
+   */
+  beforeChanges?: () => Promise<void>;
 }
 
 export interface DeleteResult {

@@ -9,7 +9,7 @@ import { checkInputFile, checkOutputDir, checkOutputFile, clusterStateDir } from
 import * as fs from 'node:fs';
 import { clusterSshKey } from '../../targets/ssh-key';
 import { targetFor } from '../../targets/target';
-import { bootstrap, describeOutcome, finishRemovals, prepareRemovals } from '../bootstrap';
+import { bootstrap, describeOutcome, finishRemovals, prepareRemovals, type Removals } from '../bootstrap';
 import { ensureKafkaIdentities } from '../../provisioning/kafka-identities';
 import { configFor, globals, output } from '../context';
 import * as path from 'node:path';
@@ -65,12 +65,16 @@ export function registerInfra(program: Command): void {
       await target.checkPrerequisites();
       // Before any node is made or changed: ids for new kafka nodes, or a refusal to change the quorum.
       ensureKafkaIdentities(config.name, config.nodes.filter((n) => n.roles.includes('kafka')).map((n) => n.name), config.kafka.controllers);
-      // Brokers the config no longer has are drained and stopped before their nodes go.
-      const removals = await prepareRemovals(config, (m) => logger().info({ step: 'remove' }, m));
+      let removals: Removals = { brokerIds: [] };
       const inventory = await target.createNodes((m) => logger().info({ target: target.name }, m), {
         yes: !!opts.yes,
         ...(opts.plan ? { planFile: opts.plan } : {}),
         confirm: (summary) => confirm(`${summary.text}\nApply these changes to cluster "${config.name}"?`, 'apply', 'pass --yes, or save the plan with `millrace plan --target aws -o FILE` and apply it with `millrace up --target aws --plan FILE`'),
+        // Once the changes are confirmed, before a node goes: the brokers and DataNodes the config
+        // no longer has are drained, decommissioned and stopped (a plan turned down changes nothing).
+        beforeChanges: async () => {
+          removals = await prepareRemovals(config, (m) => logger().info({ step: 'remove' }, m));
+        },
       });
       if (opts.infraOnly) {
         output(this, `${inventory.nodes.length} nodes ready (not bootstrapped):\n${inventory.nodes.map((n) => `  ${n.name}  ${n.sshUser}@${n.sshAddress}  private ${n.privateAddress}${n.publicAddress ? `  public ${n.publicAddress}` : ''}  ${n.roles.join('+')}`).join('\n')}`, { inventory });

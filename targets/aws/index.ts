@@ -39,6 +39,8 @@ export interface AwsUpOptions extends AwsOptions {
   confirm?: (summary: PlanSummary) => Promise<boolean>;
   /** A plan saved by `plan -o`: applied exactly, with no new plan and no question. */
   planFile?: string;
+  /** Runs after the confirmation, before terraform applies anything (see UpOptions). */
+  beforeChanges?: () => Promise<void>;
 }
 
 export interface AwsDownOptions extends AwsOptions {
@@ -137,6 +139,7 @@ export async function upAws(config: ClusterConfig, opts: AwsUpOptions): Promise<
     }
   }
   try {
+    await opts.beforeChanges?.();
     await runTerraform(p.bin, ['apply', '-input=false', ...p.color, planFile], {
       cwd: p.stackDir,
       sink: p.sink,

@@ -26,7 +26,7 @@ import { connect } from '../../provisioning/remote-host';
 import { renderUserData } from '../../templates/cloud-init';
 import { render } from '../../templates/render';
 import { clusterSshKey } from '../ssh-key';
-import type { DeleteResult, NodeState, Report, Target, TargetCapabilities } from '../target';
+import type { DeleteResult, NodeState, Report, Target, TargetCapabilities, UpOptions } from '../target';
 import { ensureImage } from './image';
 import { installSourceAddress, sourceAddressShim } from './source-address';
 
@@ -91,8 +91,9 @@ export class LocalTarget implements Target {
   }
 
   /** Creates (or reuses) and boots every node, waits until its login user can sudo, and writes the inventory. */
-  async createNodes(report: Report): Promise<Inventory> {
+  async createNodes(report: Report, opts: UpOptions = {}): Promise<Inventory> {
     checkLocalPrerequisites();
+    await opts.beforeChanges?.();
     const config = this.config;
     const key = clusterSshKey(config);
     const user = bootedNodeUser(config);

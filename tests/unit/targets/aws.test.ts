@@ -125,6 +125,29 @@ describe('upAws', () => {
     expect(fs.existsSync(upPlan())).toBe(false);
   });
 
+  it('runs beforeChanges (where up drains leaving brokers and DataNodes) only once confirmed, after the plan and before apply', async () => {
+    const turnedDown = jest.fn(async () => undefined);
+    await failure(upAws(config(), { publicKey: PUBLIC_KEY, stream: sink, confirm: async () => false, beforeChanges: turnedDown }));
+    expect(turnedDown).not.toHaveBeenCalled();
+    fs.rmSync(path.join(tmp, 'calls.jsonl'));
+    let seenAtDrain: string[] = [];
+    const drain = jest.fn(async () => {
+      seenAtDrain = calls().map((c) => c.args[0]!);
+    });
+    await upAws(config(), { publicKey: PUBLIC_KEY, stream: sink, confirm: async () => true, beforeChanges: drain });
+    expect(drain).toHaveBeenCalledTimes(1);
+    expect(seenAtDrain).toEqual(['init', 'plan', 'show']);
+    expect(calls().map((c) => c.args[0])).toEqual(['init', 'plan', 'show', 'apply', 'output']);
+  });
+
+  it('does not apply when beforeChanges fails (a drain refused): the error stands, nothing is created', async () => {
+    const refused = new MillraceError('removing broker 2 would leave 1 broker for partitions with more replicas; nothing was changed');
+    const error = await failure(upAws(config(), { publicKey: PUBLIC_KEY, stream: sink, yes: true, beforeChanges: async () => Promise.reject(refused) }));
+    expect(error).toBe(refused);
+    expect(calls().map((c) => c.args[0])).toEqual(['init', 'plan', 'show']);
+    expect(fs.existsSync(inventoryPath('demo'))).toBe(false);
+  });
+
   it('applies a plan saved by planAws exactly, without a new plan and without asking', async () => {
     const saved = path.join(tmp, 'reviewed.tfplan');
     const summary = await planAws(config(), { publicKey: PUBLIC_KEY, stream: sink, out: saved });
