@@ -11,7 +11,7 @@ import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, CONFIG, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, ingestWrote, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
+import { cli, CLUSTER, CONFIG, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, lakeStats, node, REPO, runningIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
 
 // At least 1,000,000 rows to train on after the random 80/20 split: 1.3M leaves ~40,000 rows
 // of margin (the split's own spread is ~450 rows, so 1.25M was a coin flip).
@@ -212,29 +212,17 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
     const spark = await node('spark-1');
     const hdfs = await node('hdfs-1');
     try {
-      const before = await rowsWrittenByIngest(spark, log);
-      let produced = false;
-      const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2000000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
-      // Once ingest has written rows of this run (nothing else produces now), the KMS and the
-      // NameNode go down and come back while the producer sends and ingest writes.
-      const start = Date.now();
-      expect(await ingestWrote(spark, log, before)).toBe(true);
-      expect(produced).toBe(false);
-      const restartedAt = Date.now();
       // Every file ingest makes in the lake needs the KMS (to decrypt its key) as well as the
-      // NameNode. The KMS is down 15 s, then the NameNode restarts while the KMS starts again, as
-      // an `up` that changes the Hadoop config restarts both.
+      // NameNode. Mid-stream, the KMS is down 15 s, then the NameNode restarts while the KMS starts
+      // again, as an `up` that changes the Hadoop config restarts both.
       const kmsRetriesBefore = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim());
-      await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service && sleep 15 && systemctl restart millrace-hdfs-namenode.service && systemctl start millrace-hadoop-kms.service');
-      const done = await producing;
-      expect(done.code).toBe(0);
-      expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
-      // Caught up: this run's rows written, then none for 12 s, within 10 minutes.
-      const written = await ingestCaughtUp(spark, log, before, batch);
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_000_000 }, async () => {
+        await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service && sleep 15 && systemctl restart millrace-hdfs-namenode.service && systemctl start millrace-hadoop-kms.service');
+      });
       // The outage was felt: the driver's KMS client failed and retried (its default gives up at once).
       const kmsRetries = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim()) - kmsRetriesBefore;
       expect(kmsRetries).toBeGreaterThan(0);
-      console.log(`KMS down and NameNode restarted ${((restartedAt - start) / 1000).toFixed(0)} s after ingest first wrote this run's rows; the driver's KMS calls failed and were retried ${kmsRetries} times; ingest wrote ${written} rows in all`);
+      console.log(`KMS down and NameNode restarted ${faultAfterSeconds.toFixed(0)} s after ingest first wrote this run's rows; the driver's KMS calls failed and were retried ${kmsRetries} times; ingest wrote ${written} rows in all`);
     } finally {
       await spark.close();
       await hdfs.close();

@@ -26,7 +26,7 @@ import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
 import * as crypto from 'node:crypto';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, FLIGHTS_SPEC as SPEC, ingestCaughtUp, ingestWrote, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, faultMidIngest, FLIGHTS_SPEC as SPEC, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const KAFKA_2 = '127.0.0.37';
 const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
@@ -228,19 +228,9 @@ describe('scaling out and rolling changes', () => {
     const spark = await node('spark-1');
     let killedAfter = 0;
     try {
-      const before = await rowsWrittenByIngest(spark, log);
-      let produced = false;
-      const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2100000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', CONFIG]).finally(() => (produced = true));
-      // Once ingest writes rows of this run, kafka-2's DataNode dies mid-stream.
-      const start = Date.now();
-      expect(await ingestWrote(spark, log, before)).toBe(true);
-      expect(produced).toBe(false);
-      killedAfter = (Date.now() - start) / 1000;
-      await on('kafka-2', (h) => h.execOrThrow(`systemctl kill -s KILL ${UNIT}`));
-      const done = await producing;
-      expect(done.code).toBe(0);
-      expect((JSON.parse(done.stdout) as { sent: number }).sent).toBe(batch);
-      await ingestCaughtUp(spark, log, before, batch);
+      ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000 }, async () => {
+        await on('kafka-2', (h) => h.execOrThrow(`systemctl kill -s KILL ${UNIT}`));
+      }));
     } finally {
       await spark.close();
     }

@@ -236,6 +236,36 @@ export async function ingestWrote(host: RemoteHost, driverLog: string, before: n
   return false;
 }
 
+/**
+ * A fault in the middle of running ingest: `batch` flights (from row `skip` of the 3M file) are
+ * produced at 1,000/s under `source`; once ingest has written rows of them (nothing else produces
+ * then) and while the producer still sends, `fault` runs; then the producer must finish with every
+ * record acknowledged, and ingest catch up. The seconds from ingest's first write of the run to the
+ * fault, and the rows ingest wrote since the start.
+ */
+export async function faultMidIngest(
+  spark: RemoteHost,
+  driverLog: string,
+  run: { source: string; batch: number; skip: number },
+  fault: () => Promise<void>,
+): Promise<{ faultAfterSeconds: number; written: number }> {
+  const before = await rowsWrittenByIngest(spark, driverLog);
+  let produced = false;
+  const producing = cli(['produce', '--json', '--spec', FLIGHTS_SPEC, '--source', 'vega:flights-3m.parquet', '--skip', String(run.skip), '--limit', String(run.batch), '--rate', '1000', '--source-name', run.source, '-c', CONFIG]).finally(
+    () => (produced = true),
+  );
+  const start = Date.now();
+  if (!(await ingestWrote(spark, driverLog, before))) throw new Error(`ingest wrote no row of ${run.source} within 2 minutes of the producer's start (${driverLog})`);
+  if (produced) throw new Error(`the producer of ${run.source} finished before ingest wrote its first rows: the fault would not be mid-stream`);
+  const faultAfterSeconds = (Date.now() - start) / 1000;
+  await fault();
+  const done = await producing;
+  if (done.code !== 0) throw new Error(`produce of ${run.source} failed (exit ${done.code}):\n${done.stderr.slice(-3000)}`);
+  const sent = (JSON.parse(done.stdout) as { sent: number }).sent;
+  if (sent !== run.batch) throw new Error(`produce of ${run.source} acknowledged ${sent} of ${run.batch} records`);
+  return { faultAfterSeconds, written: await ingestCaughtUp(spark, driverLog, before, run.batch) };
+}
+
 export interface LakeCounts {
   events: number;
   distinct_ids: number;
