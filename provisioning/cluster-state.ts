@@ -74,6 +74,7 @@ function requiredStateFiles(clusterName: string, inventory: Pick<Inventory, 'nod
           path.join(dir, 'kafka-cluster-id'),
           path.join(secrets, 'kms-keystore-password'),
           path.join(secrets, 'spark-auth-secret'),
+          path.join(secrets, 'spark-keystore-password'),
           ...inventory.nodes.flatMap((n) => [path.join(secrets, 'nodes', n.name, 'keystore-password'), path.join(secrets, 'nodes', n.name, 'truststore-password')]),
         ]
       : []),
@@ -175,6 +176,7 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
     secrets: {
       kmsKeystorePassword: secret(path.join(secretsDir, 'kms-keystore-password'), randomSecret),
       sparkAuthSecret: secret(path.join(secretsDir, 'spark-auth-secret'), randomSecret),
+      sparkKeystorePassword: secret(path.join(secretsDir, 'spark-keystore-password'), randomSecret),
       nodes: Object.fromEntries(
         inventory.nodes.map((n) => [
           n.name,

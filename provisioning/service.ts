@@ -99,6 +99,12 @@ export interface ClusterSecrets {
   kmsKeystorePassword: string;
   /** spark.authenticate.secret: every Spark daemon and application shares it. */
   sparkAuthSecret: string;
+  /**
+   * Password of every Spark node's keystore and RPC truststore (each holds its own node's key). One
+   * for the cluster, like the Spark secret beside it in spark-defaults.conf: an application's TLS
+   * settings are the driver's, which it hands its executors on every node.
+   */
+  sparkKeystorePassword: string;
   /** Per node: passwords of the keystores made on it. */
   nodes: Record<string, { keystorePassword: string; truststorePassword: string }>;
 }

@@ -26,7 +26,8 @@ export function serviceTlsPaths(ctx: NodeContext, user: ServiceUser): ServiceTls
     pem: `${dir}/node.pem`,
     keystore: `${dir}/keystore.p12`,
     passwordFile: `${dir}/keystore.password`,
-    password: nodeSecrets(ctx).keystorePassword,
+    // Spark's is the cluster's: executors get the driver's TLS settings, password included, on every node.
+    password: user === 'spark' ? ctx.cluster.secrets.sparkKeystorePassword : nodeSecrets(ctx).keystorePassword,
   };
 }
 

@@ -69,6 +69,7 @@ nodes:
     const values = [
       f.secrets.kmsKeystorePassword,
       f.secrets.sparkAuthSecret,
+      f.secrets.sparkKeystorePassword,
       ...Object.values(f.secrets.nodes).flatMap((n) => [n.keystorePassword, n.truststorePassword]),
       ...Object.values(f.tls).flatMap((t) => [t.keyPem, ...(t.kafka ? [t.kafka.keyPem] : []), ...(t.spark ? [t.spark.keyPem] : [])]),
       f.pipelineClient.keyPem,

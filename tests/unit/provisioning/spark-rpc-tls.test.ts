@@ -36,10 +36,10 @@ describe('Spark RPC over TLS: rendered config', () => {
         'spark.ssl.rpc.enabled': true,
         'spark.ssl.rpc.keyStore': '/etc/millrace/tls/spark/keystore.p12',
         'spark.ssl.rpc.keyStoreType': 'PKCS12',
-        'spark.ssl.rpc.keyStorePassword': 'ks-spark-1',
-        'spark.ssl.rpc.keyPassword': 'ks-spark-1',
+        'spark.ssl.rpc.keyStorePassword': 'fixture-spark-keystore-password',
+        'spark.ssl.rpc.keyPassword': 'fixture-spark-keystore-password',
         'spark.ssl.rpc.trustStore': '/etc/millrace/tls/spark/truststore.jks',
-        'spark.ssl.rpc.trustStorePassword': 'ks-spark-1',
+        'spark.ssl.rpc.trustStorePassword': 'fixture-spark-keystore-password',
         'spark.ssl.rpc.protocol': 'TLSv1.3',
         'spark.authenticate': true,
         'spark.authenticate.secret': 'fixture-spark-secret',
@@ -48,6 +48,25 @@ describe('Spark RPC over TLS: rendered config', () => {
     );
     // The RPC namespace has no port of its own: Spark's RPC ports stay where the firewall expects them.
     expect(p['spark.ssl.rpc.port']).toBeUndefined();
+  });
+
+  it("gives every Spark node's keystore the cluster's one Spark keystore password: an executor on another worker's node opens its own keystore with the driver's settings", () => {
+    const f = factsFor('name: demo\nnodes:\n  - { name: kafka-1, roles: [kafka] }\n  - { name: spark-1, roles: [spark-master, spark-worker] }\n  - { name: hdfs-1, roles: [namenode, datanode, kms, spark-worker] }\n');
+    const passwords = (node: (typeof f.nodes)[number]): string[] =>
+      Object.entries(buildSparkDefaults({ cluster: f, node }))
+        .filter(([k]) => /^spark\.ssl\..*Password$/.test(k))
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .sort();
+    const [master, worker] = [f.nodes.find((n) => n.name === 'spark-1')!, f.nodes.find((n) => n.name === 'hdfs-1')!];
+    expect(passwords(master).length).toBeGreaterThanOrEqual(7);
+    expect(passwords(worker)).toEqual(passwords(master));
+    expect(passwords(master).every((p) => p.endsWith('=fixture-spark-keystore-password'))).toBe(true);
+    // The keystore each node builds is locked with that password (its password file), around the node's own key.
+    const plans = planCluster(f);
+    for (const name of ['spark-1', 'hdfs-1']) {
+      const file = plans.find((p) => p.node.name === name)!.files.find((x) => x.path === '/etc/millrace/tls/spark/keystore.password');
+      expect([name, file?.content, file?.mode.toString(8), file?.owner]).toEqual([name, 'fixture-spark-keystore-password', '600', 'spark']);
+    }
   });
 
   it('turns kill off on every UI, the decommission endpoint off, and the ACLs on with the admins named', () => {
