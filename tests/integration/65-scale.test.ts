@@ -154,8 +154,18 @@ describe('scaling out and rolling changes', () => {
       await h.execOrThrow(`${HADOOP_AS_HDFS} -D dfs.replication=1 -put /tmp/itest-on-kafka-2.bin ${onKafka2.path} && ${HADOOP_AS_HDFS} -chmod 644 ${onKafka2.path} && rm /tmp/itest-on-kafka-2.bin`);
     });
     expect((await liveDataNodes()).find((d) => d.xferaddr === `${KAFKA_2}:9866`)!.numBlocks).toBeGreaterThan(blocksBefore);
-    // The Spark worker on kafka-2 joined the master too.
+    // The Spark worker on kafka-2 joined the master too, and runs executors: an application spread
+    // over both workers (it waits for both executors) gets one there, which opens kafka-2's own
+    // keystore with the TLS settings the driver on spark-1 hands it.
     expect(await aliveWorkers(SCALED)).toBe('2 of 2');
+    const pi = await cli(['submit', '-c', CONFIG, '--conf', 'spark.cores.max=2', '--conf', 'spark.executor.cores=1', '--conf', 'spark.scheduler.minRegisteredResourcesRatio=1.0', '--conf', 'spark.scheduler.maxRegisteredResourcesWaitingTime=90s', JOB('check_pi.py'), '--', '8']);
+    expect(pi.stderr.slice(-2000)).not.toMatch(/^error:/m);
+    expect(pi.code).toBe(0);
+    expect(pi.stdout).toMatch(/Pi is roughly 3\.\d+ \(executors: 2, tasks: 8\)/);
+    const appId = /app-\d{14}-\d{4}/.exec(pi.stdout + pi.stderr)?.[0];
+    expect(appId).toBeDefined();
+    const onKafka2Worker = await on('kafka-2', (h) => h.execOrThrow(`cd /var/lib/millrace/spark/work/${appId} && for d in */; do printf '%s %s\\n' "$d" "$(grep -c 'Exception in thread' "$d/stderr" || true)"; done`));
+    expect(onKafka2Worker.trim().split('\n')).toEqual([expect.stringMatching(/^\d+\/ 0$/)]);
     expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1, 'kafka-2': 2 }, nextId: 3, controllers: ['kafka-1'] });
     const [props, meta, quorum] = await on('kafka-2', async (h) => [
       await h.execOrThrow('cat /etc/millrace/kafka/server.properties'),
