@@ -13,6 +13,8 @@ import { CA_PEM, serviceKeyFiles, serviceTlsPaths, TLS_DIR, tlsDirectories, trus
 
 export const SPARK_CONF = '/etc/millrace/spark';
 const SPARK_DATA = '/var/lib/millrace/spark';
+/** Where the master keeps what it recovers after a restart (spark.deploy.recoveryDirectory). */
+const SPARK_RECOVERY = `${SPARK_DATA}/recovery`;
 /** Where `millrace submit` keeps each application's driver directory on the master node. */
 export const APPS_DIR = `${SPARK_DATA}/apps`;
 const UNITS = { master: 'millrace-spark-master.service', worker: 'millrace-spark-worker.service' } as const;
@@ -92,6 +94,11 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     ...(sparkSupportsRpcTls(facts.config.versions.spark) ? sslNamespace('rpc', ctx) : {}),
     // The REST submission server cannot authenticate (and would be one more port): off.
     'spark.master.rest.enabled': false,
+    // A restarted master (an `up` that changes Spark's config or upgrades it, a reboot) reads its
+    // workers and running applications back from disk, and they re-register with it: without
+    // this it forgets them, and every running application, the streaming jobs included, dies.
+    'spark.deploy.recoveryMode': 'FILESYSTEM',
+    'spark.deploy.recoveryDirectory': SPARK_RECOVERY,
     // UIs over TLS: daemons on their UI port + 400, applications within the application range.
     ...sslNamespace('standalone', ctx),
     ...sslNamespace('ui', ctx, APP_PORTS.port + 60),
@@ -282,6 +289,7 @@ const dirs = [
   { path: SPARK_DATA, mode: '750', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/local`, mode: '700', owner: 'spark:spark' },
   { path: `${SPARK_DATA}/work`, mode: '700', owner: 'spark:spark' },
+  { path: SPARK_RECOVERY, mode: '700', owner: 'spark:spark' },
   { path: APPS_DIR, mode: '750', owner: 'spark:spark' },
   { path: '/var/log/millrace/spark', mode: '750', owner: 'spark:spark' },
 ];
