@@ -204,7 +204,7 @@ async function fiveNodePhase(wanted: (s: string) => boolean, outcomes: Outcome[]
       await attempt(outcomes, LARGE_SCENARIOS[1]!, REF, () =>
         ingest(LARGE_SCENARIOS[1]!, config, async () => {
           const t = Date.now();
-          await onNode(dir, config, 'kafka-2', 'systemctl kill -s KILL millrace-kafka.service');
+          await onNode(dir, config, 'kafka-2', 'systemctl kill --kill-whom=main -s KILL millrace-kafka.service');
           const serving = await untilServing(dir, config, 'kafka-2', t);
           const inSync = await until(async () => (await underReplicated(dir, config)) === 0, t, 'no under-replicated partition');
           return Math.max(serving, inSync);
@@ -406,7 +406,7 @@ async function dataNodeScenarios(dir: string, now: string, upToIndex: number, ou
         withHdfs2,
         async () => {
           const t = Date.now();
-          await onNode(dir, withHdfs2, 'hdfs-2', 'systemctl kill -s KILL millrace-hdfs-datanode.service');
+          await onNode(dir, withHdfs2, 'hdfs-2', 'systemctl kill --kill-whom=main -s KILL millrace-hdfs-datanode.service');
           await sleep(3000);
           return until(async () => (await hdfsReport(dir, withHdfs2)).live === 4, t, "hdfs-2's DataNode live again");
         },

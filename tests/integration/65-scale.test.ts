@@ -247,7 +247,7 @@ describe('scaling out and rolling changes', () => {
     let killedAfter = 0;
     try {
       ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000 }, async () => {
-        await on('kafka-2', (h) => h.execOrThrow(`systemctl kill -s KILL ${UNIT}`));
+        await on('kafka-2', (h) => h.execOrThrow(`systemctl kill --kill-whom=main -s KILL ${UNIT}`));
       }));
     } finally {
       await spark.close();
