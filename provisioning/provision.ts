@@ -245,6 +245,14 @@ async function provisionHost(
 }
 
 /**
+ * Services whose restarts share one queue. A Spark worker that restarts while the master restarts
+ * and recovers its workers from disk (spark.deploy.recoveryMode) takes the master's "master
+ * changed" meant for the worker it replaced at the same address, answers with its new id, and
+ * never registers: the master and the workers restart one at a time, each back before the next.
+ */
+const RESTART_GROUPS: Readonly<Record<string, string>> = { 'spark-master': 'spark', 'spark-worker': 'spark' };
+
+/**
  * Restarts of one service run one node at a time across the cluster: a config change or an
  * upgrade never takes down two brokers (or two DataNodes) at once. Once one of them fails, the
  * nodes still waiting are not restarted (as `certs rotate`'s rolling passes stop).
@@ -254,10 +262,11 @@ export class RollingRestarts {
   private readonly failed = new Map<string, string>();
 
   one<T>(serviceId: string, node: string, restart: () => Promise<T>): Promise<T> {
-    let queue = this.queues.get(serviceId);
-    if (!queue) this.queues.set(serviceId, (queue = pLimit(1)));
+    const group = RESTART_GROUPS[serviceId] ?? serviceId;
+    let queue = this.queues.get(group);
+    if (!queue) this.queues.set(group, (queue = pLimit(1)));
     return queue(async () => {
-      const first = this.failed.get(serviceId);
+      const first = this.failed.get(group);
       if (first)
         throw new MillraceError(`${serviceId} on ${node} was not restarted: its restart on ${first} failed first, and a rolling restart stops there`, {
           hint: 'fix the node that failed (see its error), then run `millrace up` again to restart the rest',
@@ -265,7 +274,7 @@ export class RollingRestarts {
       try {
         return await restart();
       } catch (error) {
-        this.failed.set(serviceId, node);
+        this.failed.set(group, node);
         throw error;
       }
     });

@@ -1,4 +1,4 @@
-/** A service restarts on one node at a time across the cluster; different services do not wait for each other. */
+/** A service restarts on one node at a time across the cluster; different services do not wait for each other, except the Spark master and workers. */
 import { RollingRestarts } from '../../../provisioning/provision';
 
 describe('rolling restarts', () => {
@@ -23,6 +23,19 @@ describe('rolling restarts', () => {
     expect(events.filter((e) => e.startsWith('kafka'))).toEqual(['kafka@kafka-1 down', 'kafka@kafka-1 up', 'kafka@kafka-2 down', 'kafka@kafka-2 up', 'kafka@kafka-3 down', 'kafka@kafka-3 up']);
     // The DataNode restarted while kafka-1 was still down.
     expect(events.indexOf('hdfs-datanode@hdfs-1 up')).toBeLessThan(events.indexOf('kafka@kafka-1 up'));
+  });
+
+  it("restarts the Spark master and workers one at a time between them: a worker restarted during the master's recovery never registers", async () => {
+    const restarts = new RollingRestarts();
+    const events: string[] = [];
+    const restart = (service: string, node: string, ms: number) =>
+      restarts.one(service, node, async () => {
+        events.push(`${service}@${node} down`);
+        await new Promise((r) => setTimeout(r, ms));
+        events.push(`${service}@${node} up`);
+      });
+    await Promise.all([restart('spark-master', 'spark-1', 30), restart('spark-worker', 'hdfs-1', 5), restart('spark-worker', 'spark-1', 5)]);
+    expect(events).toEqual(['spark-master@spark-1 down', 'spark-master@spark-1 up', 'spark-worker@hdfs-1 down', 'spark-worker@hdfs-1 up', 'spark-worker@spark-1 down', 'spark-worker@spark-1 up']);
   });
 
   it('restarts no further node of a service after one of its restarts failed; other services go on', async () => {
