@@ -232,7 +232,9 @@ describe('scaling out and rolling changes', () => {
   }, 15 * 60_000);
 
   it("a DataNode killed with SIGKILL during ingest: systemd restarts it, the NameNode counts no block short of replicas, and every row lands once, written by the same job", async () => {
-    const batch = 20_000;
+    // A minute of producing: after the `up`s above restarted Spark's daemons, ingest's first write
+    // of a run took longer than the 20 s a 1,000/s run of 20,000 lasts.
+    const batch = 30_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
     // The pipeline's ingest runs since 60; when this file runs alone, it is started here.
     const ingest = (await runningIngest()) ?? (await startIngest());
@@ -246,7 +248,7 @@ describe('scaling out and rolling changes', () => {
     const spark = await node('spark-1');
     let killedAfter = 0;
     try {
-      ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000 }, async () => {
+      ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000, rate: 500 }, async () => {
         await on('kafka-2', (h) => h.execOrThrow(`systemctl kill --kill-whom=main -s KILL ${UNIT}`));
       }));
     } finally {

@@ -238,7 +238,7 @@ export async function ingestWrote(host: RemoteHost, driverLog: string, before: n
 
 /**
  * A fault in the middle of running ingest: `batch` flights (from row `skip` of the 3M file) are
- * produced at 1,000/s under `source`; once ingest has written rows of them (nothing else produces
+ * produced at `rate`/s (default 1,000) under `source`; once ingest has written rows of them (nothing else produces
  * then) and while the producer still sends, `fault` runs; then the producer must finish with every
  * record acknowledged, and ingest catch up. The seconds from ingest's first write of the run to the
  * fault, and the rows ingest wrote since the start.
@@ -246,12 +246,12 @@ export async function ingestWrote(host: RemoteHost, driverLog: string, before: n
 export async function faultMidIngest(
   spark: RemoteHost,
   driverLog: string,
-  run: { source: string; batch: number; skip: number },
+  run: { source: string; batch: number; skip: number; rate?: number },
   fault: () => Promise<void>,
 ): Promise<{ faultAfterSeconds: number; written: number }> {
   const before = await rowsWrittenByIngest(spark, driverLog);
   let produced = false;
-  const producing = cli(['produce', '--json', '--spec', FLIGHTS_SPEC, '--source', 'vega:flights-3m.parquet', '--skip', String(run.skip), '--limit', String(run.batch), '--rate', '1000', '--source-name', run.source, '-c', CONFIG]).finally(
+  const producing = cli(['produce', '--json', '--spec', FLIGHTS_SPEC, '--source', 'vega:flights-3m.parquet', '--skip', String(run.skip), '--limit', String(run.batch), '--rate', String(run.rate ?? 1000), '--source-name', run.source, '-c', CONFIG]).finally(
     () => (produced = true),
   );
   const start = Date.now();
