@@ -39,8 +39,10 @@ export async function bootstrap(config: ClusterConfig, inventory: Inventory, opt
   // must not get one.
   return withHosts(config, inventory, async (hosts) => {
     const facts = await buildFacts(config, inventory);
-    return provision(facts, planCluster(facts), {
-      runner: opts.json ? quietRunner : listrRunner(8),
+    const plans = planCluster(facts);
+    // Every node at once: the rolling restarts wait until each node has said what it will restart.
+    return provision(facts, plans, {
+      runner: opts.json ? quietRunner(plans.length) : listrRunner(plans.length),
       artifacts: createArtifactInstaller(config, log),
       hosts,
       log,

@@ -49,4 +49,6 @@ export function listrRunner(concurrency: number): HostRunner {
 }
 
 /** No display: used by tests and --json runs. */
-export const quietRunner: HostRunner = (_title, items, name, fn) => mapSettled(items, 8, name, (item) => fn(item, () => undefined));
+export function quietRunner(concurrency: number): HostRunner {
+  return (_title, items, name, fn) => mapSettled(items, concurrency, name, (item) => fn(item, () => undefined));
+}

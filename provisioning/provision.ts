@@ -4,7 +4,6 @@
  * second run on a healthy cluster changes nothing and restarts nothing.
  */
 import * as path from 'node:path';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { AggregateFailure, HealthCheckError, MillraceError, RemoteCommandError } from '../lib/errors';
 import { waitFor } from '../lib/retry';
@@ -27,11 +26,20 @@ export interface ArtifactInstaller {
 }
 
 export interface ProvisionOptions {
+  /**
+   * Runs the nodes' provisioning. It must run every node at once (no restart starts until each
+   * node has said what it will restart), unless `oneNodeAtATime` says it takes them in turn.
+   */
   runner: HostRunner;
   artifacts: ArtifactInstaller;
   hosts: Map<string, RemoteHost>;
   log: Logger;
   healthTimeoutMs?: number;
+  /**
+   * The runner provisions one node after another (`certs rotate`'s rolling passes), not all at
+   * once: each node's restarts then run as it reaches them, without waiting for the other nodes'.
+   */
+  oneNodeAtATime?: boolean;
 }
 
 export interface HostOutcome {
@@ -74,11 +82,16 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
     }
     kdcSeconds = (Date.now() - started) / 1000;
   }
-  const restarts = new RollingRestarts();
+  // A runner that takes one node after another already orders the restarts: waiting for every node's plan would wait for ever.
+  const restarts = new RollingRestarts(options.oneNodeAtATime ? [] : plans.map((p) => p.node.name));
   const results = await options.runner('Bootstrapping nodes', plans, (p) => p.node.name, async (plan, report) => {
     const host = options.hosts.get(plan.node.name);
     if (!host) throw new Error(`no SSH connection for ${plan.node.name}`);
-    return provisionHost(facts, plan, host, report, options, admin, restarts);
+    try {
+      return await provisionHost(facts, plan, host, report, options, admin, restarts);
+    } finally {
+      restarts.leave(plan.node.name);
+    }
   });
   const failures = results.flatMap((r) => (r.ok ? [] : [{ where: r.where, error: r.error }]));
   if (failures.length) throw new AggregateFailure('bootstrap', failures);
@@ -193,6 +206,7 @@ async function provisionHost(
   lap('configure');
 
   const ctx = { cluster: facts, node: plan.node };
+  const restartHere: Service[] = [];
   for (const service of plan.services) {
     if (service.initialize) {
       report(`start: initialize ${service.id}`);
@@ -206,23 +220,27 @@ async function provisionHost(
       await startUnit(host, service.unit, 'start');
       await pending.done(service.unit);
       outcome.started.push(service.id);
-    } else if (toRestart.has(service.unit)) {
-      // One node at a time per service, each back healthy (and, for Kafka, fully replicated) before the next goes down.
-      report(`restart: ${service.id} (waiting for its turn)`);
-      await restarts.one(service.id, plan.node.name, async () => {
-        report(`restart: ${service.id}`);
-        log.info({ service: service.id }, 'rolling restart: this node');
-        await startUnit(host, service.unit, 'restart');
-        await pending.done(service.unit);
-        outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
-        if (service.settled) {
-          report(`restart: ${service.id} (waiting for it to catch up)`);
-          await waitSettled(service, host, ctx);
-        }
-      });
-      outcome.restarted.push(service.id);
-    }
+    } else if (toRestart.has(service.unit)) restartHere.push(service);
     lap(`start ${service.id}`);
+  }
+  // One restart at a time across the cluster, brokers first: each back healthy (and, for Kafka, fully replicated) before the next goes down.
+  const inOrder = RollingRestarts.ordered(restartHere);
+  restarts.plan(plan.node.name, inOrder.map((s) => s.id));
+  for (const service of inOrder) {
+    report(`restart: ${service.id} (waiting for its turn)`);
+    await restarts.one(service.id, plan.node.name, async () => {
+      report(`restart: ${service.id}`);
+      log.info({ service: service.id }, 'rolling restart: this node');
+      await startUnit(host, service.unit, 'restart');
+      await pending.done(service.unit);
+      outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
+      if (service.settled) {
+        report(`restart: ${service.id} (waiting for it to catch up)`);
+        await waitSettled(service, host, ctx);
+      }
+    });
+    outcome.restarted.push(service.id);
+    lap(`restart ${service.id}`);
   }
   // Every service here has started or restarted with what changed; anything still listed was not this node's.
   await pending.clear();
@@ -245,41 +263,119 @@ async function provisionHost(
 }
 
 /**
- * Services whose restarts share one queue. A Spark worker that restarts while the master restarts
- * and recovers its workers from disk (spark.deploy.recoveryMode) takes the master's "master
- * changed" meant for the worker it replaced at the same address, answers with its new id, and
- * never registers: the master and the workers restart one at a time, each back before the next.
+ * The order of a rolling change across the cluster (issue 14): the brokers one at a time, each
+ * back with no under-replicated partition before the next; then the DataNodes; then the
+ * NameNode and the KMS; then the Spark master, and the workers last. A worker restarted while the
+ * master recovers its workers from disk (spark.deploy.recoveryMode) takes the master's "master
+ * changed" meant for the worker it replaced at the same address and never registers, so nothing
+ * restarts alongside anything else.
  */
-const RESTART_GROUPS: Readonly<Record<string, string>> = { 'spark-master': 'spark', 'spark-worker': 'spark' };
+export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-master', 'spark-worker'];
+
+interface PlannedRestart {
+  node: string;
+  serviceId: string;
+  rank: number;
+  nodeIndex: number;
+}
 
 /**
- * Restarts of one service run one node at a time across the cluster: a config change or an
- * upgrade never takes down two brokers (or two DataNodes) at once. Once one of them fails, the
- * nodes still waiting are not restarted (as `certs rotate`'s rolling passes stop).
+ * One restart at a time across the whole cluster, in RESTART_ORDER and then node order. Every
+ * node says which of its services it will restart (`plan`) once its files are written; no restart
+ * starts before all nodes have said so (or failed: `leave`), so a DataNode never goes down before
+ * the last broker is back. Once one restart fails, none of those still waiting is done (as
+ * `certs rotate`'s rolling passes stop).
  */
 export class RollingRestarts {
-  private readonly queues = new Map<string, pLimit.Limit>();
-  private readonly failed = new Map<string, string>();
+  private readonly nodes: string[];
+  private readonly unplanned: Set<string>;
+  private queue: PlannedRestart[] = [];
+  private readonly arrived = new Map<string, () => void>();
+  private running = false;
+  private failedAt?: string;
+
+  /** `nodes`: the nodes provisioned at once, each of which plans (or leaves) before any restart; none when they come one after another. */
+  constructor(nodes: readonly string[]) {
+    this.nodes = [...nodes];
+    this.unplanned = new Set(nodes);
+  }
+
+  /** The services `node` will restart. A node's own restarts must then come in `ordered` order. */
+  plan(node: string, serviceIds: readonly string[]): void {
+    this.unplanned.delete(node);
+    for (const serviceId of serviceIds) this.enqueue(node, serviceId);
+    this.pump();
+  }
+
+  /** Sorts a node's services into the order their restarts take. */
+  static ordered<S extends { id: string }>(services: readonly S[]): S[] {
+    return [...services].sort((a, b) => rankOf(a.id) - rankOf(b.id));
+  }
+
+  /** The node is done or failed: what it planned and did not reach is dropped, and no one waits for it. */
+  leave(node: string): void {
+    this.unplanned.delete(node);
+    this.queue = this.queue.filter((r) => r.node !== node || this.arrived.has(key(r.node, r.serviceId)));
+    this.pump();
+  }
 
   one<T>(serviceId: string, node: string, restart: () => Promise<T>): Promise<T> {
-    const group = RESTART_GROUPS[serviceId] ?? serviceId;
-    let queue = this.queues.get(group);
-    if (!queue) this.queues.set(group, (queue = pLimit(1)));
-    return queue(async () => {
-      const first = this.failed.get(group);
-      if (first)
-        throw new MillraceError(`${serviceId} on ${node} was not restarted: its restart on ${first} failed first, and a rolling restart stops there`, {
-          hint: 'fix the node that failed (see its error), then run `millrace up` again to restart the rest',
-        });
-      try {
-        return await restart();
-      } catch (error) {
-        this.failed.set(group, node);
-        throw error;
-      }
+    if (!this.queue.some((r) => r.node === node && r.serviceId === serviceId)) this.enqueue(node, serviceId);
+    return new Promise<T>((resolve, reject) => {
+      this.arrived.set(key(node, serviceId), () => {
+        if (this.failedAt) {
+          reject(
+            new MillraceError(`${serviceId} on ${node} was not restarted: the restart of ${this.failedAt} failed first, and a rolling restart stops there`, {
+              hint: 'fix the node that failed (see its error), then run `millrace up` again to restart the rest',
+            }),
+          );
+          this.pump();
+          return;
+        }
+        this.running = true;
+        restart().then(
+          (value) => {
+            this.running = false;
+            resolve(value);
+            this.pump();
+          },
+          (error: unknown) => {
+            this.failedAt = `${serviceId} on ${node}`;
+            this.running = false;
+            reject(error);
+            this.pump();
+          },
+        );
+      });
+      this.pump();
     });
   }
+
+  private enqueue(node: string, serviceId: string): void {
+    const nodeIndex = this.nodes.indexOf(node);
+    this.queue.push({ node, serviceId, rank: rankOf(serviceId), nodeIndex: nodeIndex < 0 ? this.nodes.length : nodeIndex });
+    this.queue.sort((a, b) => a.rank - b.rank || a.nodeIndex - b.nodeIndex);
+  }
+
+  /** Starts the next restart in the order once every node has planned and that restart's node has reached it. */
+  private pump(): void {
+    if (this.running || this.unplanned.size) return;
+    const head = this.queue[0];
+    if (!head) return;
+    const go = this.arrived.get(key(head.node, head.serviceId));
+    if (!go) return;
+    this.queue.shift();
+    this.arrived.delete(key(head.node, head.serviceId));
+    go();
+  }
 }
+
+function rankOf(serviceId: string): number {
+  const i = RESTART_ORDER.indexOf(serviceId);
+  return i < 0 ? RESTART_ORDER.length : i;
+}
+
+const key = (node: string, serviceId: string): string => `${serviceId}@${node}`;
 
 async function waitHealthy(service: Service, host: RemoteHost, ctx: { cluster: ClusterFacts; node: InventoryNode }, options: ProvisionOptions): Promise<HealthReport> {
   const node = ctx.node.name;

@@ -224,7 +224,13 @@ async function rollingPass(
   const facts = await loadFacts(config, inventory);
   let outcomes: HostOutcome[];
   try {
-    outcomes = await provision(facts, planCluster(facts), { runner: rollingRunner((m) => say(`[${name}] ${m}`)), artifacts: createArtifactInstaller(config, log), hosts, log });
+    outcomes = await provision(facts, planCluster(facts), {
+      runner: rollingRunner((m) => say(`[${name}] ${m}`)),
+      oneNodeAtATime: true,
+      artifacts: createArtifactInstaller(config, log),
+      hosts,
+      log,
+    });
   } catch (error) {
     const detail = error instanceof AggregateFailure ? error.message : describe(error);
     throw new MillraceError(`certificate rotation stopped in pass "${name}" (${where}): ${detail}`, {

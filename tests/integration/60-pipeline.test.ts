@@ -204,7 +204,9 @@ describe('ingest restarted mid-stream', () => {
 
 describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
   it('the running ingest job rides through it: every row lands once, and it is the same job afterwards', async () => {
-    const batch = 20_000;
+    // A minute of producing (30,000 at 500/s): ingest must still be writing new files when the KMS
+    // goes down, or the driver has nothing to ask it (a faster batch landed whole before the fault).
+    const batch = 30_000;
     const source = `itest-nn-${Date.now().toString(36)}`;
     const ingest = await runningIngest();
     expect(ingest?.workDir).toBeDefined();
@@ -216,7 +218,7 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
       // NameNode. Mid-stream, the KMS is down 15 s, then the NameNode restarts while the KMS starts
       // again, as an `up` that changes the Hadoop config restarts both.
       const kmsRetriesBefore = Number((await spark.exec(`grep -c 'KMS provider at' ${log} || true`)).stdout.trim());
-      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_000_000 }, async () => {
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_000_000, rate: 500 }, async () => {
         await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service && sleep 15 && systemctl restart millrace-hdfs-namenode.service && systemctl start millrace-hadoop-kms.service');
       });
       // The outage was felt: the driver's KMS client failed and retried (its default gives up at once).
