@@ -1,5 +1,6 @@
 /** Wires a target's inventory into the provisioner: connect, plan, install, start, check. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ClusterConfig } from '../lib/config';
 import { type Inventory, type InventoryNode, inventoryPath, readInventory } from '../lib/inventory';
 import type { Role } from '../lib/roles';
@@ -16,6 +17,10 @@ import { planCluster } from '../provisioning/plan';
 import { servicesFor } from '../provisioning/registry';
 import { changedAnything, HostOutcome, provision } from '../provisioning/provision';
 import { connect, RemoteHost } from '../provisioning/remote-host';
+import { listApps } from '../provisioning/jobs/apps';
+import type { ClusterFacts } from '../provisioning/service';
+import { HADOOP_CONF } from '../provisioning/services/hadoop-conf';
+import { SPARK_CONF } from '../provisioning/services/spark';
 import { listrRunner, quietRunner } from './progress';
 
 export async function connectAll(config: ClusterConfig, inventory: Inventory): Promise<Map<string, RemoteHost>> {
@@ -33,7 +38,13 @@ export async function withHosts<T>(config: ClusterConfig, inventory: Inventory, 
   }
 }
 
-export async function bootstrap(config: ClusterConfig, inventory: Inventory, opts: { json: boolean }): Promise<HostOutcome[]> {
+export interface BootstrapResult {
+  nodes: HostOutcome[];
+  /** Applications still running on the client config this `up` changed (see staleApplications). */
+  stale: StaleApplications;
+}
+
+export async function bootstrap(config: ClusterConfig, inventory: Inventory, opts: { json: boolean }): Promise<BootstrapResult> {
   const log = logger().child({ cluster: config.name });
   // Connect first: certificates are issued for the nodes' addresses, so an unreachable address
   // must not get one.
@@ -41,13 +52,56 @@ export async function bootstrap(config: ClusterConfig, inventory: Inventory, opt
     const facts = await buildFacts(config, inventory);
     const plans = planCluster(facts);
     // Every node at once: the rolling restarts wait until each node has said what it will restart.
-    return provision(facts, plans, {
+    const nodes = await provision(facts, plans, {
       runner: opts.json ? quietRunner(plans.length) : listrRunner(plans.length),
       artifacts: createArtifactInstaller(config, log),
       hosts,
       log,
     });
+    return { nodes, stale: await staleApplications(facts, nodes, hosts) };
   });
+}
+
+export interface StaleApplications {
+  /** The client config files this `up` changed on the Spark master's node, where drivers run. */
+  changed: string[];
+  applications: { id: string; name: string }[];
+  /** Set when the master could not be asked: the change is there, the list is not. */
+  error?: string;
+}
+
+/**
+ * A driver reads spark-defaults.conf and the Hadoop client config once, when it is submitted: the
+ * Spark daemons restart with a change, a running streaming job does not, and goes on with what it
+ * started with. When this `up` changed one of those files on the master's node (where millrace
+ * runs drivers), the applications running now are named, so the operator can resubmit them.
+ */
+export async function staleApplications(facts: ClusterFacts, outcomes: readonly HostOutcome[], hosts: Map<string, RemoteHost>): Promise<StaleApplications> {
+  const master = facts.nodes.find((n) => n.roles.includes('spark-master'));
+  const changed = master ? driverConfigChanges(outcomes.find((o) => o.node === master.name)?.changedFiles ?? []) : [];
+  const host = master && hosts.get(master.name);
+  if (!changed.length || !host) return { changed, applications: [] };
+  try {
+    return { changed, applications: (await listApps(facts, host)).map((a) => ({ id: a.id, name: a.name })) };
+  } catch (error) {
+    return { changed, applications: [], error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The changed files a running driver does not see: Spark's defaults and the Hadoop client config. */
+export function driverConfigChanges(changedFiles: readonly string[]): string[] {
+  const read = new Set([`${SPARK_CONF}/spark-defaults.conf`, `${HADOOP_CONF}/core-site.xml`, `${HADOOP_CONF}/hdfs-site.xml`]);
+  return changedFiles.filter((f) => read.has(f));
+}
+
+/** What `up` says of them: nothing when nothing a driver reads changed. */
+export function describeStale(stale: StaleApplications): string | undefined {
+  if (!stale.changed.length) return undefined;
+  const files = stale.changed.map((f) => path.basename(f)).join(', ');
+  if (stale.error) return `${files} changed on the Spark master's node; running applications keep their old copy until resubmitted (could not list them: ${stale.error})`;
+  if (!stale.applications.length) return undefined;
+  const apps = stale.applications.map((a) => `${a.name} (${a.id})`).join(', ');
+  return `${stale.applications.length} running application(s) keep the ${files} they were submitted with until resubmitted: ${apps}\n  to pick the change up: \`millrace jobs kill <id>\`, then submit it again (the pipeline's jobs resume from their checkpoints, with nothing lost or doubled)`;
 }
 
 export function describeOutcome(outcomes: HostOutcome[]): { changed: boolean; text: string } {

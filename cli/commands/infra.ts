@@ -9,7 +9,7 @@ import { checkInputFile, checkOutputDir, checkOutputFile, clusterStateDir } from
 import * as fs from 'node:fs';
 import { clusterSshKey } from '../../targets/ssh-key';
 import { targetFor } from '../../targets/target';
-import { bootstrap, describeOutcome, finishRemovals, prepareRemovals, type Removals } from '../bootstrap';
+import { bootstrap, describeOutcome, describeStale, finishRemovals, prepareRemovals, type Removals } from '../bootstrap';
 import { ensureKafkaIdentities } from '../../provisioning/kafka-identities';
 import { configFor, globals, output } from '../context';
 import * as path from 'node:path';
@@ -80,15 +80,17 @@ export function registerInfra(program: Command): void {
         output(this, `${inventory.nodes.length} nodes ready (not bootstrapped):\n${inventory.nodes.map((n) => `  ${n.name}  ${n.sshUser}@${n.sshAddress}  private ${n.privateAddress}${n.publicAddress ? `  public ${n.publicAddress}` : ''}  ${n.roles.join('+')}`).join('\n')}`, { inventory });
         return;
       }
-      const outcomes = await bootstrap(config, inventory, { json: !!globals(this).json });
+      const { nodes: outcomes, stale } = await bootstrap(config, inventory, { json: !!globals(this).json });
       await finishRemovals(config, removals);
       const summary = describeOutcome(outcomes);
-      output(this, `${summary.text}\ncluster "${config.name}" is up in ${Math.round((Date.now() - started) / 1000)}s; check it with \`millrace status\``, {
+      const staleText = describeStale(stale);
+      output(this, `${summary.text}\n${staleText ? `${staleText}\n` : ''}cluster "${config.name}" is up in ${Math.round((Date.now() - started) / 1000)}s; check it with \`millrace status\``, {
         cluster: config.name,
         target: config.target,
         changed: summary.changed,
         seconds: (Date.now() - started) / 1000,
         nodes: outcomes,
+        staleApplications: stale,
       });
     });
 

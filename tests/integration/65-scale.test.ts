@@ -145,11 +145,20 @@ describe('scaling out and rolling changes', () => {
     expect(identities()).toMatchObject({ nodeIds: { 'kafka-1': 1 }, controllers: ['kafka-1'] });
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
     const topic = randomName('itest-scale-out');
+    const appsBefore = await runningApps();
     const r = await produceThrough(topic, 30_000, 1, async () => {
       up = await cli(['up', '--json', '-c', SCALED]);
     });
     if (up.code !== 0) throw new Error(`up with kafka-2 added failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
-    const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; started: string[]; restarted: string[] }[] }).nodes;
+    const { nodes, staleApplications } = JSON.parse(up.stdout) as {
+      nodes: { node: string; started: string[]; restarted: string[] }[];
+      staleApplications: { changed: string[]; applications: { id: string }[] };
+    };
+    // The new broker is in spark-defaults.conf on spark-1, which a running driver never rereads:
+    // `up` names every application that ran through it (ingest and scoring, in the full suite).
+    expect(staleApplications.changed).toContain('/etc/millrace/spark/spark-defaults.conf');
+    const appsAfter = await runningApps();
+    expect(staleApplications.applications.map((a) => a.id)).toEqual(expect.arrayContaining(appsBefore.filter((id) => appsAfter.includes(id))));
     expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['hdfs-datanode', 'kafka', 'spark-worker']);
     // Two DataNodes, each at its own node's address (not both at 127.0.0.1: one would replace the other).
     expect((await liveDataNodes()).map((d) => d.xferaddr)).toEqual([`${ADDRESSES['hdfs-1']}:9866`, `${KAFKA_2}:9866`]);
@@ -211,6 +220,8 @@ describe('scaling out and rolling changes', () => {
     if (up.code !== 0) throw new Error(`up with a broker config change failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
     const nodes = (JSON.parse(up.stdout) as { nodes: { node: string; restarted: string[] }[] }).nodes;
     expect(nodes.filter((n) => n.restarted.includes('kafka')).map((n) => n.node).sort()).toEqual(['kafka-1', 'kafka-2']);
+    // server.properties alone: nothing a running driver reads changed, so `up` names no application.
+    expect((JSON.parse(up.stdout) as { staleApplications: unknown }).staleApplications).toEqual({ changed: [], applications: [] });
     // When each broker went down and came back (the nodes share this machine's clock): no overlap.
     const windows = await Promise.all(
       ['kafka-1', 'kafka-2'].map((name) =>
