@@ -10,6 +10,13 @@ const cluster = {
   globalTeardown: '<rootDir>/tests/integration/global-teardown.ts',
 };
 const KERBEROS_FILE = '70-kerberos.test.ts';
+/**
+ * Scaling the cluster out and in (issue 14) has a run of its own, `npm run test:scale`: on this
+ * 2-core machine the README's command took 91 minutes with it on 2026-12-03 (CI stops at 90),
+ * and its DataNode fault was not yet reliable there. It joins the README's command again once the
+ * suite has room for its 16 minutes.
+ */
+const SCALE_FILE = '65-scale.test.ts';
 module.exports = {
   testSequencer: '<rootDir>/tests/integration/sequencer.js',
   // Integration steps drive real services (a whole `up` takes minutes); unit tests finish in ms anyway.
@@ -23,7 +30,13 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
       // Kerberos (opt-in, kerberos.enabled) has a run of its own: `npm run test:kerberos`.
-      testPathIgnorePatterns: ['/node_modules/', KERBEROS_FILE],
+      testPathIgnorePatterns: ['/node_modules/', KERBEROS_FILE, SCALE_FILE],
+      ...cluster,
+    },
+    {
+      ...common,
+      displayName: 'scale',
+      testMatch: [`<rootDir>/tests/integration/${SCALE_FILE}`, '<rootDir>/tests/integration/zz-teardown.test.ts'],
       ...cluster,
     },
     {

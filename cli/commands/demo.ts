@@ -62,6 +62,8 @@ export function registerDemo(program: Command): void {
       await steps.run('', ['topics', 'create', spec.predictionsTopic, '--no-dlq']);
       const ingest = await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);
 
+      // The ingest's progress lines so far: the rows it reads after them are this run's (and any other producer's).
+      const linesBeforeProduce = ingest ? (await eventsProgress(steps, ingest).catch(() => [])).length : 0;
       const produced = await steps.json<{ sent: number; dlq: number }>(`stream ${n.toLocaleString()} events from ${opts.source}`, [
         'produce', '--spec', opts.spec, '--source', opts.source, '--limit', String(n), '--rate', opts.rate, '--source-name', run,
       ]);
@@ -73,7 +75,7 @@ export function registerDemo(program: Command): void {
         dlq += bad.dlq;
       }
 
-      const landed = await waitForLake(steps, opts.spec, `${run}#`, produced.sent, ingest);
+      const landed = await waitForLake(steps, opts.spec, `${run}#`, produced.sent, ingest, linesBeforeProduce);
       const trained = parseResultLine(
         (await steps.run('train on what landed', ['submit', '--spec', opts.spec, '--conf', 'spark.cores.max=2', '--conf', 'spark.executor.memory=2g', assetPath('spark-jobs/train.py')])).stdout,
       );
@@ -158,27 +160,38 @@ async function eventsProgress(steps: Steps, job: StreamingJob): Promise<EventsPr
 }
 
 /**
- * Waits, up to `ms`, for a progress line after the first `seen` that shows the ingest caught up
- * (nothing behind the latest offsets, or an empty batch); returns how many lines there are now.
- * Reading the driver's log is an SSH command: counting the lake is a Spark job that takes a core
- * from the very ingest it waits for.
+ * Waits for the ingest to have caught up with what was sent: a progress line after the first
+ * `seen` that shows nothing behind the latest offsets (or an empty batch), and, when `want` rows
+ * were sent, at least that many input rows in the lines after `from` (the lines before the
+ * producer started). A caught-up line alone can come while a backlog is still being read. Gives
+ * up waiting after `ms`, or once caught up with no new rows for a minute (some of what was sent
+ * went elsewhere, e.g. to the DLQ); returns how many lines there are now. Reading the driver's
+ * log is an SSH command: counting the lake is a Spark job that takes a core from the very ingest
+ * it waits for, so it runs once the rows can be there.
  */
-async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: number): Promise<number> {
+async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: number, sent?: { from: number; want: number }): Promise<number> {
   const deadline = Date.now() + ms;
+  let rowsBefore = -1;
+  let rowsSince = Date.now();
   for (;;) {
     const lines = await eventsProgress(steps, job).catch(() => undefined);
     if (!lines) return seen;
-    if (lines.slice(seen).some((p) => p.offsets_behind_latest === 0 || p.input_rows === 0) || Date.now() > deadline) return lines.length;
+    const caughtUp = lines.slice(seen).some((p) => p.offsets_behind_latest === 0 || p.input_rows === 0);
+    const rows = sent ? lines.slice(sent.from).reduce((n, p) => n + (p.input_rows ?? 0), 0) : Number.POSITIVE_INFINITY;
+    if (rows !== rowsBefore) [rowsBefore, rowsSince] = [rows, Date.now()];
+    if ((caughtUp && (!sent || rows >= sent.want || Date.now() - rowsSince > 60_000)) || Date.now() > deadline) return lines.length;
     await sleep(3000);
   }
 }
 
-async function waitForLake(steps: Steps, specFile: string, prefix: string, want: number, ingest: StreamingJob | undefined): Promise<LakeStats> {
+async function waitForLake(steps: Steps, specFile: string, prefix: string, want: number, ingest: StreamingJob | undefined, linesBeforeProduce: number): Promise<LakeStats> {
   const deadline = Date.now() + 20 * 60_000;
   // Progress lines from before this point may predate the last events sent.
   let seen = ingest ? (await eventsProgress(steps, ingest).catch(() => [])).length : 0;
+  let first = true;
   for (;;) {
-    if (ingest) seen = await waitCaughtUp(steps, ingest, seen, 120_000);
+    if (ingest) seen = await waitCaughtUp(steps, ingest, seen, first ? 15 * 60_000 : 120_000, first ? { from: linesBeforeProduce, want } : undefined);
+    first = false;
     const out = (await steps.run(`count this run's rows in the lake (want ${want.toLocaleString()})`, ['submit', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath('spark-jobs/lake_stats.py'), '--', '--id-prefix', prefix])).stdout;
     const stats = parseResultLine(out) as LakeStats | undefined;
     if (stats && stats.events >= want) return stats;

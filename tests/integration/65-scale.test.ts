@@ -243,9 +243,9 @@ describe('scaling out and rolling changes', () => {
   }, 15 * 60_000);
 
   it("a DataNode killed with SIGKILL during ingest: systemd restarts it, the NameNode counts no block short of replicas, and every row lands once, written by the same job", async () => {
-    // A minute of producing: after the `up`s above restarted Spark's daemons, ingest's first write
-    // of a run took longer than the 20 s a 1,000/s run of 20,000 lasts.
-    const batch = 30_000;
+    // Two minutes of producing: after the `up`s above restarted Spark's daemons, ingest's first
+    // write of a run took longer than 20 s, and on 2026-12-03 longer than a minute.
+    const batch = 60_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
     // The pipeline's ingest runs since 60; when this file runs alone, it is started here.
     const ingest = (await runningIngest()) ?? (await startIngest());
