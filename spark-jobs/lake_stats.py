@@ -1,10 +1,12 @@
 """Lake statistics: what landed, whether anything landed twice, and how long it took to get there.
 
-Usage: millrace submit --spec flights.yaml spark-jobs/lake_stats.py [-- --id-prefix SOURCE# [--lake-totals]]
+Usage: millrace submit --spec flights.yaml spark-jobs/lake_stats.py [-- --id-prefix SOURCE# [--lake-totals] [--by-source]]
 Stdout: MILLRACE_RESULT {json}: events, distinct_ids, duplicate_ids, quarantined, predictions,
 prediction_distinct_ids, and produce_to_lake_ms {p50, p99, max} (from the time a record was produced
 to the modification time of the Parquet file that holds it). With --lake-totals, also "lake": the
 events, distinct ids and duplicated ids of the whole events table, from the same read of the files.
+With --by-source, also "sources": the same three counts for each source name (the part of an id
+before '#', as `millrace produce --source-name` makes them), so one job checks many produced batches.
 """
 from __future__ import annotations
 
@@ -34,6 +36,21 @@ def id_stats(df: DataFrame, id_col: str) -> dict[str, int]:
     return {"rows": int(row["rows"]), "distinct": int(row["distinct"]), "duplicates": int(row["duplicates"])}
 
 
+def source_stats(df: DataFrame, id_col: str) -> dict[str, dict[str, int]]:
+    """id_stats for each source name (an id's part before its first '#'), from one per-id count."""
+    per_id = df.groupBy(id_col).agg(F.count(F.lit(1)).alias("n"))
+    rows = (
+        per_id.groupBy(F.substring_index(F.col(id_col), "#", 1).alias("source"))
+        .agg(F.sum("n").alias("rows"), F.count(F.col(id_col)).alias("distinct"), F.count(F.when(F.col("n") > 1, True)).alias("duplicates"))
+        .collect()
+    )
+    return {
+        r["source"]: {"events": int(r["rows"]), "distinct_ids": int(r["distinct"]), "duplicate_ids": int(r["duplicates"])}
+        for r in rows
+        if r["source"] is not None
+    }
+
+
 def with_prefix(df: DataFrame, id_col: str, prefix: str | None) -> DataFrame:
     """The rows whose id starts with prefix (all of them without one, or in a table without the id column)."""
     return df.where(F.col(id_col).startswith(prefix)) if prefix and id_col in df.columns else df
@@ -57,6 +74,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     parser = base_parser("counts, duplicates and latency of a pipeline's data in the lake")
     parser.add_argument("--id-prefix", default=None, help="only rows whose id starts with this (one produced batch)")
     parser.add_argument("--lake-totals", action="store_true", help="also count the whole events table (no prefix), in the same job")
+    parser.add_argument("--by-source", action="store_true", help="also count each source name's rows (ids <source>#<n>), in the same job")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
     spark = spark_session(f"millrace-lake-stats-{spec.name}")
@@ -71,22 +89,27 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         return with_prefix(df, spec.id, args.id_prefix) if prefixed else df
 
     result: dict[str, Any] = {"job": "lake_stats", "spec": spec.name, "id_prefix": args.id_prefix}
-    events = read(paths.events, prefixed=not args.lake_totals)
+    whole = args.lake_totals or args.by_source
+    events = read(paths.events, prefixed=not whole)
     if events is not None:
         # The three columns every result needs, read from the files once and kept (small: ~50 bytes a row).
         landed = events.select(spec.id, "produced_at", F.col("_metadata.file_modification_time").alias("landed_at")).persist(StorageLevel.MEMORY_AND_DISK)
-        mine = with_prefix(landed, spec.id, args.id_prefix) if args.lake_totals else landed
+        mine = with_prefix(landed, spec.id, args.id_prefix) if whole else landed
         s = id_stats(mine, spec.id)
         result.update(events=s["rows"], distinct_ids=s["distinct"], duplicate_ids=s["duplicates"])
         result["produce_to_lake_ms"] = latency_ms(mine, "produced_at", "landed_at")
         if args.lake_totals:
             t = id_stats(landed, spec.id)
             result["lake"] = {"events": t["rows"], "distinct_ids": t["distinct"], "duplicate_ids": t["duplicates"]}
+        if args.by_source:
+            result["sources"] = source_stats(landed, spec.id)
         landed.unpersist()
     else:
         result.update(events=0, distinct_ids=0, duplicate_ids=0, produce_to_lake_ms=None)
         if args.lake_totals:
             result["lake"] = {"events": 0, "distinct_ids": 0, "duplicate_ids": 0}
+        if args.by_source:
+            result["sources"] = {}
     quarantine = read(paths.quarantine)
     result["quarantined"] = quarantine.count() if quarantine is not None else 0
     predictions = read(paths.predictions)

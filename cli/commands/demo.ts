@@ -150,6 +150,8 @@ interface LakeStats {
 
 interface EventsProgress {
   input_rows?: number;
+  /** Rows the batch wrote to the lake (an observed metric of the write itself). */
+  output_rows?: number | null;
   offsets_behind_latest?: number | null;
 }
 
@@ -162,7 +164,7 @@ async function eventsProgress(steps: Steps, job: StreamingJob): Promise<EventsPr
 /**
  * Waits for the ingest to have caught up with what was sent: a progress line after the first
  * `seen` that shows nothing behind the latest offsets (or an empty batch), and, when `want` rows
- * were sent, at least that many input rows in the lines after `from` (the lines before the
+ * were sent, at least that many rows written to the lake in the lines after `from` (the lines before the
  * producer started). A caught-up line alone can come while a backlog is still being read. Gives
  * up waiting after `ms`, or once caught up with no new rows for a minute (some of what was sent
  * went elsewhere, e.g. to the DLQ); returns how many lines there are now. Reading the driver's
@@ -177,7 +179,9 @@ async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: n
     const lines = await eventsProgress(steps, job).catch(() => undefined);
     if (!lines) return seen;
     const caughtUp = lines.slice(seen).some((p) => p.offsets_behind_latest === 0 || p.input_rows === 0);
-    const rows = sent ? lines.slice(sent.from).reduce((n, p) => n + (p.input_rows ?? 0), 0) : Number.POSITIVE_INFINITY;
+    // Rows written, not rows read: Spark's input count of a batch that writes its input more than
+    // once (events and quarantine) need not be the rows that reached the lake.
+    const rows = sent ? lines.slice(sent.from).reduce((n, p) => n + (p.output_rows ?? 0), 0) : Number.POSITIVE_INFINITY;
     if (rows !== rowsBefore) [rowsBefore, rowsSince] = [rows, Date.now()];
     if ((caughtUp && (!sent || rows >= sent.want || Date.now() - rowsSince > 60_000)) || Date.now() > deadline) return lines.length;
     await sleep(3000);

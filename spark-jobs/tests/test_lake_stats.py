@@ -1,7 +1,7 @@
 """Lake statistics: duplicates by id and latency percentiles, on a local SparkSession."""
 from datetime import datetime, timedelta, timezone
 
-from lake_stats import id_stats, latency_ms, with_prefix
+from lake_stats import id_stats, latency_ms, source_stats, with_prefix
 
 
 def test_id_stats_counts_rows_distinct_ids_and_duplicated_ids(spark):
@@ -38,3 +38,13 @@ def test_with_prefix_keeps_one_batch_and_leaves_tables_without_the_id_alone(spar
     assert with_prefix(df, "event_id", None).count() == 3
     other = spark.createDataFrame([("x",)], ["reason"])
     assert with_prefix(other, "event_id", "run1#").count() == 1
+
+
+def test_source_stats_counts_each_source_apart(spark):
+    df = spark.createDataFrame([("run1#1",), ("run1#2",), ("run1#2",), ("run2#1",), ("run3-score#1",), ("nohash",), (None,)], "event_id string")
+    assert source_stats(df, "event_id") == {
+        "run1": {"events": 3, "distinct_ids": 2, "duplicate_ids": 1},
+        "run2": {"events": 1, "distinct_ids": 1, "duplicate_ids": 0},
+        "run3-score": {"events": 1, "distinct_ids": 1, "duplicate_ids": 0},
+        "nohash": {"events": 1, "distinct_ids": 1, "duplicate_ids": 0},
+    }

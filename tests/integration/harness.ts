@@ -272,13 +272,16 @@ export interface LakeCounts {
   duplicate_ids: number;
 }
 
-/** Rows of the lake whose ids start with `prefix`, counted by Spark (lake_stats.py); with lakeTotals, the whole events table's too. */
-export async function lakeStats(prefix: string, options: { lakeTotals?: boolean } = {}): Promise<LakeCounts & { lake?: LakeCounts }> {
-  const totals = options.lakeTotals ? ['--lake-totals'] : [];
-  const r = await cli(['submit', '--spec', FLIGHTS_SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...totals]);
+/**
+ * Rows of the lake whose ids start with `prefix`, counted by Spark (lake_stats.py); with lakeTotals,
+ * the whole events table's too; with bySource, each source name's (ids `<source>#<n>`), from the same read.
+ */
+export async function lakeStats(prefix: string, options: { lakeTotals?: boolean; bySource?: boolean } = {}): Promise<LakeCounts & { lake?: LakeCounts; sources?: Record<string, LakeCounts> }> {
+  const extra = [...(options.lakeTotals ? ['--lake-totals'] : []), ...(options.bySource ? ['--by-source'] : [])];
+  const r = await cli(['submit', '--spec', FLIGHTS_SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...extra]);
   const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
   if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeCounts & { lake?: LakeCounts };
+  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeCounts & { lake?: LakeCounts; sources?: Record<string, LakeCounts> };
 }
 
 /** A DataNode as the NameNode's LiveNodes (JMX, over HTTPS on hdfs-1) has it. */
