@@ -92,6 +92,23 @@ export function sudoProblem(where: string, user: string, result: ExecResult): Mi
   return new MillraceError(`${where}: user ${user} may not run commands as root with sudo: ${said || `sudo exited with ${result.code}`}`, { hint: grant });
 }
 
+/**
+ * ssh2's keepalives: a connection that goes silent (a node gone, a network cut, an EC2 instance
+ * stopped) is found dead after about a minute, where a command would otherwise wait on it forever.
+ */
+const KEEPALIVE = { keepaliveInterval: 15_000, keepaliveCountMax: 4 } as const;
+
+/**
+ * What a command's channel closing with neither an exit status nor a signal means: the SSH
+ * connection went away under it (its sshd killed, the node rebooted, the network cut, keepalives
+ * unanswered). The command may or may not have run to its end on the node.
+ */
+export function connectionLost(where: string, command: string): MillraceError {
+  return new MillraceError(`${where}: the SSH connection was lost while running: ${abbreviate(command)}`, {
+    hint: "check that the node is up and reachable, then run the command again: millrace's changes are idempotent, and `up` still owes a node any restart a cut run left undone",
+  });
+}
+
 const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Timed out while waiting for handshake|Connection lost/i;
 
 export interface ConnectOptions {
@@ -155,6 +172,7 @@ async function openJump(node: InventoryNode, jump: JumpHost, where: string, priv
         username: jump.user,
         privateKey,
         readyTimeout: options.readyTimeoutMs ?? 15_000,
+        ...KEEPALIVE,
         hostVerifier: hostKey.verify,
       });
     });
@@ -215,6 +233,7 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
           username: node.sshUser,
           privateKey,
           readyTimeout: options.readyTimeoutMs ?? 15_000,
+          ...KEEPALIVE,
           hostVerifier: hostKey.verify,
         });
       } catch (error) {
@@ -293,6 +312,7 @@ class SshHost implements RemoteHost {
       onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
       onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
     });
+    if (r.code === null && r.signal === null) throw connectionLost(`${this.name} (${this.address})`, command);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 

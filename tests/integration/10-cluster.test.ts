@@ -1,7 +1,8 @@
 /** The cluster as a whole: healthy from nothing, and a second `up` changes nothing. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RemoteHost } from '../../provisioning/remote-host';
 import { cli, CONFIG, ENV, node, REPO, TEST_DIR, writeConfig } from './harness';
 
 interface StatusJson {
@@ -81,26 +82,34 @@ describe('local cluster', () => {
   // after the new server.properties is written and before the broker restarts with it. A systemctl
   // first on root's PATH on kafka-1 holds the broker's restart, and the `up` is killed while it waits
   // there; the next `up` finds no file to change, and must still restart the broker.
-  it('an `up` cut off after a broker config change is written, before the restart: the next `up` restarts the broker, which then runs the new config', async () => {
-    const changed = writeConfig(path.join(TEST_DIR, 'itest.cut.yaml'), `${fs.readFileSync(CONFIG, 'utf8')}kafka:\n  overrides:\n    log.retention.hours: 96\n`);
+  /**
+   * An `up` with a broker config change, held on kafka-1 at the broker's restart (a systemctl that
+   * sleeps instead), then cut by `cut`: the file has the change, the broker has not restarted, and
+   * the node owes the restart. The next `up` restarts the broker, which then runs the new config;
+   * a third changes nothing. Returns how the cut `up` exited, and its stderr.
+   */
+  async function cutAtBrokerRestart(hours: number, cut: (up: ChildProcess, kafka: RemoteHost, held: string) => Promise<void>): Promise<{ code: number | null; stderr: string }> {
+    const changed = writeConfig(path.join(TEST_DIR, `itest.cut-${hours}.yaml`), `${fs.readFileSync(CONFIG, 'utf8')}kafka:\n  overrides:\n    log.retention.hours: ${hours}\n`);
     const HELD = '/run/millrace-itest-restart-held';
     const kafka = await node('kafka-1');
     try {
       await kafka.putFile('/usr/local/sbin/systemctl', `#!/bin/sh\ncase "$*" in *restart*millrace-kafka*) echo $$ > ${HELD}; exec sleep 600;; esac\nexec /usr/bin/systemctl "$@"\n`, { mode: 0o755, owner: 'root' });
       const brokerSince = async (): Promise<string> => (await kafka.execOrThrow('/usr/bin/systemctl show -p ActiveEnterTimestampMonotonic --value millrace-kafka.service')).trim();
       const before = await brokerSince();
-      const up = spawn(process.execPath, [path.join(REPO, 'dist/cli/main.js'), 'up', '-c', changed], { env: ENV, cwd: TEST_DIR, stdio: 'ignore' });
-      const exited = new Promise<void>((resolve) => up.on('close', () => resolve()));
+      const up = spawn(process.execPath, [path.join(REPO, 'dist/cli/main.js'), 'up', '-c', changed], { env: ENV, cwd: TEST_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      up.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((resolve) => up.on('close', (code) => resolve(code)));
       const deadline = Date.now() + 5 * 60_000;
       while ((await kafka.exec(`test -s ${HELD}`)).code !== 0) {
         if (Date.now() > deadline) throw new Error('the `up` never reached the broker restart');
         await new Promise((r) => setTimeout(r, 250));
       }
-      up.kill('SIGKILL');
-      await exited;
+      await cut(up, kafka, HELD);
+      const code = await exited;
       await kafka.execOrThrow(`kill $(cat ${HELD}) 2>/dev/null; rm -f /usr/local/sbin/systemctl ${HELD}`);
       // Cut off: the file has the change, the broker has not restarted, and the node owes the restart.
-      expect(await kafka.execOrThrow('grep -x log.retention.hours=96 /etc/millrace/kafka/server.properties')).toContain('96');
+      expect(await kafka.execOrThrow(`grep -x log.retention.hours=${hours} /etc/millrace/kafka/server.properties`)).toContain(String(hours));
       expect(await brokerSince()).toBe(before);
       expect(await kafka.execOrThrow('cat /var/lib/millrace/pending-restarts')).toContain('millrace-kafka.service');
 
@@ -114,15 +123,40 @@ describe('local cluster', () => {
       const running = await kafka.execOrThrow(
         "java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' kafka.admin.ConfigCommand --bootstrap-server 127.0.0.31:9093 --command-config /etc/millrace/kafka/client.properties --describe --entity-type brokers --entity-name 1 --all",
       );
-      expect(running).toMatch(/^\s*log\.retention\.hours=96 /m);
+      expect(running).toMatch(new RegExp(`^\\s*log\\.retention\\.hours=${hours} `, 'm'));
       const third = await cli(['up', '--json', '-c', changed]);
       expect(JSON.parse(third.stdout)).toMatchObject({ changed: false });
+      return { code, stderr };
     } finally {
       await kafka.exec(`test -s ${HELD} && kill $(cat ${HELD}); rm -f /usr/local/sbin/systemctl ${HELD}`);
       await kafka.close();
+    }
+  }
+
+  it('an `up` killed after a broker config change is written, before the restart: the next `up` restarts the broker, which then runs the new config', async () => {
+    try {
+      const { code } = await cutAtBrokerRestart(96, async (up) => void up.kill('SIGKILL'));
+      expect(code).toBeNull();
+    } finally {
       // Converge back to the base config for the tests that follow.
-      const back = await cli(['up', '-c', CONFIG]);
-      expect(back.code).toBe(0);
+      expect((await cli(['up', '-c', CONFIG])).code).toBe(0);
+    }
+  });
+
+  it("the SSH connection of an `up` cut on the node (its sshd session killed) at the broker's restart: `up` exits 1 naming kafka-1 and the lost connection; the next `up` converges", async () => {
+    try {
+      const { code, stderr } = await cutAtBrokerRestart(97, async (_up, kafka, held) => {
+        // The sshd processes of the `up`'s own session: those among the held restart's ancestors
+        // (not the listener, and not this test's own session, which is another connection).
+        const killed = await kafka.execOrThrow(
+          `p=$(cat ${held}); pids=; while [ -n "$p" ] && [ "$p" -gt 1 ]; do case "$(tr '\\0' ' ' < /proc/$p/cmdline)" in sshd*admin*) pids="$pids $p";; esac; p=$(awk '{print $4}' /proc/$p/stat); done; [ -n "$pids" ] && kill -KILL $pids && echo $pids`,
+        );
+        expect(killed.trim()).toMatch(/^\d+( \d+)*$/);
+      });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/kafka-1 \(127\.0\.0\.31\): the SSH connection was lost while running/);
+    } finally {
+      expect((await cli(['up', '-c', CONFIG])).code).toBe(0);
     }
   });
 });

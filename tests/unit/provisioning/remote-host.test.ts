@@ -1,5 +1,5 @@
 /** The privilege seam's pure parts: what a failed `sudo -n true` tells the user. */
-import { runAs, sudoProblem } from '../../../provisioning/remote-host';
+import { connectionLost, runAs, sudoProblem } from '../../../provisioning/remote-host';
 
 const where = 'hdfs-1 (127.0.0.33:22)';
 const said = (stderr: string, code = 1) => sudoProblem(where, 'admin', { code, stdout: '', stderr });
@@ -34,5 +34,17 @@ describe('runAs', () => {
   it('drops to a service user with runuser, quoting the user', () => {
     expect(runAs('hdfs', 'java -version')).toBe('runuser -u hdfs -- java -version');
     expect(runAs("o'brien", 'id')).toBe(`runuser -u 'o'\\''brien' -- id`);
+  });
+});
+
+describe('connectionLost', () => {
+  it('names the node and the command the connection was lost under, and says a re-run is safe', () => {
+    const e = connectionLost('kafka-1 (127.0.0.31)', 'systemctl restart millrace-kafka.service');
+    expect(e.message).toBe('kafka-1 (127.0.0.31): the SSH connection was lost while running: systemctl restart millrace-kafka.service');
+    expect(e.hint).toMatch(/run the command again/);
+  });
+
+  it('shortens a long command', () => {
+    expect(connectionLost('n', 'x'.repeat(500)).message).toMatch(/: x{157}\.\.\.$/);
   });
 });
