@@ -147,6 +147,7 @@ describe('local cluster', () => {
       });
       expect(code).toBe(1);
       expect(stderr).toMatch(/kafka-1 \(127\.0\.0\.31\): the SSH connection was lost while running/);
+      console.log(`the cut up exited ${code}: ${stderr.split('\n').filter((l) => /connection was lost/.test(l)).slice(0, 2).join(' | ').slice(0, 600)}`);
     } finally {
       expect((await cli(['up', '-c', CONFIG])).code).toBe(0);
     }
