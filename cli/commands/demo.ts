@@ -16,6 +16,7 @@ import type { ReceivedMessage } from '../../producers/kafka-types';
 import { HEADER_PRODUCED_AT } from '../../producers/validate';
 import { parseProgressLines, parseResultLine, progressLinesCommand, Steps } from '../demo/steps';
 import { formatDemo, invalidFlightRecords, percentiles } from '../demo/summary';
+import { nodesWithRole } from '../../lib/config';
 import { configFor, globals, output } from '../context';
 import { kafkaConnectionFor } from '../kafka-connection';
 
@@ -31,6 +32,8 @@ interface DemoOptions {
 interface SparkApp {
   id: string;
   name: string;
+  /** The driver's working directory on the spark-master's node, for an application millrace started. */
+  workDir?: string;
 }
 
 export function registerDemo(program: Command): void {
@@ -60,7 +63,8 @@ export function registerDemo(program: Command): void {
       await steps.run(`bring the ${config.target} cluster up`, ['up', '--yes']);
       await steps.run(`create topics ${spec.topic} (+ .dlq) and ${spec.predictionsTopic}`, ['topics', 'create', spec.topic]);
       await steps.run('', ['topics', 'create', spec.predictionsTopic, '--no-dlq']);
-      const ingest = await ensureStreaming(steps, spec, opts.spec, 'ingest', ['--trigger-seconds', '2']);
+      const master = nodesWithRole(config, 'spark-master')[0]?.name ?? 'spark-master';
+      const ingest = await ensureStreaming(steps, spec, opts.spec, master, 'ingest', ['--trigger-seconds', '2']);
 
       // The ingest's progress lines so far: the rows it reads after them are this run's (and any other producer's).
       const linesBeforeProduce = ingest ? (await eventsProgress(steps, ingest).catch(() => [])).length : 0;
@@ -81,7 +85,7 @@ export function registerDemo(program: Command): void {
       );
       if (!trained) throw new MillraceError('train printed no result line', { hint: 'run `millrace submit spark-jobs/train.py --spec ...` to see its output' });
 
-      await ensureStreaming(steps, spec, opts.spec, 'score', ['--trigger-seconds', '1']);
+      await ensureStreaming(steps, spec, opts.spec, master, 'score', ['--trigger-seconds', '1']);
       const predictions = await scoreBatch(steps, config, spec, opts, `${run}-score`, scoreN);
       const summary = {
         cluster: config.name,
@@ -123,12 +127,24 @@ interface StreamingJob {
 }
 
 /**
- * Starts a streaming job unless an application of it is already running (the demo is re-runnable).
- * Returns the job it started (undefined when one was running already).
+ * The running application of a streaming job, with its driver's log on the master's node; undefined
+ * when none runs, or when it runs without a driver millrace started (no log to read).
  */
-async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, job: 'ingest' | 'score', args: string[]): Promise<StreamingJob | undefined> {
+export function runningStreamingJob(apps: readonly SparkApp[], appName: string, masterNode: string): { running: boolean; job?: StreamingJob } {
+  const app = apps.find((a) => a.name === appName);
+  if (!app) return { running: false };
+  return { running: true, ...(app.workDir ? { job: { node: masterNode, log: `${app.workDir}/driver.log` } } : {}) };
+}
+
+/**
+ * Starts a streaming job unless an application of it is already running (the demo is re-runnable).
+ * Returns the job, started here or found running, whose driver log the demo can read (undefined
+ * for one running without such a log: the demo then counts the lake until the rows are there).
+ */
+async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, masterNode: string, job: 'ingest' | 'score', args: string[]): Promise<StreamingJob | undefined> {
   const apps = await steps.json<SparkApp[]>(`look for a running ${job} job`, ['jobs']);
-  if (apps.some((a) => a.name === `millrace-${job}-${spec.name}`)) return undefined;
+  const found = runningStreamingJob(apps, `millrace-${job}-${spec.name}`, masterNode);
+  if (found.running) return found.job;
   const started = await steps.json<{ node: string; log: string }>(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath(`spark-jobs/${job}.py`), '--', ...args]);
   // A query fixes its starting offsets on its first trigger, when it prints "ready": events sent
   // before that would be skipped by a job that starts from the latest offsets.
