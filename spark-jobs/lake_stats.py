@@ -14,7 +14,7 @@ import sys
 from typing import Any, Sequence
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from millrace_pipeline.cli import base_parser, run, spark_session
@@ -23,27 +23,30 @@ from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
 
 
+def _id_counts(id_col: str) -> list[Column]:
+    """Rows, distinct ids and ids seen more than once, over per-id counts (column "n")."""
+    return [
+        F.coalesce(F.sum("n"), F.lit(0)).alias("rows"),
+        F.count(F.col(id_col)).alias("distinct"),
+        F.count(F.when(F.col("n") > 1, True)).alias("duplicates"),
+    ]
+
+
+def _per_id(df: DataFrame, id_col: str) -> DataFrame:
+    return df.groupBy(id_col).agg(F.count(F.lit(1)).alias("n"))
+
+
 def id_stats(df: DataFrame, id_col: str) -> dict[str, int]:
     """Rows, distinct ids, and ids that occur more than once, in one pass over the files: the
     per-id counts are the only aggregation that reads them (a lake of many small streaming files
     makes each read the cost)."""
-    per_id = df.groupBy(id_col).agg(F.count(F.lit(1)).alias("n"))
-    row = per_id.agg(
-        F.coalesce(F.sum("n"), F.lit(0)).alias("rows"),
-        F.count(F.col(id_col)).alias("distinct"),
-        F.count(F.when(F.col("n") > 1, True)).alias("duplicates"),
-    ).first()
+    row = _per_id(df, id_col).agg(*_id_counts(id_col)).first()
     return {"rows": int(row["rows"]), "distinct": int(row["distinct"]), "duplicates": int(row["duplicates"])}
 
 
 def source_stats(df: DataFrame, id_col: str) -> dict[str, dict[str, int]]:
     """id_stats for each source name (an id's part before its first '#'), from one per-id count."""
-    per_id = df.groupBy(id_col).agg(F.count(F.lit(1)).alias("n"))
-    rows = (
-        per_id.groupBy(F.substring_index(F.col(id_col), "#", 1).alias("source"))
-        .agg(F.sum("n").alias("rows"), F.count(F.col(id_col)).alias("distinct"), F.count(F.when(F.col("n") > 1, True)).alias("duplicates"))
-        .collect()
-    )
+    rows = _per_id(df, id_col).groupBy(F.substring_index(F.col(id_col), "#", 1).alias("source")).agg(*_id_counts(id_col)).collect()
     return {
         r["source"]: {"events": int(r["rows"]), "distinct_ids": int(r["distinct"]), "duplicate_ids": int(r["duplicates"])}
         for r in rows
