@@ -195,7 +195,9 @@ async function fiveNodePhase(wanted: (s: string) => boolean, outcomes: Outcome[]
   const ingest = async (scenario: string, at: string, fault: () => Promise<number>, after: string, note: (o: Omit<Outcome, 'note' | 'reference'>) => Promise<string> | string): Promise<Outcome> => {
     const o = await ingestThrough(dir, at, scenario, fault, after, INGEST_EVENTS, INGEST_RATE);
     const inTopic = await topic.added(after);
-    const topicDuplicates = inTopic.duplicates > 0 ? `; THE TOPIC HOLDS ${inTopic.duplicates} DUPLICATED EVENTS` : '';
+    const topicDuplicates =
+      (inTopic.duplicates > 0 ? `; THE TOPIC HOLDS ${inTopic.duplicates} DUPLICATED EVENTS` : '') +
+      (inTopic.redelivered > 0 ? `; the check's consumer was handed ${inTopic.redelivered} records again (a rebalance; counted once)` : '');
     return { ...o, inTopic: inTopic.added, reference: REF, note: (await note(o)) + topicDuplicates };
   };
   try {
@@ -245,11 +247,11 @@ async function fiveNodePhase(wanted: (s: string) => boolean, outcomes: Outcome[]
 class TopicCounter {
   private seen = 0;
   constructor(private readonly dir: string) {}
-  async added(config: string): Promise<{ added: number; duplicates: number }> {
-    const r = JSON.parse((await cliTimed(['consume', 'flights', '--verify', '--json', '--spec', SPEC, '-c', config], this.dir, { allowFailure: true })).stdout) as { messages: number; duplicates: number };
+  async added(config: string): Promise<{ added: number; duplicates: number; redelivered: number }> {
+    const r = JSON.parse((await cliTimed(['consume', 'flights', '--verify', '--json', '--spec', SPEC, '-c', config], this.dir, { allowFailure: true })).stdout) as { messages: number; duplicates: number; redelivered?: number };
     const added = r.messages - this.seen;
     this.seen = r.messages;
-    return { added, duplicates: r.duplicates };
+    return { added, duplicates: r.duplicates, redelivered: r.redelivered ?? 0 };
   }
 }
 

@@ -25,6 +25,11 @@ export interface FileSpec {
   restarts: string[];
   /** Holds a secret: never logged or diffed. */
   secret?: boolean;
+  /**
+   * The part of the file that the `restarts` units read, when they read less than all of it (see
+   * withRestartDigest): a change elsewhere in the file restarts nothing.
+   */
+  restartDigest?: string;
 }
 
 /**

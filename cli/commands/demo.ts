@@ -204,6 +204,12 @@ async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: n
   }
 }
 
+/** Rows the ingest's progress lines say it wrote, in the lines after the first `from`. */
+async function writtenSince(steps: Steps, job: StreamingJob, from: number): Promise<number> {
+  const lines = await eventsProgress(steps, job).catch(() => []);
+  return lines.slice(from).reduce((n, p) => n + (p.output_rows ?? 0), 0);
+}
+
 async function waitForLake(steps: Steps, specFile: string, prefix: string, want: number, ingest: StreamingJob | undefined, linesBeforeProduce: number): Promise<LakeStats> {
   const deadline = Date.now() + 20 * 60_000;
   // Progress lines from before this point may predate the last events sent.
@@ -215,6 +221,7 @@ async function waitForLake(steps: Steps, specFile: string, prefix: string, want:
     const out = (await steps.run(`count this run's rows in the lake (want ${want.toLocaleString()})`, ['submit', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath('spark-jobs/lake_stats.py'), '--', '--id-prefix', prefix])).stdout;
     const stats = parseResultLine(out) as LakeStats | undefined;
     if (stats && stats.events >= want) return stats;
+    steps.note(`${(stats?.events ?? 0).toLocaleString()} of ${want.toLocaleString()} in the lake so far${ingest ? ` (the ingest's progress lines since the produce: ${(await writtenSince(steps, ingest, linesBeforeProduce)).toLocaleString()} rows written)` : ''}; waiting for ingest`);
     if (Date.now() > deadline) throw new TimeoutError(`only ${stats?.events ?? 0} of ${want} events reached the lake in 20 minutes`, { hint: 'look at the ingest job: `millrace jobs`, and its driver log' });
     if (!ingest) await sleep(5000);
   }

@@ -49,6 +49,11 @@ export class Steps {
     private readonly progress: NodeJS.WritableStream | undefined,
   ) {}
 
+  /** A line of the demo's own, between steps. */
+  note(line: string): void {
+    this.say(line);
+  }
+
   /** Runs `millrace <args> -c <config>`; a failure names the step and carries the child's error text. */
   async run(title: string, args: string[], opts: { allowFailure?: boolean } = {}): Promise<StepResult> {
     if (title) this.say(title);

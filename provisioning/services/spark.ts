@@ -4,6 +4,7 @@ import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
+import { withRestartDigest } from '../sync-files';
 import type { ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
 import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
 import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
@@ -237,13 +238,20 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutco
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };
 }
 
+/** Keys in spark-defaults.conf that only applications read (millrace's jobs), never the daemons. */
+const APPLICATION_KEYS = 'spark.millrace.';
+
 function confFiles(ctx: NodeContext, restarts: string[]): FileSpec[] {
   const env = sparkEnv(ctx.cluster, ctx.node.privateAddress);
   const client = ctx.cluster.pipelineClient;
+  const properties = sortedProperties(buildSparkDefaults(ctx), ctx.cluster.config.spark.overrides);
+  // The daemons read every key but the applications' own (spark.millrace.*, e.g. the brokers):
+  // adding or removing a broker must not restart the master and the workers under running jobs.
+  const daemonsRead = properties.filter((p) => !p.key.startsWith(APPLICATION_KEYS)).map((p) => `${p.key} ${p.value}`).join('\n');
   return [
     {
       path: `${SPARK_CONF}/spark-defaults.conf`,
-      content: render('spark/spark-defaults.conf', { nodeName: ctx.node.name, properties: sortedProperties(buildSparkDefaults(ctx), ctx.cluster.config.spark.overrides) }),
+      ...withRestartDigest(render('spark/spark-defaults.conf', { nodeName: ctx.node.name, properties }), daemonsRead),
       mode: 0o600,
       owner: 'spark',
       restarts,

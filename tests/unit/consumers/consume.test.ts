@@ -20,8 +20,27 @@ describe('VerifyTally', () => {
     ])
       t.add(m);
     const r = t.result();
-    expect(r).toEqual({ messages: 7, distinctIds: 3, duplicates: 2, duplicateExamples: ['a#0'], invalidJson: 1, missingId: 1, perPartition: { 0: 2, 1: 2, 2: 3 } });
+    expect(r).toEqual({ messages: 7, distinctIds: 3, duplicates: 2, duplicateExamples: ['a#0'], invalidJson: 1, missingId: 1, perPartition: { 0: 2, 1: 2, 2: 3 }, redelivered: 0 });
     expect(formatVerify('flights', r)).toBe('flights: 7 messages, 3 distinct ids, 2 duplicates (e.g. a#0)\n  invalid JSON 1, without an id 1\n  per partition 0:2 1:2 2:3');
+  });
+
+  it('counts a record handed over again (a rebalance re-reads from the last commit) once, and reports the re-deliveries apart', () => {
+    const t = new VerifyTally('event_id');
+    // Partition 0 read to offset 2, then again from 1 after a rebalance; partition 1 holds a real duplicate (two offsets, one id).
+    for (const m of [
+      msg(0, 0, '{"event_id":"a#0"}'),
+      msg(0, 1, '{"event_id":"a#1"}'),
+      msg(1, 0, '{"event_id":"a#9"}'),
+      msg(0, 2, '{"event_id":"a#2"}'),
+      msg(0, 1, '{"event_id":"a#1"}'),
+      msg(0, 2, '{"event_id":"a#2"}'),
+      msg(0, 3, '{"event_id":"a#3"}'),
+      msg(1, 1, '{"event_id":"a#9"}'),
+    ])
+      t.add(m);
+    const r = t.result();
+    expect(r).toEqual(expect.objectContaining({ messages: 6, distinctIds: 5, duplicates: 1, duplicateExamples: ['a#9'], redelivered: 2, perPartition: { 0: 4, 1: 2 } }));
+    expect(formatVerify('flights', r)).toContain('invalid JSON 0, without an id 0; 2 handed to the consumer again (same partition and offset), counted once');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Stable identities, scaling out and rolling changes (issue 14), on the shared cluster, after the
- * pipeline has run (it leaves the cluster with a second broker, which only the teardown removes):
+ * Stable identities, scaling out and rolling changes (issue 14), on the shared cluster, before the
+ * pipeline (60), which finds the ingest started here running and uses it. The file leaves the cluster
+ * as the base config describes it:
  * - a node (a broker, a Spark worker and a DataNode) added by editing the config and running `up`
  *   while a producer runs: it gets the next node id and joins as a broker only, the controller
  *   quorum stays as it was, the worker joins the master, the DataNode registers at the node's own
@@ -26,7 +27,7 @@ import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
 import * as crypto from 'node:crypto';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, faultMidIngest, FLIGHTS_SPEC as SPEC, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestWrote, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const KAFKA_2 = '127.0.0.37';
 const KAFKA_1_LINE = `  - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }\n`;
@@ -243,11 +244,13 @@ describe('scaling out and rolling changes', () => {
   }, 15 * 60_000);
 
   it("a DataNode killed with SIGKILL during ingest: systemd restarts it, the NameNode counts no block short of replicas, and every row lands once, written by the same job", async () => {
-    // Two minutes of producing: after the `up`s above restarted Spark's daemons, ingest's first
-    // write of a run took longer than 20 s, and on 2026-12-03 longer than a minute.
-    const batch = 60_000;
+    // 80 s of producing at 500/s. The fault comes once ingest writes the first of these rows: on
+    // 2026-12-03, 36 s after the producer started (it reads past --skip first), with ingest just
+    // started by this file; when it ran after the pipeline, with ingest's executor moved by the
+    // `up`s above, that took more than a minute.
+    const batch = 40_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
-    // The pipeline's ingest runs since 60; when this file runs alone, it is started here.
+    // Started here (60 then finds it running); already running when this file runs again on a cluster.
     const ingest = (await runningIngest()) ?? (await startIngest());
     expect(ingest.workDir).toBeDefined();
     const log = `${ingest.workDir}/driver.log`;
@@ -310,7 +313,7 @@ describe('scaling out and rolling changes', () => {
     let up = { code: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
     const topic = randomName('itest-scale-in');
     let before = '';
-    // Whatever runs on Spark (the pipeline's streaming jobs, after 60) keeps running without kafka-2's worker.
+    // Whatever runs on Spark (ingest, started above) keeps running without kafka-2's worker.
     const apps = await runningApps();
     const r = await produceThrough(topic, 30_000, 1, async () => {
       before = await replicasOf(topic);
@@ -339,6 +342,20 @@ describe('scaling out and rolling changes', () => {
     }
     expect(await aliveWorkers(CONFIG)).toBe('1 of 1');
     expect(await runningApps()).toEqual(apps);
+    // Running is not enough: the ingest goes on writing (an application the master lists as
+    // running may have no executor left, e.g. after a master and a worker restarted under it).
+    const ingest = await runningIngest();
+    expect(ingest?.workDir).toBeDefined();
+    const sparkHost = await node('spark-1');
+    try {
+      const log = `${ingest!.workDir}/driver.log`;
+      const before = await rowsWrittenByIngest(sparkHost, log);
+      const after = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', '2000', '--rate', '1000', '--source-name', randomName('itest-after-scale-in'), '-c', CONFIG]);
+      expect(await ingestWrote(sparkHost, log, before)).toBe(true);
+      expect((await after).code).toBe(0);
+    } finally {
+      await sparkHost.close();
+    }
     expect(readInventory(CLUSTER).nodes.map((n) => n.name).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
     expect(fs.existsSync(path.join(stateDir(), 'nodes', 'kafka-2'))).toBe(false);
     // kafka-2 keeps its id in the state, so no later node gets it.
