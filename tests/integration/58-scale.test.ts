@@ -26,6 +26,7 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { createKafkaClient } from '../../producers/kafka-client';
+import { KAFKA_ADMIN_TOOLS } from '../../provisioning/services/kafka';
 import * as crypto from 'node:crypto';
 import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, CONFIG, ENV, ensureBaseCluster, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestWrote, JOB, kafkaAs, lakeStats, liveDataNodes, node, randomName, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, SparkJob, stateDir, TEST_DIR, writeConfig } from './harness';
 
@@ -92,7 +93,7 @@ async function produceThrough(topic: string, records: number, replicationFactor:
 /** Replicas of every partition of a topic, from kafka-1. */
 async function replicasOf(topic: string): Promise<string> {
   const out = await on('kafka-1', (h) =>
-    h.execOrThrow(`java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.TopicCommand --bootstrap-server ${ADDRESSES['kafka-1']}:9093 --command-config /etc/millrace/kafka/client.properties --describe --topic ${topic}`),
+    h.execOrThrow(`java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${KAFKA_ADMIN_TOOLS.classpath}' org.apache.kafka.tools.TopicCommand --bootstrap-server ${ADDRESSES['kafka-1']}:9093 --command-config ${KAFKA_ADMIN_TOOLS.clientConfig} --describe --topic ${topic}`),
   );
   return [...out.matchAll(/Partition:\s*(\d+)\s+Leader:\s*\S+\s+Replicas:\s*([\d,]+)/g)].map((m) => `${m[1]}:${m[2]}`).join(' ');
 }
@@ -189,7 +190,7 @@ describe('scaling out and rolling changes', () => {
       await h.execOrThrow('cat /etc/millrace/kafka/server.properties'),
       await h.execOrThrow('cat /var/lib/millrace/kafka/data/meta.properties'),
       await h.execOrThrow(
-        "java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/opt/millrace/kafka/current/libs/*' org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server 127.0.0.37:9093 --command-config /etc/millrace/kafka/client.properties describe --status",
+        `java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${KAFKA_ADMIN_TOOLS.classpath}' org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server ${KAFKA_2}:9093 --command-config ${KAFKA_ADMIN_TOOLS.clientConfig} describe --status`,
       ),
     ]);
     expect(props).toContain('process.roles=broker\n');
