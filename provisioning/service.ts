@@ -26,8 +26,8 @@ export interface FileSpec {
   /** Holds a secret: never logged or diffed. */
   secret?: boolean;
   /**
-   * The part of the file that the `restarts` units read, when they read less than all of it (see
-   * withRestartDigest): a change elsewhere in the file restarts nothing.
+   * The digest of the part of the file that the `restarts` units read, when they read less than
+   * all of it (see withRestartDigest): a change elsewhere in the file restarts nothing.
    */
   restartDigest?: string;
 }

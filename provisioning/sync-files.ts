@@ -12,7 +12,10 @@ export async function syncFiles(host: RemoteHost, files: FileSpec[], beforeWrite
   if (files.length === 0) return [];
   // Per file: mode, owner, content hash and, for a file with a restart digest, the digest it holds.
   const probe = files
-    .map((f) => `if [ -f ${q(f.path)} ]; then echo "$(stat -c '%a %U' ${q(f.path)}) $(sha256sum < ${q(f.path)} | cut -c1-64) $(head -1 ${q(f.path)} | sed -n ${q(`s/^${DIGEST_LINE}//p`)})"; else echo missing; fi`)
+    .map((f) => {
+      const digest = f.restartDigest === undefined ? '' : ` $(head -1 ${q(f.path)} | sed -n ${q(`s/^${DIGEST_LINE}//p`)})`;
+      return `if [ -f ${q(f.path)} ]; then echo "$(stat -c '%a %U' ${q(f.path)}) $(sha256sum < ${q(f.path)} | cut -c1-64)${digest}"; else echo missing; fi`;
+    })
     .join('\n');
   const lines = (await host.execOrThrow(probe, { what: 'read the state of config files' })).split('\n');
   const stale: FileSpec[] = [];
@@ -20,7 +23,7 @@ export async function syncFiles(host: RemoteHost, files: FileSpec[], beforeWrite
     const [mode, owner, hash, digest] = (lines[i] ?? '').trim().split(' ');
     if (`${mode} ${owner} ${hash}` === `${f.mode.toString(8)} ${f.owner} ${sha256(f.content)}`) return;
     // Changed, but not in what the units read: written, and nothing restarts for it.
-    const unitsUnaffected = f.restartDigest !== undefined && digest === f.restartDigest && hash !== undefined;
+    const unitsUnaffected = f.restartDigest !== undefined && digest === f.restartDigest;
     stale.push(unitsUnaffected ? { ...f, restarts: [] } : f);
   });
   if (stale.length && beforeWrite) await beforeWrite(stale);

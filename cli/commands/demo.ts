@@ -197,16 +197,15 @@ async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: n
     const caughtUp = lines.slice(seen).some((p) => p.offsets_behind_latest === 0 || p.input_rows === 0);
     // Rows written, not rows read: Spark's input count of a batch that writes its input more than
     // once (events and quarantine) need not be the rows that reached the lake.
-    const rows = sent ? lines.slice(sent.from).reduce((n, p) => n + (p.output_rows ?? 0), 0) : Number.POSITIVE_INFINITY;
+    const rows = sent ? outputRowsSince(lines, sent.from) : Number.POSITIVE_INFINITY;
     if (rows !== rowsBefore) [rowsBefore, rowsSince] = [rows, Date.now()];
     if ((caughtUp && (!sent || rows >= sent.want || Date.now() - rowsSince > 60_000)) || Date.now() > deadline) return lines.length;
     await sleep(3000);
   }
 }
 
-/** Rows the ingest's progress lines say it wrote, in the lines after the first `from`. */
-async function writtenSince(steps: Steps, job: StreamingJob, from: number): Promise<number> {
-  const lines = await eventsProgress(steps, job).catch(() => []);
+/** Rows the progress lines say the ingest wrote, in the lines after the first `from`. */
+function outputRowsSince(lines: readonly EventsProgress[], from: number): number {
   return lines.slice(from).reduce((n, p) => n + (p.output_rows ?? 0), 0);
 }
 
@@ -221,7 +220,7 @@ async function waitForLake(steps: Steps, specFile: string, prefix: string, want:
     const out = (await steps.run(`count this run's rows in the lake (want ${want.toLocaleString()})`, ['submit', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath('spark-jobs/lake_stats.py'), '--', '--id-prefix', prefix])).stdout;
     const stats = parseResultLine(out) as LakeStats | undefined;
     if (stats && stats.events >= want) return stats;
-    steps.note(`${(stats?.events ?? 0).toLocaleString()} of ${want.toLocaleString()} in the lake so far${ingest ? ` (the ingest's progress lines since the produce: ${(await writtenSince(steps, ingest, linesBeforeProduce)).toLocaleString()} rows written)` : ''}; waiting for ingest`);
+    steps.note(`${(stats?.events ?? 0).toLocaleString()} of ${want.toLocaleString()} in the lake so far${ingest ? ` (the ingest's progress lines since the produce: ${outputRowsSince(await eventsProgress(steps, ingest).catch(() => []), linesBeforeProduce).toLocaleString()} rows written)` : ''}; waiting for ingest`);
     if (Date.now() > deadline) throw new TimeoutError(`only ${stats?.events ?? 0} of ${want} events reached the lake in 20 minutes`, { hint: 'look at the ingest job: `millrace jobs`, and its driver log' });
     if (!ingest) await sleep(5000);
   }
