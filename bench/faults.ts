@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseDfsReport } from '../provisioning/hdfs-decommission';
 import { KAFKA_ADMIN_TOOLS, KAFKA_CLIENT_PORT } from '../provisioning/services/kafka';
 import { BenchRow, benchEnv, benchWorkdir, cliTimed, localClusterYaml, REPO, Timed, writeYaml } from './common';
 
@@ -376,10 +377,19 @@ async function namenodeRestartDuringIngest(dir: string, config: string): Promise
 /** dfsadmin on hdfs-1, as hdfs. */
 const DFSADMIN = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -cp '/etc/millrace/hadoop:/opt/millrace/hadoop/current:/opt/millrace/hadoop/current/lib/*' org.apache.hadoop.hdfs.tools.DFSAdmin";
 
-/** Live DataNodes and under-replicated blocks, from `dfsadmin -report` on hdfs-1. */
-async function hdfsReport(dir: string, config: string): Promise<{ live: number; underReplicated: number }> {
+/**
+ * From `dfsadmin -report` on hdfs-1: the live DataNodes in service (a decommissioned one is listed
+ * live until its heartbeats have stopped for ~10 minutes), those decommissioned, and the
+ * under-replicated blocks.
+ */
+async function hdfsReport(dir: string, config: string): Promise<{ live: number; decommissioned: number; underReplicated: number }> {
   const out = await onNode(dir, config, 'hdfs-1', `${DFSADMIN} -report`);
-  return { live: Number(/Live datanodes \((\d+)\)/.exec(out)?.[1] ?? -1), underReplicated: Number(/Under replicated blocks: (\d+)/.exec(out)?.[1] ?? -1) };
+  const nodes = parseDfsReport(out);
+  return {
+    live: nodes.filter((n) => !n.dead && n.status === 'Normal').length,
+    decommissioned: nodes.filter((n) => n.status === 'Decommissioned').length,
+    underReplicated: Number(/Under replicated blocks: (\d+)/.exec(out)?.[1] ?? -1),
+  };
 }
 
 type IngestScenario = (scenario: string, at: string, fault: () => Promise<number>, after: string, note: (o: Omit<Outcome, 'note' | 'reference'>) => Promise<string> | string) => Promise<Outcome>;
@@ -423,7 +433,10 @@ async function dataNodeScenarios(dir: string, now: string, upToIndex: number, ou
   }
   if (upToIndex >= 7) {
     await attempt(outcomes, removed, REF, () =>
-      ingest(removed, withHdfs2, upTo(dir, now), now, async () => `the \`up\` that decommissioned and removed hdfs-2; live DataNodes after: ${(await hdfsReport(dir, now)).live}`),
+      ingest(removed, withHdfs2, upTo(dir, now), now, async () => {
+        const r = await hdfsReport(dir, now);
+        return `the \`up\` that decommissioned and removed hdfs-2; DataNodes in service after: ${r.live}, decommissioned: ${r.decommissioned}; under-replicated blocks: ${r.underReplicated}`;
+      }),
     );
   }
 }

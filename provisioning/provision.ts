@@ -231,6 +231,11 @@ async function provisionHost(
     await restarts.one(service.id, plan.node.name, async () => {
       report(`restart: ${service.id}`);
       log.info({ service: service.id }, 'rolling restart: this node');
+      if (service.beforeRestart) {
+        report(`restart: ${service.id} (preparing)`);
+        const did = await service.beforeRestart(host, ctx);
+        if (did) log.info({ service: service.id, did }, 'before the restart');
+      }
       await startUnit(host, service.unit, 'restart');
       await pending.done(service.unit);
       outcome.health[service.id] = await waitHealthy(service, host, ctx, options);
@@ -265,12 +270,17 @@ async function provisionHost(
 /**
  * The order of a rolling change across the cluster (issue 14): the brokers one at a time, each
  * back with no under-replicated partition before the next; then the DataNodes; then the
- * NameNode and the KMS; then the Spark master, and the workers last. A worker restarted while the
- * master recovers its workers from disk (spark.deploy.recoveryMode) takes the master's "master
- * changed" meant for the worker it replaced at the same address and never registers, so nothing
- * restarts alongside anything else.
+ * NameNode and the KMS; then the Spark workers, and the master last. Nothing restarts alongside
+ * anything else: a worker restarted while the master recovers its workers from disk
+ * (spark.deploy.recoveryMode) takes the master's "master changed" meant for the worker it
+ * replaced at the same address and never registers. The workers go first so that each comes back
+ * to a master that is not fresh from its recovery: on 2026-12-03 a worker restarted just after the
+ * master left the running ingest with no executor (Spark 4.2's recovering master had logged
+ * "executor 0 state transfer from RUNNING to RUNNING is illegal"). Each worker is decommissioned
+ * before its restart (sparkWorkerService.beforeRestart); the master's own restart is one a running
+ * application rides through: its executors stay, and the master recovers it.
  */
-export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-master', 'spark-worker'];
+export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-worker', 'spark-master'];
 
 interface PlannedRestart {
   node: string;

@@ -169,6 +169,11 @@ export interface Service {
   /** Protocol-level check, run on the node over SSH. */
   healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
   /**
+   * Just before a rolling restart of the running service (Spark's worker: decommissioned, so that
+   * the master stops launching executors on it). What it did, if anything.
+   */
+  beforeRestart?(host: RemoteHost, ctx: NodeContext): Promise<string | undefined>;
+  /**
    * After a restart, whether the cluster has caught up with this node again (Kafka: no
    * under-replicated partitions). A rolling restart waits for it before it restarts the same
    * service on the next node.

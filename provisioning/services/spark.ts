@@ -1,5 +1,6 @@
 /** Spark standalone master and worker. */
 import { MillraceError } from '../../lib/errors';
+import { waitFor } from '../../lib/retry';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
@@ -100,6 +101,11 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     // this it forgets them, and every running application, the streaming jobs included, dies.
     'spark.deploy.recoveryMode': 'FILESYSTEM',
     'spark.deploy.recoveryDirectory': SPARK_RECOVERY,
+    // A worker is decommissioned before a rolling restart (SIGPWR: sparkWorkerService.beforeRestart),
+    // and the master then launches nothing more on it. Without that, the master relaunches each
+    // executor the stopping worker kills on that same worker, where it fails at once, and after
+    // 10 failures within a second removes the application: a streaming job, for good.
+    'spark.decommission.enabled': true,
     // UIs over TLS: daemons on their UI port + 400, applications within the application range.
     ...sslNamespace('standalone', ctx),
     ...sslNamespace('ui', ctx, APP_PORTS.port + 60),
@@ -381,6 +387,31 @@ export const sparkMasterService: Service = {
   },
 };
 
+/**
+ * Decommissions the running worker (SIGPWR, spark.decommission.enabled) and waits until the master
+ * lists it DECOMMISSIONED: the master takes its executors from the applications and launches no
+ * new one on it, so the restart's killed executors are not relaunched onto the stopping worker
+ * (each such failure counts towards the application's 10, after which the master removes it).
+ * The applications get executors again once the restarted worker registers. Only a worker whose
+ * JVM handles SIGPWR (started with decommissioning on) is sent it: for any other process, the
+ * signal's default action is to end it. SIGPWR is 30 on Linux (x86-64 and arm64).
+ */
+async function decommissionWorker(host: RemoteHost, ctx: NodeContext): Promise<string | undefined> {
+  const handles = await host.exec(
+    `pid=$(systemctl show -p MainPID --value ${q(UNITS.worker)}); [ "\${pid:-0}" -gt 0 ] && m=$(awk '/^SigCgt:/ {print $2}' /proc/$pid/status) && [ $(( 0x$m >> 29 & 1 )) -eq 1 ]`,
+  );
+  if (handles.code !== 0) return undefined;
+  await host.execOrThrow(`systemctl kill -s SIGPWR --kill-whom=main ${q(UNITS.worker)}`, { what: 'decommission the Spark worker' });
+  const me = ctx.node.privateAddress;
+  await waitFor(async () => (await masterStatus(host, ctx.cluster))?.workers.some((w) => w.host === me && w.state === 'DECOMMISSIONED'), {
+    timeout: 60_000,
+    interval: 1000,
+    what: `the Spark master to list the worker on ${ctx.node.name} as decommissioned`,
+    hint: `look at the worker and the master: \`millrace logs ${ctx.node.name} spark-worker\``,
+  });
+  return 'decommissioned';
+}
+
 export const sparkWorkerService: Service = {
   id: 'spark-worker',
   role: 'spark-worker',
@@ -410,6 +441,7 @@ export const sparkWorkerService: Service = {
     ]),
   ],
   keyStores: (ctx) => sparkKeyStores(ctx),
+  beforeRestart: (host, ctx) => decommissionWorker(host, ctx),
   async healthCheck(host, ctx): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, UNITS.worker, ctx.node.privateAddress, portNumber('spark-worker', 'spark-worker-rpc'));
     const status = await masterStatus(host, ctx.cluster);

@@ -2,10 +2,11 @@
  * The pipeline end to end on the real cluster: `millrace demo` streams the real flights data and
  * deliberately invalid records through Kafka, Spark and the lake, trains, and scores live; then
  * the ingest job is killed mid-stream and restarted, the NameNode and the KMS are restarted
- * under the running ingest, and then the Spark master. Every count is checked by reading the data
- * back (a Spark count of the lake, the topics), not by trusting the demo's own summary. The lake is
- * counted once, at the end, for every batch the file produced (lake_stats.py --by-source): each
- * count is a Spark job of a minute or more that also takes a core from the running ingest.
+ * under the running ingest, and then a Spark config change restarts the worker and the master.
+ * Every count is checked by reading the data back (a Spark count of the lake, the topics), not by
+ * trusting the demo's own summary. The lake is counted once, at the end, for every batch the file
+ * produced (lake_stats.py --by-source): each count is a Spark job of a minute or more that also
+ * takes a core from the running ingest.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +14,7 @@ import { operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, CONFIG, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, lakeStats, node, REPO, runningIngest, TEST_DIR, SPARK_FS_SHELL } from './harness';
+import { cli, CLUSTER, CONFIG, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, lakeStats, node, REPO, runningIngest, TEST_DIR, SPARK_FS_SHELL, writeConfig } from './harness';
 
 // At least 1,000,000 rows to train on after the random 80/20 split: 1.3M leaves ~40,000 rows
 // of margin (the split's own spread is ~450 rows, so 1.25M was a coin flip).
@@ -237,28 +238,43 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
   });
 });
 
-describe('the Spark master restarted during ingest (issue 14)', () => {
-  it('the master recovers the running ingest from disk: the same application goes on and writes every row (each row once: the count at the end)', async () => {
+describe('a Spark daemon setting changed by `up` during ingest (issue 14)', () => {
+  it("`up` restarts spark-1's worker and master, one after the other; the master recovers the running ingest from disk, which gets an executor again and writes every row (each row once: the count at the end)", async () => {
     const batch = 20_000;
-    const source = `itest-master-${Date.now().toString(36)}`;
+    const source = `itest-spark-change-${Date.now().toString(36)}`;
     const ingest = await runningIngest();
     expect(ingest?.workDir).toBeDefined();
+    // A key the daemons read (not an application's spark.millrace.*): the master and the worker restart.
+    const changed = writeConfig(path.join(TEST_DIR, 'itest.spark-change.yaml'), `${fs.readFileSync(CONFIG, 'utf8')}spark:\n  overrides:\n    spark.deploy.retainedApplications: 201\n`);
     const spark = await node('spark-1');
-    let restartedAfter = 0;
+    const executors = async (): Promise<string> => (await spark.exec(`pgrep -f -- 'CoarseGrainedExecutorBackend.*--app-id ${ingest!.id}( |$)' || true`)).stdout.trim();
+    let changedAfter = 0;
     let written = 0;
+    let restarted: string[] = [];
+    let executorBack = 0;
     try {
-      ({ faultAfterSeconds: restartedAfter, written } = await faultMidIngest(spark, `${ingest!.workDir}/driver.log`, { source, batch, skip: 2_200_000 }, async () => {
-        await spark.execOrThrow('systemctl restart millrace-spark-master.service');
+      ({ faultAfterSeconds: changedAfter, written } = await faultMidIngest(spark, `${ingest!.workDir}/driver.log`, { source, batch, skip: 2_200_000 }, async () => {
+        const up = await cli(['up', '--json', '-c', changed]);
+        if (up.code !== 0) throw new Error(`the up with the Spark change failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+        restarted = (JSON.parse(up.stdout) as { nodes: { node: string; restarted: string[] }[] }).nodes.find((n) => n.node === 'spark-1')?.restarted ?? [];
+        // The application is listed RUNNING either way: what it needs is an executor process.
+        const t = Date.now();
+        while (!(await executors())) {
+          if (Date.now() - t > 90_000) throw new Error(`ingest ${ingest!.id} has had no executor on spark-1 for 90 s after the up that restarted ${restarted.join(', ')} there (the master lists it ${(await runningIngest())?.state})`);
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+        executorBack = (Date.now() - t) / 1000;
       }));
       // The master came back through its recovery (spark.deploy.recoveryMode), not as a new one.
       expect(await spark.execOrThrow('journalctl -u millrace-spark-master.service --since "-10min" --no-pager | grep -c "Recovery complete" || true')).not.toMatch(/^0\s*$/);
     } finally {
       await spark.close();
     }
+    expect([...restarted].sort()).toEqual(['spark-master', 'spark-worker']);
     expect(await runningIngest()).toEqual(expect.objectContaining({ id: ingest!.id, state: 'RUNNING' }));
     expect(written).toBeGreaterThanOrEqual(batch);
-    batches.push({ what: 'Spark master restarted', source, rows: batch });
-    console.log(`Spark master restarted ${restartedAfter.toFixed(0)} s after ingest first wrote this run's rows; it recovered the application; the same job wrote ${written} rows of ${batch}`);
+    batches.push({ what: 'Spark daemons restarted', source, rows: batch });
+    console.log(`a Spark daemon setting changed ${changedAfter.toFixed(0)} s after ingest first wrote this run's rows; \`up\` restarted on spark-1: ${restarted.join(' then ')}; an executor of the same application ${executorBack ? `${executorBack.toFixed(0)} s after the up` : 'at once'}; the same job wrote ${written} rows of ${batch}`);
   });
 });
 
@@ -280,10 +296,10 @@ describe("every batch of this file in the lake, counted by Spark in one job", ()
     expect(counts).toEqual(expect.objectContaining({ events: N, distinct_ids: N, duplicate_ids: 0 }));
   });
 
-  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark master', () => {
+  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark daemons restarted by a config change', () => {
     const got = Object.fromEntries(batches.map((b) => [b.what, counts.sources?.[b.source]]));
     const want = Object.fromEntries(batches.map((b) => [b.what, { events: b.rows, distinct_ids: b.rows, duplicate_ids: 0 }]));
-    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark master restarted']);
+    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark daemons restarted']);
     expect(got).toEqual(want);
   });
 

@@ -26,7 +26,7 @@ function node(restarts: RollingRestarts, name: string, services: { id: string; m
 }
 
 describe('rolling restarts', () => {
-  it('restarts one at a time across the cluster: every broker, then the DataNodes, then the NameNode and KMS, then Spark', async () => {
+  it('restarts one at a time across the cluster: every broker, then the DataNodes, then the NameNode and KMS, then the Spark workers, and the master last', async () => {
     const restarts = new RollingRestarts(['kafka-1', 'kafka-2', 'kafka-3', 'hdfs-1']);
     const events: string[] = [];
     await Promise.all([
@@ -46,9 +46,9 @@ describe('rolling restarts', () => {
       'hdfs-datanode@hdfs-1',
       'hdfs-namenode@hdfs-1',
       'hadoop-kms@hdfs-1',
-      'spark-master@kafka-1',
       'spark-worker@kafka-1',
       'spark-worker@hdfs-1',
+      'spark-master@kafka-1',
     ]);
     // Never two at once: every restart is back up before the next goes down.
     for (let i = 0; i < events.length; i += 2) expect(events[i + 1]).toBe(events[i]!.replace(' down', ' up'));
