@@ -239,7 +239,7 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
 });
 
 describe('a Spark daemon setting changed by `up` during ingest (issue 14)', () => {
-  it("`up` restarts spark-1's worker and master, one after the other; the master recovers the running ingest from disk, which gets an executor again and writes every row (each row once: the count at the end)", async () => {
+  it("`up` decommissions and restarts spark-1's worker, then restarts the master, which recovers the running ingest from disk; the job gets an executor again and writes every row (each row once: the count at the end)", async () => {
     const batch = 20_000;
     const source = `itest-spark-change-${Date.now().toString(36)}`;
     const ingest = await runningIngest();
@@ -265,8 +265,12 @@ describe('a Spark daemon setting changed by `up` during ingest (issue 14)', () =
         }
         executorBack = (Date.now() - t) / 1000;
       }));
-      // The master came back through its recovery (spark.deploy.recoveryMode), not as a new one.
-      expect(await spark.execOrThrow('journalctl -u millrace-spark-master.service --since "-10min" --no-pager | grep -c "Recovery complete" || true')).not.toMatch(/^0\s*$/);
+      // The worker was decommissioned before its restart (the master took its executors from the
+      // applications, and launched none on it), and the master came back through its recovery
+      // (spark.deploy.recoveryMode), not as a new one.
+      const masterLog = (pattern: string): Promise<string> => spark.execOrThrow(`journalctl -u millrace-spark-master.service --since "-10min" --no-pager | grep -c "${pattern}" || true`);
+      expect(await masterLog('Decommissioning worker')).not.toMatch(/^0\s*$/);
+      expect(await masterLog('Recovery complete')).not.toMatch(/^0\s*$/);
     } finally {
       await spark.close();
     }
