@@ -398,7 +398,7 @@ export const sparkMasterService: Service = {
  * master does not list ALIVE has nothing to protect, and one it does not list decommissioned
  * within 30 s is restarted anyway: the restart is what repairs a stuck worker.
  */
-async function decommissionWorker(host: RemoteHost, ctx: NodeContext): Promise<string | undefined> {
+export async function decommissionWorker(host: RemoteHost, ctx: NodeContext): Promise<string | undefined> {
   const me = ctx.node.privateAddress;
   const listed = async (state: string): Promise<boolean> => (await masterStatus(host, ctx.cluster))?.workers.some((w) => w.host === me && w.state === state) ?? false;
   const handles = await host.exec(
