@@ -199,8 +199,10 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
   const log = logger().child({ cluster: config.name, step: 'remove' });
   const removals = await drainLeavingBrokers(config, current, dropped, report);
   await decommissionLeavingDataNodes(config, current, dropped, report);
+  let facts: ClusterFacts | undefined;
   for (const d of dropped) {
-    const units = servicesFor(d.roles).map((s) => s.unit);
+    const services = servicesFor(d.roles);
+    const units = services.map((s) => s.unit);
     // Stopped now, so no client is sent to it while the node goes; a node that is already unreachable is gone anyway.
     const host = await connect(d.node, { knownHosts }).catch((error: unknown) => {
       log.warn({ node: d.node.name, err: error instanceof Error ? error.message : String(error) }, 'could not reach a leaving node to stop its services');
@@ -208,6 +210,15 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
     });
     if (!host) continue;
     try {
+      // A leaving Spark worker is decommissioned first, as before a restart: stopped bare, its killed
+      // executors would be relaunched onto it by the master until an application used up its retries.
+      for (const service of services.filter((s) => s.beforeStop)) {
+        facts ??= await loadFacts(config, current);
+        const did = await service.beforeStop!(host, { cluster: facts, node: d.node });
+        if (!did) continue;
+        log[did.warn ? 'warn' : 'info']({ node: d.node.name, service: service.id, did: did.message }, 'before the stop');
+        report(`${service.id} on ${d.node.name}: ${did.message}`);
+      }
       await host.execOrThrow(`systemctl disable --now ${units.join(' ')}`, { what: `stop ${d.roles.join(', ')} on ${d.node.name}` });
       report(`stopped ${d.roles.join(', ')} on ${d.node.name}${d.removed ? ' (leaving the cluster)' : ''}`);
     } finally {

@@ -231,10 +231,10 @@ async function provisionHost(
     await restarts.one(service.id, plan.node.name, async () => {
       report(`restart: ${service.id}`);
       log.info({ service: service.id }, 'rolling restart: this node');
-      if (service.beforeRestart) {
+      if (service.beforeStop) {
         report(`restart: ${service.id} (preparing)`);
-        const did = await service.beforeRestart(host, ctx);
-        if (did) log.info({ service: service.id, did }, 'before the restart');
+        const did = await service.beforeStop(host, ctx);
+        if (did) log[did.warn ? 'warn' : 'info']({ service: service.id, did: did.message }, 'before the restart');
       }
       await startUnit(host, service.unit, 'restart');
       await pending.done(service.unit);
@@ -277,7 +277,7 @@ async function provisionHost(
  * to a master that is not fresh from its recovery: on 2026-12-03 a worker restarted just after the
  * master left the running ingest with no executor (Spark 4.2's recovering master had logged
  * "executor 0 state transfer from RUNNING to RUNNING is illegal"). Each worker is decommissioned
- * before its restart (sparkWorkerService.beforeRestart); the master's own restart is one a running
+ * before its restart (sparkWorkerService.beforeStop); the master's own restart is one a running
  * application rides through: its executors stay, and the master recovers it.
  */
 export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-worker', 'spark-master'];

@@ -130,6 +130,13 @@ export interface NodeContext {
   node: InventoryNode;
 }
 
+/** What a service's beforeStop did. */
+export interface BeforeStopNote {
+  message: string;
+  /** It could not do what it meant to (e.g. the decommission was not confirmed); the stop went on. */
+  warn?: boolean;
+}
+
 export interface StepOutcome {
   changed: boolean;
   detail?: string;
@@ -169,10 +176,11 @@ export interface Service {
   /** Protocol-level check, run on the node over SSH. */
   healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport>;
   /**
-   * Just before a rolling restart of the running service (Spark's worker: decommissioned, so that
-   * the master stops launching executors on it). What it did, if anything.
+   * Just before the running service is stopped: for a rolling restart, or because its role leaves
+   * the node (Spark's worker: decommissioned, so that the master stops launching executors on it).
+   * What it did, if anything; `warn` when it could not do what it meant to and went on anyway.
    */
-  beforeRestart?(host: RemoteHost, ctx: NodeContext): Promise<string | undefined>;
+  beforeStop?(host: RemoteHost, ctx: NodeContext): Promise<BeforeStopNote | undefined>;
   /**
    * After a restart, whether the cluster has caught up with this node again (Kafka: no
    * under-replicated partitions). A rolling restart waits for it before it restarts the same

@@ -6,7 +6,7 @@ import { q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
 import { withRestartDigest } from '../sync-files';
-import type { ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
+import type { BeforeStopNote, ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
 import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
 import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
@@ -101,7 +101,7 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     // this it forgets them, and every running application, the streaming jobs included, dies.
     'spark.deploy.recoveryMode': 'FILESYSTEM',
     'spark.deploy.recoveryDirectory': SPARK_RECOVERY,
-    // A worker is decommissioned before a rolling restart (SIGPWR: sparkWorkerService.beforeRestart),
+    // A worker is decommissioned before a rolling restart (SIGPWR: sparkWorkerService.beforeStop),
     // and the master then launches nothing more on it. Without that, the master relaunches each
     // executor the stopping worker kills on that same worker, where it fails at once, and after
     // 10 failures within a second removes the application: a streaming job, for good.
@@ -392,13 +392,14 @@ export const sparkMasterService: Service = {
  * lists it DECOMMISSIONED: the master takes its executors from the applications and launches no
  * new one on it, so the restart's killed executors are not relaunched onto the stopping worker
  * (each such failure counts towards the application's 10, after which the master removes it).
- * The applications get executors again once the restarted worker registers. Only a worker whose
+ * The applications get executors again once the restarted worker registers (or, for a worker that
+ * leaves the cluster, on the workers that stay). Only a worker whose
  * JVM handles SIGPWR (started with decommissioning on) is sent it: for any other process, the
  * signal's default action is to end it. SIGPWR is 30 on Linux (x86-64 and arm64). A worker the
  * master does not list ALIVE has nothing to protect, and one it does not list decommissioned
- * within 30 s is restarted anyway: the restart is what repairs a stuck worker.
+ * within 30 s is stopped anyway (with a warning): a restart is what repairs a stuck worker.
  */
-export async function decommissionWorker(host: RemoteHost, ctx: NodeContext): Promise<string | undefined> {
+export async function decommissionWorker(host: RemoteHost, ctx: NodeContext, timeoutMs = 30_000): Promise<BeforeStopNote | undefined> {
   const me = ctx.node.privateAddress;
   const listed = async (state: string): Promise<boolean> => (await masterStatus(host, ctx.cluster))?.workers.some((w) => w.host === me && w.state === state) ?? false;
   const handles = await host.exec(
@@ -406,8 +407,8 @@ export async function decommissionWorker(host: RemoteHost, ctx: NodeContext): Pr
   );
   if (handles.code !== 0 || !(await listed('ALIVE'))) return undefined;
   await host.execOrThrow(`systemctl kill -s SIGPWR --kill-whom=main ${q(UNITS.worker)}`, { what: 'decommission the Spark worker' });
-  return waitFor(async () => (await listed('DECOMMISSIONED')) && 'decommissioned', { timeout: 30_000, interval: 1000, what: 'the decommission' }).catch(
-    () => 'the master did not list it decommissioned within 30 s; restarted anyway',
+  return waitFor(async () => (await listed('DECOMMISSIONED')) && { message: 'decommissioned' }, { timeout: timeoutMs, interval: 1000, what: 'the decommission' }).catch(
+    (): BeforeStopNote => ({ message: `the master did not list it decommissioned within ${Math.round(timeoutMs / 1000)} s; stopped anyway`, warn: true }),
   );
 }
 
@@ -440,7 +441,7 @@ export const sparkWorkerService: Service = {
     ]),
   ],
   keyStores: (ctx) => sparkKeyStores(ctx),
-  beforeRestart: (host, ctx) => decommissionWorker(host, ctx),
+  beforeStop: (host, ctx) => decommissionWorker(host, ctx),
   async healthCheck(host, ctx): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, UNITS.worker, ctx.node.privateAddress, portNumber('spark-worker', 'spark-worker-rpc'));
     const status = await masterStatus(host, ctx.cluster);

@@ -12,12 +12,12 @@ import { fakeHost, type FakeHost } from './fake-host';
 const ctx = { cluster: { sparkMaster: { privateAddress: '10.0.0.3' } }, node: { name: 'spark-1', privateAddress: '10.0.0.3' } } as unknown as NodeContext;
 
 /** A host whose `systemctl show` names `pid` as the worker's main process, and whose master lists the worker as `state` (DECOMMISSIONED once signalled). */
-function workerHost(pid: number, state: string | undefined): FakeHost {
+function workerHost(pid: number, state: string | undefined, { hangs = false } = {}): FakeHost {
   let listed = state;
   return fakeHost('spark-1', (command) => {
     if (command.startsWith('curl ')) return { stdout: JSON.stringify({ status: 'ALIVE', workers: listed ? [{ host: '10.0.0.3', state: listed }] : [], activeapps: [] }) };
     if (command.startsWith('systemctl kill')) {
-      listed = 'DECOMMISSIONED';
+      if (!hangs) listed = 'DECOMMISSIONED';
       return {};
     }
     try {
@@ -40,8 +40,13 @@ describe("the Spark worker's decommission before a restart", () => {
 
   it('signals a worker that handles SIGPWR and that the master lists ALIVE, and waits for DECOMMISSIONED', async () => {
     const host = workerHost(await start("trap 'true' PWR; while :; do sleep 1; done"), 'ALIVE');
-    expect(await decommissionWorker(host, ctx)).toBe('decommissioned');
+    expect(await decommissionWorker(host, ctx)).toEqual({ message: 'decommissioned' });
     expect(host.commands.filter((c) => c.startsWith('systemctl kill'))).toEqual(['systemctl kill -s SIGPWR --kill-whom=main millrace-spark-worker.service']);
+  });
+
+  it('a worker the master never lists DECOMMISSIONED is stopped anyway, with a warning', async () => {
+    const host = workerHost(await start("trap 'true' PWR; while :; do sleep 1; done"), 'ALIVE', { hangs: true });
+    expect(await decommissionWorker(host, ctx, 1500)).toEqual({ message: 'the master did not list it decommissioned within 2 s; stopped anyway', warn: true });
   });
 
   it('sends nothing to a process that does not handle SIGPWR (it would end it): a plain restart', async () => {
