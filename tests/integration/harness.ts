@@ -263,7 +263,11 @@ export async function faultMidIngest(
   if (done.code !== 0) throw new Error(`produce of ${run.source} failed (exit ${done.code}):\n${done.stderr.slice(-3000)}`);
   const sent = (JSON.parse(done.stdout) as { sent: number }).sent;
   if (sent !== run.batch) throw new Error(`produce of ${run.source} acknowledged ${sent} of ${run.batch} records`);
-  return { faultAfterSeconds, written: await ingestCaughtUp(spark, driverLog, before, run.batch) };
+  const waited = Date.now();
+  const written = await ingestCaughtUp(spark, driverLog, before, run.batch);
+  // Where a slow run's time went, in CI's log.
+  console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start`);
+  return { faultAfterSeconds, written };
 }
 
 export interface LakeCounts {
