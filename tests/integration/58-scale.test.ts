@@ -276,18 +276,21 @@ describe('scaling out and rolling changes', () => {
     expect(Number(/^NRestarts=(\d+)$/m.exec(unit)?.[1])).toBeGreaterThanOrEqual(1);
     // Replication restored: both DataNodes live, and the NameNode counts no under-replicated or missing block (within 3 minutes).
     let report = '';
+    const replicationWait = Date.now();
     for (const start = Date.now(); Date.now() - start < 180_000; await new Promise((r) => setTimeout(r, 3000))) {
       report = await on('hdfs-1', (h) => h.execOrThrow(`${DFSADMIN} -report`));
       if (/^Live datanodes \(2\)/m.test(report) && /^\s*Under replicated blocks: 0$/m.test(report) && /^\s*Missing blocks: 0$/m.test(report)) break;
     }
+    const replicatedAfter = (Date.now() - replicationWait) / 1000;
     expect(report).toMatch(/^Live datanodes \(2\)/m);
     expect(report).toMatch(/^\s*Under replicated blocks: 0$/m);
     expect(report).toMatch(/^\s*Missing blocks: 0$/m);
     expect((await on('hdfs-1', (h) => h.execOrThrow(`${HADOOP_AS_HDFS} -stat %r ${twoReplicas} && ${HADOOP_AS_HDFS} -rm -skipTrash ${twoReplicas}`))).trim().split('\n')[0]).toBe('2');
     // The same job, never restarted, wrote every row once.
     expect(await runningIngest()).toEqual(expect.objectContaining({ id: ingest.id, state: 'RUNNING' }));
+    const counted = Date.now();
     expect(await lakeStats(`${source}#`)).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
-    console.log(`DataNode SIGKILL: kafka-2's DataNode killed ${killedAfter.toFixed(0)} s after ingest first wrote this run's rows; restarted by systemd; no block under-replicated or missing; ${batch} of ${batch} rows in the lake once, by the same job`);
+    console.log(`DataNode SIGKILL: kafka-2's DataNode killed ${killedAfter.toFixed(0)} s after ingest first wrote this run's rows; restarted by systemd; no block under-replicated or missing ${replicatedAfter.toFixed(0)} s after the ingest caught up; ${batch} of ${batch} rows in the lake once, by the same job (counted in ${((Date.now() - counted) / 1000).toFixed(0)} s)`);
   }, 15 * 60_000);
 
   it('a config without the quorum\'s voter is refused before anything changes (exit 2)', async () => {

@@ -265,8 +265,12 @@ export async function faultMidIngest(
   if (sent !== run.batch) throw new Error(`produce of ${run.source} acknowledged ${sent} of ${run.batch} records`);
   const waited = Date.now();
   const written = await ingestCaughtUp(spark, driverLog, before, run.batch);
-  // Where a slow run's time went, in CI's log.
-  console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start`);
+  // Where a slow run's time went, in CI's log. A full run on 2026-12-03 spent 10 minutes here
+  // (58's DataNode kill) without saying where: a producer slower than its rate allows shows the
+  // end of its stderr (a progress line every 5 s while it sends, then its summary).
+  const expected = run.batch / (run.rate ?? 1000) + 120;
+  const slow = done.seconds > expected ? `; SLOWER THAN ${expected.toFixed(0)} s, the end of its stderr:\n${done.stderr.trim().split('\n').slice(-15).join('\n')}` : '';
+  console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start${slow}`);
   return { faultAfterSeconds, written };
 }
 
