@@ -258,7 +258,9 @@ export async function faultMidIngest(
   if (!(await ingestWrote(spark, driverLog, before))) throw new Error(`ingest wrote no row of ${run.source} within 2 minutes of the producer's start (${driverLog})`);
   if (produced) throw new Error(`the producer of ${run.source} finished before ingest wrote its first rows: the fault would not be mid-stream`);
   const faultAfterSeconds = (Date.now() - start) / 1000;
+  const faultStarted = Date.now();
   await fault();
+  const faultSeconds = (Date.now() - faultStarted) / 1000;
   const done = await producing;
   if (done.code !== 0) throw new Error(`produce of ${run.source} failed (exit ${done.code}):\n${done.stderr.slice(-3000)}`);
   const sent = (JSON.parse(done.stdout) as { sent: number }).sent;
@@ -270,7 +272,7 @@ export async function faultMidIngest(
   // end of its stderr (a progress line every 5 s while it sends, then its summary).
   const expected = run.batch / (run.rate ?? 1000) + 120;
   const slow = done.seconds > expected ? `; SLOWER THAN ${expected.toFixed(0)} s, the end of its stderr:\n${done.stderr.trim().split('\n').slice(-15).join('\n')}` : '';
-  console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start${slow}`);
+  console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it, done in ${faultSeconds.toFixed(0)} s); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start${slow}`);
   return { faultAfterSeconds, written };
 }
 
