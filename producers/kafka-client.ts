@@ -290,7 +290,7 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
         return { ok: true, topic, count: messages.length, partitions: results.flatMap((r) => (r.ok ? r.partitions : [])) };
       };
       let closed: Promise<void> | undefined;
-      const closer = (): Promise<void> => (closed ??= window.drain().then(() => p.disconnect()));
+      const closer = (): Promise<void> => (closed ??= window.drain().then(() => disconnectWithin('producer', () => p.disconnect())));
       closers.push(closer);
       return {
         send: (topic, messages) => window.add(() => sendBatch(topic, messages)),
@@ -384,9 +384,31 @@ export function createKafkaClient(conn: KafkaConnection): KafkaClient {
       return res.resources.flatMap((r) => r.acls.map((a) => fromKafkaJsAcl({ ...r, ...a })));
     },
     async close() {
-      await Promise.allSettled([adminConnected && admin.disconnect(), producerConnected && producer.disconnect(), ...closers.map((c) => c())]);
+      await Promise.allSettled([
+        adminConnected && disconnectWithin('admin client', () => admin.disconnect()),
+        producerConnected && disconnectWithin('producer', () => producer.disconnect()),
+        ...closers.map((c) => c()),
+      ]);
     },
   };
+}
+
+/**
+ * kafkajs's disconnect first waits for every request still queued on each connection, and its own
+ * source warns that this "may stuck forever": a request that never went out is only failed when the
+ * broker drops the idle connection (connections.max.idle.ms, 10 minutes by default). Every record
+ * is settled (acknowledged or failed) before a client closes, so what is left is bounded: after
+ * `ms` the connection is left to the process's exit, with a warning.
+ */
+export async function disconnectWithin(what: string, disconnect: () => Promise<void>, ms = 10_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'gave up'>((resolve) => {
+    timer = setTimeout(() => resolve('gave up'), ms);
+    timer.unref();
+  });
+  const outcome = await Promise.race([disconnect().then(() => 'done' as const), gaveUp]);
+  clearTimeout(timer);
+  if (outcome === 'gave up') logger().warn({ client: what }, `the Kafka ${what} did not disconnect within ${ms / 1000} s (a request still queued on a connection); leaving it to the process's exit`);
 }
 
 const RESOURCE = lazy((): Record<AclResourceType, AclResourceTypes> => ({

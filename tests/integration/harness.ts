@@ -271,7 +271,8 @@ export async function faultMidIngest(
   // (58's DataNode kill) without saying where: a producer slower than its rate allows shows the
   // end of its stderr (a progress line every 5 s while it sends, then its summary).
   const expected = run.batch / (run.rate ?? 1000) + 120;
-  const slow = done.seconds > expected ? `; SLOWER THAN ${expected.toFixed(0)} s, the end of its stderr:\n${done.stderr.trim().split('\n').slice(-15).join('\n')}` : '';
+  const leftOpen = done.stderr.split('\n').filter((l) => /did not disconnect within/.test(l)).join('\n');
+  const slow = (leftOpen ? `; ${leftOpen}` : '') + (done.seconds > expected ? `; SLOWER THAN ${expected.toFixed(0)} s, the end of its stderr:\n${done.stderr.trim().split('\n').slice(-15).join('\n')}` : '');
   console.log(`${run.source}: the producer took ${done.seconds.toFixed(0)} s (the fault ${faultAfterSeconds.toFixed(0)} s after ingest's first write of it, done in ${faultSeconds.toFixed(0)} s); ingest then caught up in ${((Date.now() - waited) / 1000).toFixed(0)} s with ${written} rows written since the start${slow}`);
   return { faultAfterSeconds, written };
 }
