@@ -5,6 +5,7 @@ import type { ClusterConfig } from '../lib/config';
 import { type Inventory, type InventoryNode, inventoryPath, readInventory } from '../lib/inventory';
 import type { Role } from '../lib/roles';
 import { logger } from '../lib/logger';
+import { lazy } from '../lib/lazy';
 import { mapAll } from '../lib/parallel';
 import { createArtifactInstaller } from '../provisioning/artifacts';
 import { buildFacts, loadFacts } from '../provisioning/cluster-state';
@@ -198,8 +199,9 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
   const knownHosts = clusterKnownHosts(config.name);
   const log = logger().child({ cluster: config.name, step: 'remove' });
   const removals = await drainLeavingBrokers(config, current, dropped, report);
-  await decommissionLeavingDataNodes(config, current, dropped, report);
-  let facts: ClusterFacts | undefined;
+  // The cluster's facts (certificates issued from the CA) are read once, by whichever step needs them first.
+  const facts = lazy(() => loadFacts(config, current));
+  await decommissionLeavingDataNodes(config, current, dropped, facts, report);
   for (const d of dropped) {
     const services = servicesFor(d.roles);
     const units = services.map((s) => s.unit);
@@ -213,8 +215,7 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
       // A leaving Spark worker is decommissioned first, as before a restart: stopped bare, its killed
       // executors would be relaunched onto it by the master until an application used up its retries.
       for (const service of services.filter((s) => s.beforeStop)) {
-        facts ??= await loadFacts(config, current);
-        const did = await service.beforeStop!(host, { cluster: facts, node: d.node });
+        const did = await service.beforeStop!(host, { cluster: await facts(), node: d.node });
         if (!did) continue;
         log[did.warn ? 'warn' : 'info']({ node: d.node.name, service: service.id, did: did.message }, 'before the stop');
         report(`${service.id} on ${d.node.name}: ${did.message}`);
@@ -259,18 +260,18 @@ async function drainLeavingBrokers(config: ClusterConfig, current: Inventory, dr
 }
 
 /** Decommissions the DataNodes of dropped datanode roles (refused when none stays), on the NameNode's node. */
-async function decommissionLeavingDataNodes(config: ClusterConfig, current: Inventory, dropped: readonly DroppedRoles[], report: (m: string) => void): Promise<void> {
+async function decommissionLeavingDataNodes(config: ClusterConfig, current: Inventory, dropped: readonly DroppedRoles[], facts: () => Promise<ClusterFacts>, report: (m: string) => void): Promise<void> {
   const leaving = dropped.filter((d) => d.roles.includes('datanode')).map((d) => d.node);
   if (!leaving.length) return;
   const staying = current.nodes.filter((n) => n.roles.includes('datanode') && !leaving.includes(n));
   const namenode = current.nodes.find((n) => n.roles.includes('namenode'));
   if (!namenode) throw new UnsafeRemovalError('the cluster has no NameNode to decommission DataNodes with; nothing was changed');
-  const facts = await loadFacts(config, current);
+  const cluster = await facts();
   const host = await connect(namenode, { knownHosts: clusterKnownHosts(config.name) });
   try {
     await decommissionDataNodes({
       host,
-      ctx: { cluster: facts, node: namenode },
+      ctx: { cluster, node: namenode },
       leaving: leaving.map((n) => ({ name: n.name, address: n.privateAddress })),
       staying: staying.length,
       log: logger().child({ cluster: config.name, step: 'decommission' }),

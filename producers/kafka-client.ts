@@ -406,7 +406,10 @@ export async function disconnectWithin(what: string, disconnect: () => Promise<v
     timer = setTimeout(() => resolve('gave up'), ms);
     timer.unref();
   });
-  const outcome = await Promise.race([disconnect().then(() => 'done' as const), gaveUp]);
+  const disconnecting = disconnect().then(() => 'done' as const);
+  // Once the wait is over, a late failure has nowhere to go (unhandled, it would end the process).
+  disconnecting.catch(() => undefined);
+  const outcome = await Promise.race([disconnecting, gaveUp]);
   clearTimeout(timer);
   if (outcome === 'gave up') logger().warn({ client: what }, `the Kafka ${what} did not disconnect within ${ms / 1000} s (a request still queued on a connection); leaving it to the process's exit`);
 }
