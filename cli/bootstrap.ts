@@ -1,6 +1,7 @@
 /** Wires a target's inventory into the provisioner: connect, plan, install, start, check. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Logger } from 'pino';
 import type { ClusterConfig } from '../lib/config';
 import { type Inventory, type InventoryNode, inventoryPath, readInventory } from '../lib/inventory';
 import type { Role } from '../lib/roles';
@@ -13,7 +14,7 @@ import { decommissionDataNodes } from '../provisioning/hdfs-decommission';
 import { drainBrokers, unregisterBroker, UnsafeRemovalError } from '../provisioning/kafka-drain';
 import { planKafkaIdentities } from '../provisioning/kafka-identities';
 import { KAFKA_ADMIN_TOOLS, KAFKA_CLIENT_PORT } from '../provisioning/services/kafka';
-import { clusterKnownHosts } from '../provisioning/known-hosts';
+import { clusterKnownHosts, type KnownHosts } from '../provisioning/known-hosts';
 import { planCluster } from '../provisioning/plan';
 import { servicesFor } from '../provisioning/registry';
 import { changedAnything, HostOutcome, provision } from '../provisioning/provision';
@@ -202,6 +203,23 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
   // The cluster's facts (certificates issued from the CA) are read once, by whichever step needs them first.
   const facts = lazy(() => loadFacts(config, current));
   await decommissionLeavingDataNodes(config, current, dropped, facts, report);
+  // A leaving worker's decommission is watched on the Spark master's node, whose UI its own node may not reach.
+  const peers = new Map<string, RemoteHost>();
+  try {
+    await stopLeavingRoles(current, dropped, { knownHosts, facts, peers, log, report });
+  } finally {
+    await Promise.all([...peers.values()].map((h) => h.close()));
+  }
+  return removals;
+}
+
+/** Stops the units of every dropped role, each service's beforeStop (a worker's decommission) first. */
+async function stopLeavingRoles(
+  current: Inventory,
+  dropped: readonly DroppedRoles[],
+  { knownHosts, facts, peers, log, report }: { knownHosts: KnownHosts; facts: () => Promise<ClusterFacts>; peers: Map<string, RemoteHost>; log: Logger; report: (m: string) => void },
+): Promise<void> {
+  const masterNode = current.nodes.find((n) => n.roles.includes('spark-master'));
   for (const d of dropped) {
     const services = servicesFor(d.roles);
     const units = services.map((s) => s.unit);
@@ -215,7 +233,11 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
       // A leaving Spark worker is decommissioned first, as before a restart: stopped bare, its killed
       // executors would be relaunched onto it by the master until an application used up its retries.
       for (const service of services.filter((s) => s.beforeStop)) {
-        const did = await service.beforeStop!(host, { cluster: await facts(), node: d.node });
+        if (masterNode && masterNode.name !== d.node.name && !peers.has(masterNode.name))
+          await connect(masterNode, { knownHosts })
+            .then((h) => peers.set(masterNode.name, h))
+            .catch((error: unknown) => log.warn({ node: masterNode.name, err: error instanceof Error ? error.message : String(error) }, "could not reach the Spark master's node"));
+        const did = await service.beforeStop!(host, { cluster: await facts(), node: d.node, peers });
         if (!did) continue;
         log[did.warn ? 'warn' : 'info']({ node: d.node.name, service: service.id, did: did.message }, 'before the stop');
         report(`${service.id} on ${d.node.name}: ${did.message}`);
@@ -226,7 +248,6 @@ export async function prepareRemovals(config: ClusterConfig, report: (m: string)
       await host.close();
     }
   }
-  return removals;
 }
 
 /** Drains the brokers of dropped kafka roles onto the brokers that stay (refused when none stays). */

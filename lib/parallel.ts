@@ -40,6 +40,27 @@ export async function mapAll<I, T>(
   return results.map((r) => (r as { value: T }).value);
 }
 
+/** At most `size` tasks at once; the others wait their turn, first come first served. */
+export class Slots {
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.busy++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot take it in between.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
+}
+
 /** Reports an item's current step; the provisioner calls it, the CLI shows it. */
 export type Report = (message: string) => void;
 

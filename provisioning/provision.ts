@@ -13,7 +13,7 @@ import type { InventoryNode } from '../lib/inventory';
 import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
-import type { ClusterFacts, ComponentName, HealthReport, Service, StepOutcome } from './service';
+import type { ClusterFacts, ComponentName, HealthReport, NodeContext, Service, StepOutcome } from './service';
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
@@ -205,7 +205,7 @@ async function provisionHost(
 
   lap('configure');
 
-  const ctx = { cluster: facts, node: plan.node };
+  const ctx: NodeContext = { cluster: facts, node: plan.node, peers: options.hosts };
   const restartHere: Service[] = [];
   for (const service of plan.services) {
     if (service.initialize) {
@@ -387,7 +387,7 @@ function rankOf(serviceId: string): number {
 
 const key = (node: string, serviceId: string): string => `${serviceId}@${node}`;
 
-async function waitHealthy(service: Service, host: RemoteHost, ctx: { cluster: ClusterFacts; node: InventoryNode }, options: ProvisionOptions): Promise<HealthReport> {
+async function waitHealthy(service: Service, host: RemoteHost, ctx: NodeContext, options: ProvisionOptions): Promise<HealthReport> {
   const node = ctx.node.name;
   return waitFor(
     async () => {
@@ -459,7 +459,7 @@ export class PendingRestarts {
 /** How long a restarted service may take to catch up before the rolling restart stops. */
 export const SETTLE_TIMEOUT_MS = 600_000;
 
-async function waitSettled(service: Service, host: RemoteHost, ctx: { cluster: ClusterFacts; node: InventoryNode }): Promise<void> {
+async function waitSettled(service: Service, host: RemoteHost, ctx: NodeContext): Promise<void> {
   let last = { ok: false, detail: 'not checked yet' };
   await waitFor(
     async () => {

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import { HostUnreachableError, MillraceError, RemoteCommandError } from '../lib/errors';
 import type { InventoryNode, JumpHost } from '../lib/inventory';
 import { withRetry } from '../lib/retry';
+import { Slots } from '../lib/parallel';
 import { q } from '../lib/shell';
 import { fingerprint, JUMP_HOST_PIN, KnownHosts } from './known-hosts';
 
@@ -272,8 +273,16 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
 /** In the login user's home: 0700, so nothing staged there is ever readable by others. */
 export const STAGING_DIR = '.millrace-staging';
 
+/**
+ * Commands at once on one connection. sshd refuses a session past its MaxSessions (10 by default),
+ * and the SFTP channel holds one: callers that share a node's connection (a worker's checks read the
+ * master's status on the master's node) wait for a slot instead of failing to open a channel.
+ */
+const EXEC_SLOTS = 8;
+
 class SshHost implements RemoteHost {
   private sftp?: Promise<SFTPWrapper>;
+  private readonly slots = new Slots(EXEC_SLOTS);
   private staging?: Promise<string>;
 
   private constructor(
@@ -307,11 +316,13 @@ class SshHost implements RemoteHost {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const r = await this.ssh.execCommand(this.privileged(command), {
-      stdin: options.stdin,
-      onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
-      onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
-    });
+    const r = await this.slots.run(() =>
+      this.ssh.execCommand(this.privileged(command), {
+        stdin: options.stdin,
+        onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
+        onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
+      }),
+    );
     if (r.code === null && r.signal === null) throw connectionLost(`${this.name} (${this.address})`, command);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }

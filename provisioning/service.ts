@@ -128,6 +128,12 @@ export interface MemorySettings {
 export interface NodeContext {
   cluster: ClusterFacts;
   node: InventoryNode;
+  /**
+   * The caller's SSH connections to the other nodes, by node name, where it holds them. A check
+   * that needs another node's answer asks on that node: e.g. the Spark master's status, whose web
+   * UI the flow table opens to the operator and the master's own node only (lib/flows.ts).
+   */
+  peers?: ReadonlyMap<string, RemoteHost>;
 }
 
 /** What a service's beforeStop did. */

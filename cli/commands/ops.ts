@@ -146,7 +146,7 @@ async function collectStatus(config: ClusterConfig, inventory: Inventory): Promi
       Promise.all(
         servicesFor(node.roles).map(async (s): Promise<ServiceStatus> => {
           const host = hosts.get(node.name)!;
-          const ctx = { cluster: facts, node };
+          const ctx = { cluster: facts, node, peers: hosts };
           const h = await s.healthCheck(host, ctx);
           // The security state counts as health: a cluster millrace calls healthy is a secure one.
           const security = s.securityChecks ? await s.securityChecks(host, ctx).catch((e: Error) => [{ name: 'security state', ok: false, detail: e.message }]) : [];

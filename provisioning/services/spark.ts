@@ -334,6 +334,27 @@ export async function fetchMasterStatus(host: RemoteHost, facts: ClusterFacts): 
 /** The status for a health check: no answer is a failed check, not an error. */
 const masterStatus = (host: RemoteHost, facts: ClusterFacts): Promise<MasterStatus | undefined> => fetchMasterStatus(host, facts).catch(() => undefined);
 
+/**
+ * Where a worker's checks read the master's status: on the master's node. Its web UI is open to
+ * the operator and to that node only (lib/flows.ts), so a worker on another node could not reach
+ * it on EC2; the caller's SSH connection to the master's node (ctx.peers) can.
+ */
+export function masterNodeHost(host: RemoteHost, ctx: NodeContext): { host: RemoteHost } | { missing: string } {
+  const master = ctx.cluster.sparkMaster;
+  if (!master) return { missing: 'this cluster has no spark-master' };
+  if (master.name === ctx.node.name) return { host };
+  const peer = ctx.peers?.get(master.name);
+  return peer ? { host: peer } : { missing: `no SSH connection to the master's node, ${master.name}, to read its status` };
+}
+
+/** The master's status as the worker's checks see it, read on the master's node. */
+async function statusForWorker(host: RemoteHost, ctx: NodeContext): Promise<{ status?: MasterStatus; problem?: string }> {
+  const on = masterNodeHost(host, ctx);
+  if ('missing' in on) return { problem: on.missing };
+  const status = await masterStatus(on.host, ctx.cluster);
+  return status ? { status } : { problem: `no answer from the master UI (read on ${on.host.name})` };
+}
+
 function sparkKeyStores(ctx: NodeContext): KeyStoreSpec[] {
   const restarts = unitsHere(ctx);
   const own = serviceKeyFiles(ctx, 'spark', restarts, { pkcs12: true }).keyStores;
@@ -401,11 +422,14 @@ export const sparkMasterService: Service = {
  */
 export async function decommissionWorker(host: RemoteHost, ctx: NodeContext, timeoutMs = 30_000): Promise<BeforeStopNote | undefined> {
   const me = ctx.node.privateAddress;
-  const listed = async (state: string): Promise<boolean> => (await masterStatus(host, ctx.cluster))?.workers.some((w) => w.host === me && w.state === state) ?? false;
+  const listed = async (state: string): Promise<boolean> => (await statusForWorker(host, ctx)).status?.workers.some((w) => w.host === me && w.state === state) ?? false;
   const handles = await host.exec(
     `pid=$(systemctl show -p MainPID --value ${q(UNITS.worker)}); [ "\${pid:-0}" -gt 0 ] && m=$(awk '/^SigCgt:/ {print $2}' /proc/$pid/status) && [ $(( 0x$m >> 29 & 1 )) -eq 1 ]`,
   );
-  if (handles.code !== 0 || !(await listed('ALIVE'))) return undefined;
+  if (handles.code !== 0) return undefined;
+  const before = await statusForWorker(host, ctx);
+  if (!before.status) return { message: `not decommissioned (${before.problem}); stopped without it`, warn: true };
+  if (!before.status.workers.some((w) => w.host === me && w.state === 'ALIVE')) return undefined;
   await host.execOrThrow(`systemctl kill -s SIGPWR --kill-whom=main ${q(UNITS.worker)}`, { what: 'decommission the Spark worker' });
   return waitFor(async () => (await listed('DECOMMISSIONED')) && { message: 'decommissioned' }, { timeout: timeoutMs, interval: 1000, what: 'the decommission' }).catch(
     (): BeforeStopNote => ({ message: `the master did not list it decommissioned within ${Math.round(timeoutMs / 1000)} s; stopped anyway`, warn: true }),
@@ -444,9 +468,9 @@ export const sparkWorkerService: Service = {
   beforeStop: (host, ctx) => decommissionWorker(host, ctx),
   async healthCheck(host, ctx): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, UNITS.worker, ctx.node.privateAddress, portNumber('spark-worker', 'spark-worker-rpc'));
-    const status = await masterStatus(host, ctx.cluster);
+    const { status, problem } = await statusForWorker(host, ctx);
     const me = status?.workers.find((w) => w.host === ctx.node.privateAddress && w.state === 'ALIVE');
-    checks.push({ name: 'registered with master', ok: !!me, detail: me ? 'ALIVE' : lastLine(JSON.stringify(status?.workers ?? 'no answer')) });
+    checks.push({ name: 'registered with master', ok: !!me, detail: me ? 'ALIVE' : (problem ?? lastLine(JSON.stringify(status?.workers ?? []))) });
     return report(checks);
   },
 };

@@ -9,7 +9,7 @@ import type { NodeContext } from '../../../provisioning/service';
 import { decommissionWorker } from '../../../provisioning/services/spark';
 import { fakeHost, type FakeHost } from './fake-host';
 
-const ctx = { cluster: { sparkMaster: { privateAddress: '10.0.0.3' } }, node: { name: 'spark-1', privateAddress: '10.0.0.3' } } as unknown as NodeContext;
+const ctx = { cluster: { sparkMaster: { name: 'spark-1', privateAddress: '10.0.0.3' } }, node: { name: 'spark-1', privateAddress: '10.0.0.3' } } as unknown as NodeContext;
 
 /** A host whose `systemctl show` names `pid` as the worker's main process, and whose master lists the worker as `state` (DECOMMISSIONED once signalled). */
 function workerHost(pid: number, state: string | undefined, { hangs = false } = {}): FakeHost {
