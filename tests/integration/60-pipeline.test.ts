@@ -212,20 +212,32 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
     const hdfs = await node('hdfs-1');
     try {
       // Every file ingest makes in the lake needs the KMS (to decrypt its key) as well as the
-      // NameNode. Mid-stream, the KMS is down 15 s, then the NameNode restarts while the KMS starts
+      // NameNode. Mid-stream, the KMS goes down, then the NameNode restarts while the KMS starts
       // again, as an `up` that changes the Hadoop config restarts both.
       // The driver writes the query's offset and commit files, its executor the lake's files: the
       // outage is felt by whichever was writing then (in a full run on 2026-12-03 the driver logged none).
       const kmsRetryLines = async (): Promise<number> =>
         Number((await spark.exec(`cat ${log} /var/lib/millrace/spark/work/${ingest!.id}/*/stderr 2>/dev/null | grep -c 'KMS provider at' || true`)).stdout.trim());
       const kmsRetriesBefore = await kmsRetryLines();
+      let downSeconds = 0;
       const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_000_000, rate: 500 }, async () => {
-        await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service && sleep 15 && systemctl restart millrace-hdfs-namenode.service && systemctl start millrace-hadoop-kms.service');
+        await hdfs.execOrThrow('systemctl stop millrace-hadoop-kms.service');
+        const down = Date.now();
+        try {
+          // Down at least 15 s, and until ingest has felt it: a fixed 15 s misses it when ingest
+          // begins no file in that window (the likeliest reading of this test's failure in CI at
+          // stop 33, whose log lost the message). The client's retries (40, backing off to 10 s)
+          // outlast the 90 s cap.
+          while (Date.now() - down < 15_000 || ((await kmsRetryLines()) === kmsRetriesBefore && Date.now() - down < 90_000)) await new Promise((r) => setTimeout(r, 1000));
+        } finally {
+          downSeconds = (Date.now() - down) / 1000;
+          await hdfs.execOrThrow('systemctl restart millrace-hdfs-namenode.service; nn=$?; systemctl start millrace-hadoop-kms.service && exit $nn');
+        }
       });
       // The outage was felt: the KMS client of the driver or the executor failed and retried (its default gives up at once).
       const kmsRetries = (await kmsRetryLines()) - kmsRetriesBefore;
-      expect(kmsRetries).toBeGreaterThan(0);
-      console.log(`KMS down and NameNode restarted ${faultAfterSeconds.toFixed(0)} s after ingest first wrote this run's rows; ingest's KMS calls (driver and executor) failed and were retried ${kmsRetries} times; ingest wrote ${written} rows in all`);
+      if (kmsRetries <= 0) throw new Error(`ingest (${ingest!.id}) logged no failed KMS call in the ${downSeconds.toFixed(0)} s the KMS was down (${faultAfterSeconds.toFixed(0)} s after its first write of ${source}): the outage was not felt`);
+      console.log(`KMS down ${downSeconds.toFixed(0)} s, then the NameNode restarted, ${faultAfterSeconds.toFixed(0)} s after ingest first wrote this run's rows; ingest's KMS calls (driver and executor) failed and were retried ${kmsRetries} times; ingest wrote ${written} rows in all`);
       expect(written).toBeGreaterThanOrEqual(batch);
     } finally {
       await spark.close();

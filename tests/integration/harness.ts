@@ -289,10 +289,31 @@ export interface LakeCounts {
  */
 export async function lakeStats(prefix: string, options: { lakeTotals?: boolean; bySource?: boolean } = {}): Promise<LakeCounts & { lake?: LakeCounts; sources?: Record<string, LakeCounts> }> {
   const extra = [...(options.lakeTotals ? ['--lake-totals'] : []), ...(options.bySource ? ['--by-source'] : [])];
-  const r = await cli(['submit', '--spec', FLIGHTS_SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...extra]);
+  // It takes 1-2 minutes; killed past 8, so a job that never gets an executor says why before the test's own timeout.
+  const r = await cli(['submit', '--spec', FLIGHTS_SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', CONFIG, '--', '--id-prefix', prefix, ...extra], { timeoutMs: 8 * 60_000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
-  if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  if (r.code !== 0 || !line) {
+    const master = await sparkCores().catch((e: Error) => `could not be read: ${e.message}`);
+    throw new Error(`lake_stats failed (exit ${r.code ?? 'killed'}) after ${r.seconds.toFixed(0)} s; the Spark master then: ${master}\n${r.stderr.slice(-3000)}`);
+  }
   return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as LakeCounts & { lake?: LakeCounts; sources?: Record<string, LakeCounts> };
+}
+
+/** The Spark master's workers and applications with their cores, read on spark-1: what a job that waits for an executor waits on. */
+export async function sparkCores(): Promise<string> {
+  const spark = await node('spark-1');
+  try {
+    const url = `https://${ADDRESSES['spark-1']}:${portNumber('spark-master', 'spark-master-https')}/json/`;
+    const s = JSON.parse(await spark.execOrThrow(`curl -sSf --max-time 10 --cacert ${CA_PEM} '${url}'`, { what: "read the Spark master's status" })) as {
+      workers: { host: string; state: string; cores: number; coresused: number }[];
+      activeapps: { id: string; name: string; state: string; cores: number }[];
+    };
+    const workers = s.workers.map((w) => `${w.host} ${w.state} ${w.coresused}/${w.cores} cores used`).join(', ') || 'none';
+    const apps = s.activeapps.map((a) => `${a.name} (${a.id}) ${a.state} with ${a.cores} cores`).join(', ') || 'none';
+    return `workers: ${workers}; applications: ${apps}`;
+  } finally {
+    await spark.close();
+  }
 }
 
 /** A DataNode as the NameNode's LiveNodes (JMX, over HTTPS on hdfs-1) has it. */
