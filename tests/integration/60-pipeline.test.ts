@@ -217,12 +217,13 @@ describe('the KMS and the NameNode restarted during ingest (issue 14)', () => {
       // `up` that changes the Hadoop config restarts both.
       // The driver writes the query's offset and commit files, its executor the lake's files, and
       // either may wait on the NameNode, whose own KMS call is what fails when its cache is empty:
-      // the outage is felt by whichever called the KMS then. On 2026-12-04 a rehearsal kept the KMS
-      // down 90 s with no failed call in the driver's or the executor's log while ingest stood still,
-      // so the NameNode's journal is counted too.
+      // the outage is felt by whichever called the KMS then. An executor logs to its stdout, not its
+      // stderr: reading only stderr (and driver.log) missed every executor's failed call, and the
+      // test failed whenever the driver began no file while the KMS was down (CI at stop 33; a
+      // rehearsal on 2026-12-04 with the KMS down 90 s). The NameNode's journal is counted too.
       const since = (await hdfs.execOrThrow('date +%s')).trim();
       const ingestRetryLines = async (): Promise<number> =>
-        Number((await spark.exec(`cat ${log} /var/lib/millrace/spark/work/${ingest!.id}/*/stderr 2>/dev/null | grep -c 'KMS provider at' || true`)).stdout.trim());
+        Number((await spark.exec(`cat ${log} /var/lib/millrace/spark/work/${ingest!.id}/*/stdout /var/lib/millrace/spark/work/${ingest!.id}/*/stderr 2>/dev/null | grep -c 'KMS provider at' || true`)).stdout.trim());
       const nameNodeRetryLines = async (): Promise<number> =>
         Number((await hdfs.exec(`journalctl -u millrace-hdfs-namenode.service --since @${since} --no-pager | grep -c 'KMS provider at' || true`)).stdout.trim());
       const ingestBefore = await ingestRetryLines();
