@@ -220,6 +220,15 @@ async function stopLeavingRoles(
   { knownHosts, facts, peers, log, report }: { knownHosts: KnownHosts; facts: () => Promise<ClusterFacts>; peers: Map<string, RemoteHost>; log: Logger; report: (m: string) => void },
 ): Promise<void> {
   const masterNode = current.nodes.find((n) => n.roles.includes('spark-master'));
+  // Connected once, when a leaving service on another node first needs it; one that fails is not retried.
+  const masterPeer = lazy(async (): Promise<void> => {
+    if (!masterNode) return;
+    const h = await connect(masterNode, { knownHosts }).catch((error: unknown) => {
+      log.warn({ node: masterNode.name, err: error instanceof Error ? error.message : String(error) }, "could not reach the Spark master's node");
+      return undefined;
+    });
+    if (h) peers.set(masterNode.name, h);
+  });
   for (const d of dropped) {
     const services = servicesFor(d.roles);
     const units = services.map((s) => s.unit);
@@ -233,10 +242,7 @@ async function stopLeavingRoles(
       // A leaving Spark worker is decommissioned first, as before a restart: stopped bare, its killed
       // executors would be relaunched onto it by the master until an application used up its retries.
       for (const service of services.filter((s) => s.beforeStop)) {
-        if (masterNode && masterNode.name !== d.node.name && !peers.has(masterNode.name))
-          await connect(masterNode, { knownHosts })
-            .then((h) => peers.set(masterNode.name, h))
-            .catch((error: unknown) => log.warn({ node: masterNode.name, err: error instanceof Error ? error.message : String(error) }, "could not reach the Spark master's node"));
+        if (masterNode?.name !== d.node.name) await masterPeer();
         const did = await service.beforeStop!(host, { cluster: await facts(), node: d.node, peers });
         if (!did) continue;
         log[did.warn ? 'warn' : 'info']({ node: d.node.name, service: service.id, did: did.message }, 'before the stop');

@@ -339,7 +339,7 @@ const masterStatus = (host: RemoteHost, facts: ClusterFacts): Promise<MasterStat
  * the operator and to that node only (lib/flows.ts), so a worker on another node could not reach
  * it on EC2; the caller's SSH connection to the master's node (ctx.peers) can.
  */
-export function masterNodeHost(host: RemoteHost, ctx: NodeContext): { host: RemoteHost } | { missing: string } {
+function masterNodeHost(host: RemoteHost, ctx: NodeContext): { host: RemoteHost } | { missing: string } {
   const master = ctx.cluster.sparkMaster;
   if (!master) return { missing: 'this cluster has no spark-master' };
   if (master.name === ctx.node.name) return { host };
