@@ -152,7 +152,7 @@ export function removeInventory(cluster: string): void {
  * shares the cluster network (local, most static inventories) and uses the CLIENT listener.
  * Mixing the two would not work: a listener's metadata names only the brokers that have it.
  */
-export function operatorBrokers(inventory: Pick<Inventory, 'nodes'>): string[] {
+export function operatorBrokers(inventory: { nodes: readonly Pick<InventoryNode, 'roles' | 'privateAddress' | 'publicAddress'>[] }): string[] {
   const kafka = inventory.nodes.filter((n) => n.roles.includes('kafka'));
   if (kafka.length > 0 && kafka.every(hasPublicAddress)) return kafka.map((n) => `${n.publicAddress}:${portNumber('kafka', 'kafka-external')}`);
   return kafka.map((n) => `${n.privateAddress}:${portNumber('kafka', 'kafka-client')}`);

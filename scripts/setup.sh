@@ -42,7 +42,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # What the local target and the tests need on the operator's machine.
 # util-linux and e2fsprogs: the data volume test (losetup, lsblk, blkid, mkfs.ext4, mount).
 # gcc and libc6-dev: the local nodes' source-address library (targets/local/source-address.ts).
-APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev)
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev nftables)
 
 say "system packages"
 missing=()

@@ -7,7 +7,8 @@
  * The nodes boot the way EC2 instances boot: cloud-init with the cluster's user-data (the very
  * text the AWS stack gives its instances) creates the login user with the operator's key and
  * passwordless sudo, root logins are refused, and each node has a blank data disk (a loop device
- * over a sparse file) that the provisioner formats and mounts, as it does an EBS volume.
+ * over a sparse file) that the provisioner formats and mounts, as it does an EBS volume. And they are
+ * firewalled as instances are by their security groups (./firewall.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -27,6 +28,7 @@ import { renderUserData } from '../../templates/cloud-init';
 import { render } from '../../templates/render';
 import { clusterSshKey } from '../ssh-key';
 import type { DeleteResult, NodeState, Report, Target, TargetCapabilities, UpOptions } from '../target';
+import { applyFirewall, firewallTable, removeFirewall } from './firewall';
 import { ensureImage } from './image';
 import { installSourceAddress, sourceAddressShim } from './source-address';
 
@@ -51,12 +53,12 @@ export function checkLocalPrerequisites(): void {
     throw new MillraceError('the local target needs root: it boots systemd-nspawn containers', {
       hint: 'run it as root (e.g. `sudo millrace up --target local`), or use the static or aws target',
     });
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup', 'cc']) {
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup', 'cc', 'nft']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
     } catch {
       throw new MillraceError(`the local target needs ${tool}, which is not installed`, {
-        hint: 'install systemd-container, debootstrap, openssh-client, util-linux and gcc (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client util-linux gcc libc6-dev)',
+        hint: 'install systemd-container, debootstrap, openssh-client, util-linux, gcc and nftables (scripts/setup.sh does: apt-get install -y systemd-container debootstrap openssh-client util-linux gcc libc6-dev nftables)',
       });
     }
   }
@@ -103,6 +105,10 @@ export class LocalTarget implements Target {
     const aptCache = path.join(cacheDir(), 'apt-archives');
     fs.mkdirSync(path.join(aptCache, 'partial'), { recursive: true });
     const known = clusterKnownHosts(config.name);
+    // The nodes' security groups, before any node boots or changes: nothing runs unfiltered, and
+    // the nodes leaving lose their flows (their roles are stopped by now) as Terraform would.
+    report(`firewall: the flow table on ${config.nodes.length} node addresses (nftables table ${firewallTable(config.name)})`);
+    await applyFirewall(config, clusterStateDir(config.name));
     const nodes = await mapAll('starting local nodes', config.nodes, 4, (n) => n.name, async (n) => {
       const address = n.address!;
       const files = nodeFiles(config.name, n.name);
@@ -161,6 +167,7 @@ export class LocalTarget implements Target {
     const cluster = this.config.name;
     const names = (await this.listNodes()).map((n) => n.name);
     await mapAll('stopping local nodes', names, 4, (n) => n, (name) => removeNode(cluster, name, report));
+    await removeFirewall(cluster);
     removeInventory(cluster);
     return { removed: names, left: [] };
   }

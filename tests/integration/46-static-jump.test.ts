@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts, JUMP_HOST_PIN } from '../../provisioning/known-hosts';
-import { ADDRESSES, cli, ensureBaseCluster, randomName, stateDir, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, allowThroughFirewall, cli, CLUSTER as BASE_CLUSTER, ensureBaseCluster, randomName, stateDir, TEST_DIR, writeConfig } from './harness';
 
 const CLUSTER = 'itest-jump';
 const JUMP = ADDRESSES['kafka-1'];
@@ -30,12 +30,18 @@ function config(jumpAddress: string): string {
 }
 
 describe('static target through a jump host', () => {
+  const undo: (() => void)[] = [];
+
   beforeAll(async () => {
     fs.rmSync(stateDir(CLUSTER), { recursive: true, force: true });
     await ensureBaseCluster();
+    // The shared cluster's firewall lets no node reach another's SSH; a real jump host is a machine
+    // of its own that the hosts' network lets in (on AWS, the bastion's security group).
+    for (const to of [ADDRESSES['spark-1'], ADDRESSES['hdfs-1']]) undo.push(allowThroughFirewall(BASE_CLUSTER, JUMP, to, 22));
   });
 
   afterAll(() => {
+    for (const u of undo) u();
     fs.rmSync(stateDir(CLUSTER), { recursive: true, force: true });
   });
 

@@ -21,11 +21,13 @@ import { portVerdict, probePort } from '../../provisioning/verify/tls-version';
 import { rowStatus } from '../../provisioning/verify/types';
 import { formatVerify, type VerifyRow } from '../../provisioning/verify';
 import { hdfsTool } from '../../provisioning/services/hdfs';
+import { CA_PEM } from '../../provisioning/services/tls-files';
 import type { RemoteHost } from '../../provisioning/remote-host';
 import type { InventoryNode } from '../../lib/inventory';
 import { portsFor } from '../../lib/roles';
 import { readInventory } from '../../lib/inventory';
-import { ADDRESSES, caPem as caPemOf, cli, CLUSTER, CONFIG, ensureBaseCluster, kafkaAs, node, PLAINTEXT_REFUSED, randomName, stateDir, TEST_DIR, UP_LOG, UP_PS } from './harness';
+import { ADDRESSES, caPem as caPemOf, cli, CLUSTER, CONFIG, ensureBaseCluster, FIREWALL_CONTROLS, kafkaAs, node, PLAINTEXT_REFUSED, randomName, stateDir, TEST_DIR, UP_LOG, UP_PS } from './harness';
+import { deniedConnections } from '../../targets/local/firewall';
 
 // On the Spark node, Spark's jars carry the HDFS client; the node has the cluster's Hadoop config.
 const FS_SHELL = "runuser -u spark -- java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '/etc/millrace/hadoop:/opt/millrace/spark/current/jars/*' org.apache.hadoop.fs.FsShell";
@@ -36,10 +38,21 @@ interface VerifyJson {
   checks: { check: string; target: string; ok: boolean; detail: string; status?: string }[];
 }
 
-/** openssl's verdict on a TLS handshake with address:port, verified against the cluster CA and the address. */
-function verifiedTls(address: string, port: number): string {
-  const out = execFileSync('sh', ['-c', `timeout 20 openssl s_client -connect ${address}:${port} -CAfile ${path.join(stateDir(), 'pki', 'ca.crt')} -verify_return_error -verify_ip ${address} -brief </dev/null 2>&1 || true`]).toString();
-  return `${address}:${port} ${/Verification: OK/.test(out) ? 'verified' : out.trim().split('\n').slice(-3).join(' | ')}`;
+/**
+ * openssl's verdict on a TLS handshake with address:port, verified against the cluster CA and the
+ * address. Run on the node itself: the firewall, like EC2's security groups, keeps this machine
+ * (the operator) off most TLS ports.
+ */
+async function verifiedTls(address: string, port: number): Promise<string> {
+  const name = (Object.keys(ADDRESSES) as (keyof typeof ADDRESSES)[]).find((n) => ADDRESSES[n] === address);
+  if (!name) throw new Error(`no test node has the address ${address}`);
+  const host = await node(name);
+  try {
+    const r = await host.exec(`timeout 20 openssl s_client -connect ${address}:${port} -CAfile ${CA_PEM} -verify_return_error -verify_ip ${address} -brief </dev/null 2>&1`);
+    return `${address}:${port} ${/Verification: OK/.test(r.stdout) ? 'verified' : `${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`;
+  } finally {
+    await host.close();
+  }
 }
 
 // The cluster as the base config describes it, whatever the files before this one left (40-bad-inputs
@@ -419,7 +432,7 @@ let baseVerify: Promise<Awaited<ReturnType<typeof cli>>> | undefined;
 const verifyBase = (): Promise<Awaited<ReturnType<typeof cli>>> => (baseVerify ??= cli(['verify', '--json', '-c', CONFIG]));
 
 describe('ports and `millrace verify`', () => {
-  it('each node listens on exactly the declared ports, and each TLS port verifies from the host with openssl', async () => {
+  it('each node listens on exactly the declared ports, and each TLS port verifies with openssl', async () => {
     const r = await verifyBase();
     const v = JSON.parse(r.stdout) as VerifyJson;
     expect(v.checks.filter((c) => !c.ok)).toEqual([]);
@@ -428,7 +441,7 @@ describe('ports and `millrace verify`', () => {
     expect(portRows.map((c) => c.target).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
     for (const n of readInventory(CLUSTER).nodes) {
       // Ports opened on demand (a running application's UI) are not there between jobs.
-      for (const spec of portsFor(n.roles).filter((s) => s.protocol === 'tls' && !s.onDemand)) expect(verifiedTls(n.privateAddress, spec.port)).toBe(`${n.privateAddress}:${spec.port} verified`);
+      for (const spec of portsFor(n.roles).filter((s) => s.protocol === 'tls' && !s.onDemand)) expect(await verifiedTls(n.privateAddress, spec.port)).toBe(`${n.privateAddress}:${spec.port} verified`);
     }
   });
 
@@ -449,7 +462,7 @@ describe('ports and `millrace verify`', () => {
     expect(ports).toEqual(expect.arrayContaining([9093, 9094]));
     for (const l of listeners) {
       const address = l.address === '0.0.0.0' || l.address === '::' ? ADDRESSES['kafka-1'] : l.address;
-      expect(verifiedTls(address, l.port)).toBe(`${address}:${l.port} verified`);
+      expect(await verifiedTls(address, l.port)).toBe(`${address}:${l.port} verified`);
     }
   });
 });
@@ -536,8 +549,8 @@ describe('Spark: RPC over TLS, no kill from the UIs, `jobs kill` over SSH (issue
   const curl = (args: string): string => `curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${CA} ${args}`;
 
   it("the master's and the worker's RPC ports complete a TLS handshake verified against the cluster CA; a master with the old AES-only settings does not (control)", async () => {
-    expect(verifiedTls(SPARK, 7077)).toBe(`${SPARK}:7077 verified`);
-    expect(verifiedTls(SPARK, 7078)).toBe(`${SPARK}:7078 verified`);
+    expect(await verifiedTls(SPARK, 7077)).toBe(`${SPARK}:7077 verified`);
+    expect(await verifiedTls(SPARK, 7078)).toBe(`${SPARK}:7078 verified`);
     const spark = await node('spark-1');
     const dir = `/tmp/${randomName('itest-aes-master')}`;
     try {
@@ -555,9 +568,9 @@ describe('Spark: RPC over TLS, no kill from the UIs, `jobs kill` over SSH (issue
         while (!/Starting Spark master at spark:\/\//.test((await spark.exec(`cat ${dir}/master.log`)).stdout) && Date.now() - started < 90_000) await new Promise((r) => setTimeout(r, 1000));
         expect((await spark.exec(`cat ${dir}/master.log`)).stdout).toMatch(/Starting Spark master at spark:\/\//);
         await new Promise((r) => setTimeout(r, 3000));
-        expect(verifiedTls(SPARK, 7095)).not.toMatch(/verified$/);
+        expect(await verifiedTls(SPARK, 7095)).not.toMatch(/verified$/);
         // And the real master, in the same moment, still does (control of the control).
-        expect(verifiedTls(SPARK, 7077)).toBe(`${SPARK}:7077 verified`);
+        expect(await verifiedTls(SPARK, 7077)).toBe(`${SPARK}:7077 verified`);
       } finally {
         await spark.exec(`kill -TERM -${pid} 2>/dev/null; sleep 2; kill -KILL -${pid} 2>/dev/null`);
       }
@@ -709,6 +722,28 @@ describe('verify: the flow table, TLS versions, KMS ACLs, /lake and HDFS RPC (is
     expect(after).toMatchObject({ ok: true, detail: '22 ← operator; 9093 ← kafka, spark-master, spark-worker; 9094 ← kafka' });
     await kafka.close();
   });
+
+  it("the local target's firewall drops what the flow table does not allow (a Kafka-only node to the NameNode, a node to the master's web UI) and records it; the same ports pass from a node the table lets in", async () => {
+    const kafka = await node('kafka-1');
+    const spark = await node('spark-1');
+    /** bash's /dev/tcp connects with the node's libc, so from the node's own address; 124 is timeout's "timed out". */
+    const reach = async (from: RemoteHost, address: string, port: number): Promise<string> => {
+      const r = await from.exec(`timeout 5 bash -c ${q(`exec 3<>/dev/tcp/${address}/${port}`)}`);
+      return r.code === 0 ? 'connected' : r.code === 124 ? 'dropped' : `exit ${r.code}: ${r.stderr.trim()}`;
+    };
+    try {
+      expect(await reach(kafka, ADDRESSES['hdfs-1'], 8020)).toBe('dropped');
+      expect(await reach(kafka, ADDRESSES['spark-1'], 8480)).toBe('dropped');
+      expect(await reach(kafka, ADDRESSES['hdfs-1'], 9600)).toBe('dropped');
+      // The controls: the same NameNode and KMS ports from the Spark node, which the table lets in.
+      expect(await reach(spark, ADDRESSES['hdfs-1'], 8020)).toBe('connected');
+      expect(await reach(spark, ADDRESSES['hdfs-1'], 9600)).toBe('connected');
+    } finally {
+      await kafka.close();
+      await spark.close();
+    }
+    expect(await deniedConnections(CLUSTER)).toEqual(expect.arrayContaining(FIREWALL_CONTROLS));
+  }, 60_000);
 
   it('a TLS server that allows TLS 1.1 fails the version check; the broker, asked the same way, refuses 1.0 and 1.1 itself', async () => {
     const spark = await node('spark-1');

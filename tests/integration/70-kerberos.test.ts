@@ -19,7 +19,7 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { nodesDir } from '../../targets/local';
-import { ADDRESSES, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, node, REPO, rowsWrittenByIngest, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, allowThroughFirewall, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, node, REPO, rowsWrittenByIngest, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
 
 const KERBEROS = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n  ticketLifetime: 3m\n`);
 /**
@@ -97,6 +97,9 @@ async function startCorpKdc(): Promise<void> {
   await cli(['down', '--yes', '-c', CORP_HOST]);
   const boot = await cli(['up', '--infra-only', '-c', CORP_HOST]);
   if (boot.code !== 0) throw new Error(`could not boot the existing KDC's host (exit ${boot.code}):\n${boot.stderr.slice(-3000)}`);
+  // The host's own firewall (a local node's) knows nothing of a KDC: the corporate network lets
+  // everyone on it reach the KDC, kadmind and kpasswd.
+  for (const port of [88, 749, 464]) allowThroughFirewall(CORP.cluster, '127.0.0.0/8', CORP.address, port);
   const krb5 = `[libdefaults]\n  default_realm = ${CORP.realm}\n  dns_lookup_kdc = false\n  dns_canonicalize_hostname = false\n  rdns = false\n[realms]\n  ${CORP.realm} = {\n    kdc = ${CORP.address}:88\n    admin_server = ${CORP.address}:749\n  }\n`;
   const kdc = [
     '[kdcdefaults]',

@@ -2,7 +2,7 @@
  * Shared by the integration tests: one real local cluster (systemd-nspawn nodes on 127.0.0.31-33),
  * brought up once per run by global-setup.ts, driven through the built CLI as a user would.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import type { KafkaConnection } from '../../producers/kafka-types';
 import { SPARK_CCACHE } from '../../provisioning/kerberos/realm';
 import { portNumber } from '../../lib/roles';
 import { CA_PEM } from '../../provisioning/services/tls-files';
+import { firewallTable } from '../../targets/local/firewall';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const TEST_DIR = path.join(REPO, '.millrace-test');
@@ -111,6 +112,34 @@ export async function node(name: keyof typeof ADDRESSES): Promise<RemoteHost> {
   if (!n) throw new Error(`no ${name} in the test inventory`);
   return connect(n, { knownHosts: clusterKnownHosts(CLUSTER) });
 }
+
+/**
+ * Lets one connection the cluster's flow table does not have through its local firewall
+ * (targets/local/firewall.ts), for a test that plays the network around the cluster (a jump host,
+ * a corporate KDC, a client inside the VPC). `from` is an address or CIDR. Returns the undo; the
+ * next `up` of the cluster drops it too.
+ */
+export function allowThroughFirewall(cluster: string, from: string, to: string, port: number): () => void {
+  const element = `{ ${from} . ${to} . ${port} }`;
+  const nft = (verb: 'add' | 'delete'): void => {
+    execFileSync('nft', [verb, 'element', 'inet', firewallTable(cluster), 'allowed', element], { stdio: 'pipe' });
+  };
+  nft('add');
+  return () => {
+    try {
+      nft('delete');
+    } catch {
+      // An up since has replaced the set: the element is gone already.
+    }
+  };
+}
+
+/** The connections 50-security makes on purpose for the firewall's negative test; zz-teardown allows only these. */
+export const FIREWALL_CONTROLS = [
+  { from: ADDRESSES['kafka-1'], to: ADDRESSES['hdfs-1'], port: 8020 },
+  { from: ADDRESSES['kafka-1'], to: ADDRESSES['spark-1'], port: 8480 },
+  { from: ADDRESSES['kafka-1'], to: ADDRESSES['hdfs-1'], port: 9600 },
+];
 
 export function caPem(): string {
   return fs.readFileSync(path.join(stateDir(), 'pki', 'ca.crt'), 'utf8');

@@ -1,8 +1,10 @@
 /** Runs last: `down` leaves no node processes, mounts or containers behind. */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ADDRESSES, cli, CONFIG, stateDir } from './harness';
+import { DeniedConnection, deniedConnections } from '../../targets/local/firewall';
+import { ADDRESSES, cli, CLUSTER, CONFIG, FIREWALL_CONTROLS, stateDir } from './harness';
 
 function processesMentioning(dir: string): string[] {
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
@@ -24,6 +26,14 @@ const sshAnswers = (address: string): Promise<boolean> =>
   });
 
 describe('teardown', () => {
+  it("the local firewall dropped no connection during the run but 50-security's deliberate ones: every flow the tests caused is in the flow table", async () => {
+    const named = (a: string): string => Object.entries(ADDRESSES).find(([, x]) => x === a)?.[0] ?? (a === '127.0.0.1' ? 'operator' : a);
+    const key = (d: DeniedConnection): string => `${named(d.from)} (${d.from}) -> ${named(d.to)} (${d.to}):${d.port}`;
+    const controls = new Set(FIREWALL_CONTROLS.map(key));
+    const unexpected = (await deniedConnections(CLUSTER)).map(key).filter((k) => !controls.has(k));
+    expect(unexpected).toEqual([]);
+  });
+
   it('`down --yes` stops and removes every node, leaving no processes, mounts or files', async () => {
     const nodes = path.join(stateDir(), 'nodes');
     expect(processesMentioning(nodes).length).toBeGreaterThanOrEqual(3);
@@ -36,5 +46,7 @@ describe('teardown', () => {
     expect(fs.existsSync(nodes) ? fs.readdirSync(nodes) : []).toEqual([]);
     for (const a of Object.values(ADDRESSES)) expect(await sshAnswers(a)).toBe(false);
     expect(fs.existsSync(path.join(stateDir(), 'inventory.json'))).toBe(false);
+    // The firewall goes with the nodes.
+    expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(`millrace-${CLUSTER}\n`);
   });
 });
