@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { bootedNodeUser, type ClusterConfig } from '../../lib/config';
 import { HostUnreachableError, MillraceError } from '../../lib/errors';
-import { Inventory, InventoryNode, removeInventory, writeInventory } from '../../lib/inventory';
+import { Inventory, InventoryNode, inventoryPath, readInventory, removeInventory, writeInventory } from '../../lib/inventory';
 import { mapAll } from '../../lib/parallel';
 import { cacheDir, clusterStateDir } from '../../lib/paths';
 import { run } from '../../lib/process';
@@ -105,10 +105,12 @@ export class LocalTarget implements Target {
     const aptCache = path.join(cacheDir(), 'apt-archives');
     fs.mkdirSync(path.join(aptCache, 'partial'), { recursive: true });
     const known = clusterKnownHosts(config.name);
-    // The nodes' security groups, before any node boots or changes: nothing runs unfiltered, and
-    // the nodes leaving lose their flows (their roles are stopped by now) as Terraform would.
+    // The nodes' security groups, before any node boots or changes, so nothing runs unfiltered. A
+    // node that leaves keeps its flows until it is gone: what still runs on it (a drained broker
+    // that is stopped with the node) is not cut off mid-shutdown.
+    const leaving = leavingNodes(config);
     report(`firewall: the flow table on ${config.nodes.length} node addresses (nftables table ${firewallTable(config.name)})`);
-    await applyFirewall(config, clusterStateDir(config.name));
+    await applyFirewall(withLeavingNodes(config, leaving), clusterStateDir(config.name));
     const nodes = await mapAll('starting local nodes', config.nodes, 4, (n) => n.name, async (n) => {
       const address = n.address!;
       const files = nodeFiles(config.name, n.name);
@@ -146,6 +148,7 @@ export class LocalTarget implements Target {
     // (`up` has drained its broker first).
     const gone = (await this.listNodes()).map((n) => n.name).filter((name) => !config.nodes.some((n) => n.name === name));
     await mapAll('removing local nodes', gone, 4, (n) => n, (name) => removeNode(config.name, name, report));
+    if (leaving.length) await applyFirewall(config, clusterStateDir(config.name));
     const inventory: Inventory = { cluster: config.name, target: 'local', createdAt: new Date().toISOString(), nodes };
     writeInventory(inventory);
     return inventory;
@@ -175,6 +178,19 @@ export class LocalTarget implements Target {
   describe(): string {
     return `${this.config.nodes.length} systemd-nspawn nodes on this machine`;
   }
+}
+
+/** The nodes of the last inventory that the config no longer has (with their roles and addresses). */
+function leavingNodes(config: ClusterConfig): InventoryNode[] {
+  if (!fs.existsSync(inventoryPath(config.name))) return [];
+  return readInventory(config.name).nodes.filter((n) => !config.nodes.some((c) => c.name === n.name));
+}
+
+/** The config with the leaving nodes still in it, for the firewall only. */
+function withLeavingNodes(config: ClusterConfig, leaving: InventoryNode[]): ClusterConfig {
+  if (!leaving.length) return config;
+  const extra = leaving.map((n) => ({ ...config.nodes[0]!, name: n.name, roles: n.roles, address: n.privateAddress, publicAddress: n.publicAddress }));
+  return { ...config, nodes: [...config.nodes, ...extra] };
 }
 
 interface RootfsSpec {
