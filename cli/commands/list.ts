@@ -4,9 +4,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { UsageError } from '../../lib/errors';
+import { flowAllowed } from '../../lib/flows';
 import { InventoryNode, parseInventory } from '../../lib/inventory';
 import { millraceHome } from '../../lib/paths';
-import { ROLE_PORTS } from '../../lib/roles';
+import { hasPublicAddress, ROLE_PORTS } from '../../lib/roles';
 import { output } from '../context';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'no nodes' | 'unknown';
@@ -26,15 +27,21 @@ export interface ClusterSummary {
 }
 
 /**
- * What a quick TCP probe from here can reach: each node's SSH port, and its service ports where
- * the node's private address is the one we reach it at (local, most static clusters). On AWS the
- * private addresses are inside the VPC, so only SSH is probed.
+ * What a quick TCP probe from here can reach: each node's SSH port, and, where the node's private
+ * address is the one we reach it at (local, most static clusters), the service ports the flow
+ * table opens to the operator (the web UIs, and Kafka's CLIENT listener, which millrace's own
+ * clients use while the node has no public address). Other ports are closed to the operator by the
+ * security groups and the local firewall: probing them would call every such cluster degraded. On
+ * AWS the private addresses are inside the VPC, so only SSH is probed.
  */
 export function probeTargets(node: InventoryNode): { host: string; port: number; what: string }[] {
   const targets = [{ host: node.sshAddress, port: node.sshPort, what: `${node.name} ssh` }];
   if (node.privateAddress !== node.sshAddress) return targets;
+  const operatorReaches = (name: string, port: number): boolean =>
+    (name === 'kafka-client' && !hasPublicAddress(node)) || flowAllowed('operator', node.roles, port) !== undefined;
   for (const role of node.roles)
-    for (const p of ROLE_PORTS[role]) if (!p.onDemand && !p.publicOnly && p.toPort === undefined) targets.push({ host: node.privateAddress, port: p.port, what: `${node.name} ${p.name}` });
+    for (const p of ROLE_PORTS[role])
+      if (!p.onDemand && !p.publicOnly && p.toPort === undefined && operatorReaches(p.name, p.port)) targets.push({ host: node.privateAddress, port: p.port, what: `${node.name} ${p.name}` });
   return [...new Map(targets.map((t) => [`${t.host}:${t.port}`, t])).values()];
 }
 
@@ -102,7 +109,7 @@ export function registerList(program: Command): void {
     .option('--timeout <ms>', 'how long each port probe waits', '800')
     .addHelpText(
       'after',
-      "\nHealth is a quick TCP probe of each node's SSH and service ports (on aws, SSH only): healthy when all\nanswer, degraded when some do, down when none does. `millrace status` checks every service for real.",
+      "\nHealth is a quick TCP probe of each node's SSH and of the service ports open to the operator (on aws, SSH only): healthy when all\nanswer, degraded when some do, down when none does. `millrace status` checks every service for real.",
     )
     .action(async function (this: Command, opts: { timeout: string }) {
       const timeoutMs = Number(opts.timeout);

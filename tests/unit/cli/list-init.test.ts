@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeTargets } from '../../../cli/commands/list';
+import type { InventoryNode } from '../../../lib/inventory';
 
 const REPO = path.resolve(__dirname, '../../..');
 const MAIN = path.join(REPO, 'dist/cli/main.js');
@@ -81,9 +82,16 @@ describe('millrace list', () => {
     }
   });
 
-  it("probes a node's service ports where its private address is the one reached (local, static)", () => {
-    const targets = probeTargets({ name: 'kafka-1', roles: ['kafka'], sshAddress: '127.0.0.31', sshPort: 22, sshUser: 'admin', privateKeyPath: '/k', privateAddress: '127.0.0.31' });
-    expect(targets.map((t) => t.port).sort()).toEqual([22, 9093, 9094]);
+  it("probes a node's service ports where its private address is the one reached (local, static), only those the flow table opens to the operator", () => {
+    const node = { sshPort: 22, sshUser: 'admin', privateKeyPath: '/k' };
+    const ports = (name: string, roles: InventoryNode['roles'], address: string): number[] =>
+      probeTargets({ ...node, name, roles, sshAddress: address, privateAddress: address }).map((t) => t.port).sort((a, b) => a - b);
+    // Kafka's CLIENT listener (millrace's own clients use it here); not the controller port.
+    expect(ports('kafka-1', ['kafka'], '127.0.0.31')).toEqual([22, 9093]);
+    // The web UIs; not the RPC ports (7077, 7078), which only Spark nodes reach.
+    expect(ports('spark-1', ['spark-master', 'spark-worker'], '127.0.0.32')).toEqual([22, 8080, 8081, 8480, 8481]);
+    // The web UIs; not the NameNode's RPC, the DataNode's transfer and IPC ports, or the KMS.
+    expect(ports('hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.33')).toEqual([22, 9865, 9871]);
   });
 });
 
