@@ -2,9 +2,9 @@
 import { MillraceError } from '../../lib/errors';
 import { waitFor } from '../../lib/retry';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
-import { q } from '../../lib/shell';
+import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
-import type { RemoteHost } from '../remote-host';
+import { runAs, type RemoteHost } from '../remote-host';
 import { withRestartDigest } from '../sync-files';
 import type { BeforeStopNote, ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
 import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
@@ -229,6 +229,22 @@ export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
 }
 
 /**
+ * True (exit 0) when the renewal is already in place: the timer enabled and running, the unit's
+ * last run a success, the token file there, and a ticket in the cache, unexpired, for this
+ * node's spark principal (not another realm's, after a move to an existing KDC).
+ */
+export function kinitFresh(principal: string): string {
+  return [
+    `systemctl is-enabled --quiet ${KINIT_TIMER}`,
+    `systemctl is-active --quiet ${KINIT_TIMER}`,
+    `[ "$(systemctl show -p Result --value ${KINIT_UNIT})" = success ]`,
+    `test -s ${q(SPARK_TOKENS)}`,
+    runAs('spark', cmd('klist', '-s', '-c', SPARK_CCACHE)),
+    `${runAs('spark', cmd('klist', '-c', SPARK_CCACHE))} | grep -qxF ${q(`Default principal: ${principal}`)}`,
+  ].join(' && ');
+}
+
+/**
  * Before Spark starts: a ticket in the cache now, and the timer that keeps it fresh. With
  * kerberos.enabled turned off, a timer left from before is stopped: there is nothing to renew.
  */
@@ -239,6 +255,9 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutco
     await host.execOrThrow(`systemctl disable --quiet --now ${KINIT_TIMER} && systemctl reset-failed ${KINIT_UNIT} 2>/dev/null; true`, { what: 'stop Kerberos ticket renewal' });
     return { changed: true, detail: `Kerberos off: ${KINIT_TIMER} stopped` };
   }
+  const kt = keytabsFor(ctx.node, ctx.cluster.kerberos.realm).find((x) => x.service === 'spark')!;
+  // Its run is a JVM for the delegation tokens (seconds): only when the timer is not already keeping them fresh.
+  if ((await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
   await host.execOrThrow(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`, { what: "get the spark principal's first ticket" });
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };

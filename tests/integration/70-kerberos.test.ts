@@ -40,8 +40,10 @@ const EXISTING = writeConfig(
 );
 const KADMIN_ENV = { ...ENV, ITEST_KADMIN_PASSWORD: CORP.password };
 const REALM = `${CLUSTER.toUpperCase()}.MILLRACE`;
-const NN = `${ADDRESSES['hdfs-1']}:8020`;
-const KMS = `https://${ADDRESSES['hdfs-1']}:9600/kms/v1`;
+const NN_PORT = 8020;
+const KMS_PORT = 9600;
+const NN = `${ADDRESSES['hdfs-1']}:${NN_PORT}`;
+const KMS = `https://${ADDRESSES['hdfs-1']}:${KMS_PORT}/kms/v1`;
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
 
@@ -246,24 +248,31 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
   });
 
   it('the attack is refused: a client outside the nodes claiming spark or hdfs without a ticket gets nothing from the NameNode or the KMS', () => {
-    // As the README's "before" described it: simple authentication, a claimed user.
-    for (const user of ['spark', 'hdfs']) {
-      const simple = outsideClient({ 'fs.defaultFS': `hdfs://${NN}`, 'hadoop.security.authentication': 'simple' }, { HADOOP_USER_NAME: user }, '-ls', '/lake');
-      expect(simple.out).toMatch(/SIMPLE authentication is not enabled/);
-      expect(simple.code).not.toBe(0);
+    // The attacker stands where the flow table lets a machine reach the NameNode and the KMS (a
+    // Spark or DataNode host, or anyone inside a looser network): this machine, let through.
+    const undo = [NN_PORT, KMS_PORT].map((port) => allowThroughFirewall(CLUSTER, '127.0.0.1', ADDRESSES['hdfs-1'], port));
+    try {
+      // As the README's "before" described it: simple authentication, a claimed user.
+      for (const user of ['spark', 'hdfs']) {
+        const simple = outsideClient({ 'fs.defaultFS': `hdfs://${NN}`, 'hadoop.security.authentication': 'simple' }, { HADOOP_USER_NAME: user }, '-ls', '/lake');
+        expect(simple.out).toMatch(/SIMPLE authentication is not enabled/);
+        expect(simple.code).not.toBe(0);
+      }
+      // A client that speaks Kerberos but has no ticket.
+      const noTicket = outsideClient(
+        { 'fs.defaultFS': `hdfs://${NN}`, 'hadoop.security.authentication': 'kerberos', 'dfs.namenode.kerberos.principal.pattern': '*' },
+        { HADOOP_USER_NAME: 'spark' },
+        '-ls',
+        '/lake',
+      );
+      expect(noTicket.out).toMatch(/Client cannot authenticate via|Failed to find any Kerberos tgt|GSS initiate failed/);
+      expect(noTicket.code).not.toBe(0);
+      // The KMS: naming a user is no longer enough for a key's metadata or a decryption.
+      expect(curlStatus(`${KMS}/key/lake/_metadata?user.name=spark`)).toBe('401');
+      expect(curlStatus(`${KMS}/keys/names?user.name=hdfs`)).toBe('401');
+    } finally {
+      undo.forEach((u) => u());
     }
-    // A client that speaks Kerberos but has no ticket.
-    const noTicket = outsideClient(
-      { 'fs.defaultFS': `hdfs://${NN}`, 'hadoop.security.authentication': 'kerberos', 'dfs.namenode.kerberos.principal.pattern': '*' },
-      { HADOOP_USER_NAME: 'spark' },
-      '-ls',
-      '/lake',
-    );
-    expect(noTicket.out).toMatch(/Client cannot authenticate via|Failed to find any Kerberos tgt|GSS initiate failed/);
-    expect(noTicket.code).not.toBe(0);
-    // The KMS: naming a user is no longer enough for a key's metadata or a decryption.
-    expect(curlStatus(`${KMS}/key/lake/_metadata?user.name=spark`)).toBe('401');
-    expect(curlStatus(`${KMS}/keys/names?user.name=hdfs`)).toBe('401');
   });
 
   it('control: spark with its keytab ticket lists and reads the lake on spark-1; verify shows the refusals and their controls as PASS', async () => {

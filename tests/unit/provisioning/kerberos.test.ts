@@ -7,6 +7,11 @@ import { adminPassword } from '../../../provisioning/kerberos/kdc';
 import type { Role } from '../../../lib/roles';
 import { planEgress } from '../../../stacks/security-groups';
 import { factsFor } from '../../fixtures/facts';
+import { KINIT_TIMER, KINIT_UNIT, kinitFresh, sparkMasterService, sparkWorkerService } from '../../../provisioning/services/spark';
+import { fakeHost } from './fake-host';
+import pino from 'pino';
+
+const silent = pino({ level: 'silent' });
 
 const file = (plan: NodePlan | undefined, path: string): string | undefined => plan?.files.find((f) => f.path === path)?.content;
 const prop = (xml: string | undefined, name: string): string | undefined => new RegExp(`<name>${name.replace(/\./g, '\\.')}</name>\\s*<value>([^<]*)</value>`).exec(xml ?? '')?.[1];
@@ -193,5 +198,28 @@ describe('an existing KDC (kerberos.kdc)', () => {
     }
     expect(String(error)).toMatch(/holds a line break/);
     expect(String(error)).not.toContain('more');
+  });
+});
+
+describe("Spark's ticket renewal on `up`", () => {
+  const facts = factsFor('name: demo\nkerberos: { enabled: true }\n');
+  const ctx = { cluster: facts, node: facts.nodes.find((n) => n.name === 'spark-1')! };
+  const principal = 'spark/127.0.0.12@DEMO.MILLRACE';
+
+  it('leaves a renewal that is in place alone: one check, no run of the unit (its run is a JVM for the tokens, seconds per up)', async () => {
+    const host = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 0 } : undefined));
+    expect(await sparkMasterService.initialize!(host, ctx, silent)).toEqual({ changed: false });
+    expect(await sparkWorkerService.initialize!(host, ctx, silent)).toEqual({ changed: false });
+    expect(host.commands).toEqual([kinitFresh(principal), kinitFresh(principal)]);
+  });
+
+  it('control: without it (no timer, a failed run, no tokens, an expired ticket or another principal\'s), `up` gets the first ticket and starts the timer', async () => {
+    const host = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 1 } : c.startsWith('systemctl is-enabled') ? { stdout: 'disabled\n' } : undefined));
+    expect(await sparkMasterService.initialize!(host, ctx, silent)).toMatchObject({ changed: true });
+    expect(host.commands).toContain(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`);
+    // What "in place" means, as the node is asked.
+    for (const part of ['systemctl is-enabled --quiet millrace-spark-kinit.timer', 'systemctl is-active --quiet millrace-spark-kinit.timer', 'Result --value millrace-spark-kinit.service)" = success', 'test -s /var/lib/millrace/spark/hadoop.tokens', 'klist -s -c FILE:/var/lib/millrace/spark/krb5cc', `Default principal: ${principal}`]) {
+      expect(kinitFresh(principal)).toContain(part);
+    }
   });
 });
