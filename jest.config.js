@@ -28,8 +28,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
-      // Kerberos (opt-in, kerberos.enabled) has a run of its own: `npm run test:kerberos`.
-      testPathIgnorePatterns: ['/node_modules/', KERBEROS_FILE],
+      // Kerberos (kerberos.enabled) runs last, before teardown: it changes the cluster for good.
       ...cluster,
     },
     {
@@ -41,7 +40,7 @@ module.exports = {
     {
       ...common,
       displayName: 'kerberos',
-      // On its own shared cluster, brought up the same way, then torn down by the same test.
+      // The Kerberos file alone (it is in the integration run too), on a shared cluster of its own.
       testMatch: [`<rootDir>/tests/integration/${KERBEROS_FILE}`, '<rootDir>/tests/integration/zz-teardown.test.ts'],
       ...cluster,
     },

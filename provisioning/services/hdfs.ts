@@ -190,7 +190,10 @@ export const namenodeService: Service = {
     const readmitted = await readmitConfiguredDataNodes(host, ctx, log);
     if (readmitted) made.push(readmitted);
     const created: string[] = [];
-    for (const dir of HDFS_BASE_DIRS) {
+    // All there (every `up` but the first): one JVM asks for all of them.
+    const stat = await host.exec(hdfsTool(ctx, FS_SHELL, '-stat', '%F', ...HDFS_BASE_DIRS.map((d) => d.path)));
+    const all = stat.code === 0 && stat.stdout.trim().split('\n').filter((l) => l.trim() === 'directory').length === HDFS_BASE_DIRS.length;
+    for (const dir of all ? [] : HDFS_BASE_DIRS) {
       if ((await host.exec(hdfsTool(ctx, FS_SHELL, '-test', '-d', dir.path))).code === 0) continue;
       await host.execOrThrow(`${hdfsTool(ctx, FS_SHELL, '-mkdir', '-p', dir.path)} && ${hdfsTool(ctx, FS_SHELL, '-chmod', dir.mode, dir.path)}`, { what: `create ${dir.path} in HDFS` });
       created.push(dir.path);
@@ -209,10 +212,12 @@ export const namenodeService: Service = {
   async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
     const checks = await unitAndPortChecks(host, HADOOP_UNITS.namenode, ctx.node.privateAddress, NAMENODE_RPC_PORT);
     if (checks.every((c) => c.ok)) {
-      const safemode = await host.exec(dfsAdmin(ctx, '-safemode', 'get'));
-      const off = /Safe mode is OFF/.test(safemode.stdout);
-      checks.push({ name: 'safemode', ok: off, detail: off ? 'off' : lastLine(safemode.stdout || safemode.stderr) });
+      // One JVM for both (each is seconds on a small node, in every `up` and `status`): the report
+      // starts with "Safe mode is ON" while the NameNode is in it (DFSAdmin#report).
       const report = await host.exec(dfsAdmin(ctx, '-report', '-live'));
+      const answered = report.code === 0 && /Live datanodes \(\d+\)/.test(report.stdout);
+      const on = /^Safe mode is ON/m.test(report.stdout);
+      checks.push({ name: 'safemode', ok: answered && !on, detail: !answered ? lastLine(report.stderr || report.stdout) : on ? 'on' : 'off' });
       const live = Number(/Live datanodes \((\d+)\)/.exec(report.stdout)?.[1] ?? 0);
       const want = ctx.cluster.datanodes.length;
       checks.push({ name: 'live DataNodes', ok: live >= want, detail: `${live} of ${want}` });

@@ -8,8 +8,8 @@
  * Then an existing KDC (kerberos.kdc), as a company's network has one, on a host of its own: the
  * cluster moves to its realm, with the principals made there through its kadmin server.
  *
- * It changes the cluster for good, so it runs last (before teardown), in a run of its own:
- * `npm run test:kerberos` (jest.config.js, project "kerberos"); `npm test` leaves it out.
+ * It changes the cluster for good, so it runs last, before teardown (`npm test`), or alone on a
+ * cluster of its own: `npm run test:kerberos` (jest.config.js, project "kerberos").
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -134,3 +134,44 @@ describe('the NameNode and its exclude file', () => {
     expect(host.commands.some((c) => c.includes('-refreshNodes'))).toBe(false);
   });
 });
+
+describe("the NameNode's health and post-start, one JVM each on an `up` that changes nothing", () => {
+  const facts = factsFor();
+  const ctx = { cluster: facts, node: facts.namenode };
+  const log = pino({ level: 'silent' });
+  /** The unit active and the RPC port listening, so the check goes on to ask HDFS. */
+  const running = (c: string): { stdout: string } | undefined => (c.startsWith('systemctl is-active') ? { stdout: 'active\n' } : c.includes('ss -') ? { stdout: `LISTEN 0 128 ${facts.namenode.privateAddress}:8020 *:*\n` } : undefined);
+  const healthWith = async (out: { code?: number; stdout?: string; stderr?: string }) => {
+    const host = fakeHost('hdfs-1', (c) => (c.includes('DFSAdmin') ? out : running(c)));
+    const h = await namenodeService.healthCheck(host, ctx);
+    return { checks: Object.fromEntries(h.checks.map((c) => [c.name, [c.ok, c.detail]])), dfsAdmin: host.commands.filter((c) => c.includes('DFSAdmin')) };
+  };
+
+  it('reads safemode and the live DataNodes from one report', async () => {
+    const h = await healthWith({ stdout: report([node('127.0.0.13', 'Normal')]) });
+    expect(h.dfsAdmin).toHaveLength(1);
+    expect(h.dfsAdmin[0]).toContain('-report -live');
+    expect(h.checks).toMatchObject({ safemode: [true, 'off'], 'live DataNodes': [true, '1 of 1'] });
+  });
+
+  it('control: a report that starts "Safe mode is ON" fails safemode; one that did not answer fails it with its reason', async () => {
+    expect((await healthWith({ stdout: `Safe mode is ON\n${report([node('127.0.0.13', 'Normal')])}` })).checks).toMatchObject({ safemode: [false, 'on'] });
+    expect((await healthWith({ code: 255, stderr: 'report: Call From hdfs-1 to 127.0.0.13:8020 failed on connection exception\n' })).checks).toMatchObject({
+      safemode: [false, 'report: Call From hdfs-1 to 127.0.0.13:8020 failed on connection exception'],
+      'live DataNodes': [false, '0 of 1'],
+    });
+  });
+
+  it('post-start asks once whether /tmp and /user are directories; only a missing one is made', async () => {
+    const fsShell = (c: string): boolean => c.includes('FsShell');
+    const there = fakeHost('hdfs-1', (c) => (c.includes('-stat') ? { stdout: 'directory\ndirectory\n' } : c.includes('-listZones') ? { stdout: '/lake  lake\n' } : undefined));
+    expect(await namenodeService.postStart!(there, ctx, log)).toEqual({ changed: false });
+    expect(there.commands.filter(fsShell)).toHaveLength(1);
+    const missing = fakeHost('hdfs-1', (c) =>
+      c.includes('-stat') ? { code: 1, stdout: 'directory\n', stderr: "stat: `/user': No such file or directory\n" } : c.includes('-test -d /user') ? { code: 1 } : c.includes('-listZones') ? { stdout: '/lake  lake\n' } : undefined,
+    );
+    expect(await namenodeService.postStart!(missing, ctx, log)).toEqual({ changed: true, detail: 'created /user' });
+    expect(missing.commands.some((c) => c.includes('-mkdir -p /user') && c.includes('-chmod 755 /user'))).toBe(true);
+    expect(missing.commands.some((c) => c.includes('-mkdir -p /tmp'))).toBe(false);
+  });
+});
