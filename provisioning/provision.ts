@@ -205,7 +205,7 @@ async function provisionHost(
 
   lap('configure');
 
-  const ctx: NodeContext = { cluster: facts, node: plan.node, peers: options.hosts };
+  const ctx: NodeContext = { cluster: facts, node: plan.node, peers: options.hosts, restartsDone: () => restarts.idle() };
   const restartHere: Service[] = [];
   for (const service of plan.services) {
     if (service.initialize) {
@@ -282,6 +282,12 @@ async function provisionHost(
  */
 export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-worker', 'spark-master'];
 
+/** A restart done in this `up`. */
+export interface RestartDone {
+  node: string;
+  serviceId: string;
+}
+
 interface PlannedRestart {
   node: string;
   serviceId: string;
@@ -303,6 +309,8 @@ export class RollingRestarts {
   private readonly arrived = new Map<string, () => void>();
   private running = false;
   private failedAt?: string;
+  private readonly done: RestartDone[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   /** `nodes`: the nodes provisioned at once, each of which plans (or leaves) before any restart; none when they come one after another. */
   constructor(nodes: readonly string[]) {
@@ -329,6 +337,18 @@ export class RollingRestarts {
     this.pump();
   }
 
+  /**
+   * Resolves, with the restarts done, once every node has planned and every planned restart has
+   * been done or dropped: e.g. the Spark node's delegation tokens wait for a NameNode and a KMS
+   * that this `up` restarts. Never wait for it before your own node has planned.
+   */
+  idle(): Promise<readonly RestartDone[]> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(() => resolve([...this.done]));
+      this.pump();
+    });
+  }
+
   one<T>(serviceId: string, node: string, restart: () => Promise<T>): Promise<T> {
     if (!this.queue.some((r) => r.node === node && r.serviceId === serviceId)) this.enqueue(node, serviceId);
     return new Promise<T>((resolve, reject) => {
@@ -346,6 +366,7 @@ export class RollingRestarts {
         restart().then(
           (value) => {
             this.running = false;
+            this.done.push({ node, serviceId });
             resolve(value);
             this.pump();
           },
@@ -371,7 +392,12 @@ export class RollingRestarts {
   private pump(): void {
     if (this.running || this.unplanned.size) return;
     const head = this.queue[0];
-    if (!head) return;
+    if (!head) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
+      return;
+    }
     const go = this.arrived.get(key(head.node, head.serviceId));
     if (!go) return;
     this.queue.shift();

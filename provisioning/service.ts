@@ -134,6 +134,12 @@ export interface NodeContext {
    * UI the flow table opens to the operator and the master's own node only (lib/flows.ts).
    */
   peers?: ReadonlyMap<string, RemoteHost>;
+  /**
+   * In post-start: waits until this `up`'s rolling restarts are over on every node, and says which
+   * were done (e.g. the Spark node's delegation tokens come from the NameNode and the KMS once
+   * they run this up's config). Absent outside `up`.
+   */
+  restartsDone?: () => Promise<readonly { node: string; serviceId: string }[]>;
 }
 
 /** What a service's beforeStop did. */

@@ -245,10 +245,17 @@ export function kinitFresh(principal: string): string {
 }
 
 /**
- * Before Spark starts: a ticket in the cache now, and the timer that keeps it fresh. With
+ * After the daemons (which need no ticket of their own) and after this `up`'s rolling restarts on
+ * every node: a ticket in the cache, delegation tokens from the NameNode and the KMS as they now
+ * run, and the timer that keeps both fresh. Before the restarts it could not work: the NameNode
+ * that turns Kerberos on restarts only once every node has planned its restarts, this one too, so
+ * waiting for its tokens there waited out the script's 240 s and failed `up`. A renewal already in
+ * place is left alone, unless this `up` restarted the KMS or the NameNode: the KMS forgets the
+ * tokens it issued when it restarts. Once per node (the master's, else the worker's). With
  * kerberos.enabled turned off, a timer left from before is stopped: there is nothing to renew.
  */
-async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutcome> {
+async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-master' | 'spark-worker'): Promise<StepOutcome> {
+  if (service === 'spark-worker' && ctx.node.roles.includes('spark-master')) return { changed: false };
   if (!ctx.cluster.kerberos) {
     const left = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
     if (!left) return { changed: false };
@@ -256,8 +263,9 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext): Promise<StepOutco
     return { changed: true, detail: `Kerberos off: ${KINIT_TIMER} stopped` };
   }
   const kt = keytabsFor(ctx.node, ctx.cluster.kerberos.realm).find((x) => x.service === 'spark')!;
+  const restarted = ((await ctx.restartsDone?.()) ?? []).filter((r) => r.serviceId === 'hadoop-kms' || r.serviceId === 'hdfs-namenode');
   // Its run is a JVM for the delegation tokens (seconds): only when the timer is not already keeping them fresh.
-  if ((await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
+  if (!restarted.length && (await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
   await host.execOrThrow(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`, { what: "get the spark principal's first ticket" });
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };
@@ -409,7 +417,7 @@ export const sparkMasterService: Service = {
   component: 'spark',
   ports: ROLE_PORTS['spark-master'],
   directories: () => dirs,
-  initialize: (host, ctx) => sparkKinit(host, ctx),
+  postStart: (host, ctx) => sparkKinit(host, ctx, 'spark-master'),
   files: (ctx) => [
     ...confFiles(ctx, unitsHere(ctx)),
     ...sparkKinitFiles(ctx),
@@ -463,7 +471,7 @@ export const sparkWorkerService: Service = {
   component: 'spark',
   ports: ROLE_PORTS['spark-worker'],
   directories: () => dirs,
-  initialize: (host, ctx) => sparkKinit(host, ctx),
+  postStart: (host, ctx) => sparkKinit(host, ctx, 'spark-worker'),
   files: (ctx) => [
     ...confFiles(ctx, unitsHere(ctx)),
     ...sparkKinitFiles(ctx),

@@ -203,20 +203,40 @@ describe('an existing KDC (kerberos.kdc)', () => {
 
 describe("Spark's ticket renewal on `up`", () => {
   const facts = factsFor('name: demo\nkerberos: { enabled: true }\n');
-  const ctx = { cluster: facts, node: facts.nodes.find((n) => n.name === 'spark-1')! };
   const principal = 'spark/127.0.0.12@DEMO.MILLRACE';
+  const START = `systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`;
+  const ctxWith = (restarted: { node: string; serviceId: string }[]) => {
+    const order: string[] = [];
+    const ctx = {
+      cluster: facts,
+      node: facts.nodes.find((n) => n.name === 'spark-1')!,
+      restartsDone: async () => {
+        order.push('restarts done');
+        return restarted;
+      },
+    };
+    return { ctx, order };
+  };
 
-  it('leaves a renewal that is in place alone: one check, no run of the unit (its run is a JVM for the tokens, seconds per up)', async () => {
-    const host = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 0 } : undefined));
-    expect(await sparkMasterService.initialize!(host, ctx, silent)).toEqual({ changed: false });
-    expect(await sparkWorkerService.initialize!(host, ctx, silent)).toEqual({ changed: false });
-    expect(host.commands).toEqual([kinitFresh(principal), kinitFresh(principal)]);
+  it('leaves a renewal that is in place alone, after the rolling restarts: one check, no run of the unit (its run is a JVM for the tokens, seconds per up); once per node', async () => {
+    const { ctx, order } = ctxWith([{ node: 'kafka-1', serviceId: 'kafka' }]);
+    const host = fakeHost('spark-1', (c) => {
+      order.push(c === kinitFresh(principal) ? 'fresh?' : c);
+      return c === kinitFresh(principal) ? { code: 0 } : undefined;
+    });
+    expect(sparkMasterService.initialize).toBeUndefined();
+    expect(await sparkMasterService.postStart!(host, ctx, silent)).toEqual({ changed: false });
+    expect(await sparkWorkerService.postStart!(host, ctx, silent)).toEqual({ changed: false });
+    expect(order).toEqual(['restarts done', 'fresh?']);
   });
 
-  it('control: without it (no timer, a failed run, no tokens, an expired ticket or another principal\'s), `up` gets the first ticket and starts the timer', async () => {
-    const host = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 1 } : c.startsWith('systemctl is-enabled') ? { stdout: 'disabled\n' } : undefined));
-    expect(await sparkMasterService.initialize!(host, ctx, silent)).toMatchObject({ changed: true });
-    expect(host.commands).toContain(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`);
+  it("control: without it (no timer, a failed run, no tokens, an expired ticket or another principal's), or after this up restarted the KMS or the NameNode (whose tokens the KMS forgets), it gets a ticket and new tokens", async () => {
+    const stale = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 1 } : c.startsWith('systemctl is-enabled') ? { stdout: 'disabled\n' } : undefined));
+    expect(await sparkMasterService.postStart!(stale, ctxWith([]).ctx, silent)).toMatchObject({ changed: true });
+    expect(stale.commands).toContain(START);
+    const kmsRestarted = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 0 } : c.startsWith('systemctl is-enabled') ? { stdout: 'enabled\n' } : undefined));
+    expect(await sparkMasterService.postStart!(kmsRestarted, ctxWith([{ node: 'hdfs-1', serviceId: 'hadoop-kms' }]).ctx, silent)).toEqual({ changed: false });
+    expect(kmsRestarted.commands).toContain(START);
     // What "in place" means, as the node is asked.
     for (const part of ['systemctl is-enabled --quiet millrace-spark-kinit.timer', 'systemctl is-active --quiet millrace-spark-kinit.timer', 'Result --value millrace-spark-kinit.service)" = success', 'test -s /var/lib/millrace/spark/hadoop.tokens', 'klist -s -c FILE:/var/lib/millrace/spark/krb5cc', `Default principal: ${principal}`]) {
       expect(kinitFresh(principal)).toContain(part);

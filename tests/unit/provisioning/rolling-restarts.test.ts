@@ -106,3 +106,35 @@ describe('rolling restarts', () => {
     expect(done).toEqual(['hdfs-datanode@hdfs-1', 'hdfs-namenode@hdfs-1', 'kafka@kafka-1']);
   });
 });
+
+describe('waiting for the whole rolling change (idle)', () => {
+  it("resolves once every node has planned and every restart is done, with those restarts: a node with none waits for another's NameNode and KMS", async () => {
+    const restarts = new RollingRestarts(['spark-1', 'hdfs-1']);
+    const events: string[] = [];
+    const spark = (async () => {
+      restarts.plan('spark-1', []);
+      const done = await restarts.idle();
+      events.push('spark-1 idle');
+      restarts.leave('spark-1');
+      return done;
+    })();
+    await sleep(10);
+    expect(events).toEqual([]); // hdfs-1 has not planned yet
+    await node(restarts, 'hdfs-1', [{ id: 'hdfs-namenode', ms: 10 }, { id: 'hadoop-kms', ms: 10 }], events);
+    expect(await spark).toEqual([
+      { node: 'hdfs-1', serviceId: 'hdfs-namenode' },
+      { node: 'hdfs-1', serviceId: 'hadoop-kms' },
+    ]);
+    expect(events).toEqual(['hdfs-namenode@hdfs-1 down', 'hdfs-namenode@hdfs-1 up', 'hadoop-kms@hdfs-1 down', 'hadoop-kms@hdfs-1 up', 'spark-1 idle']);
+  });
+
+  it('control: nothing to restart anywhere resolves at once, with none; a node that fails (leaves) is not waited for', async () => {
+    const restarts = new RollingRestarts(['a', 'b']);
+    restarts.plan('a', []);
+    restarts.plan('b', ['kafka']);
+    const idle = restarts.idle();
+    restarts.leave('b'); // b failed before its restart
+    expect(await idle).toEqual([]);
+    expect(await new RollingRestarts([]).idle()).toEqual([]);
+  });
+});
