@@ -154,6 +154,15 @@ export function removeInventory(cluster: string): void {
  */
 export function operatorBrokers(inventory: { nodes: readonly Pick<InventoryNode, 'roles' | 'privateAddress' | 'publicAddress'>[] }): string[] {
   const kafka = inventory.nodes.filter((n) => n.roles.includes('kafka'));
-  if (kafka.length > 0 && kafka.every(hasPublicAddress)) return kafka.map((n) => `${n.publicAddress}:${portNumber('kafka', 'kafka-external')}`);
+  if (!operatorUsesClientListener(inventory.nodes)) return kafka.map((n) => `${n.publicAddress}:${portNumber('kafka', 'kafka-external')}`);
   return kafka.map((n) => `${n.privateAddress}:${portNumber('kafka', 'kafka-client')}`);
+}
+
+/**
+ * Whether millrace's own clients reach Kafka at the CLIENT listener (operatorBrokers): not every
+ * broker has a public address. The local firewall and `list` open and probe 9093 then.
+ */
+export function operatorUsesClientListener(nodes: readonly Pick<InventoryNode, 'roles' | 'privateAddress' | 'publicAddress'>[]): boolean {
+  const kafka = nodes.filter((n) => n.roles.includes('kafka'));
+  return !(kafka.length > 0 && kafka.every(hasPublicAddress));
 }

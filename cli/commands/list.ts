@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { UsageError } from '../../lib/errors';
 import { flowAllowed } from '../../lib/flows';
-import { InventoryNode, parseInventory } from '../../lib/inventory';
+import { InventoryNode, operatorUsesClientListener, parseInventory } from '../../lib/inventory';
 import { millraceHome } from '../../lib/paths';
-import { hasPublicAddress, ROLE_PORTS } from '../../lib/roles';
+import { ROLE_PORTS } from '../../lib/roles';
 import { output } from '../context';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'no nodes' | 'unknown';
@@ -34,11 +34,11 @@ export interface ClusterSummary {
  * security groups and the local firewall: probing them would call every such cluster degraded. On
  * AWS the private addresses are inside the VPC, so only SSH is probed.
  */
-export function probeTargets(node: InventoryNode): { host: string; port: number; what: string }[] {
+export function probeTargets(node: InventoryNode, nodes: readonly InventoryNode[] = [node]): { host: string; port: number; what: string }[] {
   const targets = [{ host: node.sshAddress, port: node.sshPort, what: `${node.name} ssh` }];
   if (node.privateAddress !== node.sshAddress) return targets;
-  const operatorReaches = (name: string, port: number): boolean =>
-    (name === 'kafka-client' && !hasPublicAddress(node)) || flowAllowed('operator', node.roles, port) !== undefined;
+  const clientListener = operatorUsesClientListener(nodes);
+  const operatorReaches = (name: string, port: number): boolean => (name === 'kafka-client' && clientListener) || flowAllowed('operator', node.roles, port) !== undefined;
   for (const role of node.roles)
     for (const p of ROLE_PORTS[role])
       if (!p.onDemand && !p.publicOnly && p.toPort === undefined && operatorReaches(p.name, p.port)) targets.push({ host: node.privateAddress, port: p.port, what: `${node.name} ${p.name}` });
@@ -71,7 +71,7 @@ export async function summarize(dir: string, timeoutMs: number): Promise<Cluster
   }
   // One probe per address and port, however many nodes share it.
   const seen = new Set<string>();
-  const targets = inventory.nodes.flatMap(probeTargets).filter((t) => !seen.has(`${t.host}:${t.port}`) && !!seen.add(`${t.host}:${t.port}`));
+  const targets = inventory.nodes.flatMap((n) => probeTargets(n, inventory.nodes)).filter((t) => !seen.has(`${t.host}:${t.port}`) && !!seen.add(`${t.host}:${t.port}`));
   const results = await Promise.all(targets.map(async (t) => ({ ...t, ok: await tcpOpen(t.host, t.port, timeoutMs) })));
   const open = results.filter((r) => r.ok).length;
   const closed = results.filter((r) => !r.ok).map((r) => r.what);

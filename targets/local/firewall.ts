@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterConfig } from '../../lib/config';
 import { MillraceError } from '../../lib/errors';
-import { operatorBrokers } from '../../lib/inventory';
+import { operatorUsesClientListener } from '../../lib/inventory';
 import { run } from '../../lib/process';
 import { portNumber } from '../../lib/roles';
 import { planGroups, planIngress } from '../../stacks/ingress-plan';
@@ -63,11 +63,11 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
     );
   });
   // The operator's machine is on the local nodes' network. Where no Kafka node has a public
-  // address, millrace's own clients there use the CLIENT listener (lib/inventory.ts, operatorBrokers),
+  // address, millrace's own clients there use the CLIENT listener (lib/inventory.ts, operatorUsesClientListener),
   // as an operator inside the VPC would; the security groups of the aws target never open it.
   const inventoryNodes = config.nodes.map((n) => ({ roles: n.roles, privateAddress: address(n.name), ...(n.publicAddress ? { publicAddress: n.publicAddress } : {}) }));
   const client = portNumber('kafka', 'kafka-client');
-  if (operatorBrokers({ nodes: inventoryNodes }).some((b) => b.endsWith(`:${client}`)))
+  if (operatorUsesClientListener(inventoryNodes))
     for (const n of config.nodes.filter((x) => x.roles.includes('kafka')))
       allow.push({ from: config.network.sshCidr, to: address(n.name), fromPort: client, toPort: client, rule: 'operator-on-the-node-network-kafka-client' });
   return { nodes: config.nodes.map((n) => address(n.name)), allow };

@@ -92,6 +92,12 @@ describe('millrace list', () => {
     expect(ports('spark-1', ['spark-master', 'spark-worker'], '127.0.0.32')).toEqual([22, 8080, 8081, 8480, 8481]);
     // The web UIs; not the NameNode's RPC, the DataNode's transfer and IPC ports, or the KMS.
     expect(ports('hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.33')).toEqual([22, 9865, 9871]);
+    // 9093 goes with every broker having a public address (their clients use EXTERNAL), and only then.
+    const broker = (n: number, publicAddress?: string): InventoryNode => ({ ...node, name: `kafka-${n}`, roles: ['kafka'], sshAddress: `127.0.0.3${n}`, privateAddress: `127.0.0.3${n}`, ...(publicAddress ? { publicAddress } : {}) });
+    const both = [broker(1, '127.0.1.31'), broker(2, '127.0.1.32')];
+    expect(probeTargets(both[0]!, both).map((t) => t.port)).toEqual([22]);
+    const mixed = [broker(1, '127.0.1.31'), broker(2)];
+    expect(probeTargets(mixed[0]!, mixed).map((t) => t.port)).toEqual([22, 9093]);
   });
 });
 
