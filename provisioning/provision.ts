@@ -13,7 +13,7 @@ import type { InventoryNode } from '../lib/inventory';
 import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
-import type { ClusterFacts, ComponentName, HealthReport, NodeContext, Service, StepOutcome } from './service';
+import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDone, Service, StepOutcome } from './service';
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
@@ -281,12 +281,6 @@ async function provisionHost(
  * application rides through: its executors stay, and the master recovers it.
  */
 export const RESTART_ORDER: readonly string[] = ['kdc', 'kafka', 'hdfs-datanode', 'hdfs-namenode', 'hadoop-kms', 'spark-worker', 'spark-master'];
-
-/** A restart done in this `up`. */
-export interface RestartDone {
-  node: string;
-  serviceId: string;
-}
 
 interface PlannedRestart {
   node: string;

@@ -139,7 +139,13 @@ export interface NodeContext {
    * were done (e.g. the Spark node's delegation tokens come from the NameNode and the KMS once
    * they run this up's config). Absent outside `up`.
    */
-  restartsDone?: () => Promise<readonly { node: string; serviceId: string }[]>;
+  restartsDone?: () => Promise<readonly RestartDone[]>;
+}
+
+/** A restart done in this `up`. */
+export interface RestartDone {
+  node: string;
+  serviceId: string;
 }
 
 /** What a service's beforeStop did. */

@@ -215,10 +215,11 @@ export const namenodeService: Service = {
       // One JVM for both (each is seconds on a small node, in every `up` and `status`): the report
       // starts with "Safe mode is ON" while the NameNode is in it (DFSAdmin#report).
       const report = await host.exec(dfsAdmin(ctx, '-report', '-live'));
-      const answered = report.code === 0 && /Live datanodes \(\d+\)/.test(report.stdout);
+      const liveLine = /Live datanodes \((\d+)\)/.exec(report.stdout);
+      const answered = report.code === 0 && !!liveLine;
       const on = /^Safe mode is ON/m.test(report.stdout);
       checks.push({ name: 'safemode', ok: answered && !on, detail: !answered ? lastLine(report.stderr || report.stdout) : on ? 'on' : 'off' });
-      const live = Number(/Live datanodes \((\d+)\)/.exec(report.stdout)?.[1] ?? 0);
+      const live = Number(liveLine?.[1] ?? 0);
       const want = ctx.cluster.datanodes.length;
       checks.push({ name: 'live DataNodes', ok: live >= want, detail: `${live} of ${want}` });
     }
