@@ -308,6 +308,38 @@ describe('a Spark daemon setting changed by `up` during ingest (issue 14)', () =
   });
 });
 
+describe('the broker killed with SIGKILL during produce and ingest (issue 14)', () => {
+  it('systemd restarts it; the producer re-sends idempotently, and the running ingest job rides through: the same job writes every row (each row once: the count at the end)', async () => {
+    // This cluster has one broker now (58 took kafka-2 away): while it is down, neither the
+    // producer nor Spark's Kafka source has another to turn to.
+    const batch = 20_000;
+    const source = `itest-broker-kill-${Date.now().toString(36)}`;
+    const ingest = await runningIngest();
+    expect(ingest?.workDir).toBeDefined();
+    const log = `${ingest!.workDir}/driver.log`;
+    const spark = await node('spark-1');
+    const kafka = await node('kafka-1');
+    try {
+      const restarts = async (): Promise<number> => Number(/NRestarts=(\d+)/.exec(await kafka.execOrThrow('systemctl show -p NRestarts millrace-kafka.service'))?.[1]);
+      const before = await restarts();
+      // No clean shutdown: the JVM dies at once, and systemd (Restart=on-failure) starts it again 5 s later.
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_400_000, rate: 500 }, async () => {
+        await kafka.execOrThrow('systemctl kill -s KILL millrace-kafka.service');
+      });
+      expect(await restarts()).toBe(before + 1);
+      console.log(`broker SIGKILL ${faultAfterSeconds.toFixed(0)} s after ingest's first write of ${source}; ingest wrote ${written} rows in all`);
+      expect(written).toBeGreaterThanOrEqual(batch);
+    } finally {
+      await spark.close();
+      await kafka.close();
+    }
+    // The same application: it did not die and was not restarted by anyone.
+    const after = await runningIngest();
+    expect(after).toEqual(expect.objectContaining({ id: ingest!.id, state: 'RUNNING' }));
+    batches.push({ what: 'broker SIGKILL', source, rows: batch });
+  });
+});
+
 describe("every batch of this file in the lake, counted by Spark in one job", () => {
   let counts: Awaited<ReturnType<typeof lakeStats>>;
   const short = (): string[] => batches.filter((b) => (counts.sources?.[b.source]?.events ?? 0) < b.rows).map((b) => b.source);
@@ -326,10 +358,10 @@ describe("every batch of this file in the lake, counted by Spark in one job", ()
     expect(counts).toEqual(expect.objectContaining({ events: N, distinct_ids: N, duplicate_ids: 0 }));
   });
 
-  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark daemons restarted by a config change', () => {
+  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark daemons restarted by a config change, the broker killed', () => {
     const got = Object.fromEntries(batches.map((b) => [b.what, counts.sources?.[b.source]]));
     const want = Object.fromEntries(batches.map((b) => [b.what, { events: b.rows, distinct_ids: b.rows, duplicate_ids: 0 }]));
-    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark daemons restarted']);
+    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark daemons restarted', 'broker SIGKILL']);
     expect(got).toEqual(want);
   });
 
