@@ -340,6 +340,34 @@ describe('the broker killed with SIGKILL during produce and ingest (issue 14)', 
   });
 });
 
+describe('a broker config change by `up` during produce and ingest: the rolling restart of every broker (issue 14)', () => {
+  it('`up` restarts the broker (the only one now) and waits for it to catch up; the producer finishes and the same ingest job writes every row (each row once: the count at the end)', async () => {
+    const batch = 20_000;
+    const source = `itest-broker-roll-${Date.now().toString(36)}`;
+    const ingest = await runningIngest();
+    expect(ingest?.workDir).toBeDefined();
+    // Kept: the Spark setting of the test before, so that only the brokers restart. The next file's
+    // base-config `up` puts both back.
+    const changed = writeConfig(path.join(TEST_DIR, 'itest.kafka-change.yaml'), `${fs.readFileSync(CONFIG, 'utf8')}spark:\n  overrides:\n    spark.deploy.retainedApplications: 201\nkafka:\n  overrides:\n    log.retention.hours: 73\n`);
+    const spark = await node('spark-1');
+    let restarted: Record<string, string[]> = {};
+    try {
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, `${ingest!.workDir}/driver.log`, { source, batch, skip: 2_600_000, rate: 500 }, async () => {
+        const up = await cli(['up', '--json', '-c', changed]);
+        if (up.code !== 0) throw new Error(`the up with the broker change failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
+        restarted = Object.fromEntries((JSON.parse(up.stdout) as { nodes: { node: string; restarted: string[] }[] }).nodes.map((n) => [n.node, n.restarted]));
+      });
+      console.log(`a broker setting changed by up ${faultAfterSeconds.toFixed(0)} s after ingest's first write of ${source}; restarted: ${JSON.stringify(restarted)}; ingest wrote ${written} rows in all`);
+      expect(written).toBeGreaterThanOrEqual(batch);
+    } finally {
+      await spark.close();
+    }
+    expect(restarted).toEqual({ 'kafka-1': ['kafka'], 'spark-1': [], 'hdfs-1': [] });
+    expect(await runningIngest()).toEqual(expect.objectContaining({ id: ingest!.id, state: 'RUNNING' }));
+    batches.push({ what: 'brokers restarted by a config change', source, rows: batch });
+  });
+});
+
 describe("every batch of this file in the lake, counted by Spark in one job", () => {
   let counts: Awaited<ReturnType<typeof lakeStats>>;
   const short = (): string[] => batches.filter((b) => (counts.sources?.[b.source]?.events ?? 0) < b.rows).map((b) => b.source);
@@ -358,10 +386,10 @@ describe("every batch of this file in the lake, counted by Spark in one job", ()
     expect(counts).toEqual(expect.objectContaining({ events: N, distinct_ids: N, duplicate_ids: 0 }));
   });
 
-  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark daemons restarted by a config change, the broker killed', () => {
+  it('each fault scenario\'s batch, every row exactly once: ingest killed and resubmitted, KMS and NameNode, Spark daemons restarted by a config change, the broker killed, the brokers restarted by a config change', () => {
     const got = Object.fromEntries(batches.map((b) => [b.what, counts.sources?.[b.source]]));
     const want = Object.fromEntries(batches.map((b) => [b.what, { events: b.rows, distinct_ids: b.rows, duplicate_ids: 0 }]));
-    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark daemons restarted', 'broker SIGKILL']);
+    expect(batches.map((b) => b.what)).toEqual(['the demo', 'ingest killed and resubmitted', 'KMS down, NameNode restarted', 'Spark daemons restarted', 'broker SIGKILL', 'brokers restarted by a config change']);
     expect(got).toEqual(want);
   });
 
