@@ -323,7 +323,7 @@ describe('the broker killed with SIGKILL during produce and ingest (issue 14)', 
       const restarts = async (): Promise<number> => Number(/NRestarts=(\d+)/.exec(await kafka.execOrThrow('systemctl show -p NRestarts millrace-kafka.service'))?.[1]);
       const before = await restarts();
       // No clean shutdown: the JVM dies at once, and systemd (Restart=on-failure) starts it again 5 s later.
-      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_400_000, rate: 500 }, async () => {
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_400_000 }, async () => {
         await kafka.execOrThrow('systemctl kill -s KILL millrace-kafka.service');
       });
       expect(await restarts()).toBe(before + 1);
@@ -352,7 +352,7 @@ describe('a broker config change by `up` during produce and ingest: the rolling 
     const spark = await node('spark-1');
     let restarted: Record<string, string[]> = {};
     try {
-      const { faultAfterSeconds, written } = await faultMidIngest(spark, `${ingest!.workDir}/driver.log`, { source, batch, skip: 2_600_000, rate: 500 }, async () => {
+      const { faultAfterSeconds, written } = await faultMidIngest(spark, `${ingest!.workDir}/driver.log`, { source, batch, skip: 2_600_000 }, async () => {
         const up = await cli(['up', '--json', '-c', changed]);
         if (up.code !== 0) throw new Error(`the up with the broker change failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
         restarted = Object.fromEntries((JSON.parse(up.stdout) as { nodes: { node: string; restarted: string[] }[] }).nodes.map((n) => [n.node, n.restarted]));
