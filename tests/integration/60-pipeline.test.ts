@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { operatorBrokers, readInventory } from '../../lib/inventory';
+import { operatorUsesClientListener, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
@@ -62,14 +62,14 @@ let flows: (FlowReport & { errors: string[] }) | undefined;
 
 /**
  * Where no Kafka node has a public address (this cluster), millrace's own clients on the
- * operator's machine use the broker listener, 9093 (lib/inventory.ts operatorBrokers; README "Kafka
+ * operator's machine use the broker listener, 9093 (lib/inventory.ts operatorUsesClientListener; README "Kafka
  * from outside the cluster network"); the table's operator entry is for 9095, which exists only
  * with a public address. Stated here, derived from the same function the CLI uses, and reported apart.
  */
 function operatorExceptions(): FlowException[] {
   const client = portNumber('kafka', 'kafka-client');
-  return operatorBrokers(readInventory(CLUSTER)).some((b) => b.endsWith(`:${client}`))
-    ? [{ from: 'operator', to: 'kafka', port: client, reason: 'no Kafka node has a public address, so the CLI on the operator machine uses 9093 (operatorBrokers)' }]
+  return operatorUsesClientListener(readInventory(CLUSTER).nodes)
+    ? [{ from: 'operator', to: 'kafka', port: client, reason: 'no Kafka node has a public address, so the CLI on the operator machine uses 9093 (operatorUsesClientListener)' }]
     : [];
 }
 
