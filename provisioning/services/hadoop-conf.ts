@@ -62,6 +62,11 @@ export function hadoopSecurity(facts: ClusterFacts): Record<string, string | boo
     'hadoop.security.authorization': true,
     'hadoop.rpc.protection': 'privacy',
     'hadoop.security.auth_to_local': authToLocal(k.realm),
+    // A JVM logged in from a ticket cache (Spark's daemons, drivers and executors) runs this with
+    // -R before its ticket ends, then re-reads the cache. millrace's timer is the cache's only
+    // writer (templates/spark/credentials.py), so the JVMs only re-read it: no second writer
+    // racing the timer, and no renewal that fails where the ticket's renewable life is its life.
+    'hadoop.kerberos.kinit.command': '/bin/true',
   };
 }
 

@@ -157,10 +157,11 @@ export const KINIT_TIMER = 'millrace-spark-kinit.timer';
 /**
  * Kerberos on Spark standalone, which has no keytab login or delegation tokens of its own: a
  * systemd timer runs templates/spark/credentials.py every third of the ticket lifetime. It gets a
- * fresh ticket for the node's spark principal into the cache the daemons and drivers read
- * (KRB5CCNAME), and keeps HDFS and KMS delegation tokens in a file executors load at start
- * (HADOOP_TOKEN_FILE_LOCATION): standalone runs executor code as a plain remote user, so a ticket
- * cache alone reaches no executor.
+ * fresh ticket for the node's spark principal into the cache the daemons, drivers and executors
+ * read (KRB5CCNAME), and keeps HDFS delegation tokens in a file executors load at start
+ * (HADOOP_TOKEN_FILE_LOCATION): standalone runs executor code as a plain remote user, which the
+ * NameNode would refuse without a token. The KMS is reached with the ticket instead: it forgets
+ * its tokens when it restarts, which stopped running streaming jobs (the template says more).
  */
 export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
   const k = ctx.cluster.kerberos;
@@ -230,8 +231,9 @@ export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
 
 /**
  * True (exit 0) when the renewal is already in place: the timer enabled and running, the unit's
- * last run a success, the token file there, and a ticket in the cache, unexpired, for this
- * node's spark principal (not another realm's, after a move to an existing KDC).
+ * last run a success, the token file there and newer than the script (which replaces tokens it
+ * wrote before it changed), and a ticket in the cache, unexpired, for this node's spark principal
+ * (not another realm's, after a move to an existing KDC).
  */
 export function kinitFresh(principal: string): string {
   return [
@@ -239,6 +241,7 @@ export function kinitFresh(principal: string): string {
     `systemctl is-active --quiet ${KINIT_TIMER}`,
     `[ "$(systemctl show -p Result --value ${KINIT_UNIT})" = success ]`,
     `test -s ${q(SPARK_TOKENS)}`,
+    `test ${q(SPARK_TOKENS)} -nt ${q(CREDENTIALS_SCRIPT)}`,
     runAs('spark', cmd('klist', '-s', '-c', SPARK_CCACHE)),
     `${runAs('spark', cmd('klist', '-c', SPARK_CCACHE))} | grep -qxF ${q(`Default principal: ${principal}`)}`,
   ].join(' && ');
@@ -250,8 +253,8 @@ export function kinitFresh(principal: string): string {
  * run, and the timer that keeps both fresh. Before the restarts it could not work: the NameNode
  * that turns Kerberos on restarts only once every node has planned its restarts, this one too, so
  * waiting for its tokens there waited out the script's 240 s and failed `up`. A renewal already in
- * place is left alone, unless this `up` restarted the KMS or the NameNode: the KMS forgets the
- * tokens it issued when it restarts. Once per node (the master's, else the worker's). With
+ * place is left alone, unless this `up` restarted the NameNode: its tokens outlive a restart, but
+ * not one onto another realm, and the run (seconds) renews them or gets new ones. Once per node (the master's, else the worker's). With
  * kerberos.enabled turned off, a timer left from before is stopped: there is nothing to renew.
  */
 async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-master' | 'spark-worker'): Promise<StepOutcome> {
@@ -263,7 +266,7 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-ma
     return { changed: true, detail: `Kerberos off: ${KINIT_TIMER} stopped` };
   }
   const kt = keytabsFor(ctx.node, ctx.cluster.kerberos.realm).find((x) => x.service === 'spark')!;
-  const restarted = ((await ctx.restartsDone?.()) ?? []).filter((r) => r.serviceId === 'hadoop-kms' || r.serviceId === 'hdfs-namenode');
+  const restarted = ((await ctx.restartsDone?.()) ?? []).filter((r) => r.serviceId === 'hdfs-namenode');
   // Its run is a JVM for the delegation tokens (seconds): only when the timer is not already keeping them fresh.
   if (!restarted.length && (await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';

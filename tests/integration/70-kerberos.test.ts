@@ -329,7 +329,7 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
     expect(missing.stderr).toMatch(/the HDFS shell failed on spark-1 as spark \(exit 1\)/);
   }, 5 * 60_000);
 
-  it('streaming ingest keeps writing through at least three ticket renewals (3-minute tickets): every event lands exactly once', async () => {
+  it('streaming ingest keeps writing through at least three ticket renewals (3-minute tickets), and through a KMS restart once its first ticket has expired: the same job, every event exactly once', async () => {
     // The existing KDC's host (the last test's) boots and installs its packages meanwhile: this
     // test mostly waits for tickets to expire, and the suite's time is shared.
     void startingCorpKdc();
@@ -345,6 +345,23 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       expect(started.stderr.slice(-2000)).not.toMatch(/error:/);
       expect(started.code).toBe(0);
       const { log } = JSON.parse(started.stdout) as { log: string };
+      const jobStarted = Date.now();
+      const ingestJob = async () => (JSON.parse((await cli(['jobs', '--json', '-c', KERBEROS])).stdout) as { id: string; name: string; state: string }[]).find((j) => j.name === 'millrace-ingest-flights');
+      let job = await ingestJob();
+      for (let i = 0; i < 30 && !job; i++) job = await new Promise((r) => setTimeout(r, 2000)).then(ingestJob);
+      expect(job).toBeDefined();
+      // The KMS restarts 200 s after the job started, while the producer still sends: past the
+      // end of the ticket its executors read at start (3 minutes at most), so what they write
+      // next reaches the KMS with a ticket they re-read since. The KMS forgets the tokens it
+      // issued when it restarts: executors that held one failed their next file (issue 13).
+      const hdfs = await node('hdfs-1');
+      let restart = { atSeconds: 0, rowsBefore: 0 };
+      const kmsRestart = (async () => {
+        await new Promise((r) => setTimeout(r, Math.max(0, jobStarted + 200_000 - Date.now())));
+        const rowsBefore = await rowsWrittenByIngest(spark, log);
+        await hdfs.execOrThrow('systemctl restart millrace-hadoop-kms.service');
+        restart = { atSeconds: (Date.now() - jobStarted) / 1000, rowsBefore };
+      })();
       // Four minutes of events at 1,000/s: longer than a ticket lives, across several renewals.
       const batch = 240_000;
       const source = `itest-kerberos-${Date.now().toString(36)}`;
@@ -352,6 +369,7 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
         ['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2700000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', KERBEROS],
         { timeoutMs: 15 * 60_000 },
       );
+      await kmsRestart.finally(() => hdfs.close());
       expect(produced.code).toBe(0);
       expect((JSON.parse(produced.stdout) as { sent: number }).sent).toBe(batch);
       // The job's progress lines say when it has written them all (cheap); Spark's count of the lake is the verdict.
@@ -363,9 +381,15 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
         stats = await lakeStats(`${source}#`);
       }
       const renewals = Number((await spark.exec(`journalctl -u millrace-spark-kinit.service --since @${since} -o cat --no-pager | grep -c '^Finished' || true`)).stdout.trim());
-      console.log(`kerberized ingest: ${batch} events in ${stats.events} rows (${stats.distinct_ids} distinct, ${stats.duplicate_ids} duplicates) across ${renewals} ticket renewals`);
+      const rowsAfterRestart = (await rowsWrittenByIngest(spark, log)) - restart.rowsBefore;
+      const invalidTokens = Number((await spark.exec(`cat ${log} /var/lib/millrace/spark/work/${job!.id}/*/std* 2>/dev/null | grep -c "can't be found in cache" || true`)).stdout.trim());
+      console.log(`kerberized ingest: ${batch} events in ${stats.events} rows (${stats.distinct_ids} distinct, ${stats.duplicate_ids} duplicates) across ${renewals} ticket renewals; the KMS restarted ${restart.atSeconds.toFixed(0)} s after the job started, which wrote ${rowsAfterRestart} rows after it; ${invalidTokens} invalid-token lines`);
       expect(stats).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
       expect(renewals).toBeGreaterThanOrEqual(3);
+      // The same job wrote files after the restart, and never met a token the KMS had forgotten.
+      expect(rowsAfterRestart).toBeGreaterThan(0);
+      expect(invalidTokens).toBe(0);
+      expect(await ingestJob()).toEqual(expect.objectContaining({ id: job!.id, state: 'RUNNING' }));
     } finally {
       await spark.close();
     }

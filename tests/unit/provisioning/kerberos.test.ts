@@ -96,6 +96,8 @@ describe('plans with kerberos.enabled', () => {
   it('Hadoop: Kerberos, authorization and privacy everywhere; the NameNode\'s own hdfs-site leaves the DataNode principal out', () => {
     const core = file(plan('spark-1'), '/etc/millrace/hadoop/core-site.xml');
     expect(prop(core, 'hadoop.security.authentication')).toBe('kerberos');
+    // JVMs on a ticket cache re-read it; the timer alone writes it (no `kinit -R` beside it).
+    expect(prop(core, 'hadoop.kerberos.kinit.command')).toBe('/bin/true');
     expect(prop(core, 'hadoop.security.authorization')).toBe('true');
     expect(prop(core, 'hadoop.rpc.protection')).toBe('privacy');
     const shared = file(plan('hdfs-1'), '/etc/millrace/hadoop/hdfs-site.xml');
@@ -230,15 +232,19 @@ describe("Spark's ticket renewal on `up`", () => {
     expect(order).toEqual(['restarts done', 'fresh?']);
   });
 
-  it("control: without it (no timer, a failed run, no tokens, an expired ticket or another principal's), or after this up restarted the KMS or the NameNode (whose tokens the KMS forgets), it gets a ticket and new tokens", async () => {
+  it("control: without it (no timer, a failed run, no tokens, tokens older than the script, an expired ticket or another principal's), or after this up restarted the NameNode, it gets a ticket and renews or replaces the tokens; a KMS restart alone needs no run (the file holds no KMS token)", async () => {
     const stale = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 1 } : c.startsWith('systemctl is-enabled') ? { stdout: 'disabled\n' } : undefined));
     expect(await sparkMasterService.postStart!(stale, ctxWith([]).ctx, silent)).toMatchObject({ changed: true });
     expect(stale.commands).toContain(START);
-    const kmsRestarted = fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 0 } : c.startsWith('systemctl is-enabled') ? { stdout: 'enabled\n' } : undefined));
+    const inPlace = () => fakeHost('spark-1', (c) => (c === kinitFresh(principal) ? { code: 0 } : c.startsWith('systemctl is-enabled') ? { stdout: 'enabled\n' } : undefined));
+    const nnRestarted = inPlace();
+    expect(await sparkMasterService.postStart!(nnRestarted, ctxWith([{ node: 'hdfs-1', serviceId: 'hdfs-namenode' }]).ctx, silent)).toEqual({ changed: false });
+    expect(nnRestarted.commands).toContain(START);
+    const kmsRestarted = inPlace();
     expect(await sparkMasterService.postStart!(kmsRestarted, ctxWith([{ node: 'hdfs-1', serviceId: 'hadoop-kms' }]).ctx, silent)).toEqual({ changed: false });
-    expect(kmsRestarted.commands).toContain(START);
+    expect(kmsRestarted.commands).not.toContain(START);
     // What "in place" means, as the node is asked.
-    for (const part of ['systemctl is-enabled --quiet millrace-spark-kinit.timer', 'systemctl is-active --quiet millrace-spark-kinit.timer', 'Result --value millrace-spark-kinit.service)" = success', 'test -s /var/lib/millrace/spark/hadoop.tokens', 'klist -s -c FILE:/var/lib/millrace/spark/krb5cc', `Default principal: ${principal}`]) {
+    for (const part of ['systemctl is-enabled --quiet millrace-spark-kinit.timer', 'systemctl is-active --quiet millrace-spark-kinit.timer', 'Result --value millrace-spark-kinit.service)" = success', 'test -s /var/lib/millrace/spark/hadoop.tokens', 'test /var/lib/millrace/spark/hadoop.tokens -nt /opt/millrace/bin/millrace-spark-credentials', 'klist -s -c FILE:/var/lib/millrace/spark/krb5cc', `Default principal: ${principal}`]) {
       expect(kinitFresh(principal)).toContain(part);
     }
   });
