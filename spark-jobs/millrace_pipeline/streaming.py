@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -19,8 +20,12 @@ OUTPUT_METRIC = "millrace_output"
 
 
 def emit(prefix: str, payload: dict[str, Any]) -> None:
-    """One machine-readable line on stdout (the CLI streams and parses these; logs go to stderr)."""
-    print(prefix + json.dumps(payload, sort_keys=True, default=str), flush=True)
+    """One machine-readable line on stdout (the CLI streams and parses these; logs go to stderr).
+    One write with its newline: print() writes the newline apart, and where stdout and stderr share
+    a file (a driver's log), a log line written between the two ran into the JSON and the line was
+    lost to its readers."""
+    sys.stdout.write(prefix + json.dumps(payload, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def _first_line(text: str | None) -> str | None:
