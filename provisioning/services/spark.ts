@@ -254,8 +254,9 @@ export function kinitFresh(principal: string): string {
  * that turns Kerberos on restarts only once every node has planned its restarts, this one too, so
  * waiting for its tokens there waited out the script's 240 s and failed `up`. A renewal already in
  * place is left alone, unless this `up` restarted the NameNode: its tokens outlive a restart, but
- * not one onto another realm, and the run (seconds) renews them or gets new ones. Once per node (the master's, else the worker's). With
- * kerberos.enabled turned off, a timer left from before is stopped: there is nothing to renew.
+ * not one onto another realm, and the run (seconds) renews them or gets new ones. Once per node
+ * (the master's, else the worker's). With kerberos.enabled turned off, a timer left from before is
+ * stopped: there is nothing to renew.
  */
 async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-master' | 'spark-worker'): Promise<StepOutcome> {
   if (service === 'spark-worker' && ctx.node.roles.includes('spark-master')) return { changed: false };

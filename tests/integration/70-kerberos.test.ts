@@ -19,7 +19,7 @@ import { readInventory } from '../../lib/inventory';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, type RemoteHost } from '../../provisioning/remote-host';
 import { nodesDir } from '../../targets/local';
-import { ADDRESSES, allowThroughFirewall, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, ingestCaughtUp, node, REPO, rowsWrittenByIngest, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
+import { ADDRESSES, allowThroughFirewall, cli, CLUSTER, CLUSTER_YAML, ENV, ensureBaseCluster, ingestCaughtUp, node, REPO, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, TEST_DIR, writeConfig } from './harness';
 
 // Tickets of 2 minutes (the shortest the config takes): renewals come within the test, and it waits less.
 const KERBEROS = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), `${CLUSTER_YAML}kerberos:\n  enabled: true\n  ticketLifetime: 2m\n`);
@@ -347,9 +347,8 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       expect(started.code).toBe(0);
       const { log } = JSON.parse(started.stdout) as { log: string };
       const jobStarted = Date.now();
-      const ingestJob = async () => (JSON.parse((await cli(['jobs', '--json', '-c', KERBEROS])).stdout) as { id: string; name: string; state: string }[]).find((j) => j.name === 'millrace-ingest-flights');
-      let job = await ingestJob();
-      for (let i = 0; i < 30 && !job; i++) job = await new Promise((r) => setTimeout(r, 2000)).then(ingestJob);
+      let job = await runningIngest(KERBEROS);
+      for (let i = 0; i < 30 && !job; i++) job = await new Promise((r) => setTimeout(r, 2000)).then(() => runningIngest(KERBEROS));
       expect(job).toBeDefined();
       // The KMS restarts 140 s after the job started, while the producer still sends: past the
       // end of the ticket its executors read at start (2 minutes at most), so what they write
@@ -394,7 +393,7 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
       // The same job wrote files after the restart, and never met a token the KMS had forgotten.
       expect(rowsAfterRestart).toBeGreaterThan(0);
       expect(invalidTokens).toBe(0);
-      expect(await ingestJob()).toEqual(expect.objectContaining({ id: job!.id, state: 'RUNNING' }));
+      expect(await runningIngest(KERBEROS)).toEqual(expect.objectContaining({ id: job!.id, state: 'RUNNING' }));
     } finally {
       await spark.close();
     }

@@ -232,9 +232,9 @@ export interface SparkJob {
   workDir?: string;
 }
 
-/** The running streaming ingest of the flights spec, as `jobs` lists it. */
-export async function runningIngest(): Promise<SparkJob | undefined> {
-  const r = await cli(['jobs', '--json', '-c', CONFIG]);
+/** The running streaming ingest of the flights spec, as `jobs` lists it (with `config`: the shared cluster's by default). */
+export async function runningIngest(config = CONFIG): Promise<SparkJob | undefined> {
+  const r = await cli(['jobs', '--json', '-c', config]);
   if (r.code !== 0) throw new Error(`millrace jobs failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
   return (JSON.parse(r.stdout) as SparkJob[]).find((j) => j.name === 'millrace-ingest-flights');
 }
