@@ -73,10 +73,15 @@ export function registerDemo(program: Command): void {
       ]);
       let dlq = produced.dlq;
       if (invalid > 0) {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-demo-')), 'invalid.jsonl');
-        fs.writeFileSync(file, invalidFlightRecords(invalid).join('\n') + '\n');
-        const bad = await steps.json<{ dlq: number }>(`send ${invalid} invalid records`, ['produce', '--spec', opts.spec, '--source', file, '--source-name', `${run}-invalid`]);
-        dlq += bad.dlq;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-demo-'));
+        try {
+          const file = path.join(dir, 'invalid.jsonl');
+          fs.writeFileSync(file, invalidFlightRecords(invalid).join('\n') + '\n');
+          const bad = await steps.json<{ dlq: number }>(`send ${invalid} invalid records`, ['produce', '--spec', opts.spec, '--source', file, '--source-name', `${run}-invalid`]);
+          dlq += bad.dlq;
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
       }
 
       const landed = await waitForLake(steps, opts.spec, `${run}#`, produced.sent, ingest, linesBeforeProduce);

@@ -54,7 +54,14 @@ export function registerOps(program: Command): void {
     .action(function (this: Command, nodeName: string, words: string[] = []) {
       const config = configFor(this);
       const node = findNode(readInventory(config.name), nodeName);
-      const status = spawnSync('ssh', [...sshArgs(config, node), ...(words.length ? ['--', ...words] : [])], { stdio: 'inherit' });
+      // The pinned known_hosts file lives only as long as the ssh session.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-'));
+      let status: ReturnType<typeof spawnSync>;
+      try {
+        status = spawnSync('ssh', [...sshArgs(config, node, dir), ...(words.length ? ['--', ...words] : [])], { stdio: 'inherit' });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
       if (status.status !== 0 && status.status !== null && status.status !== 130) throw new UsageError(`ssh to ${node.name} exited with ${status.status}`);
     });
 
@@ -238,7 +245,7 @@ export class LinePrefixer {
  * takes the same key, known-hosts file and strict checking as the node (-J would read the
  * user's own ssh config and known_hosts for the jump host).
  */
-export function sshArgs(config: ClusterConfig, node: InventoryNode, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-'))): string[] {
+export function sshArgs(config: ClusterConfig, node: InventoryNode, dir: string): string[] {
   const pins = clusterKnownHosts(config.name);
   const pin = pins.get(node.name);
   if (!pin?.key) throw new UsageError(`no pinned host key for ${node.name} yet`, { hint: 'run `millrace up` (or `millrace status`) once to connect and pin it' });

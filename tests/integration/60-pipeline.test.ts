@@ -412,6 +412,6 @@ describe('the flow table, against the connections observed during this file (iss
       sparkToKms: true,
       operatorSsh: true,
     });
-    expect(r.disallowed.map((o) => `${o.from} → ${o.to}:${o.port} (${o.portName}) ×${o.connections}`)).toEqual([]);
+    expect(r.disallowed.map((o) => `${o.from} → ${o.to}:${o.port} (${o.portName}) ×${o.connections} by ${o.processes.join(', ') || 'no known process'}`)).toEqual([]);
   });
 });

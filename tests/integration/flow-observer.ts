@@ -96,6 +96,8 @@ export interface ProcReader {
   /** `dev:ino` of the process's root directory, or undefined if it is gone. */
   rootId(pid: number): string | undefined;
   cgroup(pid: number): string | undefined;
+  /** When the process started (field 22 of /proc/PID/stat, in clock ticks since boot), or undefined if it is gone. */
+  startTime(pid: number): string | undefined;
   /** `dev:ino` of a directory of this machine. */
   dirId(path: string): string | undefined;
 }
@@ -118,13 +120,26 @@ export const PROC: ProcReader = {
       return undefined;
     }
   },
+  startTime: (pid) => {
+    try {
+      // The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    } catch {
+      return undefined;
+    }
+  },
   dirId: statId,
 };
 
-/** Maps processes to nodes, remembering each PID (PIDs are not reused within a test's minutes). */
+/**
+ * Maps processes to nodes, remembering each process by its PID and start time. A PID alone is
+ * not enough: with the kernel's default pid_max (32768) the PIDs wrap within one test file, and a
+ * PID remembered as a node's may come back as this machine's ssh, or the other way round.
+ */
 export class Attributor {
   private readonly roots = new Map<string, string>();
-  private readonly cache = new Map<number, Owner>();
+  private readonly cache = new Map<string, Owner>();
   private readonly hostRoot: string | undefined;
 
   constructor(
@@ -145,10 +160,13 @@ export class Attributor {
 
   owner(pid: number | undefined): Owner {
     if (pid === undefined) return 'unknown';
-    const cached = this.cache.get(pid);
+    const started = this.proc.startTime(pid);
+    if (started === undefined) return 'unknown';
+    const key = `${pid}@${started}`;
+    const cached = this.cache.get(key);
     if (cached) return cached;
     const owner = this.lookup(pid);
-    if (owner !== 'unknown') this.cache.set(pid, owner);
+    if (owner !== 'unknown') this.cache.set(key, owner);
     return owner;
   }
 
@@ -174,6 +192,8 @@ export interface Connection {
   port: number;
   /** client address:port > server address:port, to count each connection once. */
   tuple: string;
+  /** The client's process as `command[pid]`, where one holds the socket: what a disallowed flow names. */
+  process?: string;
 }
 
 export interface SampleResult {
@@ -232,7 +252,13 @@ export function attributeSample(sockets: SsSocket[], nodes: ObservedNode[], attr
       result.unattributed++;
       continue;
     }
-    result.connections.push({ from: owner === 'operator' ? 'operator' : owner.node, to, port: s.peerPort, tuple: `${key(s.localAddress, s.localPort)}>${key(s.peerAddress, s.peerPort)}` });
+    result.connections.push({
+      from: owner === 'operator' ? 'operator' : owner.node,
+      to,
+      port: s.peerPort,
+      tuple: `${key(s.localAddress, s.localPort)}>${key(s.peerAddress, s.peerPort)}`,
+      ...(s.pid !== undefined ? { process: `${s.command ?? '?'}[${s.pid}]` } : {}),
+    });
   }
   return result;
 }
@@ -254,6 +280,8 @@ export interface ObservedFlow {
   portName: string;
   /** Distinct connections seen. */
   connections: number;
+  /** Up to three of the client processes that opened them (`command[pid]`). */
+  processes: string[];
   sameNode: boolean;
   /** The table entry that allows it, or the stated exception, or neither. */
   allowedBy?: string;
@@ -286,11 +314,12 @@ function portName(roles: Role[], port: number): string {
 /** Folds connections into flows and checks each against the table. */
 export function evaluate(connections: Iterable<Connection>, nodes: ObservedNode[], opts: { samples: number; unrelated?: number; unattributed?: number; exceptions?: FlowException[] }): FlowReport {
   const roles = new Map(nodes.map((n) => [n.name, n.roles]));
-  const groups = new Map<string, { from: string; to: string; port: number; tuples: Set<string> }>();
+  const groups = new Map<string, { from: string; to: string; port: number; tuples: Set<string>; processes: Set<string> }>();
   for (const c of connections) {
     const k = `${c.from}|${c.to}|${c.port}`;
-    const g = groups.get(k) ?? { from: c.from, to: c.to, port: c.port, tuples: new Set<string>() };
+    const g = groups.get(k) ?? { from: c.from, to: c.to, port: c.port, tuples: new Set<string>(), processes: new Set<string>() };
     g.tuples.add(c.tuple);
+    if (c.process && g.processes.size < 3) g.processes.add(c.process);
     groups.set(k, g);
   }
   const observed: ObservedFlow[] = [...groups.values()].map((g) => {
@@ -308,6 +337,7 @@ export function evaluate(connections: Iterable<Connection>, nodes: ObservedNode[
       port: g.port,
       portName: portName(toRoles, g.port),
       connections: g.tuples.size,
+      processes: [...g.processes],
       sameNode: g.from === g.to,
       ...(flow ? { allowedBy: flowName(flow) } : {}),
       ...(exception ? { exception: exception.reason } : {}),
@@ -337,7 +367,7 @@ export function evaluate(connections: Iterable<Connection>, nodes: ObservedNode[
 /** A one-line-per-flow text of a report, for the test log and the closing note. */
 export function formatFlowReport(r: FlowReport): string {
   const line = (o: ObservedFlow): string =>
-    `  ${o.from} → ${o.to}:${o.port} (${o.portName}) ×${o.connections}${o.sameNode ? ' [same node]' : ''}: ${o.allowedBy ?? (o.exception ? `exception: ${o.exception}` : 'NOT IN THE FLOW TABLE')}`;
+    `  ${o.from} → ${o.to}:${o.port} (${o.portName}) ×${o.connections}${o.sameNode ? ' [same node]' : ''}: ${o.allowedBy ?? (o.exception ? `exception: ${o.exception}` : `NOT IN THE FLOW TABLE${o.processes.length ? ` (by ${o.processes.join(', ')})` : ''}`)}`;
   return [
     `flow observation: ${r.samples} samples, ${r.observed.reduce((n, o) => n + o.connections, 0)} connections in ${r.observed.length} flows (socket sightings left out: ${r.unattributed} with no process to attribute, e.g. TIME-WAIT; ${r.unrelated} not reaching a node)`,
     'observed:',

@@ -17,6 +17,7 @@ function fakeProc(): ProcReader & { rootReads: number } {
       return pid >= 500 ? undefined : `8:${Math.floor(pid / 100) % 4}`;
     },
     cgroup: () => '0::/',
+    startTime: (pid: number) => (pid >= 500 ? undefined : '1000'),
   };
   return proc;
 }
@@ -74,6 +75,13 @@ describe('flow observer: attribution', () => {
     const reads = proc.rootReads;
     a.owner(101);
     expect(proc.rootReads).toBe(reads); // cached
+    // The PID wraps (pid_max 32768): 101 comes back as a process of this machine, started later.
+    // It is looked up again, not taken for kafka-1's.
+    let reusedStart = '1000';
+    const reused = new Attributor(NODES, { ...proc, rootId: (pid) => (pid === 101 && reusedStart === '2000' ? '8:0' : proc.rootId(pid)), startTime: (pid) => (pid === 101 ? reusedStart : proc.startTime(pid)) });
+    expect(reused.owner(101)).toEqual({ node: 'kafka-1' });
+    reusedStart = '2000';
+    expect(reused.owner(101)).toBe('operator');
     const byCgroup = new Attributor(NODES, { ...proc, rootId: () => '9:9', cgroup: () => '0::/machine.slice/machine-millrace\\x2ditest\\x2dhdfs\\x2d1.scope/x\n' });
     expect(byCgroup.owner(7)).toEqual({ node: 'hdfs-1' });
     // Some other container's process is no one's, not the operator's.
@@ -83,12 +91,12 @@ describe('flow observer: attribution', () => {
   it('counts each connection once, from its client end, with the service port (not the ephemeral one) and the node reached', () => {
     const r = attributeSample(parseSs(SS), NODES, new Attributor(NODES, fakeProc()), (a) => a.startsWith('127.') || a === '10.0.0.5');
     expect(r.connections).toEqual([
-      { from: 'spark-1', to: 'hdfs-1', port: 9600, tuple: '127.0.0.1:52656>127.0.0.33:9600' },
-      { from: 'spark-1', to: 'kafka-1', port: 9093, tuple: '127.0.0.1:40000>127.0.0.31:9093' },
-      { from: 'operator', to: 'spark-1', port: 22, tuple: '127.0.0.1:45000>127.0.0.32:22' },
-      { from: 'kafka-1', to: 'hdfs-1', port: 8020, tuple: '127.0.0.1:46000>127.0.0.33:8020' },
+      { from: 'spark-1', to: 'hdfs-1', port: 9600, tuple: '127.0.0.1:52656>127.0.0.33:9600', process: 'java[210]' },
+      { from: 'spark-1', to: 'kafka-1', port: 9093, tuple: '127.0.0.1:40000>127.0.0.31:9093', process: 'java[211]' },
+      { from: 'operator', to: 'spark-1', port: 22, tuple: '127.0.0.1:45000>127.0.0.32:22', process: 'node[401]' },
+      { from: 'kafka-1', to: 'hdfs-1', port: 8020, tuple: '127.0.0.1:46000>127.0.0.33:8020', process: 'java[102]' },
       // Bound to 127.0.0.1, reached by the listener's process: inside hdfs-1.
-      { from: 'hdfs-1', to: 'hdfs-1', port: 41029, tuple: '127.0.0.1:47000>127.0.0.1:41029' },
+      { from: 'hdfs-1', to: 'hdfs-1', port: 41029, tuple: '127.0.0.1:47000>127.0.0.1:41029', process: 'java[304]' },
       // Its client end is not on this machine.
       { from: 'external', to: 'hdfs-1', port: 8020, tuple: '192.0.2.7:51000>127.0.0.33:8020' },
     ]);
@@ -108,7 +116,7 @@ describe('flow observer: evaluation against the flow table', () => {
     expect(r.sameNodeOutsideTable.map((o) => `${o.from}>${o.to}:${o.port} ${o.portName}`)).toEqual(['hdfs-1>hdfs-1:41029 undeclared']);
     expect(r.entries.find((e) => e.flow === 'operator → any 22 (ssh)')!.seen).toBe('between nodes');
     expect(r.entries.find((e) => e.flow === 'kafka → kafka 9094 (kafka-controller)')!.seen).toBe('never');
-    expect(formatFlowReport(r)).toMatch(/kafka-1 → hdfs-1:8020 \(namenode-rpc\) ×1: NOT IN THE FLOW TABLE/);
+    expect(formatFlowReport(r)).toMatch(/kafka-1 → hdfs-1:8020 \(namenode-rpc\) ×1: NOT IN THE FLOW TABLE \(by java\[102\]\)/);
   });
 
   it('accepts a stated exception, and says so', () => {

@@ -1,4 +1,7 @@
 /** Builds AWS configs and synthesizes the cluster stack for the stack tests. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Testing } from 'cdktf';
 // Brings in the type declarations of cdktf's jest matchers (toHaveResourceWithProperties, ...),
 // which cdktf's main entry point does not reference.
@@ -24,9 +27,15 @@ export interface Synthesized {
 }
 
 export function synth(config: ClusterConfig, publicKey = PUBLIC_KEY): Synthesized {
-  const stack = new ClusterStack(Testing.app(), 'cluster', { config, publicKey, stateDir: STATE_DIR });
-  const text = Testing.synth(stack);
-  return { text, doc: JSON.parse(text) };
+  // Testing.app() alone makes a temporary directory per call and leaves it behind in /tmp.
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-stack-test-'));
+  try {
+    const stack = new ClusterStack(Testing.app({ outdir }), 'cluster', { config, publicKey, stateDir: STATE_DIR });
+    const text = Testing.synth(stack);
+    return { text, doc: JSON.parse(text) };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /** The resources of one type, keyed by Terraform name (empty if there are none). */
