@@ -15,6 +15,7 @@ import { registerHdfs } from './commands/hdfs';
 import { registerCache } from './commands/cache';
 import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
+import { registerSql } from './commands/sql';
 import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
 import { registerCredentials } from './commands/credentials';
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerData(program);
   registerJobs(program);
+  registerSql(program);
   registerCache(program);
   registerCompletion(program);
   registerCerts(program);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { Inventory, operatorBrokers, readInventory } from '../../lib/inventory';
 import { portNumber, type Role } from '../../lib/roles';
 import { configFor, output } from '../context';
+import { formatTable } from '../table';
 
 export interface Endpoint {
   name: string;
@@ -32,11 +33,6 @@ export function endpoints(inventory: Pick<Inventory, 'nodes'>): Endpoint[] {
   return list.flatMap(([name, from, urls]) => urls.filter(Boolean).map((url) => ({ name, from, url })));
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
 export function registerDescribe(program: Command): void {
   program
     .command('describe')
@@ -46,11 +42,11 @@ export function registerDescribe(program: Command): void {
       const config = configFor(this);
       const inventory = readInventory(config.name);
       const eps = endpoints(inventory);
-      const nodes = table([
+      const nodes = formatTable([
         ['NODE', 'ROLES', 'SSH', 'PRIVATE', 'PUBLIC', 'ID'],
         ...inventory.nodes.map((n) => [n.name, n.roles.join('+'), `${n.sshUser}@${n.sshAddress}:${n.sshPort}`, n.privateAddress, n.publicAddress ?? '-', n.id ?? '-']),
       ]);
-      const eTable = table([['ENDPOINT', 'FROM', 'URL'], ...eps.map((e) => [e.name, e.from, e.url])]);
+      const eTable = formatTable([['ENDPOINT', 'FROM', 'URL'], ...eps.map((e) => [e.name, e.from, e.url])]);
       output(this, `cluster "${inventory.cluster}" (target ${inventory.target}, since ${inventory.createdAt})\n\n${nodes}\n\n${eTable}`, {
         cluster: inventory.cluster,
         target: inventory.target,

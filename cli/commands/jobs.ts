@@ -13,10 +13,11 @@ import type { RemoteHost } from '../../provisioning/remote-host';
 import type { ClusterFacts } from '../../provisioning/service';
 import { withHosts } from '../bootstrap';
 import { configFor, output } from '../context';
+import { formatTable } from '../table';
 import type { ClusterConfig } from '../../lib/config';
 
 /** Connects to the Spark master node only. */
-async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, master: RemoteHost) => Promise<T>): Promise<T> {
+export async function onMaster<T>(config: ClusterConfig, fn: (facts: ClusterFacts, master: RemoteHost) => Promise<T>): Promise<T> {
   const inventory = readInventory(config.name);
   const master = inventory.nodes.find((n) => n.roles.includes('spark-master'));
   if (!master) throw new UsageError(`cluster ${config.name} has no spark-master node`, { hint: 'give one node the spark-master role and run `millrace up`' });
@@ -105,8 +106,7 @@ Examples:
       const { apps, master } = await onMaster(config, async (facts, host) => ({ apps: await listApps(facts, host), master: host.name }));
       // DRIVER: where millrace started it (`jobs kill` can stop it), or "-" for one it did not start.
       const rows = [['ID', 'NAME', 'STATE', 'CORES', 'UPTIME', 'DRIVER'], ...apps.map((a) => [a.id, a.name, a.state, String(a.cores), `${a.durationSeconds}s`, a.workDir ? master : '-'])];
-      const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      const human = apps.length ? rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') : 'no running applications';
+      const human = apps.length ? formatTable(rows) : 'no running applications';
       output(this, human, apps);
     });
 

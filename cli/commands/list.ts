@@ -9,6 +9,7 @@ import { InventoryNode, operatorUsesClientListener, parseInventory } from '../..
 import { millraceHome } from '../../lib/paths';
 import { ROLE_PORTS } from '../../lib/roles';
 import { output } from '../context';
+import { formatTable } from '../table';
 
 export type Health = 'healthy' | 'degraded' | 'down' | 'no nodes' | 'unknown';
 
@@ -97,11 +98,6 @@ function age(iso: string | null, now = Date.now()): string {
   return `${iso.replace(/\.\d+Z$/, 'Z')} (${ago} ago)`;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
 export function registerList(program: Command): void {
   program
     .command('list')
@@ -126,7 +122,7 @@ export function registerList(program: Command): void {
         : [];
       const clusters = await Promise.all(dirs.map((d) => summarize(d, timeoutMs)));
       const human = clusters.length
-        ? table([
+        ? formatTable([
             ['NAME', 'TARGET', 'NODES', 'CREATED', 'HEALTH'],
             ...clusters.map((c) => [c.name, c.target ?? '-', String(c.nodes), age(c.createdAt), `${c.health}${c.probed ? ` (${c.open}/${c.probed} ports)` : ''}${c.detail ? `: ${c.detail}` : ''}`]),
           ])

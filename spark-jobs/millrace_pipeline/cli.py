@@ -19,6 +19,10 @@ RESULT_PREFIX = "MILLRACE_RESULT "
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(ValueError):
+    """A job's arguments cannot be used as given (a bad query, say): exit 2, like a bad spec."""
+
+
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--spec", required=True, help="pipeline spec as JSON (millrace submit converts the YAML)")
@@ -80,7 +84,7 @@ def run(job: Callable[[Sequence[str]], dict[str, Any] | None], argv: Sequence[st
 def _run(job: Callable[[Sequence[str]], dict[str, Any] | None], argv: Sequence[str]) -> int:
     try:
         result = job(argv)
-    except (SpecError, KafkaConfError) as err:
+    except (SpecError, KafkaConfError, UsageError) as err:
         print(f"error: {err}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     except ModelStoreError as err:

@@ -57,6 +57,10 @@ class LakePaths:
     def predictions(self) -> str:
         return self._join(self.name, "predictions")
 
+    @property
+    def quality(self) -> str:
+        return self._join(self.name, "quality")
+
     def checkpoint(self, job: str, query: str) -> str:
         """One checkpoint per streaming query, under <lake>/_checkpoints/<name>-<job>/."""
         return self._join("_checkpoints", f"{self.name}-{job}", query)

@@ -397,6 +397,28 @@ describe("every batch of this file in the lake, counted by Spark in one job", ()
     expect(counts.lake?.duplicate_ids).toBe(0);
     expect(counts.lake?.events).toBeGreaterThanOrEqual(batches.reduce((n, b) => n + b.rows, 0));
   });
+  // Issue 15: `millrace sql` answers what `consume --verify` knows of the topic. Every event the
+  // topic holds went through ingest into the lake, once; the lake holds nothing else.
+  it('`millrace sql` counts the lake: as many rows and distinct ids as `consume --verify` counts messages and ids in the topic, and as lake_stats counts', async () => {
+    const verify = await cli(['consume', 'flights', '--verify', '--json', '--spec', SPEC, '-c', CONFIG], { timeoutMs: 10 * 60_000 });
+    expect({ code: verify.code, stderr: verify.code === 0 ? '' : verify.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const topic = JSON.parse(verify.stdout) as { messages: number; distinctIds: number; duplicates: number; invalidJson: number };
+    const sql = await cli(['sql', '--json', '--spec', SPEC, '-c', CONFIG, 'SELECT count(*) AS events, count(DISTINCT event_id) AS ids FROM events;'], { timeoutMs: 8 * 60_000 });
+    expect({ code: sql.code, stderr: sql.code === 0 ? '' : sql.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    const r = JSON.parse(sql.stdout) as { columns: { name: string; type: string }[]; rows: [number, number][]; tables: Record<string, string> };
+    console.log(`consume --verify: ${topic.messages.toLocaleString()} messages, ${topic.distinctIds.toLocaleString()} ids (${verify.seconds.toFixed(0)} s); millrace sql: ${JSON.stringify(r.rows)} (${sql.seconds.toFixed(0)} s), tables ${Object.keys(r.tables).join(', ')}`);
+    expect(r.columns).toEqual([
+      { name: 'events', type: 'bigint' },
+      { name: 'ids', type: 'bigint' },
+    ]);
+    expect(topic).toMatchObject({ duplicates: 0, invalidJson: 0 });
+    expect(topic.messages).toBeGreaterThanOrEqual(batches.reduce((n, b) => n + b.rows, 0));
+    expect(r.rows).toEqual([[topic.messages, topic.distinctIds]]);
+    expect(r.rows[0]![0]).toBe(counts.lake?.events);
+    // A table with no data is not there, and a bad query exits 2 with Spark's reason and the tables there are.
+    const bad = await cli(['sql', '--spec', SPEC, '-c', CONFIG, 'SELECT * FROM quality'], { timeoutMs: 8 * 60_000 });
+    expect({ code: bad.code, stderr: bad.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/quality.*cannot be found[\s\S]*the lake's tables for flights: events/) });
+  }, 20 * 60_000);
 });
 
 describe('the flow table, against the connections observed during this file (issue 12)', () => {
