@@ -63,11 +63,6 @@ export interface RemoteHost {
   upload(localPath: string, remotePath: string, options?: PutOptions): Promise<void>;
   /** Reads a file as root. */
   getFile(remotePath: string): Promise<Buffer>;
-  /**
-   * Runs a command as root on a terminal of its own (a pty), wired to this process's stdin and
-   * stdout, for an interactive program; resolves with its exit code.
-   */
-  interactive(command: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -330,36 +325,6 @@ class SshHost implements RemoteHost {
     );
     if (r.code === null && r.signal === null) throw connectionLost(`${this.name} (${this.address})`, command);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-  }
-
-  interactive(command: string): Promise<number> {
-    const conn = this.ssh.connection;
-    if (!conn) return Promise.reject(connectionLost(`${this.name} (${this.address})`, command));
-    const { stdin, stdout, stderr } = process;
-    return new Promise((resolve, reject) => {
-      conn.exec(this.privileged(command), { pty: { term: process.env.TERM || 'xterm', rows: stdout.rows || 24, cols: stdout.columns || 80 } }, (error, channel) => {
-        if (error) return reject(error);
-        // Keys go to the remote terminal as typed (Ctrl-C included); its echo comes back.
-        const raw = stdin.isTTY === true;
-        if (raw) stdin.setRawMode(true);
-        // Not ended with stdin: piped input that ends must not hang up the remote terminal.
-        stdin.pipe(channel, { end: false });
-        stdin.resume();
-        channel.pipe(stdout, { end: false });
-        channel.stderr.pipe(stderr, { end: false });
-        const resize = (): void => void channel.setWindow(stdout.rows || 24, stdout.columns || 80, 0, 0);
-        stdout.on('resize', resize);
-        let code: number | null = null;
-        channel.on('exit', (c: number | null) => (code = c));
-        channel.on('close', () => {
-          stdin.unpipe(channel);
-          if (raw) stdin.setRawMode(false);
-          stdin.pause();
-          stdout.off('resize', resize);
-          resolve(code ?? 1);
-        });
-      });
-    });
   }
 
   async execOrThrow(command: string, options: ExecOptions & { what?: string } = {}): Promise<string> {

@@ -1,8 +1,7 @@
 """Spark SQL over a pipeline's lake tables.
 
 Usage: millrace sql --spec flights.yaml "SELECT count(*) FROM events"
-   (or millrace submit --spec flights.yaml spark-jobs/sql.py -- --query-b64 BASE64 [--limit N]);
-   millrace sql with no query: --interactive, a prompt for statements, each ended by ";".
+   (or millrace submit --spec flights.yaml spark-jobs/sql.py -- --query-b64 BASE64 [--limit N])
 The lake's tables are registered as views under their own names: events, quarantine and
 predictions (each a Parquet directory of the pipeline's part of the lake), and quality once it
 exists. A table with no data yet is not registered; a query naming it fails with Spark's own
@@ -20,7 +19,7 @@ import datetime as dt
 import decimal
 import math
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import Row
@@ -78,63 +77,13 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def statements(lines: Iterator[str]) -> Iterator[str]:
-    """Statements from lines as typed: each ends with a line ending in ';' (a ';' inside a line
-    does not end one, so a string literal may hold it). A line of only \\q (or quit, exit) ends
-    the input, as does the end of the lines."""
-    buffer: list[str] = []
-    for line in lines:
-        if not buffer and line.strip() in ("\\q", "quit", "exit"):
-            return
-        buffer.append(line)
-        text = "\n".join(buffer).strip()
-        if text.endswith(";"):
-            buffer = []
-            query = text[:-1].strip()
-            if query:
-                yield query
-
-
-def _typed(prompt: str, more: str, pending: list[str]) -> Iterator[str]:
-    """Lines from the terminal, with a prompt (the second one inside a statement)."""
-    while True:
-        try:
-            line = input(more if pending else prompt)
-        except EOFError:
-            print()
-            return
-        pending[:] = [] if line.rstrip().endswith(";") else [*pending, line]
-        yield line
-
-
-def repl(spark: Any, tables: dict[str, str], name: str, limit: int) -> None:
-    """The interactive prompt: each statement's rows as Spark shows them (at most limit), or its error."""
-    spark.sparkContext.setLogLevel("ERROR")
-    have = ", ".join(tables) or "none yet (nothing has landed)"
-    print(f"millrace sql: the lake's tables for {name}: {have}. End a statement with ';'; \\q or Ctrl-D quits.", flush=True)
-    pending: list[str] = []
-    for query in statements(_typed("sql> ", "  -> ", pending)):
-        try:
-            df = spark.sql(query)
-            if df.columns:
-                df.show(limit, truncate=False)
-            else:
-                df.collect()
-                print("OK", flush=True)
-        except Exception as err:  # noqa: BLE001 - the prompt reports a statement's failure and goes on
-            text = str(err).strip()
-            print(f"error: {text.splitlines()[0] if text else type(err).__name__}", flush=True)
-
-
-def main(argv: Sequence[str]) -> dict[str, Any] | None:
+def main(argv: Sequence[str]) -> dict[str, Any]:
     parser: argparse.ArgumentParser = base_parser("Spark SQL over a pipeline's lake tables")
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--query-b64", help="the query, base64 of its UTF-8 text")
-    what.add_argument("--interactive", action="store_true", help="read statements from the terminal, each ended by ';', until \\q or end of input")
+    parser.add_argument("--query-b64", required=True, help="the query, base64 of its UTF-8 text")
     parser.add_argument("--limit", type=positive_int, default=1000, help="at most this many rows in the result (default 1000)")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
-    query = decode_query(args.query_b64) if args.query_b64 is not None else None
+    query = decode_query(args.query_b64)
     spark = spark_session(f"millrace-sql-{spec.name}")
     paths = LakePaths.from_conf(spark.conf, spec.name)
     fs = LakeFs(spark)
@@ -145,9 +94,6 @@ def main(argv: Sequence[str]) -> dict[str, Any] | None:
         if fs.exists(path):
             spark.read.parquet(path).createOrReplaceTempView(name)
             tables[name] = path
-    if query is None:
-        repl(spark, tables, spec.name, args.limit)
-        return None
     try:
         df = spark.sql(query)
     except AnalysisException as err:  # a parse error is one too; reported with the tables there are

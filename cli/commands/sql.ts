@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { assetPath } from '../../lib/assets';
 import { MillraceError, UsageError } from '../../lib/errors';
 import { loadPipelineSpec } from '../../lib/pipeline-spec';
-import { planSubmit, submitAttached, submitInteractive } from '../../provisioning/jobs/submit';
+import { planSubmit, submitAttached } from '../../provisioning/jobs/submit';
 import { parseResultLine } from '../demo/steps';
 import { configFor, globals, output } from '../context';
 import { formatTable } from '../table';
@@ -54,8 +54,7 @@ export function queryText(query: string | undefined, file: string | undefined): 
     }
   }
   if (text === undefined) throw new UsageError('no query', { hint: 'e.g. millrace sql "SELECT count(*) FROM events", or --file query.sql' });
-  const hint = 'e.g. millrace sql "SELECT count(*) FROM events", --file query.sql, or millrace sql on a terminal for the prompt';
-  if (!text.trim().replace(/;\s*$/, '').trim()) throw new UsageError(file === '-' ? 'no query: stdin was empty' : `the query${file !== undefined ? ` in ${file}` : ''} is empty`, { hint });
+  if (!text.trim().replace(/;\s*$/, '').trim()) throw new UsageError(`the query${file !== undefined ? ` in ${file}` : ''} is empty`);
   return text;
 }
 
@@ -74,12 +73,11 @@ export function jobErrorText(stderr: string): string {
 export function registerSql(program: Command): void {
   program
     .command('sql [query]')
-    .description("run a Spark SQL query over the lake's tables (events, quarantine, predictions, quality) on the cluster and print the rows; with no query, an interactive prompt")
+    .description("run a Spark SQL query over the lake's tables (events, quarantine, predictions, quality) on the cluster and print the rows")
     .option('--spec <pipeline.yaml>', "the pipeline whose tables are queried", assetPath('examples/pipelines/flights.yaml'))
     .option('-f, --file <query.sql>', 'read the query from a file (- for stdin) instead of the argument')
     .option('--format <format>', `output format: ${SQL_FORMATS.join(', ')} (--json is the same as --format json)`, 'table')
     .option('--limit <n>', 'at most this many rows are fetched and printed', '1000')
-    .option('-i, --interactive', 'a prompt on the master for statements, each ended by ";" (the default with no query on a terminal)')
     .addHelpText(
       'after',
       `
@@ -88,10 +86,6 @@ principal, over the pipeline's part of the lake: each table is a view over its P
 (events, quarantine, predictions, and quality once it exists). A table with no data yet is not
 there; the error says which tables are. One statement per run.
 
-With no query and no --file, on a terminal, it opens a prompt (--interactive): a Spark session on
-the master with the same tables, over SSH; statements end with ";" and their rows print as Spark
-shows them; \\q or Ctrl-D quits. With no query and stdin not a terminal, the query is read from stdin.
-
 Output: an aligned table with a row count (NULL for nulls), CSV with a header line, or JSON
 ({columns: [{name, type}], rows: [[...]], row_count, truncated, tables}). Timestamps are UTC in
 ISO 8601, decimals are text. Exit codes: 0 done, 1 the job failed, 2 a bad query or option.
@@ -99,30 +93,17 @@ ISO 8601, decimals are text. Exit codes: 0 done, 1 the job failed, 2 a bad query
 Examples:
   millrace sql "SELECT count(*) AS events FROM events"
   millrace sql --format csv "SELECT origin, avg(delay) AS delay FROM events GROUP BY origin ORDER BY delay DESC" > delays.csv
-  millrace sql --file daily.sql --json | jq '.rows'
-  millrace sql                      # the prompt`,
+  millrace sql --file daily.sql --json | jq '.rows'`,
     )
-    .action(async function (this: Command, query: string | undefined, opts: { spec: string; file?: string; format: string; limit: string; interactive?: boolean }) {
+    .action(async function (this: Command, query: string | undefined, opts: { spec: string; file?: string; format: string; limit: string }) {
       // Everything is checked before connecting.
       const format = (globals(this).json ? 'json' : opts.format) as SqlFormat;
       if (!SQL_FORMATS.includes(format)) throw new UsageError(`--format ${opts.format}: expected one of ${SQL_FORMATS.join(', ')}`);
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${opts.limit}: expected a whole number of rows, at least 1`);
-      const interactive = opts.interactive ?? (query === undefined && opts.file === undefined && process.stdin.isTTY === true);
-      if (interactive && (query !== undefined || opts.file !== undefined)) throw new UsageError('--interactive reads statements at its prompt: drop the query and --file');
-      if (interactive && format !== 'table') throw new UsageError('the prompt prints rows as Spark shows them: --format and --json are for a single query');
-      const text = interactive ? '' : queryText(query, opts.file ?? (query === undefined ? '-' : undefined));
+      const text = queryText(query, opts.file);
       const spec = loadPipelineSpec(path.resolve(opts.spec));
       const config = configFor(this);
-      if (interactive) {
-        const code = await onMaster(config, async (facts, master) => {
-          const plan = planSubmit(facts, { job: assetPath('spark-jobs/sql.py'), args: ['--interactive', '--limit', String(limit)], spec, name: `millrace-sql-${spec.name}`, conf: { 'spark.cores.max': '2' } });
-          process.stderr.write(`starting a Spark session on ${master.name} (about half a minute)...\n`);
-          return submitInteractive(master, plan);
-        });
-        if (code !== 0) throw new MillraceError(`the SQL prompt ended with exit code ${code}`);
-        return;
-      }
       // As base64, so no shell on the way quotes the query's text.
       const args = ['--query-b64', Buffer.from(text, 'utf8').toString('base64'), '--limit', String(limit)];
       const result = await onMaster(config, async (facts, master) => {

@@ -122,12 +122,6 @@ export async function submitAttached(host: RemoteHost, plan: SubmitPlan, out: { 
   return r.code ?? 1;
 }
 
-/** Runs the driver on a terminal of its own, wired to this one: for an interactive job (a shell). */
-export async function submitInteractive(host: RemoteHost, plan: SubmitPlan): Promise<number> {
-  await upload(host, plan);
-  return host.interactive(plan.command);
-}
-
 export interface Detached {
   appId?: string;
   workDir: string;

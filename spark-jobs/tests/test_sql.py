@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pyspark.sql import Row
 
-from sql import QueryError, decode_query, json_value, main, statements
+from sql import QueryError, decode_query, json_value, main
 
 
 FLIGHTS_YAML = Path(__file__).resolve().parents[2] / "examples" / "pipelines" / "flights.yaml"
@@ -62,9 +62,3 @@ def test_a_query_over_the_lake_tables(spark, tmp_path, flights):
             main(["--spec", str(spec), "--query-b64", b64("SELEC 1")])
     finally:
         spark.conf.unset("spark.millrace.lake")
-
-
-def test_statements_end_at_a_line_ending_in_a_semicolon_and_stop_at_quit():
-    lines = ["SELECT 'a;b'", "FROM events;", "", ";", "SELECT 1;  ", "\\q", "SELECT 2;"]
-    assert list(statements(iter(lines))) == ["SELECT 'a;b'\nFROM events", "SELECT 1"]
-    assert list(statements(iter(["SELECT 1", "exit"]))) == []  # an unfinished statement is not run

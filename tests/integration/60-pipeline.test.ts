@@ -415,10 +415,6 @@ describe("every batch of this file in the lake, counted by Spark in one job", ()
     expect(topic.messages).toBeGreaterThanOrEqual(batches.reduce((n, b) => n + b.rows, 0));
     expect(r.rows).toEqual([[topic.messages, topic.distinctIds]]);
     expect(r.rows[0]![0]).toBe(counts.lake?.events);
-    // The prompt (on a terminal of its own on the master): the same count, then \q ends it with 0.
-    const prompt = await cli(['sql', '--interactive', '--spec', SPEC, '-c', CONFIG], { input: 'SELECT count(*) AS n\nFROM events;\n\\q\n', timeoutMs: 8 * 60_000 });
-    expect({ code: prompt.code, stdout: prompt.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(new RegExp(`\\|\\s*${topic.messages}\\s*\\|`)) });
-    expect(prompt.stdout).toMatch(/the lake's tables for flights: events/);
     // A table with no data is not there, and a bad query exits 2 with Spark's reason and the tables there are.
     const bad = await cli(['sql', '--spec', SPEC, '-c', CONFIG, 'SELECT * FROM quality'], { timeoutMs: 8 * 60_000 });
     expect({ code: bad.code, stderr: bad.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/quality.*cannot be found[\s\S]*the lake's tables for flights: events/) });

@@ -74,9 +74,7 @@ describe('sql bad input (built CLI): exit 2 before any connection', () => {
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
   it.each([
-    [['sql'], /no query: stdin was empty/],
-    [['sql', '--interactive', 'SELECT 1'], /--interactive reads statements at its prompt/],
-    [['sql', '--interactive', '--json'], /--format and --json are for a single query/],
+    [['sql'], /no query/],
     [['sql', '--format', 'xml', 'SELECT 1'], /--format xml: expected one of table, csv, json/],
     [['sql', '--limit', '0', 'SELECT 1'], /--limit 0: expected a whole number of rows/],
     [['sql', '--file', 'nope.sql'], /--file nope.sql: no such file/],

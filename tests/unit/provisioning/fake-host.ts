@@ -40,9 +40,6 @@ export function fakeHost(name: string, answer: (command: string) => Partial<Exec
       if (f === undefined) throw new Error(`${name}: no ${remotePath}`);
       return Buffer.from(f);
     },
-    async interactive() {
-      throw new Error('the fake host has no terminal');
-    },
     async close() {},
   };
 }
