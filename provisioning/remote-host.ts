@@ -110,6 +110,18 @@ export function connectionLost(where: string, command: string): MillraceError {
   });
 }
 
+/**
+ * sshd refused to open a channel: past MaxSessions, counting a session of a command that has just
+ * ended but that sshd frees only after it has read the next request. Nothing ran on the node, so
+ * opening again, a moment later, is always safe.
+ */
+export const CHANNEL_REFUSED = /Channel open failure/i;
+
+/** Runs fn, opening its channel again (up to 5 times, 50 ms to 0.8 s apart) while sshd refuses it. */
+export function openingChannel<T>(fn: () => Promise<T>): Promise<T> {
+  return withRetry(fn, { retries: 5, backoff: 50, isRetriable: (e) => e instanceof Error && CHANNEL_REFUSED.test(e.message) });
+}
+
 const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Timed out while waiting for handshake|Connection lost/i;
 
 export interface ConnectOptions {
@@ -274,11 +286,13 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
 export const STAGING_DIR = '.millrace-staging';
 
 /**
- * Commands at once on one connection. sshd refuses a session past its MaxSessions (10 by default),
- * and the SFTP channel holds one: callers that share a node's connection (a worker's checks read the
- * master's status on the master's node) wait for a slot instead of failing to open a channel.
+ * Commands at once on one connection. sshd refuses a session past its MaxSessions (10 by default);
+ * the SFTP channel holds one, the staging directory's command may hold another, and sshd frees an
+ * ended command's session a little after the client sees it end. Callers that share a node's
+ * connection (a worker's checks read the master's status on the master's node) wait for a slot
+ * instead of failing to open a channel; a refusal all the same is retried (openingChannel).
  */
-const EXEC_SLOTS = 8;
+const EXEC_SLOTS = 7;
 
 class SshHost implements RemoteHost {
   private sftp?: Promise<SFTPWrapper>;
@@ -317,11 +331,13 @@ class SshHost implements RemoteHost {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.slots.run(() =>
-      this.ssh.execCommand(this.privileged(command), {
-        stdin: options.stdin,
-        onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
-        onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
-      }),
+      openingChannel(() =>
+        this.ssh.execCommand(this.privileged(command), {
+          stdin: options.stdin,
+          onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
+          onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),
+        }),
+      ),
     );
     if (r.code === null && r.signal === null) throw connectionLost(`${this.name} (${this.address})`, command);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
@@ -337,15 +353,17 @@ class SshHost implements RemoteHost {
   }
 
   private channel(): Promise<SFTPWrapper> {
-    this.sftp ??= this.ssh.requestSFTP();
+    this.sftp ??= openingChannel(() => this.ssh.requestSFTP());
     return this.sftp;
   }
 
   /** The private staging directory, made (or made private again) as the login user. */
   private stagingDir(): Promise<string> {
     this.staging ??= (async () => {
-      const r = await this.ssh.execCommand(
-        `umask 077; d="$HOME/${STAGING_DIR}"; if [ -L "$d" ]; then echo "$d is a symbolic link" >&2; exit 3; fi; mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd -P`,
+      const r = await openingChannel(() =>
+        this.ssh.execCommand(
+          `umask 077; d="$HOME/${STAGING_DIR}"; if [ -L "$d" ]; then echo "$d is a symbolic link" >&2; exit 3; fi; mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd -P`,
+        ),
       );
       if (r.code !== 0) throw new RemoteCommandError(this.name, `create the staging directory ~${this.loginUser}/${STAGING_DIR}`, r.code, (r.stderr || r.stdout).trim());
       return r.stdout.trim();

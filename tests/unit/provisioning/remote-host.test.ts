@@ -1,5 +1,5 @@
-/** The privilege seam's pure parts: what a failed `sudo -n true` tells the user. */
-import { connectionLost, runAs, sudoProblem } from '../../../provisioning/remote-host';
+/** The SSH seam's pure parts: what a failed `sudo -n true` tells the user, and a refused channel opened again. */
+import { connectionLost, openingChannel, runAs, sudoProblem } from '../../../provisioning/remote-host';
 
 const where = 'hdfs-1 (127.0.0.33:22)';
 const said = (stderr: string, code = 1) => sudoProblem(where, 'admin', { code, stdout: '', stderr });
@@ -46,5 +46,37 @@ describe('connectionLost', () => {
 
   it('shortens a long command', () => {
     expect(connectionLost('n', 'x'.repeat(500)).message).toMatch(/: x{157}\.\.\.$/);
+  });
+});
+
+describe('openingChannel', () => {
+  it("opens again while sshd refuses the channel (nothing ran), and passes any other error through at once", async () => {
+    let calls = 0;
+    await expect(
+      openingChannel(async () => {
+        if (++calls < 3) throw new Error('(SSH) Channel open failure: open failed');
+        return 'ran';
+      }),
+    ).resolves.toBe('ran');
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(
+      openingChannel(async () => {
+        calls++;
+        throw new Error('Connection lost before handshake');
+      }),
+    ).rejects.toThrow('Connection lost');
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after five refusals, saying so', async () => {
+    let calls = 0;
+    await expect(
+      openingChannel(async () => {
+        calls++;
+        throw new Error('(SSH) Channel open failure: open failed');
+      }),
+    ).rejects.toThrow('open failed (after 6 attempts)');
+    expect(calls).toBe(6);
   });
 });
