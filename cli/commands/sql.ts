@@ -59,8 +59,8 @@ export function queryText(query: string | undefined, file: string | undefined): 
 }
 
 /** The job's own error lines (`error: ...` and what follows them), without Spark's log noise. */
-export function jobErrorText(stderr: string): string {
-  const lines = stderr.split('\n');
+export function jobErrorText(output: string): string {
+  const lines = output.split('\n');
   const first = lines.findIndex((l) => l.startsWith('error: '));
   if (first < 0) return '';
   return lines
@@ -112,7 +112,8 @@ Examples:
         let stdout = '';
         let stderr = '';
         const code = await submitAttached(master, plan, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-        const why = jobErrorText(stderr);
+        // spark-submit runs the Python driver with its stderr joined to its stdout: the job's error lines are there.
+        const why = jobErrorText(`${stdout}\n${stderr}`);
         if (code === 2) throw new UsageError(why || `sql.py refused its arguments (exit 2) on ${master.name}`, { hint: `the query's tables are those of the pipeline ${spec.name} (--spec)` });
         if (code !== 0) throw new MillraceError(`the query failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: `the driver's output is in ${plan.workDir} on ${master.name}` });
         const r = parseResultLine(stdout) as SqlResult | undefined;

@@ -65,6 +65,8 @@ describe('sql query text', () => {
     ].join('\n');
     expect(jobErrorText(stderr)).toBe("[TABLE_OR_VIEW_NOT_FOUND] The table or view `predictions` cannot be found.\n  the lake's tables for flights: events, quarantine");
     expect(jobErrorText('INFO only\n')).toBe('');
+    // As the command reads it: the driver's stdout (where spark-submit puts Python's stderr), then stderr.
+    expect(jobErrorText(`MILLRACE_PROGRESS {}\n${stderr}\n\nINFO ShutdownHookManager: Shutdown hook called`)).toMatch(/^\[TABLE_OR_VIEW_NOT_FOUND\][^\n]*\n {2}the lake's tables for flights: events, quarantine$/);
   });
 });
 
