@@ -114,10 +114,11 @@ Examples:
         const code = await submitAttached(master, plan, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
         // spark-submit runs the Python driver with its stderr joined to its stdout: the job's error lines are there.
         const why = jobErrorText(`${stdout}\n${stderr}`);
+        const rerun = `the driver ran in ${plan.workDir} on ${master.name}; \`millrace submit --spec <spec> spark-jobs/sql.py -- --query-b64 <base64>\` runs the same job with its whole output shown`;
         if (code === 2) throw new UsageError(why || `sql.py refused its arguments (exit 2) on ${master.name}`, { hint: `the query's tables are those of the pipeline ${spec.name} (--spec)` });
-        if (code !== 0) throw new MillraceError(`the query failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: `the driver's output is in ${plan.workDir} on ${master.name}` });
+        if (code !== 0) throw new MillraceError(`the query failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: rerun });
         const r = parseResultLine(stdout) as SqlResult | undefined;
-        if (!r?.columns) throw new MillraceError(`sql.py printed no result on ${master.name}`, { hint: `the driver's output is in ${plan.workDir} on ${master.name}` });
+        if (!r?.columns) throw new MillraceError(`sql.py printed no result on ${master.name}`, { hint: rerun });
         return r;
       });
       if (format !== 'json') process.stdout.write(formatSqlResult(result, format, limit) + '\n');

@@ -50,33 +50,31 @@ describe('connectionLost', () => {
 });
 
 describe('openingChannel', () => {
-  it("opens again while sshd refuses the channel (nothing ran), and passes any other error through at once", async () => {
-    let calls = 0;
-    await expect(
-      openingChannel(async () => {
-        if (++calls < 3) throw new Error('(SSH) Channel open failure: open failed');
+  const REFUSED = '(SSH) Channel open failure: open failed';
+  /** A channel opener that fails with `message` on its first `failures` calls, then returns 'ran'; counts its calls. */
+  const opener = (failures: number, message = REFUSED) => {
+    const o = {
+      calls: 0,
+      open: async (): Promise<string> => {
+        if (++o.calls <= failures) throw new Error(message);
         return 'ran';
-      }),
-    ).resolves.toBe('ran');
-    expect(calls).toBe(3);
-    calls = 0;
-    await expect(
-      openingChannel(async () => {
-        calls++;
-        throw new Error('Connection lost before handshake');
-      }),
-    ).rejects.toThrow('Connection lost');
-    expect(calls).toBe(1);
+      },
+    };
+    return o;
+  };
+
+  it("opens again while sshd refuses the channel (nothing ran), and passes any other error through at once", async () => {
+    const refusedTwice = opener(2);
+    await expect(openingChannel(refusedTwice.open)).resolves.toBe('ran');
+    expect(refusedTwice.calls).toBe(3);
+    const lost = opener(Infinity, 'Connection lost before handshake');
+    await expect(openingChannel(lost.open)).rejects.toThrow('Connection lost');
+    expect(lost.calls).toBe(1);
   });
 
   it('gives up after five refusals, saying so', async () => {
-    let calls = 0;
-    await expect(
-      openingChannel(async () => {
-        calls++;
-        throw new Error('(SSH) Channel open failure: open failed');
-      }),
-    ).rejects.toThrow('open failed (after 6 attempts)');
-    expect(calls).toBe(6);
+    const refused = opener(Infinity);
+    await expect(openingChannel(refused.open)).rejects.toThrow('open failed (after 6 attempts)');
+    expect(refused.calls).toBe(6);
   });
 });
