@@ -364,20 +364,25 @@ export function evaluate(connections: Iterable<Connection>, nodes: ObservedNode[
   };
 }
 
-/** A one-line-per-flow text of a report, for the test log and the closing note. */
-export function formatFlowReport(r: FlowReport): string {
+/**
+ * A one-line-per-flow text of a report, for the test log and the closing note. What fails the
+ * test (sampling errors, flows the table does not allow) comes last, next to the test's result.
+ */
+export function formatFlowReport(r: FlowReport & { errors?: string[] }): string {
   const line = (o: ObservedFlow): string =>
     `  ${o.from} → ${o.to}:${o.port} (${o.portName}) ×${o.connections}${o.sameNode ? ' [same node]' : ''}: ${o.allowedBy ?? (o.exception ? `exception: ${o.exception}` : `NOT IN THE FLOW TABLE${o.processes.length ? ` (by ${o.processes.join(', ')})` : ''}`)}`;
   return [
     `flow observation: ${r.samples} samples, ${r.observed.reduce((n, o) => n + o.connections, 0)} connections in ${r.observed.length} flows (socket sightings left out: ${r.unattributed} with no process to attribute, e.g. TIME-WAIT; ${r.unrelated} not reaching a node)`,
     'observed:',
     ...r.observed.map(line),
-    `disallowed between nodes: ${r.disallowed.length ? '' : 'none'}`,
-    ...r.disallowed.map(line),
-    `inside one node, not in the table (never leaves the node): ${r.sameNodeOutsideTable.length ? '' : 'none'}`,
-    ...r.sameNodeOutsideTable.map(line),
     'table entries:',
     ...r.entries.map((e) => `  ${e.seen.padEnd(14)} ${e.flow}`),
+    `inside one node, not in the table (never leaves the node): ${r.sameNodeOutsideTable.length ? '' : 'none'}`,
+    ...r.sameNodeOutsideTable.map(line),
+    `sampling errors: ${r.errors?.length ? '' : 'none'}`,
+    ...(r.errors ?? []).map((e) => `  ${e}`),
+    `disallowed between nodes: ${r.disallowed.length ? '' : 'none'}`,
+    ...r.disallowed.map(line),
   ].join('\n');
 }
 
