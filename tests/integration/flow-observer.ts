@@ -210,13 +210,36 @@ export function localAddresses(): (address: string) => boolean {
   return (address) => address.startsWith('127.') || address === '::1' || own.has(address);
 }
 
+/** The kernel's range of ports for clients' sockets (net.ipv4.ip_local_port_range): [low, high]. */
+export type PortRange = readonly [number, number];
+
+export function ephemeralPorts(): PortRange {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux, or no /proc: the kernel's default
+  }
+  return [32768, 60999];
+}
+
 /**
  * One sample: every connection that reaches a node, once, from its client end. Listening sockets
- * decide the direction; a connection whose client end is at an address not of this machine is
- * 'external'. A server end whose local client end is already gone (closed, the server end left in
- * TIME-WAIT) cannot be attributed.
+ * decide the direction, and so do the ports where a service is restarting: a socket it accepted
+ * outlives its listening socket for a moment, and is still its server end when its own port is a
+ * service's (outside the kernel's range for clients) and its peer's is a client's (inside it).
+ * Each local node's clients use its own address, so that moment would otherwise read as the
+ * service's node reaching the client's. A connection whose client end is at an address not of this
+ * machine is 'external'. A server end whose local client end is already gone (closed, the server
+ * end left in TIME-WAIT) cannot be attributed.
  */
-export function attributeSample(sockets: SsSocket[], nodes: ObservedNode[], attributor: Attributor, isLocal: (address: string) => boolean = localAddresses()): SampleResult {
+export function attributeSample(
+  sockets: SsSocket[],
+  nodes: ObservedNode[],
+  attributor: Attributor,
+  isLocal: (address: string) => boolean = localAddresses(),
+  clientPorts: PortRange = ephemeralPorts(),
+): SampleResult {
   const listeners = sockets.filter((s) => s.state === 'LISTEN');
   const open = sockets.filter((s) => s.state !== 'LISTEN');
   const byAddress = new Map(nodes.map((n) => [n.address, n.name]));
@@ -230,8 +253,9 @@ export function attributeSample(sockets: SsSocket[], nodes: ObservedNode[], attr
     return typeof o === 'object' ? o.node : undefined;
   };
   const result: SampleResult = { connections: [], unrelated: 0, unattributed: 0 };
+  const isClientPort = (port: number): boolean => port >= clientPorts[0] && port <= clientPorts[1];
   for (const s of open) {
-    const isServerEnd = !!listenerFor(listeners, s.localAddress, s.localPort);
+    const isServerEnd = !!listenerFor(listeners, s.localAddress, s.localPort) || (!isClientPort(s.localPort) && isClientPort(s.peerPort));
     if (isServerEnd) {
       // The client end is here too (a node or this machine): counted from there.
       if (ends.has(`${key(s.peerAddress, s.peerPort)}>${key(s.localAddress, s.localPort)}`)) continue;
@@ -401,6 +425,8 @@ export class FlowObserver {
   private timer: NodeJS.Timeout | undefined;
   private errors: string[] = [];
 
+  private readonly clientPorts = ephemeralPorts();
+
   constructor(
     private readonly nodes: ObservedNode[],
     private readonly intervalMs = 1000,
@@ -425,7 +451,7 @@ export class FlowObserver {
         if (error) {
           if (this.errors.length < 5) this.errors.push(error.message);
         } else {
-          const r = attributeSample(parseSs(stdout), this.nodes, this.attributor);
+          const r = attributeSample(parseSs(stdout), this.nodes, this.attributor, localAddresses(), this.clientPorts);
           for (const c of r.connections) this.connections.set(`${c.from}|${c.tuple}`, c);
           this.unrelated += r.unrelated;
           this.unattributed += r.unattributed;

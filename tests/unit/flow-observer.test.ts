@@ -105,6 +105,29 @@ describe('flow observer: attribution', () => {
   });
 });
 
+describe('flow observer: a service restarting', () => {
+  // The NameNode has closed its listening socket and not yet the connections it accepted. Each
+  // local node's clients use its own address (targets/local/source-address.ts), so spark-1's
+  // connection is 127.0.0.32:<client port> > 127.0.0.33:8020.
+  const RESTARTING = `LISTEN     0      128             127.0.0.32:22                0.0.0.0:*     users:(("sshd",pid=201,fd=3))
+ESTAB      0      0               127.0.0.32:50000          127.0.0.33:8020  users:(("java",pid=210,fd=97))
+ESTAB      0      0               127.0.0.33:8020           127.0.0.32:50000 users:(("java",pid=302,fd=98))
+ESTAB      0      0               127.0.0.33:8020           127.0.0.32:50002 users:(("java",pid=302,fd=99))
+ESTAB      0      0               127.0.0.33:9600           127.0.0.32:51000 users:(("java",pid=301,fd=90))`;
+
+  it("counts the connection once, from its client end: the service's accepted sockets are not its node reaching the client's", () => {
+    const r = attributeSample(parseSs(RESTARTING), NODES, new Attributor(NODES, fakeProc()), (a) => a.startsWith('127.'), [32768, 60999]);
+    expect(r.connections).toEqual([{ from: 'spark-1', to: 'hdfs-1', port: 8020, tuple: '127.0.0.32:50000>127.0.0.33:8020', process: 'java[210]' }]);
+    // Server ends whose client end is gone: nobody to attribute them to.
+    expect(r.unattributed).toBe(2);
+  });
+
+  it('control: with every port taken for a client port, the same sockets read as hdfs-1 reaching spark-1 (what the rule prevents)', () => {
+    const r = attributeSample(parseSs(RESTARTING), NODES, new Attributor(NODES, fakeProc()), (a) => a.startsWith('127.'), [1, 65535]);
+    expect(r.connections.filter((c) => c.from === 'hdfs-1').map((c) => `${c.from}>${c.to}:${c.port}`)).toEqual(['hdfs-1>spark-1:50000', 'hdfs-1>spark-1:50002', 'hdfs-1>spark-1:51000']);
+  });
+});
+
 describe('flow observer: evaluation against the flow table', () => {
   const conns = attributeSample(parseSs(SS), NODES, new Attributor(NODES, fakeProc()), (a) => a.startsWith('127.')).connections;
 
