@@ -2,6 +2,10 @@
  * The pipeline spec: what the events of one topic look like. The producer validates records
  * against it and the PySpark jobs build their schema from the same YAML, so keys are only ever
  * added (optionally), never renamed. Parsed once at the edge; every problem is reported at once.
+ *
+ * One contract with the Spark side (spark-jobs/millrace_pipeline/spec.py): the same spec gets the
+ * same verdict, at the same paths, from both. tests/fixtures/specs/ holds the shared cases, run
+ * through this parser (tests/unit/lib/spec-contract.test.ts) and spec.py (test_spec_contract.py).
  */
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from './errors';
@@ -23,8 +27,8 @@ export interface PipelineSpec {
   key?: string;
   /** Field that carries the event id; the producer fills it when a record lacks it. */
   id: string;
-  /** A timestamp field: the event time used for replay pacing and by ingest. */
-  eventTime?: string;
+  /** A required timestamp field: the event time used for replay pacing and by the Spark jobs. */
+  eventTime: string;
   fields: FieldSpec[];
   /** The Spark side's section; kept as written. */
   model?: { label: string; features: string[] } & Record<string, unknown>;
@@ -72,7 +76,7 @@ const baseSchema = z
       .describe('Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived'),
     key: z.string().optional().describe('The field whose value keys (partitions) each event, e.g. origin'),
     id: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id'),
-    eventTime: z.string().optional().describe('The required timestamp field with the event time, used for replay pacing and by ingest (the Spark jobs need it), e.g. date'),
+    eventTime: z.string().describe('The required timestamp field with the event time, used for replay pacing and by the Spark jobs (ingest, training and scoring derive from it), e.g. date'),
     fields: z.array(fieldSchema).min(1, 'list at least one field').describe('The fields of the events: name, type, required'),
     // The Spark jobs own this section's details, so keys beyond these two pass through.
     model: z
@@ -111,12 +115,10 @@ function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
   const idField = byName.get(s.id);
   if ((RESERVED_COLUMNS as readonly string[]).includes(s.id)) issue(['id'], `"${s.id}" is a column the Spark jobs add`, 'name another field as id, e.g. event_id');
   if (idField && idField.type !== 'string') issue(['id'], `the id field "${s.id}" must have type string, not ${idField.type}`, `set type: string on field "${s.id}", or name another field as id`);
-  if (s.eventTime !== undefined) {
-    const t = byName.get(s.eventTime);
-    if (!t) issue(['eventTime'], `"${s.eventTime}" is not one of the fields`, pick(s.eventTime));
-    else if (t.type !== 'timestamp') issue(['eventTime'], `"${s.eventTime}" has type ${t.type}; the event time must be a timestamp field`, `set type: timestamp on field "${s.eventTime}", or name a timestamp field`);
-    else if (!t.required) issue(['eventTime'], `the event-time field "${s.eventTime}" must be required`, `set required: true on field "${s.eventTime}"`);
-  }
+  const t = byName.get(s.eventTime);
+  if (!t) issue(['eventTime'], `"${s.eventTime}" is not one of the fields`, pick(s.eventTime));
+  else if (t.type !== 'timestamp') issue(['eventTime'], `"${s.eventTime}" has type ${t.type}; the event time must be a timestamp field`, `set type: timestamp on field "${s.eventTime}", or name a timestamp field`);
+  else if (!t.required) issue(['eventTime'], `the event-time field "${s.eventTime}" must be required`, `set required: true on field "${s.eventTime}"`);
   if (s.model) {
     const label = byName.get(s.model.label);
     if (!label) issue(['model', 'label'], `"${s.model.label}" is not one of the fields`, pick(s.model.label));
@@ -127,10 +129,7 @@ function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
       const at = ['model', 'features', i];
       if (seen.has(feature)) issue(at, `"${feature}" is listed twice`, 'list each feature once');
       seen.add(feature);
-      if ((DERIVED_FEATURES as readonly string[]).includes(feature)) {
-        if (s.eventTime === undefined) issue(at, `"${feature}" is derived from eventTime, which the spec does not name`, 'set eventTime to a timestamp field');
-        return;
-      }
+      if ((DERIVED_FEATURES as readonly string[]).includes(feature)) return;
       const f = byName.get(feature);
       if (!f) issue(at, `"${feature}" is neither a field nor one of ${DERIVED_FEATURES.join(', ')}`, pick(feature, DERIVED_FEATURES));
       else if (f.type === 'timestamp') issue(at, `the timestamp field "${feature}" cannot be a feature`, `use ${DERIVED_FEATURES.join(' or ')} (derived from eventTime)`);

@@ -54,8 +54,6 @@ export function parseProduceFlags(flags: ProduceFlags, spec: PipelineSpec): Prod
   const fieldNames = spec.fields.map((f) => f.name);
   if (flags.key !== undefined && !fieldNames.includes(flags.key))
     throw new UsageError(`--key ${flags.key} is not a field of the spec`, { hint: `use one of ${fieldNames.join(', ')}` });
-  if (flags.replaySpeed !== undefined && spec.eventTime === undefined)
-    throw new UsageError('--replay-speed needs an event time, and the spec names none', { hint: 'set `eventTime:` in the spec to a timestamp field' });
   return {
     settings: {
       topic,

@@ -15,7 +15,7 @@ export interface ValidEvent {
   key?: string;
   /** The wire object: the spec's fields in order (null when absent), then the id field. */
   value: Record<string, string | number | boolean | null>;
-  /** Epoch ms of the spec's eventTime field, when it has one and the record carries it. */
+  /** Epoch ms of the spec's eventTime field, when the record carries it. */
   eventTimeMs?: number;
 }
 
@@ -67,7 +67,7 @@ export function validateRecord(spec: PipelineSpec, record: Record<string, unknow
 
   const keyField = ctx.keyField ?? spec.key;
   const key = keyField === undefined ? undefined : value[keyField];
-  const time = spec.eventTime === undefined ? undefined : value[spec.eventTime];
+  const time = value[spec.eventTime];
   const event: ValidEvent = { id: id.value, value };
   if (key !== undefined && key !== null) event.key = String(key);
   if (typeof time === 'string') event.eventTimeMs = Date.parse(time);

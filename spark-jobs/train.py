@@ -42,7 +42,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     args = parse_args(argv)
     spec = load_spec(args.spec)
     if spec.model is None:
-        raise SpecError(args.spec, ["model: required to train"])
+        raise SpecError(args.spec, [("model", "required to train")])
     spark: SparkSession = spark_session(f"millrace-train-{spec.name}")
     paths = LakePaths.from_conf(spark.conf, spec.name)
     fs = LakeFs(spark)

@@ -1,7 +1,10 @@
 """The pipeline spec (examples/pipelines/*.yaml, handed to jobs as JSON by `millrace submit`).
 
-Only the keys the Spark jobs need are read; unknown keys are ignored, so the CLI may add its own.
-Every problem is reported at once, with its dotted path.
+One contract with the CLI (lib/pipeline-spec.ts): the same spec gets the same verdict, at the same
+paths, from both; tests/fixtures/specs/ holds the shared cases (test_spec_contract.py here,
+tests/unit/lib/spec-contract.test.ts there). Keys the CLI derives (dlqTopic, predictionsTopic) are
+accepted; any other unknown key is a problem, as it is to the CLI. Every problem is reported at
+once, with its dotted path.
 """
 from __future__ import annotations
 
@@ -45,15 +48,33 @@ RESERVED_COLUMNS = frozenset(
 # Names starting with '_' are left to the jobs' internal columns.
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SPEC_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
+_TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,237}$")
+_SPEC_KEYS = frozenset({"name", "topic", "key", "id", "eventTime", "fields", "model"})
+# What the CLI adds to the spec it passes as JSON.
+_DERIVED_KEYS = frozenset({"dlqTopic", "predictionsTopic"})
+_FIELD_KEYS = frozenset({"name", "type", "required"})
 
 
 class SpecError(ValueError):
-    """The spec is unusable; `problems` lists every problem found, each with its dotted path."""
+    """The spec is unusable. `issues` lists every problem found as (path, message), the path as the
+    CLI writes it ("" for the spec's top level); `problems` as text."""
 
-    def __init__(self, source: str, problems: Sequence[str]):
-        self.problems = list(problems)
+    def __init__(self, source: str, issues: Sequence[tuple[str, str]]):
+        self.issues = list(issues)
+        self.problems = [f"{path}: {message}" if path else message for path, message in self.issues]
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"invalid pipeline spec {source}:\n{lines}")
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(path for path, _ in self.issues)
+
+
+def _unknown_keys(raw: Mapping[str, Any], known: frozenset[str], where: str, problems: list[tuple[str, str]]) -> None:
+    for k in raw:
+        if k not in known:
+            problems.append((where, f"unknown key {json.dumps(str(k))}"))
 
 
 @dataclass(frozen=True)
@@ -103,36 +124,39 @@ def load_spec(path: str) -> Spec:
         try:
             import yaml  # only for local runs; cluster nodes get JSON and may lack PyYAML
         except ImportError as err:
-            raise SpecError(path, ["YAML specs need PyYAML; pass the spec as JSON (millrace submit does)"]) from err
+            raise SpecError(path, [("", "YAML specs need PyYAML; pass the spec as JSON (millrace submit does)")]) from err
         data = yaml.safe_load(text)
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise SpecError(path, [f"not valid JSON: {err}"]) from err
+            raise SpecError(path, [("", f"not valid JSON: {err}")]) from err
     return parse_spec(data, source=path)
 
 
 def parse_spec(data: Any, source: str = "<spec>") -> Spec:
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     if not isinstance(data, Mapping):
-        raise SpecError(source, ["the spec must be a mapping"])
+        raise SpecError(source, [("", "the spec must be a mapping")])
+    _unknown_keys(data, _SPEC_KEYS | _DERIVED_KEYS, "", problems)
 
     def text(key: str, required: bool = True) -> str | None:
         value = data.get(key)
         if value is None:
             if required:
-                problems.append(f"{key}: required")
+                problems.append((key, "is required"))
             return None
         if not isinstance(value, str) or not value:
-            problems.append(f"{key}: must be a non-empty string")
+            problems.append((key, "must be a non-empty string"))
             return None
         return value
 
     name = text("name")
     if name is not None and not _SPEC_NAME_RE.match(name):
-        problems.append(f"name: '{name}' must be lower-case letters, digits, '-' or '_' (it names lake paths)")
+        problems.append(("name", f"'{name}' must be lower-case letters, digits, '-' or '_' (it names lake paths)"))
     topic = text("topic")
+    if topic is not None and not _TOPIC_RE.match(topic):
+        problems.append(("topic", f"'{topic}' must be 1 to 237 of a-z, A-Z, 0-9, '.', '_', '-'"))
     key = text("key", required=False)
     id_field = text("id")
     event_time = text("eventTime")
@@ -140,20 +164,21 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
     fields = _parse_fields(data.get("fields"), problems)
     by_name = {f.name: f for f in fields}
     if key is not None and key not in by_name:
-        problems.append(f"key: '{key}' is not one of fields")
+        problems.append(("key", f"'{key}' is not one of fields"))
     if id_field is not None:
         if not _NAME_RE.match(id_field):
-            problems.append(f"id: must match {_NAME_RE.pattern}")
+            problems.append(("id", f"must match {_NAME_RE.pattern}"))
         elif id_field in RESERVED_COLUMNS:
-            problems.append(f"id: '{id_field}' is a column name the jobs add")
-        elif id_field in by_name and by_name[id_field].type not in ("string", "int", "long"):
-            problems.append(f"id: field '{id_field}' must be string, int or long")
+            problems.append(("id", f"'{id_field}' is a column name the jobs add"))
+        elif id_field in by_name and by_name[id_field].type != "string":
+            # The producer fills missing ids with text (<source>#<position>).
+            problems.append(("id", f"field '{id_field}' must be a string, not {by_name[id_field].type}"))
     if event_time is not None:
         f = by_name.get(event_time)
         if f is None:
-            problems.append(f"eventTime: '{event_time}' is not one of fields")
+            problems.append(("eventTime", f"'{event_time}' is not one of fields"))
         elif f.type != "timestamp" or not f.required:
-            problems.append(f"eventTime: field '{event_time}' must be a required timestamp")
+            problems.append(("eventTime", f"field '{event_time}' must be a required timestamp"))
 
     model = _parse_model(data.get("model"), by_name, problems)
     if problems:
@@ -162,33 +187,34 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
     return Spec(name, topic, key, id_field, event_time, tuple(fields), model)
 
 
-def _parse_fields(raw: Any, problems: list[str]) -> list[Field]:
+def _parse_fields(raw: Any, problems: list[tuple[str, str]]) -> list[Field]:
     if not isinstance(raw, list) or not raw:
-        problems.append("fields: must be a non-empty list")
+        problems.append(("fields", "must be a non-empty list"))
         return []
     fields: list[Field] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         where = f"fields[{i}]"
         if not isinstance(item, Mapping):
-            problems.append(f"{where}: must be a mapping with name and type")
+            problems.append((where, "must be a mapping with name and type"))
             continue
+        _unknown_keys(item, _FIELD_KEYS, where, problems)
         name, ftype, required = item.get("name"), item.get("type"), item.get("required", False)
         ok = True
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            problems.append(f"{where}.name: must match {_NAME_RE.pattern}")
+            problems.append((f"{where}.name", f"must match {_NAME_RE.pattern}"))
             ok = False
         elif name in RESERVED_COLUMNS:
-            problems.append(f"{where}.name: '{name}' is a column name the jobs add")
+            problems.append((f"{where}.name", f"'{name}' is a column name the jobs add"))
             ok = False
         elif name in seen:
-            problems.append(f"{where}.name: '{name}' is declared twice")
+            problems.append((f"{where}.name", f"'{name}' is declared twice"))
             ok = False
         if ftype not in FIELD_TYPES:
-            problems.append(f"{where}.type: must be one of {', '.join(FIELD_TYPES)}")
+            problems.append((f"{where}.type", f"must be one of {', '.join(FIELD_TYPES)}"))
             ok = False
         if not isinstance(required, bool):
-            problems.append(f"{where}.required: must be true or false")
+            problems.append((f"{where}.required", "must be true or false"))
             ok = False
         if ok:
             seen.add(name)
@@ -196,30 +222,34 @@ def _parse_fields(raw: Any, problems: list[str]) -> list[Field]:
     return fields
 
 
-def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[str]) -> ModelSpec | None:
+def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[tuple[str, str]]) -> ModelSpec | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        problems.append("model: must be a mapping with label and features")
+        problems.append(("model", "must be a mapping with label and features"))
         return None
     label, features = raw.get("label"), raw.get("features")
     if not isinstance(label, str) or label not in by_name:
-        problems.append("model.label: must name one of fields")
+        problems.append(("model.label", "must name one of fields"))
     elif by_name[label].type not in NUMERIC_TYPES:
-        problems.append(f"model.label: field '{label}' must be numeric (int, long or double) for regression")
+        problems.append(("model.label", f"field '{label}' must be numeric (int, long or double) for regression"))
     if not isinstance(features, list) or not features:
-        problems.append("model.features: must be a non-empty list")
+        problems.append(("model.features", "must be a non-empty list"))
         return None
+    seen: set[str] = set()
     for i, feat in enumerate(features):
+        where = f"model.features[{i}]"
+        if isinstance(feat, str) and feat in seen:
+            problems.append((where, f"'{feat}' is listed twice"))
+            continue
+        seen.add(str(feat))
         f = by_name.get(feat) if isinstance(feat, str) else None
         if isinstance(feat, str) and feat in DERIVED_FEATURES:
             continue
         if f is None:
-            problems.append(f"model.features[{i}]: '{feat}' is neither one of fields nor one of {', '.join(DERIVED_FEATURES)}")
+            problems.append((where, f"'{feat}' is neither one of fields nor one of {', '.join(DERIVED_FEATURES)}"))
         elif f.type == "timestamp":
-            problems.append(f"model.features[{i}]: timestamp field '{feat}' cannot be a feature; use hour_of_day or day_of_week")
+            problems.append((where, f"timestamp field '{feat}' cannot be a feature; use hour_of_day or day_of_week"))
         elif feat == label:
-            problems.append(f"model.features[{i}]: '{feat}' is the label")
-    if len(set(map(str, features))) != len(features):
-        problems.append("model.features: lists a feature twice")
+            problems.append((where, f"'{feat}' is the label"))
     return ModelSpec(str(label), tuple(str(f) for f in features))

@@ -24,7 +24,8 @@ def test_json_spec_from_the_cli_equals_the_yaml(flights, tmp_path):
     import yaml
 
     data = yaml.safe_load(FLIGHTS_YAML.read_text())
-    data["source"] = {"file": "ignored by the jobs"}  # keys the jobs don't know are ignored
+    # What the CLI adds: the derived topic names (any other unknown key is refused, as the CLI refuses it).
+    data.update(dlqTopic="flights.dlq", predictionsTopic="flights.predictions")
     path = tmp_path / "flights.json"
     path.write_text(json.dumps(data))
     assert load_spec(str(path)) == flights
@@ -43,12 +44,12 @@ def test_value_schema_has_the_id_then_the_fields(flights):
     )
 
 
-def test_a_declared_id_field_keeps_its_type_and_optional_fields_are_nullable():
+def test_a_declared_id_field_keeps_its_place_and_optional_fields_are_nullable():
     spec = parse_spec(
         {
             "name": "clicks", "topic": "clicks", "id": "click_id", "eventTime": "ts",
             "fields": [
-                {"name": "click_id", "type": "long", "required": True},
+                {"name": "click_id", "type": "string", "required": True},
                 {"name": "ts", "type": "timestamp", "required": True},
                 {"name": "score", "type": "double"},
             ],
@@ -56,7 +57,7 @@ def test_a_declared_id_field_keeps_its_type_and_optional_fields_are_nullable():
     )
     assert spec.model is None and spec.key is None
     assert [(f.name, f.dataType.simpleString(), f.nullable) for f in value_schema(spec).fields] == [
-        ("click_id", "bigint", False), ("ts", "timestamp", False), ("score", "double", True)
+        ("click_id", "string", False), ("ts", "timestamp", False), ("score", "double", True)
     ]
 
 
@@ -78,7 +79,7 @@ def test_every_problem_is_reported_at_once_with_its_path():
         )
     assert err.value.problems == [
         "name: 'Flights!' must be lower-case letters, digits, '-' or '_' (it names lake paths)",
-        "topic: required",
+        "topic: is required",
         "fields[0].type: must be one of string, int, long, double, boolean, timestamp",
         "fields[1].required: must be true or false",
         "fields[2].name: 'hour_of_day' is a column name the jobs add",

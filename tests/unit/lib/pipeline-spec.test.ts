@@ -14,7 +14,7 @@ function problems(yaml: string): string[] {
   throw new Error('expected a ConfigError');
 }
 
-const minimal = `name: t\ntopic: events\nid: event_id\nfields:\n  - { name: at, type: timestamp, required: true }\n`;
+const minimal = `name: t\ntopic: events\nid: event_id\neventTime: at\nfields:\n  - { name: at, type: timestamp, required: true }\n`;
 
 describe('pipeline spec', () => {
   it('loads the shipped flights example with its derived topic names', () => {
@@ -37,7 +37,7 @@ describe('pipeline spec', () => {
   });
 
   it('defaults required to false', () => {
-    expect(parsePipelineSpecText('name: t\ntopic: e\nid: i\nfields:\n  - { name: x, type: long }\n').fields[0]).toEqual({ name: 'x', type: 'long', required: false });
+    expect(parsePipelineSpecText('name: t\ntopic: e\nid: i\neventTime: at\nfields:\n  - { name: x, type: long }\n  - { name: at, type: timestamp, required: true }\n').fields[0]).toEqual({ name: 'x', type: 'long', required: false });
   });
 
   it('reports every problem at once, with dotted paths', () => {
@@ -87,11 +87,12 @@ model: { label: origin, features: [delay] }
   it('names missing keys and unknown top-level keys', () => {
     expect(problems('name: t\nfeilds: []\n')).toEqual([
       '(root): unknown key "feilds" (hint: did you mean "fields"?)',
+      'eventTime: is required (hint: add "eventTime:" (a string); The required timestamp field with the event time, used for replay pacing and by the Spark jobs (ingest, training and scoring derive from it), e.g. date)',
       'fields: is required (hint: add "fields:" (a list); The fields of the events: name, type, required)',
       'id: is required (hint: add "id:" (a string); The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id)',
       'topic: is required (hint: add "topic:" (a string); Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
     ]);
-    expect(problems('').map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual(['fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
+    expect(problems('').map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual(['eventTime: is required', 'fields: is required', 'id: is required', 'name: is required', 'topic: is required']);
   });
 
   it('treats a key with nothing (or only comments) under it as absent, as the cluster config and the Spark side do', () => {
@@ -122,7 +123,8 @@ model: { label: origin, features: [delay] }
     expect(error).toBeInstanceOf(PipelineSpecError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as ConfigError).message).toBe(
-      'flights.yaml: 3 problems in the pipeline spec\n' +
+      'flights.yaml: 4 problems in the pipeline spec\n' +
+        '  - eventTime: is required (hint: add "eventTime:" (a string); The required timestamp field with the event time, used for replay pacing and by the Spark jobs (ingest, training and scoring derive from it), e.g. date)\n' +
         '  - fields: is required (hint: add "fields:" (a list); The fields of the events: name, type, required)\n' +
         '  - id: is required (hint: add "id:" (a string); The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id)\n' +
         '  - topic: is required (hint: add "topic:" (a string); Kafka topic of the events: 1 to 237 of a-z, A-Z, 0-9, ".", "_", "-", e.g. flights; <topic>.dlq and <topic>.predictions are derived)',
@@ -143,7 +145,7 @@ describe('pipeline spec: the rules the Spark jobs hold it to', () => {
   const fields = 'fields:\n  - { name: at, type: timestamp, required: true }\n  - { name: delay, type: int }\n  - { name: origin, type: string }\n';
 
   it('refuses the column names the jobs add, and names starting with _', () => {
-    expect(problems(`name: t\ntopic: e\nid: kafka_key\n${fields}  - { name: prediction, type: double }\n  - { name: _x, type: int }\n`)).toEqual([
+    expect(problems(`name: t\ntopic: e\nid: kafka_key\neventTime: at\n${fields}  - { name: prediction, type: double }\n  - { name: _x, type: int }\n`)).toEqual([
       'fields[3].name: "prediction" is a column the Spark jobs add (hint: rename the field; the jobs add event_time, event_date, hour_of_day, day_of_week, produced_at, ingested_at, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, prediction, model_version, scored_at)',
       'fields[4].name: must be a letter followed by letters, digits or _ (hint: Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time))',
       'id: "kafka_key" is a column the Spark jobs add (hint: name another field as id, e.g. event_id)',
@@ -157,9 +159,8 @@ describe('pipeline spec: the rules the Spark jobs hold it to', () => {
       'model.features[3]: "delay" is the label (hint: a model cannot learn its label from itself: remove it from features)',
       'model.features[5]: "origin" is listed twice (hint: list each feature once)',
     ]);
-    expect(problems(`name: t\ntopic: e\nid: event_id\n${fields}model: { label: delay, features: [day_of_week] }\n`)).toEqual([
-      'model.features[0]: "day_of_week" is derived from eventTime, which the spec does not name (hint: set eventTime to a timestamp field)',
-    ]);
+    // The derived features need eventTime, which every spec names: the Spark jobs read it (one contract, spec.py).
+    expect(problems(`name: t\ntopic: e\nid: event_id\n${fields}model: { label: delay, features: [day_of_week] }\n`).map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual(['eventTime: is required']);
   });
 
   it('needs the event-time field to be required, and a name that can name lake paths', () => {

@@ -57,7 +57,7 @@ describe('InFlightWindow', () => {
 });
 
 describe('produce flags', () => {
-  const spec = parsePipelineSpecText('name: f\ntopic: flights\nid: event_id\nkey: origin\nfields:\n  - { name: origin, type: string }\n  - { name: at, type: timestamp }\n');
+  const spec = parsePipelineSpecText('name: f\ntopic: flights\nid: event_id\nkey: origin\neventTime: at\nfields:\n  - { name: origin, type: string }\n  - { name: at, type: timestamp, required: true }\n');
   const flags: ProduceFlags = { rate: 'max', skip: '0', pollInterval: '5000', seed: '1', batchSize: '500', maxInFlight: '4', retryTimeout: '300' };
 
   it('takes --retry-timeout in seconds (0: no re-sends), and refuses anything else', () => {
@@ -86,7 +86,6 @@ describe('produce flags', () => {
 
   it('refuses bad flags with a reason', () => {
     expect(() => parseProduceFlags({ ...flags, key: 'nope' }, spec)).toThrow('--key nope is not a field of the spec');
-    expect(() => parseProduceFlags({ ...flags, replaySpeed: '60' }, spec)).toThrow('--replay-speed needs an event time, and the spec names none');
     expect(() => parseProduceFlags({ ...flags, limit: '1.5' }, spec)).toThrow('--limit must be a whole number (0 or more), got "1.5"');
     expect(() => parseProduceFlags({ ...flags, batchSize: '0' }, spec)).toThrow('--batch-size must be a whole number of at least 1, got "0"');
   });

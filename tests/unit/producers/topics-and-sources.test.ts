@@ -12,6 +12,7 @@ const spec = parsePipelineSpecText(`
 name: t
 topic: t
 id: event_id
+eventTime: at
 fields:
   - { name: at, type: timestamp, required: true }
   - { name: n, type: int }
