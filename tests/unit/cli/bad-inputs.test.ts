@@ -78,6 +78,13 @@ const ROWS: Row[] = [
   { what: 'exec without a command', args: ['exec', 'all'], code: 2, starts: /^error: no command given/ },
   { what: 'down without --yes and no terminal', args: ['down', '-c', at('present.yaml')], code: 2, starts: /^cluster "present": 3 systemd-nspawn nodes on this machine\n {2}nodes: kafka-1, spark-1, hdfs-1\n[\s\S]*^error: refusing to destroy without confirmation \(no terminal to ask on\)/m, says: /hint: pass --yes/ },
   { what: 'down on the static target', args: ['down', '-c', at('static.yaml')], code: 2, starts: /^error: the static target does not own its hosts/ },
+  {
+    // The spec contract (tests/fixtures/specs): a spec the Spark jobs would refuse is refused before any SSH session or driver.
+    what: 'submit with a spec the jobs would refuse',
+    args: ['submit', '--spec', path.join(REPO, 'tests/fixtures/specs/invalid-long-id.yaml'), path.join(REPO, 'spark-jobs/check_pi.py'), '-c', at('static.yaml')],
+    code: 2,
+    starts: /^error: \S+invalid-long-id\.yaml: 1 problem in the pipeline spec\n {2}- id: the id field "click_id" must have type string, not long/,
+  },
 ];
 
 describe('bad inputs to the built CLI', () => {
