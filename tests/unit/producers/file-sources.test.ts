@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CsvParser, CsvRow } from '../../../producers/csv';
-import { csvFileSource } from '../../../producers/sources/csv-file';
+import { Readable } from 'node:stream';
+import { csvFileSource, CsvRow, csvRows } from '../../../producers/sources/csv-file';
 import { parseHttpBody } from '../../../producers/sources/http';
 import { jsonlFileSource, parseJsonLine } from '../../../producers/sources/jsonl';
 import { planSource } from '../../../producers/sources/open';
@@ -24,31 +24,32 @@ async function readAll(source: RecordSource, skip = 0): Promise<SourceItem[]> {
   return items;
 }
 
-function parse(chunks: string[]): CsvRow[] {
-  const p = new CsvParser();
-  return [...chunks.flatMap((c) => p.push(c)), ...p.end()];
+async function parse(chunks: string[]): Promise<CsvRow[]> {
+  const rows: CsvRow[] = [];
+  for await (const r of csvRows(Readable.from(chunks))) rows.push(r);
+  return rows;
 }
 
-describe('CSV parser', () => {
-  it('handles quoted commas, doubled quotes, line breaks in quotes, CRLF and blank lines', () => {
-    const rows = parse(['a,b,c\r\n', '"x, y","say ""hi""",3\n', '\n   \n', '"multi\nline",,"",\n', 'last,row,no-newline']);
+describe('CSV rows (csv-parse)', () => {
+  it('handles quoted commas, doubled quotes, line breaks in quotes, CRLF and blank lines', async () => {
+    const rows = await parse(['a,b,c\r\n', '"x, y","say ""hi""",3\n', '\n   \n', '"multi\nline",,"",\n', 'last,row,no-newline']);
     expect(rows.map((r) => r.cells)).toEqual([['a', 'b', 'c'], ['x, y', 'say "hi"', '3'], ['multi\nline', '', '', ''], ['last', 'row', 'no-newline']]);
     expect(rows[1]!.raw).toBe('"x, y","say ""hi""",3');
     expect(rows.every((r) => r.error === undefined)).toBe(true);
   });
 
-  it('gives the same rows whatever the chunk boundaries', () => {
+  it('gives the same rows whatever the chunk boundaries', async () => {
     const text = 'a,b\r\n"1,\r\n2","q""q"\r\n3,4\r\n';
-    const whole = parse([text]);
-    for (let cut = 1; cut < text.length; cut++) expect(parse([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+    const whole = await parse([text]);
+    for (let cut = 1; cut < text.length; cut++) expect(await parse([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
     expect(whole.map((r) => r.cells)).toEqual([['a', 'b'], ['1,\r\n2', 'q"q'], ['3', '4']]);
   });
 
-  it('marks malformed rows instead of stopping', () => {
-    expect(parse(['"ab"c,d\n', 'ok,row\n', '"never closed,x\n'])).toEqual([
-      { cells: ['ab', 'd'], raw: '"ab"c,d', error: 'CSV row has text after a closing quote' },
+  it('keeps a stray quote as text, so the row stays whole and the rows after it are read; a quote never closed is a row with an error, in its place', async () => {
+    expect(await parse(['"ab"c,d\n', 'ok,row\n', 'x,"never closed\n'])).toEqual([
+      { cells: ['"ab"c', 'd'], raw: '"ab"c,d' },
       { cells: ['ok', 'row'], raw: 'ok,row' },
-      { cells: ['never closed,x\n'], raw: '"never closed,x\n', error: 'CSV quoted field is not closed before the end of the file' },
+      { cells: [], raw: 'x,"never closed', error: expect.stringMatching(/^CSV: Quote Not Closed/) },
     ]);
   });
 });
@@ -63,7 +64,8 @@ describe('CSV file source', () => {
       { position: 0, record: { date: '2001-01-01T00:01', delay: '33', origin: 'LAS' } },
       { position: 1, record: { date: '2001-01-01T00:02', delay: '1,5', origin: 'ATL' } },
       { position: 2, unparseable: 'CSV row has 2 columns, the header has 3', raw: 'only,two' },
-      { position: 3, unparseable: 'CSV row has text after a closing quote', raw: '2001-01-01T00:03,"7"x,SFO' },
+      // A stray quote stays in the cell: the value, not the row, is what the spec refuses (validate.ts).
+      { position: 3, record: { date: '2001-01-01T00:03', delay: '"7"x', origin: 'SFO' } },
       { position: 4, record: { date: '2001-01-01T00:04', delay: '8', origin: 'PHL' } },
     ]);
     expect((await readAll(source, 3)).map((i) => i.position)).toEqual([3, 4]);
