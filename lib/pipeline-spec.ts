@@ -18,6 +18,8 @@ export interface FieldSpec {
   name: string;
   type: FieldType;
   required: boolean;
+  /** The source column (CSV header, JSON or Parquet key) that fills it, when its name differs (producers/columns.ts). */
+  from?: string;
 }
 
 export interface PipelineSpec {
@@ -60,6 +62,11 @@ const fieldSchema = z
     name: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time)'),
     type: oneOf(FIELD_TYPES).describe(`Field type: ${FIELD_TYPES.join(', ')}`),
     required: z.boolean().default(false).describe('true: a record without this field goes to the dead-letter topic'),
+    from: z
+      .string()
+      .min(1, 'must name a column')
+      .optional()
+      .describe('The source column that fills this field, as the file writes it, e.g. "Flight Date" (without it: the column of the same name, or one that differs only in case, spaces and symbols)'),
   })
   .strict()
   .describe('One field of the events');

@@ -9,6 +9,7 @@ import type { BatchProducer, BatchResult, OutgoingMessage } from './kafka-types'
 import { RateSchedule, ReplaySchedule } from './pacing';
 import { abortableSleep } from './sources/http';
 import type { RecordSource, SourceItem } from './sources/types';
+import { ColumnMapper, type ColumnMapping, mappingIsNews } from './columns';
 import { dlqMessage, eventMessage, validateRecord, Validation } from './validate';
 
 export interface ProduceSettings {
@@ -58,6 +59,8 @@ export interface ProduceSummary extends ProduceStats {
   /** Where a re-run would continue: pass it as --skip. */
   nextPosition: number;
   interrupted: boolean;
+  /** Which source column filled which field (of the first records' columns), when a name differs. */
+  columns?: ColumnMapping;
   /** Batches sent again after a transient failure (a broker restarting), each counted once per re-send. */
   retriedBatches?: number;
   error?: string;
@@ -152,11 +155,12 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
   const rate = settings.rate === undefined ? undefined : new RateSchedule(settings.rate);
   const replay = settings.replaySpeed === undefined ? undefined : new ReplaySchedule(settings.replaySpeed);
   let nextPosition = settings.skip;
+  const columns = new ColumnMapper(spec);
   try {
     if (settings.limit !== 0) {
       for await (const item of source.read({ skip: settings.skip, signal: stop.signal })) {
         if (stop.signal.aborted) break;
-        const v = check(spec, source, settings, item);
+        const v = check(spec, source, settings, item, columns);
         const now = clock.now();
         const wait = Math.max(rate?.next(now) ?? 0, v.ok && replay ? replay.next(v.event.eventTimeMs, now) : 0);
         if (wait >= MIN_SLEEP_MS) {
@@ -200,12 +204,13 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     lastId: last?.id ?? null,
     nextPosition,
     interrupted: signal.aborted,
+    ...(columns.first && mappingIsNews(columns.first) ? { columns: columns.first } : {}),
     ...(failure === undefined ? {} : { error: failure instanceof Error ? failure.message : String(failure) }),
   };
   return failure === undefined ? { summary } : { summary, failure };
 }
 
-function check(spec: PipelineSpec, source: RecordSource, settings: ProduceSettings, item: SourceItem): Validation {
+function check(spec: PipelineSpec, source: RecordSource, settings: ProduceSettings, item: SourceItem, columns: ColumnMapper): Validation {
   if (!('record' in item)) return { ok: false, reason: item.unparseable };
-  return validateRecord(spec, item.record, { source: source.name, position: item.position, textValues: source.textValues, keyField: settings.keyField });
+  return validateRecord(spec, columns.map(item.record), { source: source.name, position: item.position, textValues: source.textValues, keyField: settings.keyField });
 }

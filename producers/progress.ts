@@ -3,6 +3,7 @@
  * where and how often (a rewritten line on a terminal, plain lines in logs).
  */
 import type { ProduceStats, ProduceSummary } from './pipeline';
+import { formatMapping } from './columns';
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
@@ -36,6 +37,7 @@ export function formatSummary(s: ProduceSummary): string {
   ];
   if (s.retriedBatches) lines.push(`  retried ${n(s.retriedBatches)} batch send(s), after a broker was unreachable or a leader moved`);
   if (s.firstId !== null) lines.push(`  ids     ${s.firstId} … ${s.lastId}`);
+  if (s.columns) lines.push(...formatMapping(s.columns).map((l, i) => `  ${i === 0 ? 'columns' : '       '} ${l}`));
   if (s.interrupted || s.error) lines.push(`  resume  --skip ${s.nextPosition}`);
   if (s.error) lines.push(`  error   ${s.error}`);
   return lines.join('\n');

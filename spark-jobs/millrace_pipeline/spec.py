@@ -53,7 +53,8 @@ _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,237}$")
 _SPEC_KEYS = frozenset({"name", "topic", "key", "id", "eventTime", "fields", "model"})
 # What the CLI adds to the spec it passes as JSON.
 _DERIVED_KEYS = frozenset({"dlqTopic", "predictionsTopic"})
-_FIELD_KEYS = frozenset({"name", "type", "required"})
+# "from" names the source column for the producer; the jobs see the field by its name.
+_FIELD_KEYS = frozenset({"name", "type", "required", "from"})
 
 
 class SpecError(ValueError):
@@ -215,6 +216,10 @@ def _parse_fields(raw: Any, problems: list[tuple[str, str]]) -> list[Field]:
             ok = False
         if not isinstance(required, bool):
             problems.append((f"{where}.required", "must be true or false"))
+            ok = False
+        source_column = item.get("from")
+        if source_column is not None and (not isinstance(source_column, str) or not source_column):
+            problems.append((f"{where}.from", "must name a column"))
             ok = False
         if ok:
             seen.add(name)

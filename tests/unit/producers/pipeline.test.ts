@@ -190,3 +190,39 @@ describe('runProduce', () => {
     expect(summary).toMatchObject({ read: 0, sent: 0, firstId: null, lastId: null });
   });
 });
+
+describe('a messy CSV export, through from: mappings (issue 16)', () => {
+  it('lands every record with its fields from columns named with spaces, symbols and a byte-order mark; the summary shows the mapping', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { csvFileSource } = await import('../../../producers/sources/csv-file');
+    const { formatSummary } = await import('../../../producers/progress');
+    const trips = parsePipelineSpecText(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'specs', 'valid-from-columns.yaml'), 'utf8'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-messy-'));
+    const file = path.join(dir, 'export.csv');
+    const rows = Array.from({ length: 250 }, (_, i) => `2024-05-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z,"Airport, ${i}",${i % 10 === 0 ? '' : (i * 1.25).toFixed(2)},note ${i}`);
+    // Three bad rows: no date (required), a cost that is no number, a short row.
+    const bad = [',"Nowhere",1.00,x', '2024-05-02T10:00:00Z,"Somewhere",12 dollars,x', '2024-05-02T10:00:00Z,"Short"'];
+    fs.writeFileSync(file, `\uFEFFFlight Date,Airport Name,Cost Total $,Remarks\r\n${[...rows.slice(0, 100), ...bad, ...rows.slice(100)].join('\r\n')}\r\n`);
+    try {
+      const kafka = fakeKafka();
+      const producer = await kafka.batchProducer({ maxInFlight: 2 });
+      const { summary, failure } = await runProduce({ spec: trips, settings: { ...settings, topic: 'trips', dlqTopic: 'trips.dlq', batchSize: 100 }, source: csvFileSource(file), producer, signal: new AbortController().signal, clock: fakeClock() });
+      expect(failure).toBeUndefined();
+      expect({ read: summary.read, sent: summary.sent, dlq: summary.dlq }).toEqual({ read: 253, sent: 250, dlq: 3 });
+      const events = kafka.messages('trips').map((m) => JSON.parse(m.value) as Record<string, unknown>);
+      expect(events[7]).toEqual({ flight_date: '2024-05-08T10:00:00.000Z', airport: 'Airport, 7', cost_total: 8.75, trip_id: 'export.csv#7' });
+      expect(events.filter((e) => e.cost_total === null)).toHaveLength(25);
+      expect(kafka.messages('trips.dlq').map((m) => (JSON.parse(m.value) as { reason: string }).reason)).toEqual([
+        'missing required field "flight_date"',
+        expect.stringMatching(/^field "cost_total": /),
+        'CSV row has 2 columns, the header has 4',
+      ]);
+      expect(formatSummary(summary)).toContain('columns "Flight Date" → flight_date (from:)');
+      expect(formatSummary(summary)).toContain('not used: "Remarks"');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
