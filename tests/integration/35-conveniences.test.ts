@@ -209,6 +209,46 @@ function tinyJar(file: string, entry: string, text: string): void {
   execFileSync('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z:\n    z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\\n")\n    z.writestr(sys.argv[2], sys.argv[3])', file, entry, text]);
 }
 
+describe('a messy CSV export, through from: mappings (issue 16)', () => {
+  const topic = randomName('itest-messy');
+  const TRIPS = path.join(REPO, 'tests/fixtures/specs/valid-from-columns.yaml');
+  afterAll(async () => {
+    await cli(['topics', 'delete', topic, '-c', CONFIG]);
+    await cli(['topics', 'delete', `${topic}.dlq`, '-c', CONFIG]);
+  });
+
+  it('produces every record of a file with a byte-order mark, CRLF and headers of spaces and symbols, with exact counts and the mapping in --json', async () => {
+    expect((await cli(['topics', 'create', topic, '-c', CONFIG])).code).toBe(0);
+    const N = 200;
+    const rows = Array.from({ length: N }, (_, i) => `2024-06-${String(1 + (i % 28)).padStart(2, '0')}T08:30:00Z,"Gate ""${i % 7}"", Terminal",${i % 5 === 0 ? '' : (i / 4).toFixed(2)},r${i}`);
+    // Three bad rows among them: a missing required date, a cost that is no number, a short row.
+    rows.splice(60, 0, ',"Nowhere",1.00,x', '2024-06-02T08:30:00Z,"Somewhere",twelve,x', '2024-06-02T08:30:00Z,"Short"');
+    const file = path.join(TEST_DIR, `${topic}.csv`);
+    fs.writeFileSync(file, `\uFEFFFlight Date,Airport Name,Cost Total $,Remarks\r\n${rows.join('\r\n')}\r\n`);
+    try {
+      const r = await cli(['produce', '--json', '--spec', TRIPS, '--topic', topic, '--source', file, '-c', CONFIG]);
+      expect(r.stderr).not.toMatch(/error/);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout) as { read: number; sent: number; dlq: number; errors: number; columns: { matches: { field: string; column?: string; how: string }[]; unused: string[] } };
+      expect({ read: summary.read, sent: summary.sent, dlq: summary.dlq, errors: summary.errors }).toEqual({ read: N + 3, sent: N, dlq: 3, errors: 0 });
+      expect(summary.columns.matches.map((m) => `${m.column ?? '-'} > ${m.field} (${m.how})`)).toEqual(['Flight Date > flight_date (from)', 'Airport Name > airport (from)', 'Cost Total $ > cost_total (from)', '- > trip_id (none)']);
+      expect(summary.columns.unused).toEqual(['Remarks']);
+      const back = await cli(['consume', '--json', topic, '--from-beginning', '-n', String(N), '-c', CONFIG], { timeoutMs: 120_000 });
+      expect(back.code).toBe(0);
+      const events = back.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: { flight_date: string; airport: string; cost_total: number | null; trip_id: string } }).value);
+      expect(events).toHaveLength(N);
+      expect(new Set(events.map((e) => e.trip_id)).size).toBe(N);
+      expect(events.filter((e) => e.cost_total === null)).toHaveLength(N / 5);
+      expect(events.find((e) => e.trip_id === `${topic}.csv#9`)).toEqual({ flight_date: '2024-06-10T08:30:00.000Z', airport: 'Gate "2", Terminal', cost_total: 2.25, trip_id: `${topic}.csv#9` });
+      const dlq = await cli(['consume', '--json', `${topic}.dlq`, '--from-beginning', '-n', '3', '-c', CONFIG], { timeoutMs: 120_000 });
+      const reasons = dlq.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { value: { reason: string } }).value.reason).sort();
+      expect(reasons).toEqual(['CSV row has 2 columns, the header has 4', expect.stringMatching(/^field "cost_total": expected double, got .*twelve/), 'missing required field "flight_date"']);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
+
 describe('submit with dependencies and resources', () => {
   const repo = `/tmp/${randomName('itest-m2')}`;
   afterAll(() => cli(['exec', 'spark-1', '-c', CONFIG, '--', `rm -rf ${repo}`]));
