@@ -92,6 +92,8 @@ export class ColumnMapper {
     if (!m) {
       const mapping = mapColumns(this.spec, columns);
       m = { mapping, pairs: mapping.matches.flatMap((x) => (x.column !== undefined ? [[x.column, x.field] as [string, string]] : [])) };
+      // JSON records may each leave out other optional keys: keep the cache bounded.
+      if (this.mappings.size >= 1024) this.mappings.clear();
       this.mappings.set(key, m);
       this.first ??= mapping;
     }
