@@ -78,8 +78,7 @@ export async function provision(facts: ClusterFacts, plans: NodePlan[], options:
       kdcChanges = await ensureExternalPrincipals(k, admin, principals, log);
     } else {
       admin = localAdmin(k, adminHost);
-      const krb5Conf = plans.find((p) => p.node.name === adminNode.name)?.files.find((f) => f.path === KRB5_CONF);
-      kdcChanges = await ensureKdc(k, adminHost, principals, log, krb5Conf ? { krb5Conf, owed: new PendingRestarts(adminHost) } : undefined);
+      kdcChanges = await ensureKdc(k, adminHost, principals, log);
     }
     kdcSeconds = (Date.now() - started) / 1000;
   }

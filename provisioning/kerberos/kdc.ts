@@ -48,24 +48,7 @@ const kadmin = (k: KerberosFacts, query: string): string => cmd('kadmin.local', 
  * master key is random, made on the node and piped to kdb5_util (never an argument), and kept
  * only in the KDC's stash file (0600 root), like the CA key on the operator's side.
  */
-/** The restarts a node owes, kept on the node (provision.ts PendingRestarts). */
-export interface OwedRestarts {
-  add(units: readonly string[]): Promise<void>;
-  done(unit: string): Promise<void>;
-}
-
-/**
- * The KDC node's /etc/krb5.conf (its plan's FileSpec, with the units that read it) and the
- * restarts that node owes: with them, the KDC starts on the node's final krb5.conf, so the node's
- * own provisioning finds it current and does not restart the KDC a second time; a change owes the
- * node's other units their restart as the provisioner's own write would.
- */
-export interface KdcNodeFiles {
-  krb5Conf: FileSpec;
-  owed: OwedRestarts;
-}
-
-export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: string[], log: Logger, node?: KdcNodeFiles): Promise<string[]> {
+export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: string[], log: Logger): Promise<string[]> {
   const changed: string[] = [];
   const missing = (await host.exec(`for p in ${KDC_APT.join(' ')}; do dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done`)).stdout.trim();
   if (missing) {
@@ -78,7 +61,7 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
     );
     changed.push(`packages ${missing.split('\n').join(' ')}`);
   }
-  const files = await syncFiles(host, [...(node ? [node.krb5Conf] : []), ...kdcFiles(k)], node ? (stale) => node.owed.add(stale.flatMap((f) => f.restarts)) : undefined);
+  const files = await syncFiles(host, kdcFiles(k));
   changed.push(...files.map((f) => f.path));
   if ((await host.exec(`test -f ${KDC_DB}`)).code !== 0) {
     log.info({ realm: k.realm }, 'creating the Kerberos realm');
@@ -93,7 +76,6 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
   const active = (await host.exec(`systemctl is-active ${KDC_UNIT}`)).stdout.trim() === 'active';
   if (!active || files.length) {
     await host.execOrThrow(`systemctl enable --quiet ${KDC_UNIT} && systemctl restart ${KDC_UNIT}`, { what: 'start the KDC' });
-    await node?.owed.done(KDC_UNIT);
     changed.push(active ? 'restarted the KDC' : 'started the KDC');
   }
   await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, KDC_PORT))).code === 0 ? true : undefined), {

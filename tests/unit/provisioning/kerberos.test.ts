@@ -3,8 +3,7 @@ import { parseConfigText } from '../../../lib/config';
 import { ConfigError } from '../../../lib/errors';
 import { authToLocal, keytabsFor, realmFor } from '../../../provisioning/kerberos/realm';
 import { planCluster, type NodePlan } from '../../../provisioning/plan';
-import { adminPassword, ensureKdc, KDC_UNIT } from '../../../provisioning/kerberos/kdc';
-import { KRB5_CONF } from '../../../provisioning/kerberos/realm';
+import { adminPassword } from '../../../provisioning/kerberos/kdc';
 import type { Role } from '../../../lib/roles';
 import { planEgress } from '../../../stacks/security-groups';
 import { factsFor } from '../../fixtures/facts';
@@ -248,32 +247,5 @@ describe("Spark's ticket renewal on `up`", () => {
     for (const part of ['systemctl is-enabled --quiet millrace-spark-kinit.timer', 'systemctl is-active --quiet millrace-spark-kinit.timer', 'Result --value millrace-spark-kinit.service)" = success', 'test -s /var/lib/millrace/spark/hadoop.tokens', 'test /var/lib/millrace/spark/hadoop.tokens -nt /opt/millrace/bin/millrace-spark-credentials', 'klist -s -c FILE:/var/lib/millrace/spark/krb5cc', `Default principal: ${principal}`]) {
       expect(kinitFresh(principal)).toContain(part);
     }
-  });
-});
-
-describe('the KDC on its node', () => {
-  const facts = factsFor('name: demo\nkerberos: { enabled: true }\n');
-  const krb5Conf = planCluster(facts).find((p) => p.node.name === 'hdfs-1')!.files.find((f) => f.path === KRB5_CONF)!;
-
-  it("starts once, on its node's final krb5.conf: the file is written first, the restarts it needs owed, and the KDC's own marked done, so the node's steps do not restart it again", async () => {
-    const order: string[] = [];
-    const host = fakeHost('hdfs-1', (c) => {
-      if (c.startsWith('systemctl is-active')) return { stdout: 'inactive\n' };
-      if (c.includes('systemctl restart krb5-kdc')) order.push('start the KDC');
-      if (c.includes("-q listprincs")) return { stdout: '' };
-      return undefined;
-    });
-    const putFile = host.putFile.bind(host);
-    host.putFile = async (p, content, opts) => {
-      order.push(`write ${p}`);
-      return putFile(p, content, opts);
-    };
-    const owed = { add: async (units: readonly string[]) => void order.push(`owe ${[...new Set(units)].sort().join(' ')}`), done: async (unit: string) => void order.push(`done ${unit}`) };
-    const changed = await ensureKdc(facts.kerberos!, host, ['nn/127.0.0.13@DEMO.MILLRACE'], silent, { krb5Conf, owed });
-    expect(krb5Conf.restarts).toContain(KDC_UNIT);
-    expect(order.slice(0, 3)).toEqual([`owe ${[...new Set(krb5Conf.restarts)].sort().join(' ')}`, `write ${KRB5_CONF}`, 'write /etc/krb5kdc/kdc.conf']);
-    expect(order.slice(order.indexOf('start the KDC'))).toEqual(['start the KDC', `done ${KDC_UNIT}`]);
-    expect(host.files.get(KRB5_CONF)).toBe(krb5Conf.content);
-    expect(changed).toContain('started the KDC');
   });
 });
