@@ -166,6 +166,20 @@ async function provisionHost(
     report('prepare: keytabs');
     // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
     for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF), (stale) => pending.add(stale.flatMap((x) => x.restarts)))) f.restarts.forEach((u) => keytabUnits.add(u));
+    // The KDC reads it too, and is what every node's keytab step asks right now: it restarts here, at
+    // once, not in the rolling restarts, whose turn waits for every node to get there (on a cold up,
+    // for the slowest node's packages). Each node's keytab check retries through the second it takes.
+    if (keytabUnits.delete(KDC_UNIT)) {
+      await startUnit(host, KDC_UNIT, 'restart');
+      await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, k.kdc.port))).code === 0 ? true : undefined), {
+        timeout: 60_000,
+        interval: 500,
+        what: `the KDC on ${host.name} to listen again on ${k.kdc.address}:${k.kdc.port}`,
+        hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${host.name} (millrace ssh ${host.name})`,
+      });
+      await pending.done(KDC_UNIT);
+      outcome.prepared.push(`kerberos: restarted the KDC at once on the new ${KRB5_CONF}`);
+    }
     const installed = await ensureKeytabs(k, admin!, host, keytabsFor(plan.node, k.realm));
     for (const kt of installed) kt.units.forEach((u) => keytabUnits.add(u));
     await pending.add([...keytabUnits]);

@@ -223,6 +223,13 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
   it('up turns Kerberos on: a KDC on hdfs-1, a keytab per service and node (0400, its user), and says what it did', async () => {
     expect(firstUp.stderr.slice(-3000)).not.toMatch(/error:/);
     expect(firstUp.code).toBe(0);
+    // The KDC restarts on its node's new krb5.conf at once, in that node's keytab step, not in the
+    // rolling restarts, whose turn waits for every node to get there.
+    const hdfsOutcome = (JSON.parse(firstUp.stdout) as { nodes: { node: string; prepared: string[]; restarted: string[] }[] }).nodes.find((n) => n.node === 'hdfs-1')!;
+    expect({ prepared: hdfsOutcome.prepared.filter((p) => /KDC/.test(p)), restarted: hdfsOutcome.restarted.filter((r) => r === 'kdc') }).toEqual({
+      prepared: ['kerberos: started the KDC', 'kerberos: restarted the KDC at once on the new /etc/krb5.conf'],
+      restarted: [],
+    });
     const hdfs = await node('hdfs-1');
     const spark = await node('spark-1');
     try {
