@@ -73,35 +73,47 @@ export function formatMapping(m: ColumnMapping): string[] {
   return lines;
 }
 
+interface Prepared {
+  mapping: ColumnMapping;
+  /** [column, field] for each filled field. */
+  pairs: [string, string][];
+  /** Every filled field has its column's name: records pass through as they are. */
+  identity: boolean;
+}
+
 /** Renames each record's columns to the spec's field names; one mapping per distinct set of columns. */
 export class ColumnMapper {
-  private readonly mappings = new Map<string, { mapping: ColumnMapping; pairs: [string, string][] }>();
+  private readonly mappings = new Map<string, Prepared>();
+  private last: { columns: string[]; prepared: Prepared } | undefined;
   /** The first mapping made (a source's records usually share one). */
   first: ColumnMapping | undefined;
 
   constructor(private readonly spec: PipelineSpec) {}
 
-  private last: { columns: string[]; m: { mapping: ColumnMapping; pairs: [string, string][] } } | undefined;
-
   map(record: Record<string, unknown>): Record<string, unknown> {
     const columns = Object.keys(record);
     // The same columns as the record before (a CSV header, a Parquet schema): no lookup.
-    const same = this.last !== undefined && this.last.columns.length === columns.length && columns.every((c, i) => c === this.last!.columns[i]);
-    const key = same ? '' : columns.join('\u0000');
-    let m = same ? this.last!.m : this.mappings.get(key);
-    if (!m) {
+    const last = this.last;
+    const p = last && last.columns.length === columns.length && columns.every((c, i) => c === last.columns[i]) ? last.prepared : this.prepare(columns);
+    if (p.identity) return record;
+    const out: Record<string, unknown> = {};
+    for (const [c, f] of p.pairs) out[f] = record[c];
+    return out;
+  }
+
+  private prepare(columns: string[]): Prepared {
+    const key = columns.join('\u0000');
+    let p = this.mappings.get(key);
+    if (!p) {
       const mapping = mapColumns(this.spec, columns);
-      m = { mapping, pairs: mapping.matches.flatMap((x) => (x.column !== undefined ? [[x.column, x.field] as [string, string]] : [])) };
+      const pairs = mapping.matches.flatMap((x): [string, string][] => (x.column !== undefined ? [[x.column, x.field]] : []));
+      p = { mapping, pairs, identity: pairs.every(([c, f]) => c === f) };
       // JSON records may each leave out other optional keys: keep the cache bounded.
       if (this.mappings.size >= 1024) this.mappings.clear();
-      this.mappings.set(key, m);
+      this.mappings.set(key, p);
       this.first ??= mapping;
     }
-    if (!same) this.last = { columns, m };
-    // Unchanged when every field has its own name: the common case costs nothing.
-    if (m.pairs.every(([c, f]) => c === f)) return record;
-    const out: Record<string, unknown> = {};
-    for (const [c, f] of m.pairs) out[f] = record[c];
-    return out;
+    this.last = { columns, prepared: p };
+    return p;
   }
 }

@@ -14,7 +14,7 @@ import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
 import type { RemoteHost } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDone, Service, StepOutcome } from './service';
-import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin } from './kerberos/kdc';
+import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin, waitForKdc } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
 import { syncFiles } from './sync-files';
@@ -171,12 +171,7 @@ async function provisionHost(
     // for the slowest node's packages). Each node's keytab check retries through the second it takes.
     if (keytabUnits.delete(KDC_UNIT)) {
       await startUnit(host, KDC_UNIT, 'restart');
-      await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, k.kdc.port))).code === 0 ? true : undefined), {
-        timeout: 60_000,
-        interval: 500,
-        what: `the KDC on ${host.name} to listen again on ${k.kdc.address}:${k.kdc.port}`,
-        hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${host.name} (millrace ssh ${host.name})`,
-      });
+      await waitForKdc(k, host);
       await pending.done(KDC_UNIT);
       outcome.prepared.push(`kerberos: restarted the KDC at once on the new ${KRB5_CONF}`);
     }

@@ -78,12 +78,7 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
     await host.execOrThrow(`systemctl enable --quiet ${KDC_UNIT} && systemctl restart ${KDC_UNIT}`, { what: 'start the KDC' });
     changed.push(active ? 'restarted the KDC' : 'started the KDC');
   }
-  await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, KDC_PORT))).code === 0 ? true : undefined), {
-    timeout: 60_000,
-    interval: 1000,
-    what: `the KDC on ${k.kdc.name} to listen on ${k.kdc.address}:${KDC_PORT}`,
-    hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${k.kdc.name} (millrace ssh ${k.kdc.name})`,
-  });
+  await waitForKdc(k, host);
   const existing = new Set((await host.execOrThrow(kadmin(k, 'listprincs'), { what: 'list the Kerberos principals' })).split('\n').map((l) => l.trim()));
   const life = `${k.ticketLifetimeSeconds} seconds`;
   const newPrincipals = principals.filter((p) => !existing.has(p));
@@ -98,6 +93,16 @@ export async function ensureKdc(k: KerberosFacts, host: RemoteHost, principals: 
   });
   changed.push(...newPrincipals.map((p) => `principal ${p}`));
   return changed;
+}
+
+/** Waits until millrace's own KDC listens on its node (after a start or restart there). */
+export async function waitForKdc(k: KerberosFacts, host: RemoteHost): Promise<void> {
+  await waitFor(async () => ((await host.exec(portOpenCommand(k.kdc.address, KDC_PORT))).code === 0 ? true : undefined), {
+    timeout: 60_000,
+    interval: 500,
+    what: `the KDC on ${k.kdc.name} to listen on ${k.kdc.address}:${KDC_PORT}`,
+    hint: `look at \`journalctl -u ${KDC_UNIT}\` on ${k.kdc.name} (millrace ssh ${k.kdc.name})`,
+  });
 }
 
 /**
