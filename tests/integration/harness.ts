@@ -51,15 +51,23 @@ const ITEST_KERBEROS = process.env.MILLRACE_ITEST_KERBEROS ?? '';
 export const KERBERIZED = ITEST_KERBEROS !== '' && ITEST_KERBEROS !== '0';
 const KERBEROS_YAML = KERBERIZED ? `kerberos:\n  enabled: true\n${ITEST_KERBEROS === '1' ? '' : `  ticketLifetime: ${ITEST_KERBEROS}\n`}` : '';
 
-export const CLUSTER_YAML = `name: ${CLUSTER}
+const clusterYaml = (kerberos: string): string => `name: ${CLUSTER}
 target: local
 nodes:
   - { name: kafka-1, roles: [kafka], address: ${ADDRESSES['kafka-1']} }
   - { name: spark-1, roles: [spark-master, spark-worker], address: ${ADDRESSES['spark-1']} }
   - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${ADDRESSES['hdfs-1']} }
-${KERBEROS_YAML}artifacts:
+${kerberos}artifacts:
   source: maven
 `;
+export const CLUSTER_YAML = clusterYaml(KERBEROS_YAML);
+
+/**
+ * The shared cluster with Kerberos on (kerberos.enabled), tickets of 2 minutes (the shortest the
+ * config takes, so renewals come within a test): 70-kerberos turns it on, 72-pipeline-kerberos
+ * runs the pipeline on it.
+ */
+export const KERBEROS_CONFIG = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), clusterYaml('kerberos:\n  enabled: true\n  ticketLifetime: 2m\n'));
 
 /**
  * HDFS's shell on spark-1 as the spark user, the way Spark's drivers reach HDFS: Spark's jars carry
