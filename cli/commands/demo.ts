@@ -1,21 +1,22 @@
 /**
- * `millrace demo`: from nothing to live predictions. Brings the cluster up, creates the topics,
- * starts streaming ingest, streams the flights data (plus deliberately invalid records), trains on
- * what landed, starts scoring, sends a fresh batch through it, and prints what happened.
+ * `millrace demo`: from nothing to live predictions, for any pipeline spec and source (the flights
+ * data by default). Brings the cluster up, creates the topics, starts streaming ingest, streams the
+ * source (plus deliberately invalid records made from the spec), trains on what landed, starts
+ * scoring, sends a fresh batch through it, and prints what happened.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { assetPath } from '../../lib/assets';
-import { MillraceError, TimeoutError } from '../../lib/errors';
+import { MillraceError, TimeoutError, UsageError } from '../../lib/errors';
 import { loadPipelineSpec, PipelineSpec } from '../../lib/pipeline-spec';
 import { sleep } from '../../lib/retry';
 import { createKafkaClient } from '../../producers/kafka-client';
 import type { ReceivedMessage } from '../../producers/kafka-types';
 import { HEADER_PRODUCED_AT } from '../../producers/validate';
 import { parseProgressLines, parseResultLine, progressLinesCommand, Steps } from '../demo/steps';
-import { formatDemo, invalidFlightRecords, percentiles } from '../demo/summary';
+import { formatDemo, invalidRecords, percentiles } from '../demo/summary';
 import { nodesWithRole } from '../../lib/config';
 import { configFor, globals, output } from '../context';
 import { kafkaConnectionFor } from '../kafka-connection';
@@ -39,19 +40,23 @@ interface SparkApp {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('from nothing to live predictions: cluster, topics, ingest, the flights data, training, scoring, and a summary')
+    .description('from nothing to live predictions: cluster, topics, ingest, a source of events (the flights data by default), training, scoring, and a summary')
     .option('--spec <pipeline.yaml>', 'pipeline spec', assetPath('examples/pipelines/flights.yaml'))
-    .option('--source <source>', 'what to stream (see `millrace produce --source`)', 'vega:flights-3m.parquet')
+    .option('--source <source>', 'what to stream (see `millrace produce --source`); needed with a --spec other than flights', 'vega:flights-3m.parquet')
     .option('--events <n>', 'how many events to stream into the lake', '200000')
     .option('--rate <n|max>', 'events per second to stream them at', 'max')
     .option('--invalid <n>', 'deliberately invalid records to send along (they go to the DLQ)', '100')
     .option('--score-events <n>', 'events sent through scoring once the model is live', '1000')
-    .addHelpText('after', '\nThe cluster, ingest and scoring keep running afterwards; `millrace down` stops everything.\n--json prints the summary as one JSON object.')
+    .addHelpText('after', '\nAny spec with a model section works, e.g.\n  millrace demo --spec examples/pipelines/birdstrikes.yaml --source vega:birdstrikes.csv --events 10000\nThe cluster, ingest and scoring keep running afterwards; `millrace down` stops everything.\n--json prints the summary as one JSON object.')
     .action(async function (this: Command, opts: DemoOptions) {
       const config = configFor(this);
       const json = !!globals(this).json;
       const configFile = path.resolve(globals(this).config);
       const spec = loadPipelineSpec(path.resolve(opts.spec));
+      const label = spec.model?.label;
+      if (label === undefined) throw new UsageError(`${opts.spec} has no model section: the demo trains a model and scores with it`, { hint: 'add model: { label: <a field>, features: [...] } to the spec (see examples/pipelines/flights.yaml)' });
+      if (spec.name !== 'flights' && this.getOptionValueSource('source') === 'default')
+        throw new UsageError(`the default --source is the flights data, and the spec ${opts.spec} is for "${spec.name}"`, { hint: 'name its data with --source, e.g. --source data.csv (see `millrace produce --help`)' });
       const n = positive('--events', opts.events);
       const invalid = Number(opts.invalid);
       const scoreN = positive('--score-events', opts.scoreEvents);
@@ -76,7 +81,7 @@ export function registerDemo(program: Command): void {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-demo-'));
         try {
           const file = path.join(dir, 'invalid.jsonl');
-          fs.writeFileSync(file, invalidFlightRecords(invalid).join('\n') + '\n');
+          fs.writeFileSync(file, invalidRecords(spec, invalid).join('\n') + '\n');
           const bad = await steps.json<{ dlq: number }>(`send ${invalid} invalid records`, ['produce', '--spec', opts.spec, '--source', file, '--source-name', `${run}-invalid`]);
           dlq += bad.dlq;
         } finally {
@@ -91,9 +96,10 @@ export function registerDemo(program: Command): void {
       if (!trained) throw new MillraceError('train printed no result line', { hint: 'run `millrace submit spark-jobs/train.py --spec ...` to see its output' });
 
       await ensureStreaming(steps, spec, opts.spec, master, 'score', ['--trigger-seconds', '1']);
-      const predictions = await scoreBatch(steps, config, spec, opts, `${run}-score`, scoreN);
+      const predictions = await scoreBatch(steps, config, spec, opts, `${run}-score`, scoreN, n);
       const summary = {
         cluster: config.name,
+        spec: { name: spec.name, id: spec.id, label },
         run,
         events_in: produced.sent,
         dlq,
@@ -110,7 +116,7 @@ export function registerDemo(program: Command): void {
           rows_test: trained.rows_test,
           beats_baseline: trained.beats_baseline,
         },
-        predictions: { sent: scoreN, received: predictions.received.length, sample: predictions.received.slice(0, 5).map((m) => JSON.parse(m.value) as unknown) },
+        predictions: { sent: predictions.sent, received: predictions.received.length, sample: predictions.received.slice(0, 5).map((m) => JSON.parse(m.value) as unknown) },
         latency_ms: { produce_to_lake: landed.produce_to_lake_ms, produce_to_prediction: percentiles(predictions.latencies) },
         seconds: Math.round((Date.now() - started) / 1000),
         next: 'the cluster, ingest and scoring keep running: `millrace jobs`, `millrace status`; stop everything with `millrace down`',
@@ -231,13 +237,27 @@ async function waitForLake(steps: Steps, specFile: string, prefix: string, want:
   }
 }
 
-/** Sends a fresh batch and collects its predictions from the predictions topic, with their latency. */
-async function scoreBatch(steps: Steps, config: Parameters<typeof kafkaConnectionFor>[0], spec: PipelineSpec, opts: DemoOptions, source: string, count: number): Promise<{ received: ReceivedMessage[]; latencies: number[] }> {
+/**
+ * Sends a fresh batch, the source's records after the `after` the demo streamed (from its start
+ * again when the source has no more), and collects their predictions from the predictions topic,
+ * with their latency. What the producer sent (records it dead-lettered have no prediction) is what
+ * is waited for.
+ */
+async function scoreBatch(
+  steps: Steps,
+  config: Parameters<typeof kafkaConnectionFor>[0],
+  spec: PipelineSpec,
+  opts: DemoOptions,
+  source: string,
+  count: number,
+  after: number,
+): Promise<{ sent: number; received: ReceivedMessage[]; latencies: number[] }> {
   const client = createKafkaClient(await kafkaConnectionFor(config, 'pipeline'));
   const received: ReceivedMessage[] = [];
   const latencies: number[] = [];
   const stop = new AbortController();
   const prefix = `${source}#`;
+  let want = count;
   const tail = client.tail({
     topic: spec.predictionsTopic,
     groupId: `pipeline-demo-${Date.now()}`,
@@ -250,17 +270,23 @@ async function scoreBatch(steps: Steps, config: Parameters<typeof kafkaConnectio
       received.push(m);
       const producedAt = Number(m.headers?.[HEADER_PRODUCED_AT]);
       if (m.timestamp && producedAt) latencies.push(Number(m.timestamp) - producedAt);
-      if (received.length >= count) stop.abort();
+      if (received.length >= want) stop.abort();
     },
   });
   try {
-    await steps.run(`send ${count} events through live scoring`, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', '2000000', '--limit', String(count), '--rate', '200', '--source-name', source]);
+    const send = (skip: number): Promise<{ sent: number }> =>
+      steps.json<{ sent: number }>(`send ${count} events through live scoring`, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', String(skip), '--limit', String(count), '--rate', '200', '--source-name', source]);
+    let { sent } = await send(after);
+    if (sent === 0) steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
+    if (sent === 0) ({ sent } = await send(0));
+    want = sent;
+    if (received.length >= want) stop.abort();
     const timer = setTimeout(() => stop.abort(), 180_000);
     await tail;
     clearTimeout(timer);
+    return { sent, received, latencies };
   } finally {
     stop.abort();
     await client.close();
   }
-  return { received, latencies };
 }

@@ -1,4 +1,5 @@
 /** What the demo prints, and the deliberately invalid records it sends. */
+import type { FieldSpec, FieldType, PipelineSpec } from '../../lib/pipeline-spec';
 
 /** p50 and p99 (nearest rank) of a list of milliseconds. */
 export function percentiles(values: number[]): { p50: number | null; p99: number | null; max: number | null } {
@@ -8,17 +9,45 @@ export function percentiles(values: number[]): { p50: number | null; p99: number
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 
+/** A plausible value of each type, for the fields a deliberately invalid record keeps valid. */
+function sampleValue(type: FieldType, i: number): unknown {
+  switch (type) {
+    case 'string':
+      return `invalid-${i}`;
+    case 'int':
+    case 'long':
+      return 1 + (i % 100);
+    case 'double':
+      return 1.5 + (i % 100);
+    case 'boolean':
+      return i % 2 === 0;
+    case 'timestamp':
+      return '2001-03-04T05:06:00.000Z';
+  }
+}
+
 /**
- * Records that break the flights spec in the ways real feeds do: a missing field, a wrong type,
- * a timestamp that is not one, a null required field, and a line that is not JSON at all.
+ * Records that break the spec in the ways real feeds do, in turn: a required field missing, a field
+ * of the wrong type, an event time that is not one, a required field null, and a line that is not
+ * JSON at all. The required field is the model's label when it is one, else the first required
+ * field but the event time. Every other field has a valid value under its source column's name
+ * (`from:`), so each record has exactly the one problem.
  */
-export function invalidFlightRecords(n: number): string[] {
+export function invalidRecords(spec: PipelineSpec, n: number): string[] {
+  const fields = spec.fields.filter((f) => f.name !== spec.id);
+  const column = (f: FieldSpec): string => f.from ?? f.name;
+  const eventTime = fields.find((f) => f.name === spec.eventTime)!;
+  const label = fields.find((f) => f.name === spec.model?.label && f.required);
+  const required = label ?? fields.find((f) => f.required && f !== eventTime) ?? eventTime;
+  const typed = fields.find((f) => f.type !== 'string' && f !== eventTime) ?? fields.find((f) => f.type === 'string') ?? eventTime;
+  const base = (i: number): Record<string, unknown> => Object.fromEntries(fields.map((f) => [column(f), sampleValue(f.type, i)]));
+  const without = (i: number, f: FieldSpec): Record<string, unknown> => Object.fromEntries(Object.entries(base(i)).filter(([k]) => k !== column(f)));
   const kinds = [
-    (i: number) => JSON.stringify({ date: '2001-03-04T05:06:00.000Z', distance: 500 + i, origin: 'SFO', destination: 'LAX' }),
-    (i: number) => JSON.stringify({ date: '2001-03-04T05:06:00.000Z', delay: 'late', distance: 500 + i, origin: 'SFO', destination: 'LAX' }),
-    (i: number) => JSON.stringify({ date: 'yesterday', delay: i, distance: 500, origin: 'SFO', destination: 'LAX' }),
-    (i: number) => JSON.stringify({ date: '2001-03-04T05:06:00.000Z', delay: i, distance: null, origin: 'SFO', destination: 'LAX' }),
-    (i: number) => `{"date": "2001-03-04T05:06:00.000Z", "delay": ${i}, "distance": 500, "origin": "SFO"`,
+    (i: number) => JSON.stringify(without(i, required)),
+    (i: number) => JSON.stringify({ ...base(i), [column(typed)]: typed.type === 'string' ? [i] : 'not-a-value' }),
+    (i: number) => JSON.stringify({ ...base(i), [column(eventTime)]: 'yesterday' }),
+    (i: number) => JSON.stringify({ ...base(i), [column(required)]: null }),
+    (i: number) => JSON.stringify(base(i)).slice(0, -1),
   ];
   return Array.from({ length: n }, (_, i) => kinds[i % kinds.length]!(i));
 }
@@ -30,6 +59,8 @@ interface Latency {
 
 export interface DemoSummary {
   cluster: string;
+  /** The pipeline spec's name, id field and label: the sample lines show them. */
+  spec: { name: string; id: string; label: string };
   events_in: number;
   dlq: number;
   rows_in_lake: number;
@@ -48,16 +79,16 @@ export function formatDemo(s: DemoSummary): string {
   const sample = s.predictions.sample
     .map((p) => {
       const r = p as Record<string, unknown>;
-      return `    ${String(r.event_id ?? '').padEnd(28)} predicted ${num(r.prediction).padStart(7)}  actual ${String(r.delay ?? '?').padStart(4)}`;
+      return `    ${String(r[s.spec.id] ?? '').padEnd(28)} predicted ${num(r.prediction).padStart(7)}  actual ${String(r[s.spec.label] ?? '?').padStart(4)}`;
     })
     .join('\n');
   return `
-millrace demo on cluster "${s.cluster}" (${s.seconds}s)
+millrace demo of "${s.spec.name}" on cluster "${s.cluster}" (${s.seconds}s)
   events in            ${s.events_in.toLocaleString()}
   dead-lettered        ${s.dlq.toLocaleString()} (each with its reason, in the .dlq topic)
   rows in the lake     ${s.rows_in_lake.toLocaleString()} (${s.duplicates_in_lake} duplicate ids)
   model                ${String(s.model.version)}: RMSE ${num(s.model.rmse)} vs mean-predictor baseline ${num(s.model.baseline_rmse)}; MAE ${num(s.model.mae)} vs ${num(s.model.baseline_mae)} (${String(s.model.rows_train)} training rows)
-  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live
+  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live (${s.spec.label}: predicted and actual)
 ${sample}
   produce → lake       ${ms(s.latency_ms.produce_to_lake)}
   produce → prediction ${ms(s.latency_ms.produce_to_prediction)}
