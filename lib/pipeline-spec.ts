@@ -33,7 +33,7 @@ export interface PipelineSpec {
   eventTime: string;
   fields: FieldSpec[];
   /** The Spark side's section; kept as written. */
-  model?: { label: string; features: string[] } & Record<string, unknown>;
+  model?: { label: string; features: string[]; algorithm: (typeof MODEL_ALGORITHMS)[number]; tuning: boolean } & Record<string, unknown>;
   /** Derived: `<topic>.dlq`. */
   dlqTopic: string;
   /** Derived: `<topic>.predictions`. */
@@ -50,6 +50,8 @@ export const RESERVED_COLUMNS = [
 ] as const;
 /** Columns ingest derives from eventTime, which model.features may name (spec.py's DERIVED_FEATURES). */
 export const DERIVED_FEATURES = ['hour_of_day', 'day_of_week'] as const;
+/** The regressors train.py fits (spec.py's ALGORITHMS). */
+export const MODEL_ALGORITHMS = ['linear', 'gbt', 'random_forest'] as const;
 // It names lake paths on the Spark side.
 const SPEC_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 // Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
@@ -93,6 +95,13 @@ const baseSchema = z
           .array(z.string())
           .min(1, 'list at least one feature')
           .describe(`Fields (not timestamps, not the label) and ${DERIVED_FEATURES.join(', ')} (derived from eventTime) the model learns from`),
+        algorithm: oneOf(MODEL_ALGORITHMS)
+          .default('linear')
+          .describe('The regressor: linear (fast, the default), gbt (gradient-boosted trees) or random_forest; `train.py --algorithm` overrides it'),
+        tuning: z
+          .boolean()
+          .default(false)
+          .describe("true: train picks the algorithm's settings with a TrainValidationSplit over a small grid (several fits, so slower); the chosen ones go in metrics.json"),
       })
       .passthrough()
       .optional()

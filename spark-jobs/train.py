@@ -3,7 +3,7 @@ seeded test split against the mean-predictor baseline, saved as <lake>/<name>/mo
 (model/ and metrics.json). The `latest` pointer moves to it only if it beats the baseline RMSE.
 
 Usage: millrace submit spark-jobs/train.py --spec flights.json [--sample-fraction F] [--max-rows N]
-       [--test-fraction 0.2] [--seed 42] [--algorithm linear|gbt]
+       [--test-fraction 0.2] [--seed 42] [--algorithm linear|gbt|random_forest] [--tune|--no-tune]
 Stdout: MILLRACE_RESULT {json with the metrics} as the last line. Exit 1 if the baseline was not beaten.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from millrace_pipeline.cli import base_parser, fraction, positive_int, run, spark_session
-from millrace_pipeline.features import ALGORITHMS, build_pipeline, label_mean, plan_features, regression_metrics, training_frame
+from millrace_pipeline.features import ALGORITHMS, build_pipeline, chosen_params, label_mean, plan_features, regression_metrics, training_frame, tuned
 from millrace_pipeline.models import ModelStore, ModelStoreError
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.spec import SpecError, load_spec
@@ -33,8 +33,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=positive_int, default=None, help="use at most this many rows (after sampling)")
     parser.add_argument("--test-fraction", type=fraction, default=0.2, help="held out for the metrics (default 0.2)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the sample and the split (default 42)")
-    parser.add_argument("--algorithm", choices=ALGORITHMS, default="linear",
-                        help="linear: fast, one-hot features (default); gbt: 20 boosted trees, better and several times slower")
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=None,
+                        help="overrides the spec's model.algorithm (default linear): linear is fast, with one-hot features; "
+                             "gbt (20 boosted trees) and random_forest (30 trees) are better and several times slower")
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=None,
+                        help="overrides the spec's model.tuning: pick the algorithm's settings with a TrainValidationSplit")
     return parser.parse_args(argv)
 
 
@@ -67,20 +70,25 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     train, test = frame.randomSplit([1 - args.test_fraction, args.test_fraction], seed=args.seed)
     baseline = label_mean(train, label)
 
+    algorithm = args.algorithm or spec.model.algorithm
+    tuning = spec.model.tuning if args.tune is None else args.tune
     started = time.monotonic()
-    model = build_pipeline(spec, args.algorithm, args.seed).fit(train)
+    pipeline = build_pipeline(spec, algorithm, args.seed)
+    model = tuned(pipeline, spec, algorithm, args.seed).fit(train).bestModel if tuning else pipeline.fit(train)
     training_seconds = time.monotonic() - started
     metrics = regression_metrics(model.transform(test), label, baseline)
     rows_train = train.count()
     frame.unpersist()
 
     model.write().save(paths.model(version))
-    plan = plan_features(spec, args.algorithm)
+    plan = plan_features(spec, algorithm)
     result: dict[str, Any] = {
         "job": "train",
         "spec": spec.name,
         "version": version,
-        "algorithm": args.algorithm,
+        "algorithm": algorithm,
+        "tuned": tuning,
+        "params": chosen_params(model, algorithm),
         "label": label,
         "numeric_features": list(plan.numeric),
         "categorical_features": list(plan.categorical),

@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark.ml import Pipeline
+from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.ml.feature import OneHotEncoder, StringIndexer, VectorAssembler
-from pyspark.ml.regression import GBTRegressor, LinearRegression
+from pyspark.ml.regression import GBTRegressor, LinearRegression, RandomForestRegressor
+from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .spec import DERIVED_FEATURES, Spec
+from .spec import DERIVED_FEATURES, MODEL_ALGORITHMS, Spec
 
 FEATURES_COL = "_features"
 PREDICTION_COL = "prediction"
-ALGORITHMS = ("linear", "gbt")
+ALGORITHMS = MODEL_ALGORITHMS
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,46 @@ def build_pipeline(spec: Spec, algorithm: str = "linear", seed: int = 42) -> Pip
     # 'keep' turns a NULL numeric feature into NaN (and a NaN prediction) instead of failing the job
     # or dropping the row: score must answer every event.
     stages.append(VectorAssembler(inputCols=[*plan.numeric, *encoded], outputCol=FEATURES_COL, handleInvalid="keep"))
-    label = spec.model.label
+    stages.append(regressor(spec.model.label, algorithm, seed))
+    return Pipeline(stages=stages)
+
+
+def regressor(label: str, algorithm: str, seed: int = 42) -> LinearRegression | GBTRegressor | RandomForestRegressor:
+    """The pipeline's last stage, with the settings train uses when it does not tune."""
+    cols = {"featuresCol": FEATURES_COL, "labelCol": label, "predictionCol": PREDICTION_COL}
     if algorithm == "linear":
         # A little L2 keeps the normal equations solvable when one-hot columns are collinear.
-        stages.append(LinearRegression(featuresCol=FEATURES_COL, labelCol=label, predictionCol=PREDICTION_COL, regParam=0.01, elasticNetParam=0.0, maxIter=50))
-    else:
-        stages.append(GBTRegressor(featuresCol=FEATURES_COL, labelCol=label, predictionCol=PREDICTION_COL, maxIter=20, maxDepth=5, subsamplingRate=0.5, seed=seed))
-    return Pipeline(stages=stages)
+        return LinearRegression(**cols, regParam=0.01, elasticNetParam=0.0, maxIter=50)
+    if algorithm == "gbt":
+        return GBTRegressor(**cols, maxIter=20, maxDepth=5, subsamplingRate=0.5, seed=seed)
+    return RandomForestRegressor(**cols, numTrees=30, maxDepth=8, subsamplingRate=0.8, featureSubsetStrategy="onethird", seed=seed)
+
+
+# What tuning tries, per algorithm: kept small (6 or 4 fits) because every fit is a full training run.
+TUNING_GRIDS: dict[str, dict[str, list[float]]] = {
+    "linear": {"regParam": [0.001, 0.01, 0.1], "elasticNetParam": [0.0, 0.5]},
+    "gbt": {"maxDepth": [4, 6], "maxIter": [20, 40]},
+    "random_forest": {"maxDepth": [6, 10], "numTrees": [20, 40]},
+}
+
+
+def tuned(pipeline: Pipeline, spec: Spec, algorithm: str, seed: int = 42) -> TrainValidationSplit:
+    """The pipeline wrapped in a TrainValidationSplit (spec.model.tuning): each setting of the
+    algorithm's grid is fitted on 80% of the training rows and judged by RMSE on the other 20%; the
+    best is refitted on all of them."""
+    assert spec.model is not None
+    last = pipeline.getStages()[-1]
+    grid = ParamGridBuilder()
+    for name, values in TUNING_GRIDS[algorithm].items():
+        grid = grid.addGrid(last.getParam(name), values)
+    evaluator = RegressionEvaluator(labelCol=spec.model.label, predictionCol=PREDICTION_COL, metricName="rmse")
+    return TrainValidationSplit(estimator=pipeline, estimatorParamMaps=grid.build(), evaluator=evaluator, trainRatio=0.8, seed=seed)
+
+
+def chosen_params(pipeline_model: object, algorithm: str) -> dict[str, float]:
+    """The settings of the fitted pipeline's regressor that tuning varies for this algorithm."""
+    last = pipeline_model.stages[-1]  # type: ignore[attr-defined]
+    return {name: last.getOrDefault(name) for name in TUNING_GRIDS[algorithm]}
 
 
 def training_frame(events: DataFrame, spec: Spec) -> DataFrame:

@@ -38,6 +38,8 @@ NUMERIC_TYPES = frozenset({"int", "long", "double"})
 
 # Columns ingest derives from eventTime; spec.model.features may name them.
 DERIVED_FEATURES = ("hour_of_day", "day_of_week")
+# The regressors train fits (lib/pipeline-spec.ts MODEL_ALGORITHMS).
+MODEL_ALGORITHMS = ("linear", "gbt", "random_forest")
 # Columns the jobs add; a spec field may not take one of these names.
 RESERVED_COLUMNS = frozenset(
     {
@@ -89,6 +91,8 @@ class Field:
 class ModelSpec:
     label: str
     features: tuple[str, ...]
+    algorithm: str = "linear"
+    tuning: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,4 +261,10 @@ def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[tuple[st
             problems.append((where, f"timestamp field '{feat}' cannot be a feature; use hour_of_day or day_of_week"))
         elif feat == label:
             problems.append((where, f"'{feat}' is the label"))
-    return ModelSpec(str(label), tuple(str(f) for f in features))
+    algorithm = raw.get("algorithm", "linear")
+    if algorithm not in MODEL_ALGORITHMS:
+        problems.append(("model.algorithm", f"{algorithm!r} is not one of {', '.join(MODEL_ALGORITHMS)}"))
+    tuning = raw.get("tuning", False)
+    if not isinstance(tuning, bool):
+        problems.append(("model.tuning", f"must be true or false, not {tuning!r}"))
+    return ModelSpec(str(label), tuple(str(f) for f in features), str(algorithm), tuning is True)

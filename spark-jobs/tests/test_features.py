@@ -1,15 +1,19 @@
 import pytest
 from pyspark.ml.feature import OneHotEncoder, StringIndexer, VectorAssembler
-from pyspark.ml.regression import GBTRegressor, LinearRegression
+from pyspark.ml.regression import GBTRegressor, LinearRegression, RandomForestRegressor
+from pyspark.ml.tuning import TrainValidationSplit
 
 from conftest import synthetic_flights
 from millrace_pipeline.features import (
     FeaturePlan,
+    TUNING_GRIDS,
     build_pipeline,
+    chosen_params,
     label_mean,
     plan_features,
     regression_metrics,
     training_frame,
+    tuned,
 )
 
 
@@ -27,7 +31,8 @@ def test_pipeline_stages(spark, flights):  # ML stages need a live SparkContext
     assert assembler.getInputCols() == ["distance", "_ohe_hour_of_day", "_ohe_day_of_week", "_ohe_origin", "_ohe_destination"]
     assert regressor.getLabelCol() == "delay" and regressor.getPredictionCol() == "prediction"
     assert type(build_pipeline(flights, "gbt").getStages()[-1]) is GBTRegressor
-    with pytest.raises(ValueError, match="algorithm must be one of linear, gbt, not 'forest'"):
+    assert type(build_pipeline(flights, "random_forest").getStages()[-1]) is RandomForestRegressor
+    with pytest.raises(ValueError, match="algorithm must be one of linear, gbt, random_forest, not 'forest'"):
         build_pipeline(flights, "forest")
 
 
@@ -65,3 +70,30 @@ def test_a_tiny_training_run_beats_the_mean_baseline(spark, flights):
     unseen = spark.createDataFrame([(300, 18, 3, "XXX", "JFK")], "distance int, hour_of_day int, day_of_week int, origin string, destination string")
     assert model.transform(unseen).first()["prediction"] is not None
     frame.unpersist()
+
+
+@pytest.mark.parametrize("algorithm", ["random_forest", "gbt"])
+def test_trees_beat_the_mean_baseline(spark, flights, algorithm):
+    frame = training_frame(synthetic_flights(spark, 1500, seed=1), flights).cache()
+    train, test = frame.randomSplit([0.8, 0.2], seed=7)
+    model = build_pipeline(flights, algorithm).fit(train)
+    m = regression_metrics(model.transform(test), "delay", label_mean(train, "delay"))
+    frame.unpersist()
+    assert m["rmse"] < 0.8 * m["baseline_rmse"]
+
+
+def test_tuning_tries_the_grid_and_keeps_the_best_fit(spark, flights):
+    frame = training_frame(synthetic_flights(spark, 1500, seed=1), flights).cache()
+    pipeline = build_pipeline(flights, "linear")
+    split = tuned(pipeline, flights, "linear", seed=3)
+    assert isinstance(split, TrainValidationSplit) and split.getTrainRatio() == 0.8
+    assert len(split.getEstimatorParamMaps()) == 6
+    fitted = split.fit(frame)
+    frame.unpersist()
+    # One validation RMSE per setting; the best model is the one with the lowest, refitted.
+    scores = list(fitted.validationMetrics)
+    assert len(scores) == 6
+    best = split.getEstimatorParamMaps()[scores.index(min(scores))]
+    params = chosen_params(fitted.bestModel, "linear")
+    assert params == {p.name: v for p, v in best.items()}
+    assert set(params) == set(TUNING_GRIDS["linear"])

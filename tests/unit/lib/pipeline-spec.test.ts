@@ -104,7 +104,7 @@ model: { label: origin, features: [delay] }
 
   it('passes the Spark side\'s own model keys through', () => {
     const s = parsePipelineSpecText(`${minimal}  - { name: y, type: double }\n  - { name: x, type: int }\nmodel: { label: y, features: [x], kind: regression }\n`);
-    expect(s.model).toEqual({ label: 'y', features: ['x'], kind: 'regression' });
+    expect(s.model).toEqual({ label: 'y', features: ['x'], kind: 'regression', algorithm: 'linear', tuning: false });
   });
 
   it('reports malformed YAML with line and column', () => {
