@@ -1,32 +1,47 @@
 """Streaming scoring: the latest model (or --model-version) applied to the topic's events.
 Predictions go to the Kafka topic <topic>.predictions (keyed like the input) and to
 <lake>/<name>/predictions/ (Parquet). Invalid records are skipped (ingest quarantines them).
+A/B: --ab-version names a second version that scores --ab-share of the events (by a hash of the
+event id, seeded by --ab-seed), the first the rest; each prediction's model_version says which, and
+compare_models.py gives each version's error on the events that carried their label.
 
 Usage: millrace submit spark-jobs/score.py --spec flights.json [--available-now] [--trigger-seconds 5]
        [--starting-offsets latest|earliest] [--max-offsets-per-trigger N] [--model-version vYYYYMMDDTHHMMSSZ]
+       [--ab-version vYYYYMMDDTHHMMSSZ [--ab-share 0.5] [--ab-seed 0]]
 Stdout: MILLRACE_PROGRESS {json} per micro-batch; MILLRACE_RESULT {json} when the queries end.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any, Sequence
 
 from pyspark.ml import PipelineModel
 
-from millrace_pipeline.cli import add_stream_args, base_parser, run, spark_session, stop_on_signals
+from millrace_pipeline.cli import UsageError, add_stream_args, base_parser, run, spark_session, stop_on_signals
 from millrace_pipeline.kafka import kafka_sink_options
 from millrace_pipeline.models import ModelStore, parse_pointer
 from millrace_pipeline.paths import LakePaths
-from millrace_pipeline.queries import query_prefix, start_score
+from millrace_pipeline.queries import Challenger, query_prefix, start_score
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
 from millrace_pipeline.streaming import emit, kafka_reader, run_queries, trigger_options, PROGRESS_PREFIX
+
+
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: the challenger's share must be above 0 and below 1, e.g. 0.5")
+    return value
 
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
     parser = base_parser("Score the topic's events with a trained model; predictions to Kafka and the lake")
     add_stream_args(parser, default_offsets="latest")
     parser.add_argument("--model-version", default=None, help="a version under models/ (default: the one `latest` names)")
+    parser.add_argument("--ab-version", default=None, help="A/B: a second version under models/ that scores --ab-share of the events")
+    parser.add_argument("--ab-share", type=share, default=0.5, help="A/B: the challenger's share of the events, above 0 and below 1 (default 0.5)")
+    parser.add_argument("--ab-seed", type=int, default=0, help="A/B: the seed of the hash that splits the events by id (default 0)")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
     trigger = trigger_options(args.trigger_seconds, args.available_now)
@@ -38,14 +53,24 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     version = parse_pointer(args.model_version) if args.model_version else store.require_latest()
     model = PipelineModel.load(paths.model(version))
     emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": version, "path": paths.model(version)})
+    challenger = None
+    if args.ab_version:
+        b = parse_pointer(args.ab_version)
+        if b == version:
+            raise UsageError(f"--ab-version {b} is the version that already scores; name another")
+        if not LakeFs(spark).exists(paths.model(b)):
+            raise UsageError(f"--ab-version {b}: there is no model at {paths.model(b)} (train.py prints each version it saves)")
+        challenger = Challenger(b, PipelineModel.load(paths.model(b)), args.ab_share, args.ab_seed)
+        emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": b, "path": paths.model(b), "ab_share": args.ab_share, "ab_seed": args.ab_seed})
 
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
-    totals, seconds = run_queries(spark, "score", query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink), stop)
+    totals, seconds = run_queries(spark, "score", query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger), stop)
     return {
         "job": "score",
         "spec": spec.name,
         "model_version": version,
+        **({"ab": {"version": challenger.version, "share": challenger.share, "seed": challenger.seed}} if challenger else {}),
         "predictions_kafka": totals.get("kafka", {}).get("output_rows", 0),
         "predictions_lake": totals.get("lake", {}).get("output_rows", 0),
         "queries": totals,

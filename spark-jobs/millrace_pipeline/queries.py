@@ -7,19 +7,24 @@ The source is passed in as `read_source(query_name)` (Kafka in the jobs, files i
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from .paths import LakePaths
-from .scoring import kafka_messages, lake_predictions, prediction_records
+from .features import PREDICTION_COL
+from .scoring import kafka_messages, lake_predictions, prediction_records, to_challenger
 from .spec import Spec
 from .streaming import count_output
 from .transforms import enrich_events, lake_events, parse_records, quarantine_records, valid_events
 
 ReadSource = Callable[[str], DataFrame]
+# The first model's prediction while the challenger scores (score_frame).
+FIRST_PREDICTION = "_prediction_first"
 INGEST_QUERIES = ("events", "quarantine")
 SCORE_QUERIES = ("kafka", "lake")
 
@@ -49,10 +54,31 @@ def start_ingest(read_source: ReadSource, spec: Spec, paths: LakePaths, trigger:
     ]
 
 
-def score_frame(source: DataFrame, model: PipelineModel, model_version: str, spec: Spec) -> DataFrame:
-    """Parsing and validation as in ingest (invalid records are skipped: ingest quarantines them)."""
+@dataclass(frozen=True)
+class Challenger:
+    """A second model version that scores a share of the events side by side with the first (A/B),
+    each event's prediction from one of them, chosen by a hash of its id (scoring.to_challenger)."""
+
+    version: str
+    model: PipelineModel
+    share: float
+    seed: int = 0
+
+
+def score_frame(source: DataFrame, model: PipelineModel, model_version: str, spec: Spec, challenger: Challenger | None = None) -> DataFrame:
+    """Parsing and validation as in ingest (invalid records are skipped: ingest quarantines them).
+    With a challenger, each event is scored by both models in one pass over the source (the query
+    keeps its one source and its output columns, so it keeps its checkpoints and the lake's file
+    sink its batch numbers), and keeps the challenger's prediction for its share of the events, the
+    first model's for the rest; model_version says which."""
     events = enrich_events(valid_events(parse_records(source, spec), spec), spec)
-    return prediction_records(model.transform(events), spec, model_version)
+    if challenger is None:
+        return prediction_records(model.transform(events), spec, F.lit(model_version))
+    # The models' stages write the same column names: the first's prediction is kept aside, its other columns dropped.
+    by_first = model.transform(events).select(*events.columns, F.col(PREDICTION_COL).alias(FIRST_PREDICTION))
+    to_b = to_challenger(spec, challenger.share, challenger.seed)
+    both = challenger.model.transform(by_first).withColumn(PREDICTION_COL, F.when(to_b, F.col(PREDICTION_COL)).otherwise(F.col(FIRST_PREDICTION)))
+    return prediction_records(both, spec, F.when(to_b, F.lit(challenger.version)).otherwise(F.lit(model_version)))
 
 
 def start_score(
@@ -63,13 +89,16 @@ def start_score(
     paths: LakePaths,
     trigger: Mapping[str, Any],
     messages_sink: tuple[str, Mapping[str, str]],
+    challenger: Challenger | None = None,
 ) -> list[StreamingQuery]:
     """Predictions as messages (messages_sink = ("kafka", options) in the job) and to predictions/.
     The Kafka sink is at-least-once: a batch is written again only if the job dies between writing
-    it and committing it; in a run without failures every event gets exactly one message."""
+    it and committing it; in a run without failures every event gets exactly one message.
+    With a challenger (A/B) the queries are the same queries, on the same checkpoints: switching to
+    A/B and back goes on from where the last run stopped."""
     prefix = query_prefix(spec, "score")
-    messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec), spec))
-    lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec)))
+    messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec, challenger), spec))
+    lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec, challenger)))
     fmt, options = messages_sink
     return [
         _start(messages, prefix + "kafka", paths.checkpoint("score", "kafka"), trigger, fmt, options),

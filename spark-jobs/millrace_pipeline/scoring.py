@@ -18,7 +18,7 @@ def prediction_columns(spec: Spec) -> list[str]:
     return [RAW_KEY, spec.id, PREDICTION_COL, "model_version", "event_time", "produced_at", "scored_at", *label, "kafka_partition", "kafka_offset"]
 
 
-def prediction_records(scored: DataFrame, spec: Spec, model_version: str) -> DataFrame:
+def prediction_records(scored: DataFrame, spec: Spec, model_version: Column) -> DataFrame:
     """One row per scored event. `_key` is the input record's Kafka key, so predictions are keyed like
     the input. The label is kept when the event carried it, to compare against later. A NaN prediction
     (a NULL numeric feature) becomes NULL: NaN is not JSON."""
@@ -26,10 +26,25 @@ def prediction_records(scored: DataFrame, spec: Spec, model_version: str) -> Dat
     return scored.withColumns(
         {
             PREDICTION_COL: F.when(~F.isnan(pred), pred),
-            "model_version": F.lit(model_version),
+            "model_version": model_version,
             "scored_at": F.current_timestamp(),
         }
     ).select(*prediction_columns(spec))
+
+
+# A/B buckets: an event's share position, 0 to 9999, from a hash of its id.
+AB_BUCKETS = 10_000
+
+
+def ab_bucket(spec: Spec, seed: int = 0) -> Column:
+    """Which A/B bucket an event falls in: the same event id always in the same bucket (for a seed),
+    whichever job, batch or partition scores it, so a re-scored event keeps its version."""
+    return F.pmod(F.xxhash64(F.lit(seed), F.col(spec.id)), F.lit(AB_BUCKETS))
+
+
+def to_challenger(spec: Spec, share: float, seed: int = 0) -> Column:
+    """True for the events the challenger scores: about `share` of them."""
+    return ab_bucket(spec, seed) < F.lit(int(round(share * AB_BUCKETS)))
 
 
 def _iso(col: str) -> Column:
@@ -58,3 +73,22 @@ def kafka_messages(predictions: DataFrame, spec: Spec) -> DataFrame:
 def lake_predictions(predictions: DataFrame) -> DataFrame:
     """What score writes to predictions/: the records, with the input's Kafka key as kafka_key."""
     return predictions.withColumnRenamed(RAW_KEY, "kafka_key")
+
+
+def errors_by_version(predictions: DataFrame, label: str) -> list[dict[str, float | int | str]]:
+    """Each model version's error on the predictions whose event carried its label (A/B: the versions
+    side by side on the events each scored): predictions, rmse, mae and the mean prediction, by version."""
+    y, p = F.col(label).cast("double"), F.col(PREDICTION_COL)
+    rows = (
+        predictions.where(y.isNotNull() & p.isNotNull())
+        .groupBy("model_version")
+        .agg(
+            F.count(F.lit(1)).alias("predictions"),
+            F.sqrt(F.avg((p - y) * (p - y))).alias("rmse"),
+            F.avg(F.abs(p - y)).alias("mae"),
+            F.avg(p).alias("mean_prediction"),
+        )
+        .orderBy("model_version")
+        .collect()
+    )
+    return [{"model_version": r["model_version"], "predictions": int(r["predictions"]), **{k: round(float(r[k]), 4) for k in ("rmse", "mae", "mean_prediction")}} for r in rows]

@@ -6,13 +6,16 @@
  * airspeed (the label) go to the DLQ with their reason; every other row lands in the lake, its
  * values in the spec's fields, counted exactly against the CSV as the test reads it itself.
  *
+ * Then A/B scoring (issue 16 item 6): a second model version scores half the events side by side
+ * with the demo's, each event by one of them, and compare_models.py gives each version's error.
+ *
  * It runs before the pipeline file (60) and stops its own streaming jobs at the end, so the
  * worker's cores are the pipeline's again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { cli, CONFIG, ensureBaseCluster, REPO } from './harness';
+import { cli, CONFIG, ensureBaseCluster, JOB, node, REPO, type CliResult } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/birdstrikes.yaml');
 const CSV = path.join(REPO, 'node_modules/vega-datasets/data/birdstrikes.csv');
@@ -27,6 +30,13 @@ const valid = rows.filter(takes);
 const speedSum = valid.reduce((n, r) => n + Number(r['Speed IAS in knots']), 0);
 const costSum = valid.reduce((n, r) => n + Number(r['Cost Total $']), 0);
 
+/** The MILLRACE_RESULT line of a job `submit` ran, or an error with the job's stderr. */
+function resultLine<T>(r: CliResult, what: string): T {
+  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
+  if (r.code !== 0 || !line) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as T;
+}
+
 interface Demo {
   run: string;
   spec: { name: string; id: string; label: string };
@@ -34,7 +44,7 @@ interface Demo {
   dlq: number;
   rows_in_lake: number;
   duplicates_in_lake: number;
-  model: { rmse: number; baseline_rmse: number; rows_train: number; beats_baseline: boolean };
+  model: { version: string; rmse: number; baseline_rmse: number; rows_train: number; beats_baseline: boolean };
   predictions: { sent: number; received: number; sample: Record<string, unknown>[] };
 }
 
@@ -92,6 +102,66 @@ describe('millrace demo with the birdstrikes spec and its CSV', () => {
     expect(reasons(demo.run)).toEqual({ 'missing required field "speed"': EVENTS - valid.length });
     expect(Object.values(reasons(`${demo.run}-invalid`)).reduce((a, b) => a + b, 0)).toBe(INVALID);
   });
+
+  it("A/B: a second version (a random forest) scores about half the events side by side with the demo's model, each event once by one of them; compare_models gives each version's error on them", async () => {
+    const trained = await cli(['submit', '--spec', SPEC, '--conf', 'spark.cores.max=2', JOB('train.py'), '-c', CONFIG, '--', '--algorithm', 'random_forest'], { timeoutMs: 10 * 60_000 });
+    const forest = resultLine<{ version: string; algorithm: string }>(trained, 'train.py --algorithm random_forest');
+    expect(forest.algorithm).toBe('random_forest');
+    const a = demo.model.version;
+    const b = forest.version;
+    expect(b).not.toBe(a);
+    // The demo's scoring job gives way to one that scores with both versions, from the same checkpoints.
+    const jobs = JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { id: string; name: string }[];
+    for (const j of jobs.filter((x) => x.name === 'millrace-score-birdstrikes')) expect((await cli(['jobs', 'kill', j.id, '-c', CONFIG])).code).toBe(0);
+    const started = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('score.py'), '-c', CONFIG, '--', '--trigger-seconds', '1', '--model-version', a, '--ab-version', b, '--ab-share', '0.5']);
+    expect(`${started.code} ${started.stderr.slice(-1500)}`).toMatch(/^0 /);
+    const { log } = JSON.parse(started.stdout) as { log: string };
+    const spark = await node('spark-1');
+    try {
+      const ready = async (): Promise<number> => Number((await spark.exec(`grep -c '"event": "ready"' ${log} || true`)).stdout.trim());
+      const until = Date.now() + 5 * 60_000;
+      while ((await ready()) < 2) {
+        if (Date.now() > until) throw new Error(`the A/B score job's queries did not start in 5 minutes:\n${(await spark.exec(`tail -30 ${log}`)).stdout}`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    } finally {
+      await spark.close();
+    }
+    const source = `${demo.run}-ab`;
+    const produced = await cli(['produce', '--json', '--spec', SPEC, '--source', 'vega:birdstrikes.csv', '--limit', '1000', '--rate', '500', '--source-name', source, '-c', CONFIG]);
+    expect(produced.code).toBe(0);
+    const sent = (JSON.parse(produced.stdout) as { sent: number }).sent;
+    expect(sent).toBe(rows.slice(0, 1000).filter(takes).length);
+    // Every event's prediction, from the predictions topic.
+    let mine: { strike_id: string; model_version: string }[] = [];
+    for (const until = Date.now() + 3 * 60_000; Date.now() < until; await new Promise((r) => setTimeout(r, 5000))) {
+      const r = await cli(['consume', 'birdstrikes.predictions', '--to-end', '--json', '-c', CONFIG], { timeoutMs: 5 * 60_000 });
+      mine = r.stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { value: { strike_id: string; model_version: string } }).value).filter((p) => p.strike_id.startsWith(`${source}#`));
+      if (mine.length >= sent) break;
+    }
+    expect(new Set(mine.map((p) => p.strike_id)).size).toBe(sent);
+    expect(mine).toHaveLength(sent);
+    const byVersion = (v: string): number => mine.filter((p) => p.model_version === v).length;
+    expect(byVersion(a) + byVersion(b)).toBe(sent);
+    expect(byVersion(b) / sent).toBeGreaterThan(0.4);
+    expect(byVersion(b) / sent).toBeLessThan(0.6);
+    // Each version's error on the events it scored, from the lake's predictions (the lake query may trail the topic's by a trigger).
+    type Compared = { versions: { model_version: string; predictions: number; rmse: number; trained?: { algorithm: string } }[] };
+    let compared: Compared = { versions: [] };
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(['submit', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('compare_models.py'), '-c', CONFIG, '--', '--id-prefix', `${source}#`], { timeoutMs: 8 * 60_000 });
+      compared = resultLine<Compared>(r, 'compare_models.py');
+      if (compared.versions.reduce((n, v) => n + v.predictions, 0) >= sent) break;
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+    console.log(`A/B on ${sent} events: ${JSON.stringify(compared.versions)}`);
+    // By version, oldest first: the demo's, then the forest trained since.
+    expect(compared.versions.map((v) => [v.model_version, v.predictions, v.trained?.algorithm])).toEqual([
+      [a, byVersion(a), 'linear'],
+      [b, byVersion(b), 'random_forest'],
+    ]);
+    for (const v of compared.versions) expect(v.rmse).toBeGreaterThan(0);
+  }, 20 * 60_000);
 
   it("the lake's rows carry the CSV's values in the spec's fields: `millrace sql` sums them as the test sums the CSV", async () => {
     // The demo's streaming jobs go first: their cores are the pipeline's (60) and this query's.
