@@ -32,6 +32,8 @@ export interface PipelineSpec {
   /** A required timestamp field: the event time used for replay pacing and by the Spark jobs. */
   eventTime: string;
   fields: FieldSpec[];
+  /** How ingest partitions events/ by event time. */
+  lakePartition: (typeof LAKE_PARTITIONS)[number];
   /** The Spark side's section; kept as written. */
   model?: { label: string; features: string[]; algorithm: (typeof MODEL_ALGORITHMS)[number]; tuning: boolean } & Record<string, unknown>;
   /** Derived: `<topic>.dlq`. */
@@ -45,11 +47,13 @@ export interface PipelineSpec {
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** Columns the Spark jobs add; a field may not take one of these names (as spec.py's RESERVED_COLUMNS). */
 export const RESERVED_COLUMNS = [
-  'event_time', 'event_date', 'hour_of_day', 'day_of_week', 'produced_at', 'ingested_at',
+  'event_time', 'event_date', 'event_month', 'event_year', 'hour_of_day', 'day_of_week', 'produced_at', 'ingested_at',
   'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'prediction', 'model_version', 'scored_at',
 ] as const;
 /** Columns ingest derives from eventTime, which model.features may name (spec.py's DERIVED_FEATURES). */
 export const DERIVED_FEATURES = ['hour_of_day', 'day_of_week'] as const;
+/** How ingest partitions the lake's events/ (spec.py's LAKE_PARTITIONS): by day, month or year of the event time. */
+export const LAKE_PARTITIONS = ['day', 'month', 'year'] as const;
 /** The regressors train.py fits (spec.py's ALGORITHMS). */
 export const MODEL_ALGORITHMS = ['linear', 'gbt', 'random_forest'] as const;
 // It names lake paths on the Spark side.
@@ -87,6 +91,9 @@ const baseSchema = z
     id: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('The string field that holds the event id; the producer fills it when a record lacks it, e.g. event_id'),
     eventTime: z.string().describe('The required timestamp field with the event time, used for replay pacing and by the Spark jobs (ingest, training and scoring derive from it), e.g. date'),
     fields: z.array(fieldSchema).min(1, 'list at least one field').describe('The fields of the events: name, type, required'),
+    lakePartition: oneOf(LAKE_PARTITIONS)
+      .default('day')
+      .describe('How ingest partitions the lake\'s events by event time: day (event_date, the default), month (event_month) or year (event_year). Data spanning years, such as a backfilled export, writes a file per partition it holds in every micro-batch: month or year keeps that to a few. Choose before the first ingest'),
     // The Spark jobs own this section's details, so keys beyond these two pass through.
     model: z
       .object({

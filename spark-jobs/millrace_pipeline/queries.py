@@ -20,7 +20,7 @@ from .features import PREDICTION_COL
 from .scoring import kafka_messages, lake_predictions, prediction_records, to_challenger
 from .spec import Spec
 from .streaming import count_output
-from .transforms import enrich_events, lake_events, parse_records, quarantine_records, valid_events
+from .transforms import enrich_events, lake_events, parse_records, partition_column, quarantine_records, valid_events
 
 ReadSource = Callable[[str], DataFrame]
 # The first model's prediction while the challenger scores (score_frame).
@@ -43,13 +43,14 @@ def _start(df: DataFrame, name: str, checkpoint: str, trigger: Mapping[str, Any]
 
 
 def start_ingest(read_source: ReadSource, spec: Spec, paths: LakePaths, trigger: Mapping[str, Any]) -> list[StreamingQuery]:
-    """events/ gets the valid, enriched records (partitioned by event_date); quarantine/ the others,
+    """events/ gets the valid, enriched records (partitioned by event_date, or the spec's coarser
+    lakePartition); quarantine/ the others,
     with their reason. Two queries, each reading the topic, so each sink keeps its exactly-once log."""
     prefix = query_prefix(spec, "ingest")
     events = count_output(lake_events(parse_records(read_source("events"), spec), spec))
     quarantined = count_output(quarantine_records(parse_records(read_source("quarantine"), spec)))
     return [
-        _start(events, prefix + "events", paths.checkpoint("ingest", "events"), trigger, "parquet", {"path": paths.events}, ("event_date",)),
+        _start(events, prefix + "events", paths.checkpoint("ingest", "events"), trigger, "parquet", {"path": paths.events}, (partition_column(spec),)),
         _start(quarantined, prefix + "quarantine", paths.checkpoint("ingest", "quarantine"), trigger, "parquet", {"path": paths.quarantine}),
     ]
 

@@ -43,7 +43,7 @@ MODEL_ALGORITHMS = ("linear", "gbt", "random_forest")
 # Columns the jobs add; a spec field may not take one of these names.
 RESERVED_COLUMNS = frozenset(
     {
-        "event_time", "event_date", "hour_of_day", "day_of_week", "produced_at", "ingested_at",
+        "event_time", "event_date", "event_month", "event_year", "hour_of_day", "day_of_week", "produced_at", "ingested_at",
         "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key", "prediction", "model_version", "scored_at",
     }
 )
@@ -52,7 +52,9 @@ _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SPEC_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # Kafka's legal topic characters; 237 leaves room for the ".predictions" suffix within 249.
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,237}$")
-_SPEC_KEYS = frozenset({"name", "topic", "key", "id", "eventTime", "fields", "model"})
+_SPEC_KEYS = frozenset({"name", "topic", "key", "id", "eventTime", "fields", "model", "lakePartition"})
+# How ingest partitions events/ (lakePartition), and the column it partitions by.
+LAKE_PARTITIONS = {"day": "event_date", "month": "event_month", "year": "event_year"}
 # What the CLI adds to the spec it passes as JSON.
 _DERIVED_KEYS = frozenset({"dlqTopic", "predictionsTopic"})
 # "from" names the source column for the producer; the jobs see the field by its name.
@@ -104,6 +106,7 @@ class Spec:
     event_time: str
     fields: tuple[Field, ...]
     model: ModelSpec | None
+    lake_partition: str = "day"
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -186,10 +189,13 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
             problems.append(("eventTime", f"field '{event_time}' must be a required timestamp"))
 
     model = _parse_model(data.get("model"), by_name, problems)
+    lake_partition = data.get("lakePartition", "day")
+    if lake_partition not in LAKE_PARTITIONS:
+        problems.append(("lakePartition", f"{lake_partition!r} is not one of {', '.join(LAKE_PARTITIONS)}"))
     if problems:
         raise SpecError(source, problems)
     assert name and topic and id_field and event_time  # narrowed by the checks above
-    return Spec(name, topic, key, id_field, event_time, tuple(fields), model)
+    return Spec(name, topic, key, id_field, event_time, tuple(fields), model, str(lake_partition))
 
 
 def _parse_fields(raw: Any, problems: list[tuple[str, str]]) -> list[Field]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from .spec import Field, Spec, value_schema
+from .spec import LAKE_PARTITIONS, Field, Spec, value_schema
 
 PRODUCED_AT_HEADER = "millrace-produced-at"
 
@@ -169,8 +169,21 @@ def enrich_events(events: DataFrame, spec: Spec) -> DataFrame:
     )
 
 
+def partition_column(spec: Spec) -> str:
+    """The column ingest partitions events/ by (spec.lakePartition): event_date (a day, the
+    default), event_month ("2001-03") or event_year (2001). Data spanning years in small batches (a
+    backfill of an export) makes a file per day it holds in every batch, and in the encryption zone
+    each file costs the KMS a call: a month or a year makes a few."""
+    return LAKE_PARTITIONS[spec.lake_partition]
+
+
 def lake_events(parsed: DataFrame, spec: Spec) -> DataFrame:
-    """What ingest writes to events/: valid, typed, enriched; column order fixed."""
+    """What ingest writes to events/: valid, typed, enriched; column order fixed. A coarser
+    partition than the day adds its column after the enriched ones."""
     names = [s.name for s in value_schema(spec).fields]
     enriched = enrich_events(valid_events(parsed, spec), spec)
-    return enriched.select(*names, *ENRICHED_COLUMNS, *KAFKA_COLUMNS)
+    ts = F.col("event_time")
+    coarser = {"event_month": F.date_format(ts, "yyyy-MM"), "event_year": F.year(ts)}
+    part = partition_column(spec)
+    extra = [coarser[part].alias(part)] if part in coarser else []
+    return enriched.select(*names, *ENRICHED_COLUMNS, *extra, *KAFKA_COLUMNS)

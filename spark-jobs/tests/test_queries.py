@@ -1,5 +1,6 @@
 """The streaming queries of ingest and score, end to end on local files: a Parquet directory with the
 Kafka source's columns stands in for the topic; sinks and checkpoints are the real ones."""
+import dataclasses
 import threading
 
 import pytest
@@ -36,6 +37,23 @@ def run_to_end(spark, queries, printer):
     await_queries(queries, threading.Event(), poll_seconds=0.2)
     assert printer.wait_for_termination_events(queries, timeout=30)
     return printer.summary()
+
+
+def test_ingest_partitions_by_year_when_the_spec_says_so(spark, flights, topic, tmp_path):
+    """lakePartition: year: an export spanning years makes one directory a year, not one a day."""
+    append, read_source = topic
+    spec = dataclasses.replace(flights, lake_partition="year")
+    paths = LakePaths(f"file://{tmp_path}/lake", "flights")
+    append([flight(event_id=f"y{i}", date=f"{1990 + i % 3}-0{1 + i % 9}-1{i % 10}T05:00:00.000Z") for i in range(30)])
+    printer = start_listener(spark, "ingest", query_prefix(spec, "ingest"))
+    try:
+        run_to_end(spark, start_ingest(read_source, spec, paths, AVAILABLE_NOW), printer)
+    finally:
+        spark.streams.removeListener(printer)
+    assert sorted(p.name for p in (tmp_path / "lake/flights/events").iterdir() if p.name.startswith("event")) == ["event_year=1990", "event_year=1991", "event_year=1992"]
+    events = spark.read.parquet(paths.events)
+    assert events.count() == 30
+    assert events.where("year(event_date) != event_year").count() == 0
 
 
 def test_ingest_writes_events_and_quarantine_exactly_once_across_restarts(spark, flights, topic, tmp_path, capsys):

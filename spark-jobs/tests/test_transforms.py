@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -133,6 +134,9 @@ def test_lake_events_columns_and_invalid_rows_dropped(spark, flights):
         "kafka_partition", "kafka_offset", "kafka_timestamp", "produced_at",
     ]
     assert events.count() == 1
+    by_month = lake_events(parsed, dataclasses.replace(flights, lake_partition="month"))
+    assert by_month.columns[10:12] == ["ingested_at", "event_month"]
+    assert by_month.first()["event_month"] == "2001-01"
 
 
 def test_enrich_events_works_on_any_frame_with_the_event_time(spark, flights):

@@ -146,7 +146,7 @@ describe('pipeline spec: the rules the Spark jobs hold it to', () => {
 
   it('refuses the column names the jobs add, and names starting with _', () => {
     expect(problems(`name: t\ntopic: e\nid: kafka_key\neventTime: at\n${fields}  - { name: prediction, type: double }\n  - { name: _x, type: int }\n`)).toEqual([
-      'fields[3].name: "prediction" is a column the Spark jobs add (hint: rename the field; the jobs add event_time, event_date, hour_of_day, day_of_week, produced_at, ingested_at, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, prediction, model_version, scored_at)',
+      'fields[3].name: "prediction" is a column the Spark jobs add (hint: rename the field; the jobs add event_time, event_date, event_month, event_year, hour_of_day, day_of_week, produced_at, ingested_at, kafka_partition, kafka_offset, kafka_timestamp, kafka_key, prediction, model_version, scored_at)',
       'fields[4].name: must be a letter followed by letters, digits or _ (hint: Field name: a letter followed by letters, digits or _, e.g. origin (not a column the Spark jobs add, such as event_time))',
       'id: "kafka_key" is a column the Spark jobs add (hint: name another field as id, e.g. event_id)',
     ]);
