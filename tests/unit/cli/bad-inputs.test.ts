@@ -85,6 +85,20 @@ const ROWS: Row[] = [
     code: 2,
     starts: /^error: \S+invalid-long-id\.yaml: 1 problem in the pipeline spec\n {2}- id: the id field "click_id" must have type string, not long/,
   },
+  {
+    // The demo for any spec (issue 16): the flights data is only the flights spec's default.
+    what: 'demo with another spec and no --source',
+    args: ['demo', '--spec', path.join(REPO, 'examples/pipelines/birdstrikes.yaml'), '-c', at('static.yaml')],
+    code: 2,
+    starts: /^error: the default --source is the flights data, and the spec \S+birdstrikes\.yaml is for "birdstrikes"/,
+    says: /hint: name its data with --source/,
+  },
+  {
+    what: 'demo with a spec that has no model',
+    args: ['demo', '--spec', path.join(REPO, 'tests/fixtures/specs/valid-minimal.yaml'), '--source', 'x.csv', '-c', at('static.yaml')],
+    code: 2,
+    starts: /^error: \S+valid-minimal\.yaml has no model section: the demo trains a model and scores with it/,
+  },
 ];
 
 describe('bad inputs to the built CLI', () => {
