@@ -1,7 +1,7 @@
 /**
  * The pipeline end to end on the shared cluster as the base config has it (Kerberos off, the
  * default): the demo, then the faults under a running ingest, every row counted once
- * (pipeline-scenarios.ts). 72-pipeline-kerberos runs the same scenarios on the kerberized cluster.
+ * (pipeline-scenarios.ts).
  */
 import { CONFIG } from './harness';
 import { pipelineScenarios } from './pipeline-scenarios';

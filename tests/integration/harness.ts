@@ -63,13 +63,6 @@ ${kerberos}artifacts:
 export const CLUSTER_YAML = clusterYaml(KERBEROS_YAML);
 
 /**
- * The shared cluster with Kerberos on (kerberos.enabled), tickets of 2 minutes (the shortest the
- * config takes, so renewals come within a test): 70-kerberos turns it on, 72-pipeline-kerberos
- * runs the pipeline on it.
- */
-export const KERBEROS_CONFIG = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), clusterYaml('kerberos:\n  enabled: true\n  ticketLifetime: 2m\n'));
-
-/**
  * HDFS's shell on spark-1 as the spark user, the way Spark's drivers reach HDFS: Spark's jars carry
  * the client, the node has the cluster's Hadoop config, and (Kerberos, the default) the spark
  * principal's ticket cache that millrace-spark-kinit.timer keeps fresh.
