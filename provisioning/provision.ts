@@ -17,6 +17,7 @@ import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDon
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin, waitForKdc } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
 import { portOpenCommand } from './services/java-service';
+import { pauseTicketRenewal } from './services/spark';
 import { syncFiles } from './sync-files';
 
 export interface ArtifactInstaller {
@@ -165,7 +166,13 @@ async function provisionHost(
   if (k) {
     report('prepare: keytabs');
     // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
-    for (const f of await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF), (stale) => pending.add(stale.flatMap((x) => x.restarts)))) f.restarts.forEach((u) => keytabUnits.add(u));
+    const renews = plan.node.roles.some((r) => r === 'spark-master' || r === 'spark-worker');
+    const krb5 = await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF), async (stale) => {
+      await pending.add(stale.flatMap((x) => x.restarts));
+      // A Spark ticket renewal in flight on the old realm must not outlive it (services/spark.ts).
+      if (renews) await pauseTicketRenewal(host);
+    });
+    for (const f of krb5) f.restarts.forEach((u) => keytabUnits.add(u));
     // The KDC reads it too, and is what every node's keytab step asks right now: it restarts here, at
     // once, not in the rolling restarts, whose turn waits for every node to get there (on a cold up,
     // for the slowest node's packages). Each node's keytab check retries through the second it takes.

@@ -1,5 +1,5 @@
 /** Spark standalone master and worker. */
-import { MillraceError } from '../../lib/errors';
+import { MillraceError, RemoteCommandError } from '../../lib/errors';
 import { waitFor } from '../../lib/retry';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { cmd, q } from '../../lib/shell';
@@ -230,6 +230,18 @@ export function sparkKinitFiles(ctx: NodeContext): FileSpec[] {
 }
 
 /**
+ * Before `up` changes what a renewal run reads (krb5.conf: a realm moved to an existing KDC, or
+ * back): its timer and any run in flight stop. A run that began on the old files kept them for its
+ * whole life (the JVM reads krb5.conf and the Hadoop config once, and caches its login and its
+ * FileSystem), so it asked the old KDC and refused the NameNode's new principal until its 240 s
+ * ran out; `up`'s own run, which joined it, failed with it (2 of 3 runs on 2026-12-05, the timer
+ * firing seconds before the move). The post-start step below starts both again on the new files.
+ */
+export async function pauseTicketRenewal(host: RemoteHost): Promise<void> {
+  await host.execOrThrow(`if systemctl cat ${KINIT_TIMER} >/dev/null 2>&1; then systemctl stop ${KINIT_TIMER} ${KINIT_UNIT}; fi`, { what: 'pause Kerberos ticket renewal' });
+}
+
+/**
  * True (exit 0) when the renewal is already in place: the timer enabled and running, the unit's
  * last run a success, the token file there and newer than the script (which replaces tokens it
  * wrote before it changed), and a ticket in the cache, unexpired, for this node's spark principal
@@ -271,7 +283,14 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-ma
   // Its run is a JVM for the delegation tokens (seconds): only when the timer is not already keeping them fresh.
   if (!restarted.length && (await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
-  await host.execOrThrow(`systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`, { what: "get the spark principal's first ticket" });
+  const first = await host.exec(`systemctl restart ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`);
+  if (first.code !== 0) {
+    // systemctl says only that the unit failed: the script's own last lines say why (no secret is in them).
+    const journal = await host.exec(`journalctl -u ${KINIT_UNIT} -n 12 --no-pager -o cat`);
+    throw new RemoteCommandError(host.name, "get the spark principal's first ticket", first.code, `${first.stderr.trim()}\n${journal.stdout.trim()}`.trim(), {
+      hint: `look at \`journalctl -u ${KINIT_UNIT}\` on ${host.name} (millrace ssh ${host.name}), then run \`millrace up\` again`,
+    });
+  }
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };
 }
 

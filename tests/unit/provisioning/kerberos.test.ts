@@ -1,4 +1,5 @@
 /** Kerberos planning (kerberos.enabled): placement, principals and keytabs, and what each node's files say. */
+import { execFileSync } from 'node:child_process';
 import { parseConfigText } from '../../../lib/config';
 import { ConfigError } from '../../../lib/errors';
 import { authToLocal, keytabsFor, realmFor } from '../../../provisioning/kerberos/realm';
@@ -124,6 +125,10 @@ describe('plans with kerberos.enabled', () => {
     // Executors get HDFS and KMS delegation tokens from a file the same script keeps fresh.
     expect(file(plan('spark-1'), '/etc/millrace/spark/spark-env.sh')).toContain('HADOOP_TOKEN_FILE_LOCATION=/var/lib/millrace/spark/hadoop.tokens');
     expect(script).toContain('TOKENS = "/var/lib/millrace/spark/hadoop.tokens"');
+    // It is Python that parses, and each retry is a new ticket and a new JVM (a realm may have moved under the first).
+    expect(execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: script }).toString()).toBe('');
+    const loop = script.slice(script.indexOf('while True:'));
+    expect(loop).toMatch(/gateway = launch_gateway\(\)[\s\S]*gateway\.shutdown\(\)[\s\S]*kinit\(\)/);
   });
 
   it('control: without Kerberos, simple authentication and none of these files', () => {
@@ -206,7 +211,7 @@ describe('an existing KDC (kerberos.kdc)', () => {
 describe("Spark's ticket renewal on `up`", () => {
   const facts = factsFor('name: demo\nkerberos: { enabled: true }\n');
   const principal = 'spark/127.0.0.12@DEMO.MILLRACE';
-  const START = `systemctl start ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`;
+  const START = `systemctl restart ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`;
   const ctxWith = (restarted: { node: string; serviceId: string }[]) => {
     const order: string[] = [];
     const ctx = {
