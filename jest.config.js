@@ -9,10 +9,14 @@ const cluster = {
   globalSetup: '<rootDir>/tests/integration/global-setup.ts',
   globalTeardown: '<rootDir>/tests/integration/global-teardown.ts',
 };
-const KERBEROS_FILE = '70-kerberos.test.ts';
+/**
+ * Kerberos: 70 turns it on, 72 runs the pipeline's scenarios on the kerberized cluster, 74 moves it
+ * to an existing KDC. They change the cluster for good, so they run last, before teardown.
+ */
+const KERBEROS_FILES = ['70-kerberos.test.ts', '72-pipeline-kerberos.test.ts', '74-kerberos-existing-kdc.test.ts'];
 /**
  * Scaling the cluster out and in (issue 14) is part of the README's command, on the shared
- * cluster before the pipeline (60), whose lake is then still small: decommissioning a DataNode
+ * cluster before the pipeline (72), whose lake is then still small: decommissioning a DataNode
  * and `setrep` walk every file. `npm run test:scale` also runs it alone, on a cluster of its own.
  */
 const SCALE_FILE = '58-scale.test.ts';
@@ -28,7 +32,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
-      // Kerberos (kerberos.enabled) runs last, before teardown: it changes the cluster for good.
+      // Kerberos (70, 72, 74) runs last, before teardown: it changes the cluster for good.
       ...cluster,
     },
     {
@@ -40,8 +44,8 @@ module.exports = {
     {
       ...common,
       displayName: 'kerberos',
-      // The Kerberos file alone (it is in the integration run too), on a shared cluster of its own.
-      testMatch: [`<rootDir>/tests/integration/${KERBEROS_FILE}`, '<rootDir>/tests/integration/zz-teardown.test.ts'],
+      // The Kerberos files alone (they are in the integration run too), on a shared cluster of their own.
+      testMatch: [...KERBEROS_FILES.map((f) => `<rootDir>/tests/integration/${f}`), '<rootDir>/tests/integration/zz-teardown.test.ts'],
       ...cluster,
     },
   ],

@@ -9,7 +9,8 @@
  * (./source-address.ts), and this machine's own (the operator's) from 127.0.0.1, which the default
  * network.sshCidr names. One flow is the local target's own: the operator's machine shares the
  * nodes' network, so where no Kafka node has a public address it reaches the CLIENT listener
- * (9093), as 60-pipeline's flow observer allows too. What it filters, on the output hook that every loopback packet passes:
+ * (9093), as the pipeline's flow observer (pipeline-scenarios.ts) allows too. What it filters,
+ * on the output hook that every loopback packet passes:
  * - a packet to a node's address from the same node passes (an instance's traffic to itself meets
  *   no security group);
  * - a TCP SYN to a node passes if some ingress rule lets its source reach that port there;

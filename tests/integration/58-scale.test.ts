@@ -105,9 +105,9 @@ const HADOOP_AS_HDFS_CMD = "runuser -u hdfs -- java -XX:TieredStopAtLevel=1 -XX:
 const HADOOP_AS_HDFS = `${HADOOP_AS_HDFS_CMD} org.apache.hadoop.fs.FsShell`;
 const DFSADMIN = `${HADOOP_AS_HDFS_CMD} org.apache.hadoop.hdfs.tools.DFSAdmin`;
 
-/** Starts the flights ingest (as 60 leaves it running) and waits until its query has run a batch. */
+/** Starts the flights ingest (as the pipeline file, 72, leaves it running) and waits until its query has run a batch. */
 async function startIngest(): Promise<SparkJob> {
-  // One replica, as 60 makes it on one broker: kafka-2 must be removable later.
+  // One replica, as the pipeline makes it on one broker: kafka-2 must be removable later.
   await cli(['topics', 'create', 'flights', '--replication-factor', '1', '-c', CONFIG]);
   const r = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', CONFIG, '--', '--trigger-seconds', '2']);
   if (r.code !== 0) throw new Error(`submitting ingest failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
@@ -251,7 +251,7 @@ describe('scaling out and rolling changes', () => {
     // `up`s above, that took more than a minute.
     const batch = 40_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
-    // Started here (60 then finds it running); already running when this file runs again on a cluster.
+    // Started here (70 then finds it running, and stops it); already running when this file runs again on a cluster.
     const ingest = (await runningIngest()) ?? (await startIngest());
     expect(ingest.workDir).toBeDefined();
     const log = `${ingest.workDir}/driver.log`;

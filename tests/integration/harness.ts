@@ -43,8 +43,8 @@ export function writeConfig(file: string, yaml: string): string {
 
 /**
  * MILLRACE_ITEST_KERBEROS=1 (or a ticket lifetime, e.g. 3m) brings the shared cluster up with
- * Kerberos on, to run a pipeline file (30, 60) on the kerberized cluster by hand:
- * `MILLRACE_ITEST_KERBEROS=3m npx jest --selectProjects integration 60-pipeline`.
+ * Kerberos on, to run a file (30, 59) on the kerberized cluster by hand:
+ * `MILLRACE_ITEST_KERBEROS=3m npx jest --selectProjects integration 59-demo`.
  * CI runs without it; 70-kerberos turns Kerberos on and off itself.
  */
 const ITEST_KERBEROS = process.env.MILLRACE_ITEST_KERBEROS ?? '';
@@ -61,6 +61,13 @@ ${kerberos}artifacts:
   source: maven
 `;
 export const CLUSTER_YAML = clusterYaml(KERBEROS_YAML);
+
+/**
+ * The shared cluster with Kerberos on (kerberos.enabled), tickets of 2 minutes (the shortest the
+ * config takes, so renewals come within a test): 70-kerberos turns it on, 72-pipeline-kerberos
+ * runs the pipeline on it.
+ */
+export const KERBEROS_CONFIG = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), clusterYaml('kerberos:\n  enabled: true\n  ticketLifetime: 2m\n'));
 
 /**
  * HDFS's shell on spark-1 as the spark user, the way Spark's drivers reach HDFS: Spark's jars carry

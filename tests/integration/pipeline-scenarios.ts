@@ -1,9 +1,8 @@
 /**
  * The pipeline's scenarios end to end on the real cluster, as one function a test file calls with
- * the config the cluster runs: 60-pipeline on the base config (Kerberos off, the default). A file
- * that calls it with a kerberized config runs the same scenarios on the kerberized cluster (issue
- * 13; the branch kerberized-pipeline has one). Every `up` a scenario makes (the demo's, a changed
- * Spark or Kafka setting) starts from that config, so the cluster stays as the file found it.
+ * the config the cluster runs: 72-pipeline-kerberos, on the kerberized cluster (issue 13: the
+ * whole pipeline suite passes there). Every `up` a scenario makes (the demo's, a changed Spark or
+ * Kafka setting) starts from that config, so the cluster stays as the file found it.
  *
  * `millrace demo` streams the real flights data and deliberately invalid records through Kafka,
  * Spark and the lake, trains, and scores live; then the ingest job is killed mid-stream and
