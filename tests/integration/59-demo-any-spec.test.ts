@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { parseResultLine } from '../../cli/demo/steps';
 import { cli, CONFIG, ensureBaseCluster, JOB, node, REPO, type CliResult } from './harness';
 
 const SPEC = path.join(REPO, 'examples/pipelines/birdstrikes.yaml');
@@ -32,9 +33,9 @@ const costSum = valid.reduce((n, r) => n + Number(r['Cost Total $']), 0);
 
 /** The MILLRACE_RESULT line of a job `submit` ran, or an error with the job's stderr. */
 function resultLine<T>(r: CliResult, what: string): T {
-  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
-  if (r.code !== 0 || !line) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as T;
+  const result = r.code === 0 ? parseResultLine(r.stdout) : undefined;
+  if (!result) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  return result as T;
 }
 
 interface Demo {
