@@ -2,7 +2,9 @@
  * `npm run bench`: every benchmark, each printing its table and writing bench/results/<name>.json.
  * `npm run bench -- <name>` runs one; `npm run bench -- faults <word>...` only the fault scenarios
  * whose names contain one of the words (and the no-fault reference), e.g. `faults namenode`,
- * written to bench/results/faults-namenode.json.
+ * written to bench/results/faults-namenode.json. `npm run bench -- pipeline producer` runs only the
+ * producer figures (each Kafka client backend against ProducerPerformance), into
+ * bench/results/pipeline-producer.json.
  */
 import { benchCluster } from './cluster';
 import { benchFaults } from './faults';
@@ -17,9 +19,11 @@ async function main(): Promise<void> {
     writeResults('cluster', rows);
   }
   if (!only || only === 'pipeline') {
-    const rows = await benchPipeline();
-    printTable('pipeline', rows);
-    writeResults('pipeline', rows);
+    const producerOnly = only === 'pipeline' && process.argv[3] === 'producer';
+    const rows = await benchPipeline({ producerOnly });
+    const name = producerOnly ? 'pipeline-producer' : 'pipeline';
+    printTable(name, rows);
+    writeResults(name, rows);
   }
   if (!only || only === 'faults') {
     const words = process.argv.slice(3);

@@ -1,9 +1,9 @@
 /**
  * Pipeline benchmark on a local cluster of its own, every figure beside a reference from the same
  * run:
- * - producer throughput: `millrace produce` (Parquet → validation → kafkajs) against Kafka's own
- *   ProducerPerformance with the same payloads, broker, TLS client certificate, acks=all and
- *   idempotence;
+ * - producer throughput: `millrace produce` (Parquet → validation → Kafka) with each client
+ *   backend (kafka.client: kafkajs, then librdkafka) against Kafka's own ProducerPerformance with
+ *   the same payloads, broker, TLS client certificate, acks=all and idempotence;
  * - sustained ingest: the whole flights file (3M events) produced at full speed, until all of it
  *   is in the lake, against the producer's own rate;
  * - produce → lake and produce → prediction latency, p50 and p99, at a steady 2,000 events/s;
@@ -78,10 +78,12 @@ async function waitForLake(dir: string, config: string, prefix: string, want: nu
   }
 }
 
-export async function benchPipeline(): Promise<BenchRow[]> {
+export async function benchPipeline({ producerOnly = false } = {}): Promise<BenchRow[]> {
   const dir = benchWorkdir('pipeline');
   const config = writeYaml(path.join(dir, 'bench.yaml'), CLUSTER_YAML);
   const c = ['-c', config];
+  // The same cluster, its producers on librdkafka (kafka.client).
+  const rdConfig = writeYaml(path.join(dir, 'bench-librdkafka.yaml'), `${CLUSTER_YAML}kafka:\n  client: librdkafka\n`);
   await cliTimed(['up', ...c], dir);
   for (const t of [['flights'], ['flights.predictions', '--no-dlq'], ['bench-reference', '--no-dlq']]) await cliTimed(['topics', 'create', ...t, ...c], dir);
 
@@ -89,6 +91,19 @@ export async function benchPipeline(): Promise<BenchRow[]> {
   const kj = JSON.parse((await cliTimed(['produce', '--json', ...c, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(PRODUCE_N), '--rate', 'max', '--source-name', 'bench-throughput'], dir)).stdout) as { rate: number };
   const sample = (await cliTimed(['consume', 'flights', '--from-beginning', '--count', '2000', '--raw', ...c], dir)).stdout.trim().split('\n');
   const ref = await producerPerformance(dir, sample, PRODUCE_N);
+  const rd = JSON.parse((await cliTimed(['produce', '--json', '-c', rdConfig, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(PRODUCE_N), '--rate', 'max', '--source-name', 'bench-throughput-librdkafka'], dir)).stdout) as { rate: number };
+  const producerRows: BenchRow[] = [
+    { metric: 'millrace produce (Parquet → validate → kafkajs)', value: kj.rate, unit: 'events/s', note: `${PRODUCE_N.toLocaleString()} flights, mTLS, acks=all, idempotent` },
+    { metric: 'Kafka ProducerPerformance (same payloads)', value: ref.rate, unit: 'events/s', note: 'same broker, principal, acks, idempotence' },
+    { metric: 'millrace produce / ProducerPerformance', value: kj.rate / ref.rate, unit: 'ratio', note: 'same run' },
+    { metric: 'millrace produce (Parquet → validate → librdkafka)', value: rd.rate, unit: 'events/s', note: 'kafka.client: librdkafka, same flights, broker and principal' },
+    { metric: 'millrace produce librdkafka / ProducerPerformance', value: rd.rate / ref.rate, unit: 'ratio', note: 'same run' },
+    { metric: 'librdkafka / kafkajs', value: rd.rate / kj.rate, unit: 'ratio', note: 'same run' },
+  ];
+  if (producerOnly) {
+    await cliTimed(['down', '--yes', ...c], dir);
+    return producerRows;
+  }
 
   // Sustained ingest: the whole file at full speed, timed until all of it is in the lake.
   await cliTimed(['submit', '--detach', ...c, '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '--', '--trigger-seconds', '2'], dir);
@@ -112,9 +127,7 @@ export async function benchPipeline(): Promise<BenchRow[]> {
 
   const L = demo.latency_ms;
   return [
-    { metric: 'millrace produce (Parquet → validate → kafkajs)', value: kj.rate, unit: 'events/s', note: `${PRODUCE_N.toLocaleString()} flights, mTLS, acks=all, idempotent` },
-    { metric: 'Kafka ProducerPerformance (same payloads)', value: ref.rate, unit: 'events/s', note: 'same broker, principal, acks, idempotence' },
-    { metric: 'millrace produce / ProducerPerformance', value: kj.rate / ref.rate, unit: 'ratio', note: 'same run' },
+    ...producerRows,
     { metric: 'sustained ingest (3M events, produce start → all in the lake)', value: ingestRate, unit: 'events/s', note: `producer alone: ${Math.round(all.rate)} events/s` },
     { metric: 'ingest / producer rate', value: ingestRate / all.rate, unit: 'ratio', note: 'ingest holds 1 executor core' },
     { metric: 'produce → lake p50', value: L.produce_to_lake.p50, unit: 'ms', note: 'at 2,000 events/s, 2 s trigger' },

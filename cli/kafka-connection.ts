@@ -27,6 +27,7 @@ export async function kafkaConnectionFor(config: ClusterConfig, principal: strin
   const leaf = await ca.issue({ name: principal, usage: 'client', dnsNames: [], ipAddresses: [] });
   return {
     brokers,
+    client: config.kafka.client,
     clientId: `millrace-${principal}`,
     tls: { caPem: fs.readFileSync(path.join(pkiDir, 'ca.crt'), 'utf8'), certPem: leaf.certPem, keyPem: leaf.keyPem },
   };

@@ -8,6 +8,9 @@ import { ROLES, Role } from './roles';
 import { dropEmptySections, hostAddress, hostAddressProblem, issueAdder, oneOf, parseYaml, readDocument, SchemaDocument, validateDocument } from './schema';
 import { DEFAULT_VERSIONS, KNOWN_VERSIONS } from './versions';
 
+/** The libraries millrace's producers can use (kafka.client): producers/kafka-client.ts and kafka-client-librdkafka.ts. */
+export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
+
 export const TARGETS = ['aws', 'static', 'local'] as const;
 export type Target = (typeof TARGETS)[number];
 
@@ -332,6 +335,11 @@ const baseSchema = z
       .default({})
       .describe('Kerberos for HDFS, the KMS and Spark\'s access to them (Kafka stays on mutual TLS)'),
     kafka: overrideSection('kafka', 'Kafka broker properties (server.properties)', {
+      client: oneOf(KAFKA_CLIENTS, { what: 'Kafka client' })
+        .default('kafkajs')
+        .describe(
+          "The library millrace's producers use on this machine (`produce`, `demo`): kafkajs (pure JavaScript, the default) or librdkafka (@confluentinc/kafka-javascript, whose native part scripts/setup.sh builds). Topics, ACLs and consumers use kafkajs either way",
+        ),
       controllers: z
         .array(z.string())
         .optional()

@@ -1,7 +1,7 @@
 /**
  * The kafkajs implementation of KafkaClient (producers/kafka-types.ts). This is the only module
- * that imports kafkajs, so a librdkafka-based client (@confluentinc/kafka-javascript, which
- * offers a KafkaJS-compatible API) can be added beside it as a second implementation.
+ * that imports kafkajs. kafka.client: librdkafka swaps its producing for librdkafka's
+ * (producers/kafka-client-librdkafka.ts, @confluentinc/kafka-javascript's KafkaJS-compatible API).
  */
 import type { AclEntry, AclOperationTypes, AclResourceTypes, IHeaders, Kafka, LogEntry, PartitionMetadata, Producer } from 'kafkajs';
 import { lazy } from '../lib/lazy';
@@ -11,6 +11,7 @@ import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } fr
 import { InFlightWindow } from './in-flight';
 import { byPartition, PartitionLanes } from './partition-lanes';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
+import { withLibrdkafkaProducer } from './kafka-client-librdkafka';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
 /** kafkajs, loaded when the first client is made (commands that never talk to Kafka start without it). */
@@ -107,7 +108,13 @@ export function coordinatorAnswer(entry: LogEntry): CoordinatorAnswer | undefine
   return { broker: typeof broker === 'string' ? broker : 'a broker', error };
 }
 
+/** The client for the connection: kafkajs, with librdkafka's producer when conn.client says so. */
 export function createKafkaClient(conn: KafkaConnection): KafkaClient {
+  const base = createKafkajsClient(conn);
+  return conn.client === 'librdkafka' ? withLibrdkafkaProducer(base, conn) : base;
+}
+
+function createKafkajsClient(conn: KafkaConnection): KafkaClient {
   const kafka = kafkaFor(conn);
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;

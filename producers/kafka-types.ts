@@ -12,6 +12,8 @@ export interface TlsSettings {
 
 export interface KafkaConnection {
   brokers: string[];
+  /** The producers' library (kafka.client in the config), default kafkajs; everything else is kafkajs. */
+  client?: 'kafkajs' | 'librdkafka';
   clientId: string;
   /** Omit for a plaintext connection (used only to prove the brokers refuse one). */
   tls?: TlsSettings;

@@ -42,7 +42,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # What the local target and the tests need on the operator's machine.
 # util-linux and e2fsprogs: the data volume test (losetup, lsblk, blkid, mkfs.ext4, mount).
 # gcc and libc6-dev: the local nodes' source-address library (targets/local/source-address.ts).
-APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev nftables)
+# g++, make, libssl-dev and zlib1g-dev: librdkafka, the native part of kafka.client: librdkafka (below).
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev nftables g++ make libssl-dev zlib1g-dev)
 
 say "system packages"
 missing=()
@@ -72,6 +73,37 @@ fi
 
 say "build"
 npm run build --silent
+
+say "librdkafka (@confluentinc/kafka-javascript's native part, for kafka.client: librdkafka), built once per version in the cache"
+# npm may not run its install script (package.json's allowScripts): it fetches a prebuilt binary
+# from GitHub, or builds librdkafka with OpenSSL, zlib, zstd and curl it downloads from their own
+# sites. Built here instead, against this machine's OpenSSL and zlib, and kept for the next clone.
+rdk=node_modules/@confluentinc/kafka-javascript
+if [ ! -f "$rdk/package.json" ]; then
+  echo "MISSING: $rdk (an optional dependency npm left out); kafka.client: librdkafka is unavailable" >&2
+elif node -e "require('@confluentinc/kafka-javascript')" 2>/dev/null; then
+  echo "loads: $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion")" >&2
+else
+  key="$(node -p "require('./$rdk/package.json').version")-node$(node -p process.versions.modules)-$(uname -m)"
+  built="$CACHE/kafka-javascript/$key"
+  mkdir -p "$CACHE/kafka-javascript"
+  (
+    flock 9
+    if [ ! -f "$built/.millrace-complete" ]; then
+      # Node's own headers where they match this node (Debian's nodejs), else node-gyp fetches them.
+      if grep -qx "#define NODE_MAJOR_VERSION $(node -p 'process.versions.node.split(".")[0]')" /usr/include/node/node_version.h 2>/dev/null; then export npm_config_nodedir=/usr; fi
+      (cd "$rdk" && CKJS_LINKING=dynamic ../../.bin/node-pre-gyp install --build-from-source >"$CACHE/kafka-javascript/$key.log" 2>&1) \
+        || { echo "could not build it; the last lines of $CACHE/kafka-javascript/$key.log:" >&2; tail -20 "$CACHE/kafka-javascript/$key.log" >&2; exit 1; }
+      rm -rf "$built" && mkdir -p "$built/Release" "$built/deps"
+      cp "$rdk/build/Release/confluent-kafka-javascript.node" "$built/Release/"
+      cp -L "$rdk/build/deps/librdkafka.so.1" "$rdk/build/deps/librdkafka++.so.1" "$built/deps/"
+      touch "$built/.millrace-complete"
+      echo "built into $built" >&2
+    fi
+  ) 9>"$built.lock"
+  rm -rf "$rdk/build" && mkdir -p "$rdk/build" && cp -r "$built/Release" "$built/deps" "$rdk/build/"
+  node -e "require('@confluentinc/kafka-javascript')" && echo "loads: $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion")" >&2
+fi
 
 say "python test environment (pytest and pyspark for the jobs' pure transforms; moto, the AWS API emulator)"
 venv_for .venv spark-jobs/requirements-test.txt tests/integration/requirements.txt

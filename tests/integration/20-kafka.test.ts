@@ -1,9 +1,14 @@
-/** Kafka on the real broker: TLS verified against the cluster CA, plaintext refused, 1,000 messages round-trip. */
+/**
+ * Kafka on the real broker: TLS verified against the cluster CA, plaintext refused, 1,000 messages
+ * round-trip; and the second producer backend, librdkafka (kafka.client: librdkafka), on the same
+ * mTLS broker and ACLs.
+ */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createKafkaClient } from '../../producers/kafka-client';
-import { ADDRESSES, BROKER, ensureBaseCluster, kafkaAs, PLAINTEXT_REFUSED, randomName, stateDir } from './harness';
+import type { BatchResult } from '../../producers/kafka-types';
+import { ADDRESSES, BROKER, cli, CONFIG, ensureBaseCluster, FLIGHTS_SPEC, kafkaAs, PLAINTEXT_REFUSED, randomName, stateDir, TEST_DIR, writeConfig } from './harness';
 
 /** openssl s_client's report (it writes to stderr), whether or not the handshake succeeded. */
 function sClient(caFile: string): string {
@@ -55,6 +60,86 @@ describe('Kafka', () => {
     } finally {
       await client.deleteTopic(topic).catch(() => undefined);
       await client.close();
+    }
+  });
+});
+
+describe('Kafka through librdkafka (kafka.client: librdkafka, @confluentinc/kafka-javascript)', () => {
+  beforeAll(ensureBaseCluster);
+
+  it('loads on this machine: scripts/setup.sh built its native part', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const rd = require('@confluentinc/kafka-javascript') as { librdkafkaVersion: string };
+    expect(rd.librdkafkaVersion).toMatch(/^2\./);
+  });
+
+  it('produces 1,000 keyed messages over mTLS, each once, every key on the partition kafkajs gives it (Java\'s murmur2), headers kept', async () => {
+    const admin = createKafkaClient(await kafkaAs('admin'));
+    const rd = createKafkaClient({ ...(await kafkaAs('admin')), client: 'librdkafka' });
+    const viaRd = randomName('itest-librdkafka');
+    const viaJs = randomName('itest-kafkajs');
+    try {
+      for (const t of [viaRd, viaJs]) expect(await admin.createTopic(t, 3, 1)).toBe(true);
+      const sent = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 37}`, value: JSON.stringify({ i }), headers: { n: String(i) } }));
+      const producer = await rd.batchProducer({ maxInFlight: 4 });
+      const results: Promise<BatchResult>[] = [];
+      for (let i = 0; i < sent.length; i += 100) results.push((await producer.send(viaRd, sent.slice(i, i + 100))).result);
+      await producer.close();
+      const settled = await Promise.all(results);
+      expect(settled.filter((r) => !r.ok)).toEqual([]);
+      expect(settled.reduce((n, r) => n + r.count, 0)).toBe(1000);
+      await admin.produce(viaJs, sent);
+      const got = await admin.consume(viaRd, randomName('itest-group'), 1000, 60_000);
+      const reference = await admin.consume(viaJs, randomName('itest-group'), 1000, 60_000);
+      expect(new Set(got.map((m) => (JSON.parse(m.value) as { i: number }).i)).size).toBe(1000);
+      expect(got).toHaveLength(1000);
+      expect(got.every((m) => m.headers?.n === String((JSON.parse(m.value) as { i: number }).i))).toBe(true);
+      const partitionOf = (ms: typeof got): Record<string, number> => Object.fromEntries(ms.map((m) => [m.key!, m.partition]));
+      expect(new Set(got.map((m) => m.partition)).size).toBe(3);
+      expect(partitionOf(got)).toEqual(partitionOf(reference));
+    } finally {
+      for (const t of [viaRd, viaJs]) await admin.deleteTopic(t).catch(() => undefined);
+      await rd.close();
+      await admin.close();
+    }
+  });
+
+  it('a principal without an ACL for the topic is refused, as a failed batch that names the authorization, not after minutes of retries', async () => {
+    const admin = createKafkaClient(await kafkaAs('admin'));
+    const intruder = createKafkaClient({ ...(await kafkaAs('itest-intruder')), client: 'librdkafka' });
+    const topic = randomName('itest-librdkafka-acl');
+    try {
+      expect(await admin.createTopic(topic, 1, 1)).toBe(true);
+      const started = Date.now();
+      const producer = await intruder.batchProducer({ retryTimeoutMs: 60_000 });
+      const { result } = await producer.send(topic, [{ value: 'x' }]);
+      const r = await result;
+      await producer.close();
+      expect(r.ok).toBe(false);
+      expect(String(!r.ok && r.error)).toMatch(/authoriz/i);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect((await admin.topicOffsets(topic))[0]!.high).toBe('0');
+    } finally {
+      await admin.deleteTopic(topic).catch(() => undefined);
+      await intruder.close();
+      await admin.close();
+    }
+  });
+
+  it('`millrace produce` with kafka.client: librdkafka sends 5,000 flights events, and the topic grows by exactly 5,000', async () => {
+    const config = writeConfig(path.join(TEST_DIR, 'librdkafka.yaml'), `${fs.readFileSync(CONFIG, 'utf8')}kafka:\n  client: librdkafka\n`);
+    expect((await cli(['topics', 'create', 'flights', '-c', config])).code).toBe(0);
+    const admin = createKafkaClient(await kafkaAs('admin'));
+    try {
+      const total = async (): Promise<bigint> => (await admin.topicOffsets('flights')).reduce((n, p) => n + BigInt(p.high), 0n);
+      const before = await total();
+      const r = await cli(['produce', '--json', '--spec', FLIGHTS_SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2900000', '--limit', '5000', '--rate', 'max', '--source-name', randomName('itest-librdkafka'), '-c', config]);
+      expect(r.stderr.slice(-2000)).not.toMatch(/error:/);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual(expect.objectContaining({ sent: 5000 }));
+      expect((await total()) - before).toBe(5000n);
+    } finally {
+      await admin.close();
     }
   });
 });

@@ -1,0 +1,42 @@
+/** The librdkafka backend's settings and its selection (kafka.client); it runs on a real broker in tests/integration/20-kafka. */
+import { parseConfigText } from '../../../lib/config';
+import { ConfigError } from '../../../lib/errors';
+import { librdkafkaConfig, librdkafkaProducerConfig } from '../../../producers/kafka-client-librdkafka';
+
+const conn = { brokers: ['127.0.0.11:9093', '127.0.0.12:9093'], clientId: 'millrace-pipeline', tls: { caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' } };
+
+describe('the librdkafka backend (kafka.client: librdkafka)', () => {
+  it('connects with the same brokers and mTLS material as kafkajs, PEM in memory (no key file on disk), and checks the brokers\' names', () => {
+    const c = librdkafkaConfig(conn);
+    expect(c.kafkaJS).toEqual(expect.objectContaining({ brokers: conn.brokers, clientId: 'millrace-pipeline', ssl: true }));
+    expect(c).toEqual(expect.objectContaining({ 'ssl.ca.pem': 'CA', 'ssl.certificate.pem': 'CERT', 'ssl.key.pem': 'KEY', 'ssl.endpoint.identification.algorithm': 'https' }));
+    expect(Object.keys(c).filter((k) => k.endsWith('.location'))).toEqual([]);
+  });
+
+  it('control: without TLS, no ssl settings at all', () => {
+    const c = librdkafkaConfig({ brokers: ['127.0.0.11:9092'], clientId: 'probe' });
+    expect((c.kafkaJS as { ssl: boolean }).ssl).toBe(false);
+    expect(Object.keys(c).filter((k) => k.startsWith('ssl.'))).toEqual([]);
+  });
+
+  it('produces idempotently with acks=all, Java\'s murmur2 partitioner, and gives up on a batch only after retryTimeoutMs', () => {
+    const p = librdkafkaProducerConfig(90_000);
+    expect(p.kafkaJS).toEqual(expect.objectContaining({ idempotent: true, acks: -1 }));
+    expect(p).toEqual(expect.objectContaining({ partitioner: 'murmur2_random', 'message.timeout.ms': 90_000 }));
+  });
+
+  it('is chosen in the config with kafka.client, kafkajs by default; another name is refused with its path and the choices', () => {
+    expect(parseConfigText('name: demo\n').kafka.client).toBe('kafkajs');
+    expect(parseConfigText('name: demo\nkafka:\n  client: librdkafka\n').kafka.client).toBe('librdkafka');
+    let error: unknown;
+    try {
+      parseConfigText('name: demo\nkafka:\n  client: rdkafka\n', 'millrace.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toMatch(/kafka\.client/);
+    expect(String(error)).toMatch(/kafkajs/);
+    expect(String(error)).toMatch(/librdkafka/);
+  });
+});
