@@ -102,6 +102,7 @@ else
     fi
   ) 9>"$built.lock"
   rm -rf "$rdk/build" && mkdir -p "$rdk/build" && cp -r "$built/Release" "$built/deps" "$rdk/build/"
+  echo "copied from $built" >&2
   node -e "require('@confluentinc/kafka-javascript')" && echo "loads: $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion")" >&2
 fi
 
