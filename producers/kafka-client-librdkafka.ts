@@ -50,9 +50,9 @@ export function librdkafka(): RdModule {
  * librdkafka's settings for the connection and an idempotent acks=all producer. Exported for the
  * unit test: what reaches librdkafka is what this returns.
  */
-export function librdkafkaConfig(conn: KafkaConnection): Record<string, unknown> {
+export function librdkafkaConfig(conn: KafkaConnection, log?: RdLogger): Record<string, unknown> {
   return {
-    kafkaJS: { brokers: conn.brokers, clientId: conn.clientId, ssl: conn.tls !== undefined, connectionTimeout: conn.connectionTimeoutMs ?? 10_000, logLevel: 0 },
+    kafkaJS: { brokers: conn.brokers, clientId: conn.clientId, ssl: conn.tls !== undefined, connectionTimeout: conn.connectionTimeoutMs ?? 10_000, ...(log ? { logger: log } : {}) },
     ...(conn.tls
       ? {
           'ssl.ca.pem': conn.tls.caPem,
@@ -63,6 +63,44 @@ export function librdkafkaConfig(conn: KafkaConnection): Record<string, unknown>
         }
       : {}),
   };
+}
+
+/** The logger the package's KafkaJS layer writes to (it would print to the console otherwise). */
+interface RdLogger {
+  setLogLevel(level: number): void;
+  namespace(): RdLogger;
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * The client's errors, kept: a fatal one (a refused InitProducerId, say: no ACL lets the principal
+ * write) ends every queued message with only "Local: Purged in queue", and this says why.
+ */
+export class RdErrors implements RdLogger {
+  last: string | undefined;
+  setLogLevel(): void {}
+  namespace(): RdLogger {
+    return this;
+  }
+  info(message: string): void {
+    logger().debug({ component: 'librdkafka' }, message);
+  }
+  warn(message: string): void {
+    logger().debug({ component: 'librdkafka' }, message);
+  }
+  debug(): void {}
+  error(message: string): void {
+    this.last = message.replace(/^Error: /, '');
+    logger().debug({ component: 'librdkafka' }, message);
+  }
+  /** A send's error, with the client's last error when the send's own says nothing of the cause. */
+  explain(error: Error): Error {
+    if (!this.last || error.message.includes(this.last) || !/Purged|Fatal|timed out/i.test(error.message)) return error;
+    return new Error(`${this.last} (${error.message})`, { cause: error });
+  }
 }
 
 /** The producer's own settings: idempotent, acks=all, Java's murmur2 partitioner, retried within retryTimeoutMs. */
@@ -81,7 +119,8 @@ export function librdkafkaProducerConfig(retryTimeoutMs: number): Record<string,
 /** A KafkaClient that produces through librdkafka and does everything else through `base` (kafkajs). */
 export function withLibrdkafkaProducer(base: KafkaClient, conn: KafkaConnection): KafkaClient {
   const rd = librdkafka();
-  const kafka = new rd.KafkaJS.Kafka(librdkafkaConfig(conn));
+  const errors = new RdErrors();
+  const kafka = new rd.KafkaJS.Kafka(librdkafkaConfig(conn, errors));
   const open: RdProducer[] = [];
   const connected = async (retryTimeoutMs: number): Promise<RdProducer> => {
     const p = kafka.producer(librdkafkaProducerConfig(retryTimeoutMs));
@@ -97,7 +136,9 @@ export function withLibrdkafkaProducer(base: KafkaClient, conn: KafkaConnection)
       const meta = await send;
       return { ok: true, topic, count, partitions: meta.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' })) };
     } catch (e) {
-      return { ok: false, topic, count, error: e instanceof Error ? e : new Error(String(e)) };
+      // The client's error event may come a moment after the message's own failure.
+      await new Promise((r) => setTimeout(r, 200));
+      return { ok: false, topic, count, error: errors.explain(e instanceof Error ? e : new Error(String(e))) };
     }
   };
   const plain = (messages: OutgoingMessage[]) => messages.map((m) => ({ ...(m.key !== undefined ? { key: m.key } : {}), value: m.value, ...(m.headers ? { headers: m.headers } : {}) }));

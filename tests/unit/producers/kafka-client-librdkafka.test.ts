@@ -1,7 +1,7 @@
 /** The librdkafka backend's settings and its selection (kafka.client); it runs on a real broker in tests/integration/20-kafka. */
 import { parseConfigText } from '../../../lib/config';
 import { ConfigError } from '../../../lib/errors';
-import { librdkafkaConfig, librdkafkaProducerConfig } from '../../../producers/kafka-client-librdkafka';
+import { librdkafkaConfig, librdkafkaProducerConfig, RdErrors } from '../../../producers/kafka-client-librdkafka';
 
 const conn = { brokers: ['127.0.0.11:9093', '127.0.0.12:9093'], clientId: 'millrace-pipeline', tls: { caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' } };
 
@@ -38,5 +38,16 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     expect(String(error)).toMatch(/kafka\.client/);
     expect(String(error)).toMatch(/kafkajs/);
     expect(String(error)).toMatch(/librdkafka/);
+  });
+
+  it("a batch purged after a fatal client error says that error (a refused write), not only librdkafka's 'Purged in queue'", () => {
+    const errors = new RdErrors();
+    const purged = new Error('Local: Purged in queue');
+    expect(errors.explain(purged)).toBe(purged);
+    errors.error('Error: Fatal error: Broker: Cluster authorization failed');
+    expect(errors.explain(purged).message).toBe('Fatal error: Broker: Cluster authorization failed (Local: Purged in queue)');
+    // An error that carries its own cause is left as it is.
+    const refused = new Error('Broker: Topic authorization failed');
+    expect(errors.explain(refused)).toBe(refused);
   });
 });
