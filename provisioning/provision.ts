@@ -12,7 +12,7 @@ import { hasPublicAddress, type PortSpec } from '../lib/roles';
 import type { InventoryNode } from '../lib/inventory';
 import type { HostRunner } from '../lib/parallel';
 import type { NodePlan } from './plan';
-import type { RemoteHost } from './remote-host';
+import { type RemoteHost, unitFailure } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDone, Service, StepOutcome } from './service';
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin, waitForKdc } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
@@ -166,11 +166,10 @@ async function provisionHost(
   if (k) {
     report('prepare: keytabs');
     // kinit reads krb5.conf: it goes first, and a change to it restarts what reads it.
-    const renews = plan.node.roles.some((r) => r === 'spark-master' || r === 'spark-worker');
     const krb5 = await syncFiles(host, plan.files.filter((x) => x.path === KRB5_CONF), async (stale) => {
       await pending.add(stale.flatMap((x) => x.restarts));
-      // A Spark ticket renewal in flight on the old realm must not outlive it (services/spark.ts).
-      if (renews) await pauseTicketRenewal(host);
+      // A Spark ticket renewal in flight on the old realm must not outlive it (services/spark.ts; a no-op where there is none).
+      await pauseTicketRenewal(host);
     });
     for (const f of krb5) f.restarts.forEach((u) => keytabUnits.add(u));
     // The KDC reads it too, and is what every node's keytab step asks right now: it restarts here, at
@@ -562,8 +561,5 @@ async function assertPortsFree(host: RemoteHost, node: InventoryNode, service: S
 
 async function startUnit(host: RemoteHost, unit: string, verb: 'start' | 'restart'): Promise<void> {
   const r = await host.exec(`systemctl enable --quiet ${q(unit)} && systemctl ${verb} ${q(unit)}`);
-  if (r.code !== 0) {
-    const journal = await host.exec(`journalctl -u ${q(unit)} -n 15 --no-pager -o cat`);
-    throw new RemoteCommandError(host.name, `systemctl ${verb} ${unit}`, r.code, (r.stderr + '\n' + journal.stdout).trim());
-  }
+  if (r.code !== 0) throw await unitFailure(host, unit, `systemctl ${verb} ${unit}`, r);
 }

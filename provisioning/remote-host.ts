@@ -71,6 +71,15 @@ export interface RemoteHost {
  * service user (hdfs for Hadoop's tools, kafka for the storage tool) is runuser; raising
  * privileges is only ever done by RemoteHost itself.
  */
+/**
+ * A systemd unit's failed start as an error: systemctl says only that the unit failed, its journal's
+ * last lines say why (millrace's units log no secret).
+ */
+export async function unitFailure(host: RemoteHost, unit: string, command: string, result: ExecResult, options: { hint?: string } = {}): Promise<RemoteCommandError> {
+  const journal = await host.exec(`journalctl -u ${q(unit)} -n 15 --no-pager -o cat`);
+  return new RemoteCommandError(host.name, command, result.code, `${result.stderr}\n${journal.stdout}`.trim(), options);
+}
+
 export function runAs(user: string, command: string): string {
   return `runuser -u ${q(user)} -- ${command}`;
 }

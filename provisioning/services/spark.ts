@@ -1,10 +1,10 @@
 /** Spark standalone master and worker. */
-import { MillraceError, RemoteCommandError } from '../../lib/errors';
+import { MillraceError } from '../../lib/errors';
 import { waitFor } from '../../lib/retry';
 import { ROLE_PORTS, portNumber } from '../../lib/roles';
 import { cmd, q } from '../../lib/shell';
 import { render, sortedProperties } from '../../templates/render';
-import { runAs, type RemoteHost } from '../remote-host';
+import { runAs, type RemoteHost, unitFailure } from '../remote-host';
 import { withRestartDigest } from '../sync-files';
 import type { BeforeStopNote, ClusterFacts, FileSpec, HealthReport, KeyStoreSpec, NodeContext, Service, StepOutcome } from '../service';
 import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
@@ -284,13 +284,10 @@ async function sparkKinit(host: RemoteHost, ctx: NodeContext, service: 'spark-ma
   if (!restarted.length && (await host.exec(kinitFresh(kt.principal))).code === 0) return { changed: false };
   const enabled = (await host.exec(`systemctl is-enabled ${KINIT_TIMER}`)).stdout.trim() === 'enabled';
   const first = await host.exec(`systemctl restart ${KINIT_UNIT} && systemctl enable --quiet --now ${KINIT_TIMER} && systemctl restart ${KINIT_TIMER}`);
-  if (first.code !== 0) {
-    // systemctl says only that the unit failed: the script's own last lines say why (no secret is in them).
-    const journal = await host.exec(`journalctl -u ${KINIT_UNIT} -n 12 --no-pager -o cat`);
-    throw new RemoteCommandError(host.name, "get the spark principal's first ticket", first.code, `${first.stderr.trim()}\n${journal.stdout.trim()}`.trim(), {
+  if (first.code !== 0)
+    throw await unitFailure(host, KINIT_UNIT, "get the spark principal's first ticket", first, {
       hint: `look at \`journalctl -u ${KINIT_UNIT}\` on ${host.name} (millrace ssh ${host.name}), then run \`millrace up\` again`,
     });
-  }
   return enabled ? { changed: false } : { changed: true, detail: `Kerberos ticket renewal (${KINIT_TIMER})` };
 }
 
