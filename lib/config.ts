@@ -349,6 +349,24 @@ const baseSchema = z
     }),
     hdfs: overrideSection('hdfs', 'HDFS properties (hdfs-site.xml)'),
     spark: overrideSection('spark', 'Spark properties (spark-defaults.conf)'),
+    monitoring: z
+      .object({
+        retention: z
+          .string()
+          .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 15d')
+          .default('15d')
+          .describe('How long Prometheus keeps metrics, e.g. 15d or 36h (storage.tsdb.retention.time)'),
+        scrapeInterval: z
+          .string()
+          .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 30s')
+          .default('30s')
+          .describe('How often Prometheus scrapes every exporter, e.g. 30s'),
+      })
+      .strict()
+      .default({})
+      .describe(
+        "Prometheus on the monitor node (a node with the monitor role; by default the spark-master's node, else the namenode's) scrapes every node's host metrics and every JVM service's JMX metrics, all over TLS",
+      ),
   })
   .strict()
   .describe('millrace cluster config (millrace.yaml)');
@@ -421,6 +439,7 @@ function crossFieldRules(c: ParsedConfig, ctx: z.RefinementCtx): void {
     issue(['nodes'], `spark workers need exactly one spark-master (found ${count('spark-master')})`, count('spark-master') === 0 ? 'add "spark-master" to the roles of one node' : 'keep "spark-master" on one node only');
   if (count('kms') > 1) issue(['nodes'], `at most one node may have the kms role (found ${count('kms')})`, 'keep "kms" on one node only (usually the namenode\'s)');
   if (count('kdc') > 1) issue(['nodes'], `at most one node may have the kdc role (found ${count('kdc')})`, 'keep "kdc" on one node only (by default the namenode\'s has it)');
+  if (count('monitor') > 1) issue(['nodes'], `at most one node may have the monitor role (found ${count('monitor')})`, 'keep "monitor" on one node only (by default the spark-master\'s has it)');
   if (count('kdc') > 0 && !c.kerberos.enabled)
     issue(['nodes'], 'a node has the kdc role but kerberos.enabled is false', 'set kerberos.enabled: true, or remove "kdc" from the node\'s roles');
   if (c.kerberos.kdc !== undefined && !c.kerberos.enabled)
@@ -649,11 +668,14 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Clust
 function withDerivedFields(c: ParsedConfig): ClusterConfig {
   // With Kerberos and no node given the kdc role, the namenode's node runs the KDC.
   const placeKdc = c.kerberos.enabled && c.kerberos.kdc === undefined && !c.nodes.some((n) => n.roles.includes('kdc'));
+  // With no node given the monitor role, Prometheus runs on the spark-master's node, else the namenode's.
+  const monitorHome = c.nodes.some((n) => n.roles.includes('monitor')) ? undefined : c.nodes.some((n) => n.roles.includes('spark-master')) ? 'spark-master' : 'namenode';
+  const extraRoles = (roles: readonly Role[]): Role[] => [...(placeKdc && roles.includes('namenode') ? ['kdc' as const] : []), ...(monitorHome && roles.includes(monitorHome) ? ['monitor' as const] : [])];
   return {
     ...c,
     nodes: c.nodes.map((n, i) => ({
       ...n,
-      ...(placeKdc && n.roles.includes('namenode') ? { roles: [...n.roles, 'kdc' as const] } : {}),
+      ...(extraRoles(n.roles).length ? { roles: [...n.roles, ...extraRoles(n.roles)] } : {}),
       instanceType: n.instanceType ?? c.aws.instanceType,
       ...(c.target === 'local' ? { address: n.address ?? autoLocalAddress(i) } : {}),
     })),

@@ -9,20 +9,20 @@
  * (a Spark driver runs on the spark-master node and talks to the master there).
  *
  * What is left out on purpose: Kafka-only nodes reach no HDFS, KMS or Spark port; no role reaches
- * a web UI (only the operator does); the Kafka client CIDRs reach only the EXTERNAL listener
+ * a web UI (only the operator does); only the monitor reaches a metrics endpoint; the Kafka client CIDRs reach only the EXTERNAL listener
  * (9095), never 9093, whose metadata names private addresses.
  */
-import { PortSpec, Role, ROLE_PORTS, ROLES, SSH_PORT } from './roles';
+import { NODE_METRICS_PORT, PortSpec, Role, ROLE_PORTS, ROLES, SSH_PORT } from './roles';
 
 /** Who opens the connection: a node with this role, the operator's CIDR (network.sshCidr), or the Kafka client CIDRs. */
 export type FlowSource = Role | 'operator' | 'clients';
-/** The role whose port is reached; 'any' is every node (SSH). */
+/** The role whose port is reached; 'any' is every node (SSH, host metrics). */
 export type FlowTarget = Role | 'any';
 
 export interface Flow {
   from: FlowSource;
   to: FlowTarget;
-  /** A port name of lib/roles.ts: of ROLE_PORTS[to], or SSH_PORT's for 'any'. */
+  /** A port name of lib/roles.ts: of ROLE_PORTS[to], or SSH_PORT's or NODE_METRICS_PORT's for 'any'. */
   port: string;
   /** Why the connection exists: which process on `from` talks to which on `to`. */
   reason: string;
@@ -72,11 +72,21 @@ export const FLOWS: readonly Flow[] = [
   // Kerberos (kerberos.enabled): every process that logs in to HDFS or the KMS asks the KDC for tickets
   ...each(['namenode', 'datanode', 'kms'], 'kdc', 'kerberos', (f) => `the ${f === 'kms' ? 'KMS' : f === 'namenode' ? 'NameNode' : 'DataNode'} logs in from its keytab and checks its clients' tickets`),
   ...each(SPARK, 'kdc', 'kerberos', (f) => `${sparkSide(f)} renew the spark principal's ticket and get service tickets for HDFS and the KMS`),
+
+  // Monitoring: Prometheus on the monitor node scrapes every exporter; nothing else reaches them
+  { from: 'monitor', to: 'any', port: 'node-metrics', reason: "Prometheus scrapes each node's host metrics (node exporter)" },
+  { from: 'monitor', to: 'kafka', port: 'kafka-metrics', reason: "Prometheus scrapes the broker's JMX metrics" },
+  { from: 'monitor', to: 'namenode', port: 'namenode-metrics', reason: "Prometheus scrapes the NameNode's JMX metrics" },
+  { from: 'monitor', to: 'datanode', port: 'datanode-metrics', reason: "Prometheus scrapes the DataNode's JMX metrics" },
+  { from: 'monitor', to: 'kms', port: 'kms-metrics', reason: "Prometheus scrapes the KMS's JMX metrics" },
+  { from: 'monitor', to: 'spark-master', port: 'spark-master-metrics', reason: "Prometheus scrapes the Spark master's metrics" },
+  { from: 'monitor', to: 'spark-worker', port: 'spark-worker-metrics', reason: "Prometheus scrapes the Spark worker's metrics" },
+  { from: 'operator', to: 'monitor', port: 'prometheus', reason: 'the Prometheus web UI and query API, for the operator' },
 ];
 
 /** The port spec a flow names. Throws for a name the target does not declare (a bug in FLOWS). */
 export function flowPort(flow: Pick<Flow, 'to' | 'port'>): PortSpec {
-  const spec = flow.to === 'any' ? (flow.port === SSH_PORT.name ? SSH_PORT : undefined) : ROLE_PORTS[flow.to].find((p) => p.name === flow.port);
+  const spec = flow.to === 'any' ? [SSH_PORT, NODE_METRICS_PORT].find((p) => p.name === flow.port) : ROLE_PORTS[flow.to].find((p) => p.name === flow.port);
   if (!spec) throw new Error(`flow table: role ${flow.to} has no port named ${flow.port}`);
   return spec;
 }

@@ -4,7 +4,7 @@
  * `millrace verify` and the README's security table read it. Who may connect to each port is
  * lib/flows.ts, the flow table, which the AWS security groups are built from.
  */
-export const ROLES = ['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms', 'kdc'] as const;
+export const ROLES = ['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms', 'kdc', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who may reach a port: the operator's CIDR, the Kafka client CIDRs, or cluster members (lib/flows.ts says which). */
@@ -61,6 +61,31 @@ export const SSH_PORT: PortSpec = {
   encryption: 'SSH',
   authentication: 'the cluster SSH key; host keys pinned by millrace',
 };
+
+/**
+ * Every node's host metrics (Prometheus node exporter): like SSH, on every node whatever its roles.
+ * provisioning/services/metrics.ts runs it.
+ */
+export const NODE_METRICS_PORT: PortSpec = {
+  name: 'node-metrics',
+  port: 9100,
+  description: 'Host metrics (Prometheus node exporter), scraped by the monitor',
+  protocol: 'tls',
+  encryption: 'TLS (the node certificate)',
+  authentication: 'none: read-only metrics; only the monitor node may connect (flow table)',
+};
+
+/** The port of a JVM service's metrics (the Prometheus JMX exporter agent in that JVM, over TLS). */
+function metricsPort(name: string, port: number, what: string): PortSpec {
+  return {
+    name,
+    port,
+    description: `${what} metrics (Prometheus JMX exporter), scraped by the monitor`,
+    protocol: 'tls',
+    encryption: "TLS (the service's own certificate)",
+    authentication: 'none: read-only metrics; only the monitor node may connect (flow table)',
+  };
+}
 
 const MTLS = 'mutual TLS: client certificate from the cluster CA';
 
@@ -121,6 +146,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: `${MTLS}; StandardAuthorizer ACLs`,
       publicOnly: true,
     },
+    metricsPort('kafka-metrics', 9404, 'Kafka broker'),
   ],
   namenode: [
     {
@@ -140,6 +166,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'none (simple auth)',
       webUi: true,
     },
+    metricsPort('namenode-metrics', 9405, 'NameNode'),
   ],
   datanode: [
     {
@@ -167,6 +194,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'none (simple auth)',
       webUi: true,
     },
+    metricsPort('datanode-metrics', 9406, 'DataNode'),
   ],
   kms: [
     {
@@ -177,6 +205,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       encryption: 'TLS',
       authentication: 'kerberos.enabled: SPNEGO (Kerberos) with key ACLs per principal; otherwise pseudo (the client names its user) with key ACLs',
     },
+    metricsPort('kms-metrics', 9407, 'KMS'),
   ],
   'spark-master': [
     {
@@ -205,6 +234,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'none (Spark has no login; ACLs are on but see every request as anonymous); kill from the UI disabled',
       webUi: true,
     },
+    metricsPort('spark-master-metrics', 9408, 'Spark master'),
     SPARK_APP_RPC,
     SPARK_APP_UI,
   ],
@@ -235,6 +265,7 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'none (Spark has no login; ACLs are on but see every request as anonymous); kill from the UI disabled',
       webUi: true,
     },
+    metricsPort('spark-worker-metrics', 9409, 'Spark worker'),
     SPARK_APP_RPC,
   ],
   kdc: [
@@ -247,11 +278,22 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'pre-authentication with the principal\'s key (keytabs on the nodes)',
     },
   ],
+  monitor: [
+    {
+      name: 'prometheus',
+      port: 9090,
+      description: 'Prometheus (metrics store, query API and web UI)',
+      protocol: 'tls',
+      encryption: 'TLS (the node certificate)',
+      authentication: 'none (Prometheus has no login); only the operator and the monitor node itself reach it',
+      webUi: true,
+    },
+  ],
 };
 
-/** A node's ports, each once (roles may share one); `publicOnly` ones only when it has a public address. */
+/** A node's ports, each once (roles may share one); SSH and host metrics on every node; `publicOnly` ones only when it has a public address. */
 export function portsFor(roles: readonly Role[], opts: NodePortOptions = {}): PortSpec[] {
-  const all = [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => (!p.publicOnly || opts.publicAddress === true) && (!p.votersOnly || opts.kafkaVoter !== false));
+  const all = [SSH_PORT, NODE_METRICS_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])].filter((p) => (!p.publicOnly || opts.publicAddress === true) && (!p.votersOnly || opts.kafkaVoter !== false));
   return all.filter((p, i) => all.findIndex((q) => q.name === p.name) === i);
 }
 

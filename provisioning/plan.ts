@@ -6,6 +6,7 @@ import { render } from '../templates/render';
 import { CLIENT_APT, CLIENT_DNF } from './kerberos/kdc';
 import { krb5ConfFile, needsKerberosClient } from './kerberos/realm';
 import { keyStoreScript } from './keystores';
+import { metricsDirectories } from './services/metrics';
 import { servicesFor } from './registry';
 import type { ClusterFacts, ComponentName, DirSpec, FileSpec, KeyStoreSpec, Service, ServiceUser } from './service';
 
@@ -63,6 +64,7 @@ export function planNode(facts: ClusterFacts, node: InventoryNode): NodePlan {
     { path: '/etc/millrace', mode: '755', owner: 'root:root' },
     { path: DATA_ROOT, mode: '755', owner: 'root:root' },
     { path: '/var/log/millrace', mode: '755', owner: 'root:root' },
+    ...metricsDirectories(),
     ...uniqueBy(services.flatMap((s) => s.directories(ctx)), (d) => d.path),
   ];
   const files = mergeFiles([...services.flatMap((s) => s.files(ctx)), ...(kerberosClient ? [krb5ConfFile(facts.kerberos!, services.filter((s) => s.role !== 'kafka').map((s) => s.unit))] : [])]);

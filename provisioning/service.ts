@@ -11,7 +11,7 @@ import type { KafkaIdentities } from './kafka-identities';
 import type { KerberosFacts } from './kerberos/realm';
 import type { RemoteHost } from './remote-host';
 
-export type ServiceUser = 'kafka' | 'hdfs' | 'spark';
+export type ServiceUser = 'kafka' | 'hdfs' | 'spark' | 'prometheus';
 /** Every component millrace installs; a new one must be handled wherever a Record<ComponentName, …> is. */
 export const COMPONENTS = ['kafka', 'hadoop', 'spark'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
@@ -168,7 +168,8 @@ export interface HealthReport {
 
 export interface Service {
   readonly id: string;
-  readonly role: Role;
+  /** The role that puts it on a node; every-node for what every node runs (the node exporter). */
+  readonly role: Role | 'every-node';
   /** systemd unit name, e.g. millrace-kafka.service */
   readonly unit: string;
   /** The user it runs as; root only for a system daemon from the OS's packages (the KDC). */

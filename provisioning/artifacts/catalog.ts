@@ -7,7 +7,15 @@ import { SCALA_BINARY } from '../../lib/versions';
 import type { ComponentName } from '../service';
 
 /** Bump when the layout of a component's bundle changes: cached bundles of older layouts are rebuilt. */
-export const BUNDLE_REVISION = { kafka: 1, hadoop: 1, spark: 2 } as const satisfies Record<ComponentName, number>;
+export const BUNDLE_REVISION = { kafka: 2, hadoop: 2, spark: 3 } as const satisfies Record<ComponentName, number>;
+
+/**
+ * The Prometheus JMX exporter, a java agent each JVM service loads (provisioning/services/metrics.ts).
+ * Every component's bundle carries it in agents/, off the classpath.
+ */
+export const JMX_EXPORTER = { version: '1.0.1', dir: 'agents' } as const;
+export const JMX_EXPORTER_JAR = `${JMX_EXPORTER.dir}/jmx_prometheus_javaagent-${JMX_EXPORTER.version}.jar`;
+const jmxExporterMaven: MavenBundleSpec = { dir: JMX_EXPORTER.dir, coordinates: [`io.prometheus.jmx:jmx_prometheus_javaagent:${JMX_EXPORTER.version}`] };
 
 export interface MavenBundleSpec {
   /** Directory inside the bundle the jars go to, e.g. "libs" or "kms/lib". */
@@ -26,6 +34,7 @@ export function kafkaMaven(version: string): MavenBundleSpec[] {
         'org.apache.logging.log4j:log4j-slf4j-impl:2.24.3',
       ],
     },
+    jmxExporterMaven,
   ];
 }
 
@@ -47,6 +56,7 @@ export function hadoopMaven(version: string): MavenBundleSpec[] {
       ],
     },
     { dir: 'kms/lib', coordinates: [`org.apache.hadoop:hadoop-kms:${KMS_MAVEN_VERSION[version] ?? version}`] },
+    jmxExporterMaven,
   ];
 }
 
@@ -57,6 +67,7 @@ export function sparkKafkaConnectorMaven(sparkVersion: string): MavenBundleSpec[
       dir: 'connectors/kafka',
       coordinates: [`org.apache.spark:spark-sql-kafka-0-10_${SCALA_BINARY}:${sparkVersion}`, `org.apache.spark:spark-token-provider-kafka-0-10_${SCALA_BINARY}:${sparkVersion}`],
     },
+    jmxExporterMaven,
   ];
 }
 

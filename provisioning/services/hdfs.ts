@@ -25,6 +25,7 @@ import {
   parseExclude,
 } from './hadoop-conf';
 import { JAVA_TOOL, lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { jmxExporter } from './metrics';
 import { CA_PEM } from './tls-files';
 import { HDFS_TOOL_CCACHE, keytabsFor, negotiateCurl } from '../kerberos/realm';
 
@@ -158,13 +159,14 @@ export const namenodeService: Service = {
     ...hadoopConfFiles(ctx.cluster, ctx.node),
     ...namenodeConfFiles(ctx.cluster, ctx.node),
     ...hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.namenode]).files,
+    ...hdfsMetrics(ctx, 'namenode').files,
     ...launcherFiles({
       name: 'millrace-hdfs-namenode',
       description: `HDFS NameNode (${ctx.node.name})`,
       user: 'hdfs',
       mainClass: 'org.apache.hadoop.hdfs.server.namenode.NameNode',
       classpath: [...(ctx.cluster.kerberos ? [NAMENODE_CONF] : []), ...hadoopClasspath(ctx.cluster)],
-      jvmOpts: hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.namenodeHeap, 'namenode'),
+      jvmOpts: [...hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.namenodeHeap, 'namenode'), ...hdfsMetrics(ctx, 'namenode').jvmOpts],
       args: [],
     }),
   ],
@@ -243,13 +245,14 @@ export const datanodeService: Service = {
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
     ...hadoopServerTls(ctx, HADOOP_CONF, [HADOOP_UNITS.datanode]).files,
+    ...hdfsMetrics(ctx, 'datanode').files,
     ...launcherFiles({
       name: 'millrace-hdfs-datanode',
       description: `HDFS DataNode (${ctx.node.name})`,
       user: 'hdfs',
       mainClass: 'org.apache.hadoop.hdfs.server.datanode.DataNode',
       classpath: hadoopClasspath(ctx.cluster),
-      jvmOpts: hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.datanodeHeap, 'datanode'),
+      jvmOpts: [...hadoopJvmOpts(ctx.cluster, ctx.cluster.memory.datanodeHeap, 'datanode'), ...hdfsMetrics(ctx, 'datanode').jvmOpts],
       args: [],
     }),
   ],
@@ -258,3 +261,8 @@ export const datanodeService: Service = {
     return report(await unitAndPortChecks(host, HADOOP_UNITS.datanode, ctx.node.privateAddress, portNumber('datanode', 'datanode-transfer')));
   },
 };
+
+/** The NameNode's or DataNode's metrics endpoint (the JMX exporter, with the hdfs user's keystore). */
+function hdfsMetrics(ctx: NodeContext, daemon: 'namenode' | 'datanode'): ReturnType<typeof jmxExporter> {
+  return jmxExporter(ctx, { id: daemon, user: 'hdfs', port: portNumber(daemon, `${daemon}-metrics`), home: ctx.cluster.home.hadoop, restarts: [HADOOP_UNITS[daemon]] });
+}

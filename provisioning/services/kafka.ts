@@ -12,6 +12,7 @@ import { render, sortedProperties } from '../../templates/render';
 import { type RemoteHost, runAs } from '../remote-host';
 import type { ClusterFacts, FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { JAVA_TOOL, lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { jmxExporter } from './metrics';
 import { OPT } from '../artifacts/remote-install';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories, trustFiles } from './tls-files';
 import { kafkaPrincipalMappingRules, superUsers } from '../../lib/principals';
@@ -139,6 +140,7 @@ export const kafkaService: Service = {
 
   files: (ctx: NodeContext): FileSpec[] => {
     const { cluster, node } = ctx;
+    const metrics = jmxExporter(ctx, { id: 'kafka', user: 'kafka', port: portNumber('kafka', 'kafka-metrics'), home: cluster.home.kafka, restarts: [UNIT] });
     return [
       {
         path: `${CONF}/server.properties`,
@@ -152,8 +154,10 @@ export const kafkaService: Service = {
       },
       { path: `${CONF}/client.properties`, content: render('kafka/client.properties', { properties: sortedProperties(clientProperties(ctx)) }), mode: 0o644, owner: 'root', restarts: [] },
       { path: `${CONF}/log4j2.properties`, content: render('kafka/log4j2.properties', { level: 'INFO' }), mode: 0o644, owner: 'root', restarts: [UNIT] },
-      ...serviceKeyFiles(ctx, 'kafka', [UNIT], { pkcs12: false }).files,
+      // The PEM for Kafka's listeners; the PKCS#12 keystore for its metrics endpoint (the JMX exporter).
+      ...serviceKeyFiles(ctx, 'kafka', [UNIT], { pkcs12: true }).files,
       ...trustFiles(ctx, [UNIT]).files,
+      ...metrics.files,
       ...launcherFiles({
         name: 'millrace-kafka',
         description: `Kafka broker and KRaft controller (${node.name})`,
@@ -167,13 +171,14 @@ export const kafkaService: Service = {
           '-Djava.awt.headless=true',
           `-Dlog4j2.configurationFile=${CONF}/log4j2.properties`,
           '-Dkafka.logs.dir=/var/log/millrace/kafka',
+          ...metrics.jvmOpts,
         ],
         args: [`${CONF}/server.properties`],
       }),
     ];
   },
 
-  keyStores: (ctx: NodeContext) => trustFiles(ctx, []).keyStores,
+  keyStores: (ctx: NodeContext) => [...serviceKeyFiles(ctx, 'kafka', [UNIT], { pkcs12: true }).keyStores, ...trustFiles(ctx, []).keyStores],
 
   async securityChecks(host: RemoteHost, ctx: NodeContext): Promise<HealthReport['checks']> {
     const props = parseProperties(await host.execOrThrow(`cat ${q(`${CONF}/server.properties`)}`));

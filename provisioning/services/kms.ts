@@ -1,5 +1,5 @@
 /** Hadoop KMS: the key server behind HDFS encryption zones (issue 4 uses it for the lake). */
-import { ROLE_PORTS } from '../../lib/roles';
+import { portNumber, ROLE_PORTS } from '../../lib/roles';
 import { q } from '../../lib/shell';
 import { sortedProperties } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
@@ -8,6 +8,7 @@ import { authToLocal, keytabsFor } from '../kerberos/realm';
 import { HADOOP_CONF, HADOOP_UNITS, hadoopConfFiles, hadoopJvmOpts, hadoopSecurity, hadoopServerTls, KMS_PORT, LAKE_KEY } from './hadoop-conf';
 import { CA_PEM } from './tls-files';
 import { hadoopXml, launcherFiles, report, unitAndPortChecks } from './java-service';
+import { jmxExporter } from './metrics';
 
 const KMS_CONF = '/etc/millrace/kms';
 const KMS_DATA = '/var/lib/millrace/kms';
@@ -84,6 +85,7 @@ export const kmsService: Service = {
   files: (ctx: NodeContext): FileSpec[] => [
     ...hadoopConfFiles(ctx.cluster, ctx.node),
     ...hadoopServerTls(ctx, KMS_CONF, [HADOOP_UNITS.kms]).files,
+    ...kmsMetrics(ctx).files,
     { path: `${KMS_CONF}/kms-site.xml`, content: hadoopXml('kms-site', sortedProperties(buildKmsSite(ctx))), mode: 0o644, owner: 'root', restarts: [HADOOP_UNITS.kms] },
     // The KMS reads core-site.xml from its own config directory, and fails without one.
     {
@@ -116,6 +118,7 @@ export const kmsService: Service = {
         '--add-opens=java.base/java.lang=ALL-UNNAMED',
         '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
         '--add-opens=java.base/java.util=ALL-UNNAMED',
+        ...kmsMetrics(ctx).jvmOpts,
       ],
       args: [],
       env: { HADOOP_CONF_DIR: KMS_CONF, KMS_CONFIG: KMS_CONF },
@@ -135,3 +138,8 @@ export const kmsService: Service = {
     return report(checks);
   },
 };
+
+/** The KMS's metrics endpoint (the JMX exporter, with the hdfs user's keystore). */
+function kmsMetrics(ctx: NodeContext): ReturnType<typeof jmxExporter> {
+  return jmxExporter(ctx, { id: 'kms', user: 'hdfs', port: portNumber('kms', 'kms-metrics'), home: ctx.cluster.home.hadoop, restarts: [HADOOP_UNITS.kms] });
+}

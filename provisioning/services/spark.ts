@@ -11,6 +11,7 @@ import { keytabsFor, SPARK_CCACHE, SPARK_TOKENS } from '../kerberos/realm';
 import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { bootstrapServers } from './kafka';
+import { jmxExporter } from './metrics';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, TLS_DIR, tlsDirectories, trustFiles } from './tls-files';
 
 export const SPARK_CONF = '/etc/millrace/spark';
@@ -94,6 +95,8 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     // CA would pass the TLS layer alone). Without it Spark falls back to SASL DIGEST-MD5.
     'spark.network.crypto.enabled': true,
     ...(sparkSupportsRpcTls(facts.config.versions.spark) ? sslNamespace('rpc', ctx) : {}),
+    // Spark's metrics into JMX, where each daemon's JMX exporter serves them to Prometheus (services/metrics.ts).
+    'spark.metrics.conf.*.sink.jmx.class': 'org.apache.spark.metrics.sink.JmxSink',
     // The REST submission server cannot authenticate (and would be one more port): off.
     'spark.master.rest.enabled': false,
     // A restarted master (an `up` that changes Spark's config or upgrades it, a reboot) reads its
@@ -330,16 +333,19 @@ function unitsHere(ctx: NodeContext): string[] {
 }
 
 function daemon(ctx: NodeContext, name: 'master' | 'worker', mainClass: string, args: string[]): FileSpec[] {
-  return launcherFiles({
+  const role = name === 'master' ? 'spark-master' : 'spark-worker';
+  // Spark's own metrics reach JMX through its JmxSink (spark-defaults.conf), and the exporter serves them.
+  const metrics = jmxExporter(ctx, { id: role, user: 'spark', port: portNumber(role, `${role}-metrics`), home: ctx.cluster.home.spark, restarts: [UNITS[name]] });
+  return [...metrics.files, ...launcherFiles({
     name: `millrace-spark-${name}`,
     description: `Spark ${name} (${ctx.node.name})`,
     user: 'spark',
     mainClass,
     classpath: [SPARK_CONF, `${ctx.cluster.home.spark}/jars/*`],
-    jvmOpts: [`-Xmx${ctx.cluster.memory.sparkDaemonHeap}`, `-Dlog4j.configurationFile=${SPARK_CONF}/log4j2.properties`],
+    jvmOpts: [`-Xmx${ctx.cluster.memory.sparkDaemonHeap}`, `-Dlog4j.configurationFile=${SPARK_CONF}/log4j2.properties`, ...metrics.jvmOpts],
     args,
     env: sparkEnv(ctx.cluster, ctx.node.privateAddress),
-  });
+  })];
 }
 
 const dirs = [

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FLOWS, flowPort, flowsInto, type FlowSource } from '../../lib/flows';
-import { PortSpec, Role, ROLE_PORTS, SSH_PORT } from '../../lib/roles';
+import { NODE_METRICS_PORT, PortSpec, Role, ROLE_PORTS, SSH_PORT } from '../../lib/roles';
 
 const sourceName = (s: FlowSource): string => (s === 'operator' ? 'operator' : s === 'clients' ? 'Kafka clients' : s);
 const ports = (p: PortSpec): string => (p.toPort ? `${p.port}-${p.toPort}` : `${p.port}`);
@@ -18,6 +18,7 @@ export function securityRows(): string[] {
   };
   return [
     row('all', [], SSH_PORT),
+    row('all', [], NODE_METRICS_PORT),
     ...(Object.entries(ROLE_PORTS) as [Role, PortSpec[]][]).flatMap(([role, specs]) => specs.map((p) => row(role, [role], p))),
   ];
 }

@@ -97,7 +97,7 @@ describe('millrace CLI', () => {
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^(# yaml-language-server: \$schema=\S+\n)?# millrace cluster config/);
     const v = millrace(['validate', '-c', file]);
     expect(v.code).toBe(0);
-    expect(v.stdout).toMatch(/^ok: cluster "demo", target local, 3 nodes \(kafka-1: kafka, spark-1: spark-master\+spark-worker, hdfs-1: namenode\+datanode\+kms\)/);
+    expect(v.stdout).toMatch(/^ok: cluster "demo", target local, 3 nodes \(kafka-1: kafka, spark-1: spark-master\+spark-worker\+monitor, hdfs-1: namenode\+datanode\+kms\)/);
     const again = millrace(['init', '-c', file]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists\nhint: pass --force/);

@@ -230,7 +230,7 @@ artifacts: { mirror: "https://x.example" }
 
   it('suggests close values of fixed sets', () => {
     expect(problems(`name: demo\ntarget: statik\nnodes:\n  - { name: kafka-1, roles: [kafka, namenode, datanode, spark-workr] }\n`)).toEqual([
-      'nodes[0].roles[3]: "spark-workr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc (hint: did you mean "spark-worker"? valid values: kafka, spark-master, spark-worker, namenode, datanode, kms, kdc)',
+      'nodes[0].roles[3]: "spark-workr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc, monitor (hint: did you mean "spark-worker"? valid values: kafka, spark-master, spark-worker, namenode, datanode, kms, kdc, monitor)',
       'target: "statik" is not one of aws, static, local (hint: did you mean "static"? valid values: aws, static, local)',
     ]);
     expect(problems('name: demo\naws: { amiFamily: debian12 }\n')).toEqual(['aws.amiFamily: "debian12" is not one of debian-12, ubuntu-24.04 (hint: did you mean "debian-12"?)']);

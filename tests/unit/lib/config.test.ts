@@ -24,7 +24,8 @@ describe('cluster config', () => {
     expect(c.target).toBe('local');
     expect(c.nodes.map((n) => [n.name, n.roles, n.address])).toEqual([
       ['kafka-1', ['kafka'], '127.0.0.11'],
-      ['spark-1', ['spark-master', 'spark-worker'], '127.0.0.12'],
+      // The monitor goes to the spark-master's node unless a node has it.
+      ['spark-1', ['spark-master', 'spark-worker', 'monitor'], '127.0.0.12'],
       ['hdfs-1', ['namenode', 'datanode', 'kms'], '127.0.0.13'],
     ]);
     expect(c.versions).toEqual({ kafka: '4.1.1', spark: '4.2.0', hadoop: '3.5.0', java: '17' });
@@ -51,7 +52,7 @@ describe('cluster config', () => {
 
   it('reports an unknown role with its path', () => {
     expect(problems(`name: demo\n${threeNodes}  - { name: extra-1, roles: [brokr] }\n`)).toEqual([
-      'nodes[3].roles[0]: "brokr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc (hint: use one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc)',
+      'nodes[3].roles[0]: "brokr" is not one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc, monitor (hint: use one of kafka, spark-master, spark-worker, namenode, datanode, kms, kdc, monitor)',
     ]);
   });
 

@@ -48,7 +48,7 @@ describe('JSON Schemas', () => {
     const config = JSON.parse(jsonSchemas()['millrace.schema.json']!) as { properties: Record<string, { description?: string; enum?: string[]; items?: { properties: Record<string, { items?: { enum?: string[] } }> } }> };
     expect(config.properties.name?.description).toMatch(/lowercase DNS label/);
     expect(config.properties.target?.enum).toEqual(['aws', 'static', 'local', null]); // null: "target:" with nothing under it takes the default
-    expect(config.properties.nodes?.items?.properties.roles?.items?.enum).toEqual(['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms', 'kdc']);
+    expect(config.properties.nodes?.items?.properties.roles?.items?.enum).toEqual(['kafka', 'spark-master', 'spark-worker', 'namenode', 'datanode', 'kms', 'kdc', 'monitor']);
     const spec = JSON.parse(jsonSchemas()['pipeline.schema.json']!) as { properties: { fields: { items: { properties: { type: { enum: string[] } } } } } };
     expect(spec.properties.fields.items.properties.type.enum).toEqual(['string', 'int', 'long', 'double', 'boolean', 'timestamp']);
   });

@@ -55,8 +55,9 @@ describe('the lock file in the repo', () => {
             checked += 1;
           }
       }
-    // kafka (3 jars × 3 versions), hadoop (3 + KMS), spark connectors (2 × 3 versions).
-    expect(checked).toBe(9 + 4 + 6);
+    // kafka (3 jars × 3 versions), hadoop (3 + KMS), spark connectors (2 × 3 versions), and the
+    // JMX exporter agent in each of the 7 bundles.
+    expect(checked).toBe(9 + 4 + 6 + 7);
     expect(lock.maven['hadoop/3.5.0']).toHaveProperty([`kms/lib/hadoop-kms-${KMS_MAVEN_VERSION['3.5.0']}.jar`]);
     expect(lock.maven['kafka/4.1.1']).toHaveProperty([`libs/kafka_${SCALA_BINARY}-4.1.1.jar`]);
   });

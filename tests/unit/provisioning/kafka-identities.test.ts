@@ -86,9 +86,10 @@ nodes:
     expect(broker['controller.quorum.voters']).toBe('1@127.0.0.11:9094,2@127.0.0.12:9094,3@127.0.0.13:9094');
     expect(broker['controller.quorum.voters']).toBe(voter['controller.quorum.voters']);
     // verify's port check expects no controller port on a broker-only node, and one on a voter.
-    expect(comparePorts(f.kafkaNodes[3]!, [22, 9093], isController(f, f.kafkaNodes[3]!))).toEqual({ unexpected: [], missing: [] });
-    expect(comparePorts(f.kafkaNodes[3]!, [22, 9093, 9094], false).unexpected).toEqual([9094]);
-    expect(comparePorts(f.kafkaNodes[0]!, [22, 9093], isController(f, f.kafkaNodes[0]!)).missing.map((p) => p.port)).toEqual([9094]);
+    // (9100 and 9404: every node's host metrics and the broker's JMX metrics.)
+    expect(comparePorts(f.kafkaNodes[3]!, [22, 9093, 9100, 9404], isController(f, f.kafkaNodes[3]!))).toEqual({ unexpected: [], missing: [] });
+    expect(comparePorts(f.kafkaNodes[3]!, [22, 9093, 9094, 9100, 9404], false).unexpected).toEqual([9094]);
+    expect(comparePorts(f.kafkaNodes[0]!, [22, 9093, 9100, 9404], isController(f, f.kafkaNodes[0]!)).missing.map((p) => p.port)).toEqual([9094]);
   });
 
   it('renders the same files on every node when the config lists the nodes in another order', () => {

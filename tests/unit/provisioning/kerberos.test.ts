@@ -91,7 +91,7 @@ describe('plans with kerberos.enabled', () => {
     expect(krb5).toMatch(/udp_preference_limit = 1/);
     expect(krb5).toMatch(/ticket_lifetime = 180s/);
     expect(file(plan('hdfs-1'), '/etc/krb5kdc/kdc.conf')).toMatch(/kdc_tcp_listen = 127\.0\.0\.13:88/);
-    expect(plan('hdfs-1').services.map((s) => s.id)).toEqual(['kdc', 'hdfs-namenode', 'hadoop-kms', 'hdfs-datanode']);
+    expect(plan('hdfs-1').services.map((s) => s.id)).toEqual(['kdc', 'hdfs-namenode', 'hadoop-kms', 'hdfs-datanode', 'node-exporter']);
   });
 
   it('Hadoop: Kerberos, authorization and privacy everywhere; the NameNode\'s own hdfs-site leaves the DataNode principal out', () => {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { parseConfigText } from '../../../lib/config';
+import { BUNDLE_REVISION } from '../../../provisioning/artifacts/catalog';
 import { createArtifactInstaller, ensureBundle, insecureSources } from '../../../provisioning/artifacts';
 import { type Bundle, bundleLockMismatch, jarDigestsInTar, sha512File, writeManifest } from '../../../provisioning/artifacts/bundle';
 import type { ArtifactLock } from '../../../provisioning/artifacts/lock';
@@ -64,25 +65,25 @@ describe('cached bundles against the lock', () => {
   });
 
   it('uses a cached bundle whose jars match the lock, without resolving anything (control)', async () => {
-    await cachedBundle('kafka', '4.1.1', 1, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b' });
+    await cachedBundle('kafka', '4.1.1', BUNDLE_REVISION.kafka, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b' });
     const lock = lockWith({ 'kafka/4.1.1': { 'libs/a-1.jar': await jarDigest('a'), 'libs/b-2.jar': await jarDigest('b') } });
     // An unreachable repository: any resolution would fail.
     const config = parseConfigText(`name: demo\nartifacts: { source: maven, cacheDir: "${cache}", mavenRepository: "https://127.0.0.1:1/none" }\n`);
     const reports: string[] = [];
     const bundle = await ensureBundle(config, 'kafka', (m) => reports.push(m), lock);
-    expect(bundle.file).toBe('kafka-4.1.1-r1.tar');
+    expect(bundle.file).toBe(`kafka-4.1.1-r${BUNDLE_REVISION.kafka}.tar`);
     expect(reports).toEqual([]);
   });
 
   it('finds a cached jar that differs from the lock, and a jar the lock does not list', async () => {
-    const b = await cachedBundle('kafka', '4.1.1', 1, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'tampered' });
+    const b = await cachedBundle('kafka', '4.1.1', BUNDLE_REVISION.kafka, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'tampered' });
     const pinned = { 'libs/a-1.jar': await jarDigest('a'), 'libs/b-2.jar': await jarDigest('b') };
     expect(await bundleLockMismatch(b, lockWith({ 'kafka/4.1.1': pinned }), {})).toBe(
-      `libs/b-2.jar (the cached bundle kafka-4.1.1-r1.tar) does not match the artifact lock: SHA-256 expected ${pinned['libs/b-2.jar'].slice(0, 16)}…, got ${(await jarDigest('tampered')).slice(0, 16)}…`,
+      `libs/b-2.jar (the cached bundle kafka-4.1.1-r${BUNDLE_REVISION.kafka}.tar) does not match the artifact lock: SHA-256 expected ${pinned['libs/b-2.jar'].slice(0, 16)}…, got ${(await jarDigest('tampered')).slice(0, 16)}…`,
     );
-    const extra = await cachedBundle('kafka', '4.1.1', 1, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b', 'libs/evil-1.jar': 'evil' });
+    const extra = await cachedBundle('kafka', '4.1.1', BUNDLE_REVISION.kafka, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b', 'libs/evil-1.jar': 'evil' });
     expect(await bundleLockMismatch(extra, lockWith({ 'kafka/4.1.1': pinned }), {})).toMatch(/the resolution brought 1 jar\(s\) the artifact lock does not list: libs\/evil-1\.jar/);
-    const fine = await cachedBundle('kafka', '4.1.1', 1, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b' });
+    const fine = await cachedBundle('kafka', '4.1.1', BUNDLE_REVISION.kafka, { 'libs/a-1.jar': 'a', 'libs/b-2.jar': 'b' });
     expect(await bundleLockMismatch(fine, lockWith({ 'kafka/4.1.1': pinned }), {})).toBeUndefined();
   });
 
@@ -93,21 +94,21 @@ describe('cached bundles against the lock', () => {
     // An unreachable index and repository: a rebuild fails at its first download.
     const config = parseConfigText(`name: demo\nartifacts: { source: maven, cacheDir: "${cache}", mavenRepository: "https://127.0.0.1:1/none", pypiIndex: "https://127.0.0.1:1" }\n`);
     const reports: string[] = [];
-    await cachedBundle('spark', '4.2.0', 2, { 'connectors/kafka/c-1.jar': 'c', 'jars/spark-core.jar': 'core' });
+    await cachedBundle('spark', '4.2.0', BUNDLE_REVISION.spark, { 'connectors/kafka/c-1.jar': 'c', 'jars/spark-core.jar': 'core' });
     await expect(ensureBundle(config, 'spark', (m) => reports.push(m), lock)).rejects.toThrow(/^cannot fetch https:\/\/127\.0\.0\.1:1\/simple\/pyspark\//);
-    expect(reports).toEqual(['rebuild spark 4.2.0: the cached bundle spark-4.2.0-r2.tar does not record pypi:pyspark 4.2.0 sdist (built before the artifact lock)']);
+    expect(reports).toEqual([`rebuild spark 4.2.0: the cached bundle spark-4.2.0-r${BUNDLE_REVISION.spark}.tar does not record pypi:pyspark 4.2.0 sdist (built before the artifact lock)`]);
 
     // Control: the same bundle with its inputs recorded as the lock pins them is used as it is.
     const inputs = { 'pypi:pyspark 4.2.0 sdist': sdist.sha256, 'pypi:py4j 0.10.9.9 bdist_wheel': py4j.sha256 };
-    await cachedBundle('spark', '4.2.0', 2, { 'connectors/kafka/c-1.jar': 'c', 'jars/spark-core.jar': 'core' }, inputs);
+    await cachedBundle('spark', '4.2.0', BUNDLE_REVISION.spark, { 'connectors/kafka/c-1.jar': 'c', 'jars/spark-core.jar': 'core' }, inputs);
     reports.length = 0;
-    await expect(ensureBundle(config, 'spark', (m) => reports.push(m), lock)).resolves.toMatchObject({ file: 'spark-4.2.0-r2.tar' });
+    await expect(ensureBundle(config, 'spark', (m) => reports.push(m), lock)).resolves.toMatchObject({ file: `spark-4.2.0-r${BUNDLE_REVISION.spark}.tar` });
     expect(reports).toEqual([]);
 
     // Rebuilt when the lock now pins another sdist than the one it was built from.
     const repinned = { ...lock, pypi: { ...lock.pypi, 'pyspark 4.2.0 sdist': { ...sdist, sha256: 'd'.repeat(64) } } };
     await expect(ensureBundle(config, 'spark', (m) => reports.push(m), repinned)).rejects.toThrow(/^cannot fetch/);
-    expect(reports).toEqual(['rebuild spark 4.2.0: the cached bundle spark-4.2.0-r2.tar was built from pypi:pyspark 4.2.0 sdist with digest eeeeeeeeeeeeeeee…, the artifact lock pins dddddddddddddddd…']);
+    expect(reports).toEqual([`rebuild spark 4.2.0: the cached bundle spark-4.2.0-r${BUNDLE_REVISION.spark}.tar was built from pypi:pyspark 4.2.0 sdist with digest eeeeeeeeeeeeeeee…, the artifact lock pins dddddddddddddddd…`]);
 
     // Refused outright when the lock has no entry for something the bundle is made of.
     const { 'py4j 0.10.9.9 bdist_wheel': _dropped, ...withoutPy4j } = lock.pypi;

@@ -14,11 +14,12 @@ describe('provisioning plan', () => {
 
   it('puts each role on its node, in dependency order', () => {
     expect(plans.map((p) => [p.node.name, p.services.map((s) => s.id)])).toEqual([
-      ['kafka-1', ['kafka']],
-      ['spark-1', ['spark-master', 'spark-worker']],
-      ['hdfs-1', ['hdfs-namenode', 'hadoop-kms', 'hdfs-datanode']],
+      // The monitor (Prometheus) on the spark-master's node; host metrics on every node.
+      ['kafka-1', ['kafka', 'node-exporter']],
+      ['spark-1', ['spark-master', 'spark-worker', 'prometheus', 'node-exporter']],
+      ['hdfs-1', ['hdfs-namenode', 'hadoop-kms', 'hdfs-datanode', 'node-exporter']],
     ]);
-    expect(plans.map((p) => p.users)).toEqual([['kafka'], ['spark'], ['hdfs']]);
+    expect(plans.map((p) => p.users)).toEqual([['kafka', 'prometheus'], ['spark', 'prometheus'], ['hdfs', 'prometheus']]);
   });
 
   it('renders Kafka with TLS-only listeners and no PLAINTEXT anywhere', () => {
@@ -88,6 +89,17 @@ nodes:
         'kafka-1:/etc/millrace/tls/truststore.password root',
         'spark-1:/etc/millrace/spark/kafka/pipeline.pem spark',
         'spark-1:/etc/millrace/spark/spark-defaults.conf spark',
+        // The JMX exporters' configs hold their keystore's password; the node exporter's key is prometheus's.
+        'hdfs-1:/etc/millrace/metrics/datanode.yaml hdfs',
+        'hdfs-1:/etc/millrace/metrics/kms.yaml hdfs',
+        'hdfs-1:/etc/millrace/metrics/namenode.yaml hdfs',
+        'hdfs-1:/etc/millrace/tls/prometheus/node.pem prometheus',
+        'kafka-1:/etc/millrace/metrics/kafka.yaml kafka',
+        'kafka-1:/etc/millrace/tls/kafka/keystore.password kafka',
+        'kafka-1:/etc/millrace/tls/prometheus/node.pem prometheus',
+        'spark-1:/etc/millrace/metrics/spark-master.yaml spark',
+        'spark-1:/etc/millrace/metrics/spark-worker.yaml spark',
+        'spark-1:/etc/millrace/tls/prometheus/node.pem prometheus',
         'spark-1:/etc/millrace/tls/spark/keystore.password spark',
         'spark-1:/etc/millrace/tls/spark/node.pem spark',
         'spark-1:/etc/millrace/tls/truststore.password root',

@@ -1,7 +1,7 @@
 /** The secure-by-default settings each service renders, read from the plan of a default cluster. */
 import { parseProperties } from '../../../provisioning/services/kafka';
 import { planCluster } from '../../../provisioning/plan';
-import { ROLE_PORTS, SSH_PORT } from '../../../lib/roles';
+import { NODE_METRICS_PORT, ROLE_PORTS, SSH_PORT } from '../../../lib/roles';
 import { comparePorts, parseListeners, reachableOn } from '../../../provisioning/verify/ports';
 import { parseBlockIds } from '../../../provisioning/verify/hdfs';
 import { parseZones } from '../../../provisioning/services/hdfs';
@@ -103,8 +103,9 @@ describe('verify helpers', () => {
     const node = { name: 'kafka-1', roles: ['kafka' as const], sshAddress: '', sshPort: 22, sshUser: 'root', privateKeyPath: '', privateAddress: '127.0.0.11' };
     const v = comparePorts(node, [22, 9092, 9093]);
     expect(v.unexpected).toEqual([9092]);
-    expect(v.missing.map((s) => s.port)).toEqual([9094]);
-    const inside = ROLE_PORTS.kafka.filter((p) => !p.publicOnly).map((p) => p.port);
+    // Every node also serves its host metrics (9100); a broker its JMX metrics (9404).
+    expect(v.missing.map((s) => s.port)).toEqual([9100, 9094, 9404]);
+    const inside = [NODE_METRICS_PORT.port, ...ROLE_PORTS.kafka.filter((p) => !p.publicOnly).map((p) => p.port)];
     expect(comparePorts(node, [SSH_PORT.port, ...inside])).toEqual({ unexpected: [], missing: [] });
     // 9095 is declared only for a node with a public address, and then it must listen.
     expect(comparePorts(node, [SSH_PORT.port, ...inside, 9095]).unexpected).toEqual([9095]);

@@ -30,26 +30,26 @@ const spark = node('spark-1', ['spark-master', 'spark-worker']);
 
 describe('verify: the flow table against the live ports', () => {
   it('a node serves the ports flows reach on its roles, 9095 only with a public address', () => {
-    expect(servedPorts(kafka).map((s) => s.port)).toEqual([22, 9093, 9094]);
-    expect(servedPorts({ ...kafka, publicAddress: '203.0.113.5' }).map((s) => s.port)).toEqual([22, 9093, 9094, 9095]);
-    expect(servedPorts(hdfs).map((s) => s.port).sort((a, b) => a - b)).toEqual([22, 8020, 9600, 9865, 9866, 9867, 9871]);
+    expect(servedPorts(kafka).map((s) => s.port)).toEqual([22, 9093, 9094, 9100, 9404]);
+    expect(servedPorts({ ...kafka, publicAddress: '203.0.113.5' }).map((s) => s.port)).toEqual([22, 9093, 9094, 9095, 9100, 9404]);
+    expect(servedPorts(hdfs).map((s) => s.port).sort((a, b) => a - b)).toEqual([22, 8020, 9100, 9405, 9406, 9407, 9600, 9865, 9866, 9867, 9871]);
   });
 
   it('passes exactly the served ports, naming who may reach each', () => {
-    const row = flowPortsRow(kafka, [22, 9093, 9094]);
+    const row = flowPortsRow(kafka, [22, 9093, 9094, 9100, 9404]);
     expect(row).toMatchObject({ ok: true, target: 'kafka-1' });
-    expect(row.detail).toBe('22 ← operator; 9093 ← kafka, spark-master, spark-worker; 9094 ← kafka');
+    expect(row.detail).toBe('22 ← operator; 9093 ← kafka, spark-master, spark-worker; 9094 ← kafka; 9100 ← monitor; 9404 ← monitor');
   });
 
   it('fails a listener no flow reaches, and a served port that does not listen; on-demand ports may be either', () => {
-    expect(compareFlowPorts(kafka, [22, 9093, 9094, 9092])).toMatchObject({ unreached: [9092], missing: [] });
+    expect(compareFlowPorts(kafka, [22, 9093, 9094, 9100, 9404, 9092])).toMatchObject({ unreached: [9092], missing: [] });
     // 9095 listening without a public address: the table has no flow to it on this node.
-    expect(compareFlowPorts(kafka, [22, 9093, 9094, 9095]).unreached).toEqual([9095]);
-    const v = compareFlowPorts(spark, [22, 7077, 8080, 8480, 7078, 8081, 8481, 7105, 7160]);
+    expect(compareFlowPorts(kafka, [22, 9093, 9094, 9100, 9404, 9095]).unreached).toEqual([9095]);
+    const v = compareFlowPorts(spark, [22, 7077, 8080, 8480, 7078, 8081, 8481, 7105, 7160, 9100, 9408, 9409]);
     expect(v).toMatchObject({ unreached: [], missing: [] });
-    const row = flowPortsRow(hdfs, [22, 8020, 9600, 9865, 9866, 9867, 4444]);
+    const row = flowPortsRow(hdfs, [22, 8020, 9600, 9865, 9866, 9867, 9100, 9405, 9406, 4444]);
     expect(row.ok).toBe(false);
-    expect(row.detail).toBe('listening, but no flow of the table reaches it: 4444; the table says it serves, not listening: 9871 (namenode-https)');
+    expect(row.detail).toBe('listening, but no flow of the table reaches it: 4444; the table says it serves, not listening: 9871 (namenode-https), 9407 (kms-metrics)');
   });
 });
 
@@ -172,14 +172,19 @@ describe('verify: minimum TLS version', () => {
     );
     expect(handshakeCommand('127.0.0.33', 9871, 'tls1_2')).toBe('timeout 10 openssl s_client -connect 127.0.0.33:9871 -tls1_2 -CAfile /etc/millrace/tls/ca.pem -brief </dev/null 2>&1');
     expect(tlsPorts(kafka).map((s) => [s.port, clientPemFor(s, kafka)])).toEqual([
+      [9100, undefined],
       [9093, '/etc/millrace/tls/kafka/node.pem'],
       [9094, '/etc/millrace/tls/kafka/node.pem'],
+      [9404, undefined],
     ]);
     expect(tlsPorts(spark).map((s) => [s.port, clientPemFor(s, spark)])).toEqual([
+      [9100, undefined],
       [8480, undefined],
+      [9408, undefined],
       [8481, undefined],
+      [9409, undefined],
     ]);
-    expect(tlsPorts(hdfs).map((s) => s.port)).toEqual([9871, 9865, 9600]);
+    expect(tlsPorts(hdfs).map((s) => s.port)).toEqual([9100, 9871, 9405, 9865, 9406, 9600, 9407]);
   });
 
   it('passes a port only when both old versions are refused by the server and 1.2 completes', () => {

@@ -5,7 +5,7 @@
  */
 import type { ClusterConfig } from '../../../lib/config';
 import { FLOWS } from '../../../lib/flows';
-import { PortSpec, Role, ROLE_PORTS, ROLES, SSH_PORT } from '../../../lib/roles';
+import { NODE_METRICS_PORT, PortSpec, Role, ROLE_PORTS, ROLES, SSH_PORT } from '../../../lib/roles';
 import { Json, resources } from './stack-fixture';
 
 /** "sg:<roles>" for a security-group source, "cidr:<cidr>" for an address range. */
@@ -35,7 +35,7 @@ export const label = (roles: readonly Role[]): string => roles.join('+');
 
 /** Every port a node with these roles listens on, each once (AWS nodes have a public address). */
 export function portsOf(roles: readonly Role[]): PortSpec[] {
-  const specs = [SSH_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])];
+  const specs = [SSH_PORT, NODE_METRICS_PORT, ...roles.flatMap((r) => ROLE_PORTS[r])];
   return specs.filter((s, i) => specs.findIndex((t) => t.name === s.name) === i);
 }
 

@@ -24,8 +24,8 @@ const sgRefOf = (roles: string): string => [...labels].find(([, l]) => l === rol
 
 describe('security groups: one per role combination, least privilege from the flow table', () => {
   it('has one security group per role combination the nodes have, in the cluster VPC', () => {
-    expect([...labels.values()].sort()).toEqual(['kafka', 'namenode+datanode+kms', 'spark-master+spark-worker']);
-    expect(Object.keys(resources(doc, 'aws_security_group')).sort()).toEqual(['sg-kafka', 'sg-namenode_datanode_kms', 'sg-spark-master_spark-worker']);
+    expect([...labels.values()].sort()).toEqual(['kafka', 'namenode+datanode+kms', 'spark-master+spark-worker+monitor']);
+    expect(Object.keys(resources(doc, 'aws_security_group')).sort()).toEqual(['sg-kafka', 'sg-namenode_datanode_kms', 'sg-spark-master_spark-worker_monitor']);
     for (const roles of roleSets(config))
       expect(text).toHaveResourceWithProperties(SecurityGroup, { name: `millrace-demo-${label(roles)}`, vpc_id: '${aws_vpc.vpc.id}' });
   });
@@ -86,7 +86,7 @@ describe('security groups: one per role combination, least privilege from the fl
 
   it('opens every web UI to the operator CIDR only, and to no group', () => {
     expect(WEB_UIS.map((p) => p.name).sort()).toEqual(
-      ['datanode-https', 'namenode-https', 'spark-app-ui', 'spark-master-https', 'spark-master-ui', 'spark-worker-https', 'spark-worker-ui'].sort(),
+      ['datanode-https', 'namenode-https', 'prometheus', 'spark-app-ui', 'spark-master-https', 'spark-master-ui', 'spark-worker-https', 'spark-worker-ui'].sort(),
     );
     for (const ui of WEB_UIS) {
       const mine = rules.filter((r) => r.from_port === ui.port);
@@ -117,7 +117,7 @@ describe('security groups: one per role combination, least privilege from the fl
   it('names every rule after its group, port and source, so plans are readable', () => {
     expect(planIngress(config).map((r) => r.id).sort()).toEqual(Object.keys(resources(doc, 'aws_vpc_security_group_ingress_rule')).sort());
     expect(Object.keys(resources(doc, 'aws_vpc_security_group_ingress_rule'))).toContain('ingress-kafka-kafka-external-from-203-0-113-0-24');
-    expect(Object.keys(resources(doc, 'aws_vpc_security_group_ingress_rule'))).toContain('ingress-namenode_datanode_kms-namenode-rpc-from-sg-spark-master_spark-worker');
+    expect(Object.keys(resources(doc, 'aws_vpc_security_group_ingress_rule'))).toContain('ingress-namenode_datanode_kms-namenode-rpc-from-sg-spark-master_spark-worker_monitor');
   });
 });
 

@@ -37,7 +37,7 @@ describe('a non-default topology: 5 nodes, 3 brokers', () => {
   });
 
   it('puts each node in the one group of its role combination; the two Kafka-only brokers share one', () => {
-    expect([...labels.values()].sort()).toEqual(['kafka', 'kafka+spark-worker', 'spark-master+namenode+kms', 'spark-worker+datanode'].sort());
+    expect([...labels.values()].sort()).toEqual(['kafka', 'kafka+spark-worker', 'spark-master+namenode+kms+monitor', 'spark-worker+datanode'].sort());
     const inKafka = Object.entries(instances).filter(([, i]) => (i.vpc_security_group_ids as string[]).includes(sgRef('kafka')));
     expect(inKafka.map(([n]) => n).sort()).toEqual(['node-broker-1', 'node-broker-2']);
     expect(instances['node-broker-3'].vpc_security_group_ids).toEqual([sgRef('kafka+spark-worker')]);
@@ -58,12 +58,12 @@ describe('a non-default topology: 5 nodes, 3 brokers', () => {
     const appRules = rules.filter((r) => r.from_port === app.port).map((r) => `${labels.get(r.security_group_id)} ${r.to_port} from ${labels.get(r.referenced_security_group_id)}`);
     expect(appRules.sort()).toEqual(
       [
-        'spark-master+namenode+kms 7139 from kafka+spark-worker',
-        'spark-master+namenode+kms 7139 from spark-worker+datanode',
-        'kafka+spark-worker 7139 from spark-master+namenode+kms',
+        'spark-master+namenode+kms+monitor 7139 from kafka+spark-worker',
+        'spark-master+namenode+kms+monitor 7139 from spark-worker+datanode',
+        'kafka+spark-worker 7139 from spark-master+namenode+kms+monitor',
         'kafka+spark-worker 7139 from kafka+spark-worker',
         'kafka+spark-worker 7139 from spark-worker+datanode',
-        'spark-worker+datanode 7139 from spark-master+namenode+kms',
+        'spark-worker+datanode 7139 from spark-master+namenode+kms+monitor',
         'spark-worker+datanode 7139 from kafka+spark-worker',
         'spark-worker+datanode 7139 from spark-worker+datanode',
       ].sort(),
@@ -86,7 +86,7 @@ describe('a non-default topology: 5 nodes, 3 brokers', () => {
       id: ref('aws_instance', 'node-master-1'),
       private_ip: ref('aws_instance', 'node-master-1', 'private_ip'),
       public_ip: ref('aws_instance', 'node-master-1', 'public_ip'),
-      roles: ['spark-master', 'namenode', 'kms'],
+      roles: ['spark-master', 'namenode', 'kms', 'monitor'],
     });
   });
 });

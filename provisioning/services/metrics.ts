@@ -1,0 +1,218 @@
+/**
+ * Metrics (issue 15): Prometheus on the monitor node scrapes every node's host metrics (node
+ * exporter, on every node) and every JVM service's JMX metrics (the Prometheus JMX exporter, a
+ * java agent in the service's own JVM). Every scrape endpoint speaks TLS with a certificate of the
+ * cluster CA and binds to the node's private address; the flow table lets only the monitor node
+ * reach it (lib/flows.ts). Prometheus and the node exporter are Debian's packages, run by millrace's
+ * own units on its own config: Debian's units (every address, no TLS) are masked.
+ */
+import { stringify } from 'yaml';
+import { durationSeconds } from '../../lib/config';
+import type { InventoryNode } from '../../lib/inventory';
+import { NODE_METRICS_PORT, portNumber, ROLE_PORTS, type Role } from '../../lib/roles';
+import { q } from '../../lib/shell';
+import { render } from '../../templates/render';
+import { JMX_EXPORTER_JAR } from '../artifacts/catalog';
+import type { RemoteHost } from '../remote-host';
+import type { ClusterFacts, DirSpec, FileSpec, HealthReport, NodeContext, Service, ServiceUser, StepOutcome } from '../service';
+import { report, unitAndPortChecks } from './java-service';
+import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories } from './tls-files';
+
+export const METRICS_CONF = '/etc/millrace/metrics';
+export const MONITOR_CONF = '/etc/millrace/monitor';
+const PROMETHEUS_DATA = '/var/lib/millrace/prometheus';
+const PROMETHEUS_USER = 'prometheus';
+export const PROMETHEUS_UNIT = 'millrace-prometheus.service';
+export const NODE_EXPORTER_UNIT = 'millrace-node-exporter.service';
+/** Debian's own units for the same binaries: masked, so that neither takes the ports on every address. */
+const DEBIAN_UNITS = { prometheus: 'prometheus.service', nodeExporter: 'prometheus-node-exporter.service' } as const;
+
+/** What each scrape job is: the role whose nodes it scrapes and the metrics port there. */
+export interface ScrapeJob {
+  job: string;
+  role: Role | 'every-node';
+  port: number;
+}
+
+/** One job per exporter kind; a node with several roles is scraped once per role. */
+export const SCRAPE_JOBS: readonly ScrapeJob[] = [
+  { job: 'node', role: 'every-node', port: NODE_METRICS_PORT.port },
+  { job: 'kafka', role: 'kafka', port: portNumber('kafka', 'kafka-metrics') },
+  { job: 'namenode', role: 'namenode', port: portNumber('namenode', 'namenode-metrics') },
+  { job: 'datanode', role: 'datanode', port: portNumber('datanode', 'datanode-metrics') },
+  { job: 'kms', role: 'kms', port: portNumber('kms', 'kms-metrics') },
+  { job: 'spark-master', role: 'spark-master', port: portNumber('spark-master', 'spark-master-metrics') },
+  { job: 'spark-worker', role: 'spark-worker', port: portNumber('spark-worker', 'spark-worker-metrics') },
+];
+
+/** Every (job, node, address:port) Prometheus scrapes in this cluster. */
+export function scrapeTargets(nodes: readonly InventoryNode[]): { job: string; node: string; target: string }[] {
+  // By name: the config is the same whatever order the inventory lists the nodes in.
+  const byName = [...nodes].sort((a, b) => a.name.localeCompare(b.name));
+  return SCRAPE_JOBS.flatMap((j) =>
+    byName.filter((n) => j.role === 'every-node' || n.roles.includes(j.role)).map((n) => ({ job: j.job, node: n.name, target: `${n.privateAddress}:${j.port}` })),
+  );
+}
+
+export interface JmxExporterSpec {
+  /** Names the config file: /etc/millrace/metrics/<id>.yaml. */
+  id: string;
+  user: ServiceUser;
+  port: number;
+  /** The component's home on the node, whose bundle carries the agent jar. */
+  home: string;
+  restarts: string[];
+}
+
+/**
+ * The JVM option that loads the JMX exporter into a service's JVM, and its config: HTTPS with the
+ * service user's PKCS#12 keystore (its password is in the file, so it is 0600 and the user's).
+ */
+export function jmxExporter(ctx: NodeContext, spec: JmxExporterSpec): { jvmOpts: string[]; files: FileSpec[] } {
+  const tls = serviceTlsPaths(ctx, spec.user);
+  const config = `${METRICS_CONF}/${spec.id}.yaml`;
+  const content = stringify({
+    lowercaseOutputName: true,
+    httpServer: { ssl: { keyStore: { filename: tls.keystore, password: tls.password }, certificate: { alias: 'millrace' } } },
+    rules: [{ pattern: '.*' }],
+  });
+  return {
+    jvmOpts: [`-javaagent:${spec.home}/${JMX_EXPORTER_JAR}=${ctx.node.privateAddress}:${spec.port}:${config}`],
+    files: [{ path: config, content: `# Rendered by millrace: the Prometheus JMX exporter of ${spec.id}.\n${content}`, mode: 0o600, owner: spec.user, restarts: spec.restarts, secret: true }],
+  };
+}
+
+export function metricsDirectories(): DirSpec[] {
+  return [{ path: METRICS_CONF, mode: '755', owner: 'root:root' }];
+}
+
+/** Prometheus's and the node exporter's TLS key (the node's identity, readable by prometheus only). */
+function prometheusKey(ctx: NodeContext, restarts: string[]): FileSpec[] {
+  return serviceKeyFiles(ctx, PROMETHEUS_USER, restarts, { pkcs12: false }).files;
+}
+
+/** The web config both Go servers read: TLS with the node's key and chain (one PEM holds both). */
+function webConfig(ctx: NodeContext, path: string, restarts: string[]): FileSpec {
+  const pem = serviceTlsPaths(ctx, PROMETHEUS_USER).pem;
+  return {
+    path,
+    content: `# Rendered by millrace: TLS for this server's HTTP endpoint.\n${stringify({ tls_server_config: { cert_file: pem, key_file: pem, min_version: 'TLS12' } })}`,
+    mode: 0o644,
+    owner: 'root',
+    restarts,
+  };
+}
+
+function unitFile(unit: string, description: string, execStart: string[]): FileSpec {
+  return {
+    path: `/etc/systemd/system/${unit}`,
+    content: render('systemd/service', { description, user: PROMETHEUS_USER, execStart: execStart.join(' ') }),
+    mode: 0o644,
+    owner: 'root',
+    restarts: [unit],
+  };
+}
+
+/** Masks Debian's unit for the same binary (stopping it if it ran): idempotent. */
+async function maskDebianUnit(host: RemoteHost, unit: string): Promise<StepOutcome> {
+  const state = (await host.exec(`systemctl is-enabled ${q(unit)} 2>/dev/null`)).stdout.trim();
+  if (state === 'masked') return { changed: false };
+  await host.execOrThrow(`systemctl disable --quiet --now ${q(unit)} 2>/dev/null || true; systemctl mask --quiet ${q(unit)}`, { what: `mask Debian's ${unit}` });
+  return { changed: true, detail: `masked Debian's ${unit}` };
+}
+
+/** An HTTPS GET on the node, verified against the cluster CA: the HTTP status, or curl's error. */
+async function httpsStatus(host: RemoteHost, url: string): Promise<{ ok: boolean; detail: string }> {
+  const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${q(CA_PEM)} ${q(url)}`);
+  const code = r.stdout.trim();
+  return { ok: code === '200', detail: code && code !== '000' ? `HTTP ${code}` : r.stderr.trim().split('\n').pop() || 'no answer' };
+}
+
+export const nodeExporterService: Service = {
+  id: 'node-exporter',
+  role: 'every-node',
+  unit: NODE_EXPORTER_UNIT,
+  user: PROMETHEUS_USER,
+  packages: { apt: ['prometheus-node-exporter'], dnf: ['golang-github-prometheus-node-exporter'] },
+  ports: [NODE_METRICS_PORT],
+  directories: () => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }],
+  files: (ctx: NodeContext): FileSpec[] => {
+    const web = `${MONITOR_CONF}/node-exporter-web.yml`;
+    return [
+      ...prometheusKey(ctx, [NODE_EXPORTER_UNIT]),
+      webConfig(ctx, web, [NODE_EXPORTER_UNIT]),
+      unitFile(NODE_EXPORTER_UNIT, `node exporter (${ctx.node.name})`, [
+        '/usr/bin/prometheus-node-exporter',
+        `--web.listen-address=${ctx.node.privateAddress}:${NODE_METRICS_PORT.port}`,
+        `--web.config.file=${web}`,
+      ]),
+    ];
+  },
+  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.nodeExporter),
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    const checks = await unitAndPortChecks(host, NODE_EXPORTER_UNIT, ctx.node.privateAddress, NODE_METRICS_PORT.port);
+    if (checks.every((c) => c.ok)) {
+      const r = await httpsStatus(host, `https://${ctx.node.privateAddress}:${NODE_METRICS_PORT.port}/metrics`);
+      checks.push({ name: 'metrics (HTTPS)', ...r });
+    }
+    return report(checks);
+  },
+};
+
+/** prometheus.yml: one job per exporter kind, every target over HTTPS verified against the cluster CA. */
+export function buildPrometheusConfig(facts: ClusterFacts): Record<string, unknown> {
+  const interval = `${durationSeconds(facts.config.monitoring.scrapeInterval)}s`;
+  const targets = scrapeTargets(facts.nodes);
+  return {
+    global: { scrape_interval: interval, scrape_timeout: `${Math.min(10, durationSeconds(facts.config.monitoring.scrapeInterval))}s`, external_labels: { cluster: facts.config.name } },
+    scrape_configs: SCRAPE_JOBS.filter((j) => targets.some((t) => t.job === j.job)).map((j) => ({
+      job_name: j.job,
+      scheme: 'https',
+      tls_config: { ca_file: CA_PEM },
+      static_configs: targets.filter((t) => t.job === j.job).map((t) => ({ targets: [t.target], labels: { node: t.node } })),
+    })),
+  };
+}
+
+export const prometheusService: Service = {
+  id: 'prometheus',
+  role: 'monitor',
+  unit: PROMETHEUS_UNIT,
+  user: PROMETHEUS_USER,
+  packages: { apt: ['prometheus'], dnf: ['golang-github-prometheus'] },
+  ports: ROLE_PORTS.monitor,
+  directories: () => [
+    ...tlsDirectories([PROMETHEUS_USER]),
+    { path: MONITOR_CONF, mode: '755', owner: 'root:root' },
+    { path: PROMETHEUS_DATA, mode: '750', owner: `${PROMETHEUS_USER}:${PROMETHEUS_USER}` },
+  ],
+  files: (ctx: NodeContext): FileSpec[] => {
+    const web = `${MONITOR_CONF}/prometheus-web.yml`;
+    const config = `${MONITOR_CONF}/prometheus.yml`;
+    const port = portNumber('monitor', 'prometheus');
+    return [
+      ...prometheusKey(ctx, [PROMETHEUS_UNIT]),
+      webConfig(ctx, web, [PROMETHEUS_UNIT]),
+      { path: config, content: `# Rendered by millrace: what Prometheus scrapes.\n${stringify(buildPrometheusConfig(ctx.cluster))}`, mode: 0o644, owner: 'root', restarts: [PROMETHEUS_UNIT] },
+      unitFile(PROMETHEUS_UNIT, `Prometheus (${ctx.node.name})`, [
+        '/usr/bin/prometheus',
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${PROMETHEUS_DATA}`,
+        `--storage.tsdb.retention.time=${durationSeconds(ctx.cluster.config.monitoring.retention)}s`,
+        `--web.listen-address=${ctx.node.privateAddress}:${port}`,
+        `--web.config.file=${web}`,
+        `--web.external-url=https://${ctx.node.privateAddress}:${port}/`,
+      ]),
+    ];
+  },
+  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.prometheus),
+  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
+    const port = portNumber('monitor', 'prometheus');
+    const checks = await unitAndPortChecks(host, PROMETHEUS_UNIT, ctx.node.privateAddress, port);
+    if (checks.every((c) => c.ok)) {
+      const r = await httpsStatus(host, `https://${ctx.node.privateAddress}:${port}/-/ready`);
+      checks.push({ name: 'ready (HTTPS)', ...r });
+    }
+    return report(checks);
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * Issue 15, metrics: Prometheus on the monitor node (spark-1 by default) scrapes every node's host
+ * metrics and every JVM service's JMX metrics over TLS, and nothing but the monitor reaches them.
+ */
+import { loadConfig } from '../../lib/config';
+import { portNumber } from '../../lib/roles';
+import { waitFor } from '../../lib/retry';
+import { SCRAPE_JOBS, scrapeTargets } from '../../provisioning/services/metrics';
+import { CA_PEM } from '../../provisioning/services/tls-files';
+import { ADDRESSES, CONFIG, ensureBaseCluster, node } from './harness';
+
+beforeAll(ensureBaseCluster);
+
+const PROMETHEUS = `https://${ADDRESSES['spark-1']}:${portNumber('monitor', 'prometheus')}`;
+
+interface Target {
+  labels: { job: string; node: string; instance: string };
+  health: string;
+  lastError: string;
+}
+
+/** Prometheus's API, asked on the monitor node over HTTPS verified against the cluster CA. */
+async function api<T>(path: string): Promise<T> {
+  const spark = await node('spark-1');
+  try {
+    const out = await spark.execOrThrow(`curl -sS --fail --max-time 20 --cacert ${CA_PEM} '${PROMETHEUS}${path}'`);
+    const body = JSON.parse(out) as { status: string; data: T };
+    if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${out.slice(0, 300)}`);
+    return body.data;
+  } finally {
+    await spark.close();
+  }
+}
+
+describe('metrics (Prometheus on the monitor node)', () => {
+  it('scrapes every exporter of every node, each target up over TLS', async () => {
+    const config = loadConfig(CONFIG);
+    const nodes = config.nodes.map((n) => ({ ...n, privateAddress: n.address!, sshAddress: n.address!, sshPort: 22, sshUser: 'admin', privateKeyPath: '' }));
+    const expected = scrapeTargets(nodes).map((t) => `${t.job} ${t.node} ${t.target}`).sort();
+    // 3 nodes' host metrics, and Kafka, the NameNode, the DataNode, the KMS, the Spark master and worker.
+    expect(expected).toHaveLength(9);
+    let last: Target[] = [];
+    // A target is "unknown" until its first scrape (within one scrape interval, 30 s by default).
+    const allUp = await waitFor(
+      async () => {
+        last = (await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active')).activeTargets;
+        return last.length === expected.length && last.every((t) => t.health === 'up');
+      },
+      { timeout: 120_000, interval: 5_000, what: 'every scrape target up' },
+    ).then(
+      () => true,
+      () => false,
+    );
+    const seen = last.map((t) => `${t.labels.job} ${t.labels.node} ${t.labels.instance}`).sort();
+    expect(seen).toEqual(expected);
+    expect(last.filter((t) => t.health !== 'up').map((t) => `${t.labels.job}@${t.labels.node}: ${t.health} ${t.lastError}`)).toEqual([]);
+    expect(allUp).toBe(true);
+  }, 180_000);
+
+  it('holds real series from each job: host CPU, Kafka, HDFS, the KMS and Spark', async () => {
+    type Vector = { result: { metric: Record<string, string>; value: [number, string] }[] };
+    const counts = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('count by (job) ({__name__=~".+"})')}`);
+    const byJob = Object.fromEntries(counts.result.map((r) => [r.metric.job, Number(r.value[1])]));
+    // Each exporter gives more than its own up/scrape series: the JVM's and the service's beans.
+    expect(SCRAPE_JOBS.filter((j) => (byJob[j.job] ?? 0) < 50).map((j) => `${j.job}: ${byJob[j.job] ?? 0} series`)).toEqual([]);
+    const cpu = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('count by (node) (node_cpu_seconds_total)')}`);
+    expect(cpu.result.map((r) => r.metric.node).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
+    // Kafka's own beans (lowercased names): the broker's partition count, one series per broker.
+    const partitions = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('{__name__=~"kafka_server_replicamanager_.*partitioncount.*"}')}`);
+    expect(partitions.result.length).toBeGreaterThan(0);
+    expect(Number(partitions.result[0]!.value[1])).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('lets only the monitor reach an exporter, and only over TLS', async () => {
+    const hdfs = await node('hdfs-1');
+    const spark = await node('spark-1');
+    try {
+      const kafkaMetrics = `${ADDRESSES['kafka-1']}:${portNumber('kafka', 'kafka-metrics')}`;
+      // Control: the monitor's own node reaches it and reads metrics over verified TLS.
+      const ok = await spark.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${CA_PEM} https://${kafkaMetrics}/metrics`);
+      expect(ok.stdout.trim()).toBe('200');
+      // Another node is dropped by the flow table (as a security group drops it): no answer.
+      const denied = await hdfs.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert ${CA_PEM} https://${kafkaMetrics}/metrics`);
+      expect(denied.stdout.trim()).toBe('000');
+      expect(denied.stderr).toMatch(/timed out|Timeout/i);
+      // Plain HTTP gets no metrics.
+      const plain = await spark.exec(`curl -sS --max-time 10 http://${kafkaMetrics}/metrics | head -c 200`);
+      expect(plain.stdout).not.toMatch(/# (HELP|TYPE)/);
+    } finally {
+      await hdfs.close();
+      await spark.close();
+    }
+  }, 60_000);
+});
