@@ -28,7 +28,7 @@ import type { ClusterConfig } from '../../lib/config';
 import { MillraceError } from '../../lib/errors';
 import { operatorUsesClientListener } from '../../lib/inventory';
 import { run } from '../../lib/process';
-import { portNumber } from '../../lib/roles';
+import { portNumber, portsFor } from '../../lib/roles';
 import { planGroups, planIngress } from '../../stacks/ingress-plan';
 
 export const NFT_HINT = 'the local target enforces the flow table with nftables: install nftables (scripts/setup.sh does), and run where the kernel has nf_tables';
@@ -71,8 +71,20 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
   if (operatorUsesClientListener(inventoryNodes))
     for (const n of config.nodes.filter((x) => x.roles.includes('kafka')))
       allow.push({ from: config.network.sshCidr, to: address(n.name), fromPort: client, toPort: client, rule: 'operator-on-the-node-network-kafka-client' });
+  // Prometheus (on the monitor node) is a Go program: Go makes its connections without libc, so
+  // the source-address library cannot give them the monitor's address, and they leave from
+  // 127.0.0.1. On EC2 they leave from the monitor's own address, which the security groups let
+  // reach every metrics port. Here 127.0.0.1 may reach the metrics ports (and only those), so this
+  // machine's own processes can too: the one way this firewall is wider than the security groups.
+  if (config.nodes.some((n) => n.roles.includes('monitor')))
+    for (const n of config.nodes)
+      for (const spec of portsFor(n.roles).filter((p) => p.name.endsWith('-metrics')))
+        allow.push({ from: UNSHIMMED_SOURCE, to: address(n.name), fromPort: spec.port, toPort: spec.toPort ?? spec.port, rule: 'local-prometheus-without-the-source-address-library' });
   return { nodes: config.nodes.map((n) => address(n.name)), allow };
 }
+
+/** Where a node's connection leaves from when the source-address library cannot act (a Go program). */
+export const UNSHIMMED_SOURCE = '127.0.0.1';
 
 /** The nft script that creates the table if needed and replaces its sets (but `denied`) and rules. */
 export function firewallScript(config: ClusterConfig): string {

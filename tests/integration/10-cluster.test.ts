@@ -33,7 +33,19 @@ describe('local cluster', () => {
     const s = JSON.parse(r.stdout) as StatusJson;
     expect(s.healthy).toBe(true);
     expect(s.services.map((x) => `${x.node}/${x.service}`).sort()).toEqual(
-      ['hdfs-1/hadoop-kms', 'hdfs-1/hdfs-datanode', 'hdfs-1/hdfs-namenode', 'kafka-1/kafka', 'spark-1/spark-master', 'spark-1/spark-worker'].sort(),
+      [
+        'hdfs-1/hadoop-kms',
+        'hdfs-1/hdfs-datanode',
+        'hdfs-1/hdfs-namenode',
+        'kafka-1/kafka',
+        'spark-1/spark-master',
+        'spark-1/spark-worker',
+        // Monitoring: Prometheus on the spark-master's node, host metrics on every node.
+        'spark-1/prometheus',
+        'hdfs-1/node-exporter',
+        'kafka-1/node-exporter',
+        'spark-1/node-exporter',
+      ].sort(),
     );
     const check = (svc: string, name: string): string => s.services.find((x) => x.service === svc)!.checks.find((c) => c.name === name)!.detail;
     expect(check('kafka', 'KRaft quorum (TLS)')).toMatch(/^leader 1, voters/);
@@ -44,7 +56,7 @@ describe('local cluster', () => {
 
   it('a second `up` reports no changes and restarts nothing', async () => {
     const before = await startTimes();
-    expect(Object.keys(before)).toHaveLength(6);
+    expect(Object.keys(before)).toHaveLength(10);
     const r = await cli(['up', '--json', '-c', CONFIG]);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { changed: boolean; nodes: { node: string; seconds?: Record<string, number> }[] };

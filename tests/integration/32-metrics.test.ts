@@ -7,7 +7,7 @@ import { portNumber } from '../../lib/roles';
 import { waitFor } from '../../lib/retry';
 import { SCRAPE_JOBS, scrapeTargets } from '../../provisioning/services/metrics';
 import { CA_PEM } from '../../provisioning/services/tls-files';
-import { ADDRESSES, CONFIG, ensureBaseCluster, node } from './harness';
+import { ADDRESSES, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node } from './harness';
 
 beforeAll(ensureBaseCluster);
 
@@ -75,11 +75,13 @@ describe('metrics (Prometheus on the monitor node)', () => {
     const hdfs = await node('hdfs-1');
     const spark = await node('spark-1');
     try {
-      const kafkaMetrics = `${ADDRESSES['kafka-1']}:${portNumber('kafka', 'kafka-metrics')}`;
+      const kafkaMetrics = `${METRICS_FIREWALL_CONTROL.to}:${METRICS_FIREWALL_CONTROL.port}`;
+      expect(METRICS_FIREWALL_CONTROL.from).toBe(ADDRESSES['hdfs-1']);
       // Control: the monitor's own node reaches it and reads metrics over verified TLS.
       const ok = await spark.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${CA_PEM} https://${kafkaMetrics}/metrics`);
       expect(ok.stdout.trim()).toBe('200');
       // Another node is dropped by the flow table (as a security group drops it): no answer.
+      // zz-teardown expects this drop (harness METRICS_FIREWALL_CONTROL) and no other.
       const denied = await hdfs.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert ${CA_PEM} https://${kafkaMetrics}/metrics`);
       expect(denied.stdout.trim()).toBe('000');
       expect(denied.stderr).toMatch(/timed out|Timeout/i);

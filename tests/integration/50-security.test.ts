@@ -719,7 +719,7 @@ describe('verify: the flow table, TLS versions, KMS ACLs, /lake and HDFS RPC (is
       await kafka.exec(`systemctl stop ${unit}`);
     }
     const [after] = await verifyFlowPorts(kafka, n);
-    expect(after).toMatchObject({ ok: true, detail: '22 ← operator; 9093 ← kafka, spark-master, spark-worker; 9094 ← kafka' });
+    expect(after).toMatchObject({ ok: true, detail: '22 ← operator; 9093 ← kafka, spark-master, spark-worker; 9094 ← kafka; 9100 ← monitor; 9404 ← monitor' });
     await kafka.close();
   });
 

@@ -149,6 +149,12 @@ export const FIREWALL_CONTROLS = [
   { from: ADDRESSES['kafka-1'], to: ADDRESSES['hdfs-1'], port: 9600 },
 ];
 
+/** 32-metrics' connection on purpose: a node that is not the monitor reaching a broker's metrics. */
+export const METRICS_FIREWALL_CONTROL = { from: ADDRESSES['hdfs-1'], to: ADDRESSES['kafka-1'], port: portNumber('kafka', 'kafka-metrics') };
+
+/** Every connection the tests make on purpose for the firewall to drop; zz-teardown allows only these. */
+export const DELIBERATE_DENIALS = [...FIREWALL_CONTROLS, METRICS_FIREWALL_CONTROL];
+
 export function caPem(): string {
   return fs.readFileSync(path.join(stateDir(), 'pki', 'ca.crt'), 'utf8');
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DeniedConnection, deniedConnections } from '../../targets/local/firewall';
-import { ADDRESSES, cli, CLUSTER, CONFIG, FIREWALL_CONTROLS, stateDir } from './harness';
+import { ADDRESSES, cli, CLUSTER, CONFIG, DELIBERATE_DENIALS, stateDir } from './harness';
 
 function processesMentioning(dir: string): string[] {
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
@@ -26,10 +26,10 @@ const sshAnswers = (address: string): Promise<boolean> =>
   });
 
 describe('teardown', () => {
-  it("the local firewall dropped no connection during the run but 50-security's deliberate ones: every flow the tests caused is in the flow table", async () => {
+  it("the local firewall dropped no connection during the run but the deliberate ones (50-security's, 32-metrics'): every flow the tests caused is in the flow table", async () => {
     const named = (a: string): string => Object.entries(ADDRESSES).find(([, x]) => x === a)?.[0] ?? (a === '127.0.0.1' ? 'operator' : a);
     const key = (d: DeniedConnection): string => `${named(d.from)} (${d.from}) -> ${named(d.to)} (${d.to}):${d.port}`;
-    const controls = new Set(FIREWALL_CONTROLS.map(key));
+    const controls = new Set(DELIBERATE_DENIALS.map(key));
     const unexpected = (await deniedConnections(CLUSTER)).map(key).filter((k) => !controls.has(k));
     expect(unexpected).toEqual([]);
   });
