@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { MillraceError } from '../../lib/errors';
 import { run } from '../../lib/process';
 import type { ComponentName } from '../service';
+import { JMX_EXPORTER } from './catalog';
 import { type ArtifactLock, checkMavenJars, lockedApache, lockedMaven, lockedPypi } from './lock';
 
 export interface BundleManifest {
@@ -123,7 +124,11 @@ export async function verifyBundle(tarball: string): Promise<Bundle | undefined>
 }
 
 /** The directories of a Maven-source bundle whose jars come from the Maven repository (and the lock's maven entry). */
-export const MAVEN_JAR_DIRS = { kafka: ['libs'], hadoop: ['lib', 'kms/lib'], spark: ['connectors/kafka'] } as const satisfies Record<ComponentName, readonly string[]>;
+export const MAVEN_JAR_DIRS = {
+  kafka: ['libs', JMX_EXPORTER.dir],
+  hadoop: ['lib', 'kms/lib', JMX_EXPORTER.dir],
+  spark: ['connectors/kafka', JMX_EXPORTER.dir],
+} as const satisfies Record<ComponentName, readonly string[]>;
 
 /** The SHA-256 of every jar under dirs in a tar, read in one pass without unpacking it. */
 export async function jarDigestsInTar(tarball: string, dirs: readonly string[]): Promise<Record<string, string>> {
