@@ -7,7 +7,7 @@ import { portNumber } from '../../lib/roles';
 import { waitFor } from '../../lib/retry';
 import { SCRAPE_JOBS, scrapeTargets } from '../../provisioning/services/metrics';
 import { CA_PEM } from '../../provisioning/services/tls-files';
-import { ADDRESSES, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node } from './harness';
+import { ADDRESSES, cli, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node, randomName } from './harness';
 
 beforeAll(ensureBaseCluster);
 
@@ -30,6 +30,13 @@ async function api<T>(path: string): Promise<T> {
   } finally {
     await spark.close();
   }
+}
+
+type Sample = { metric: Record<string, string>; value: [number, string] };
+
+/** An instant query's samples. */
+async function query(promql: string): Promise<Sample[]> {
+  return (await api<{ result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`)).result;
 }
 
 describe('metrics (Prometheus on the monitor node)', () => {
@@ -57,19 +64,28 @@ describe('metrics (Prometheus on the monitor node)', () => {
     expect(allUp).toBe(true);
   }, 180_000);
 
-  it('holds real series from each job: host CPU, Kafka, HDFS, the KMS and Spark', async () => {
-    type Vector = { result: { metric: Record<string, string>; value: [number, string] }[] };
-    const counts = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('count by (job) ({__name__=~".+"})')}`);
-    const byJob = Object.fromEntries(counts.result.map((r) => [r.metric.job, Number(r.value[1])]));
+  it('holds real series from each job, and their values follow the cluster: a new topic shows in the broker\'s partition count', async () => {
+    const counts = await query('count by (job) ({__name__=~".+"})');
+    const byJob = Object.fromEntries(counts.map((r) => [r.metric.job, Number(r.value[1])]));
     // Each exporter gives more than its own up/scrape series: the JVM's and the service's beans.
     expect(SCRAPE_JOBS.filter((j) => (byJob[j.job] ?? 0) < 50).map((j) => `${j.job}: ${byJob[j.job] ?? 0} series`)).toEqual([]);
-    const cpu = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('count by (node) (node_cpu_seconds_total)')}`);
-    expect(cpu.result.map((r) => r.metric.node).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
-    // Kafka's own beans (lowercased names): the broker's partition count, one series per broker.
-    const partitions = await api<Vector>(`/api/v1/query?query=${encodeURIComponent('{__name__=~"kafka_server_replicamanager_.*partitioncount.*"}')}`);
-    expect(partitions.result.length).toBeGreaterThan(0);
-    expect(Number(partitions.result[0]!.value[1])).toBeGreaterThan(0);
-  }, 60_000);
+    expect((await query('count by (node) (node_cpu_seconds_total)')).map((r) => r.metric.node).sort()).toEqual(['hdfs-1', 'kafka-1', 'spark-1']);
+    // What the services report about themselves: one live DataNode, one ALIVE Spark worker.
+    expect((await query('hadoop_namenode_numlivedatanodes')).map((r) => Number(r.value[1]))).toEqual([1]);
+    expect((await query('metrics_master_aliveworkers_value')).map((r) => Number(r.value[1]))).toEqual([1]);
+    // A new topic of 3 partitions raises the broker's PartitionCount by 3 within two scrapes.
+    const partitionCount = async (): Promise<number> => Number((await query('kafka_server_replicamanager_value{name="PartitionCount"}'))[0]?.value[1] ?? NaN);
+    const before = await partitionCount();
+    expect(before).toBeGreaterThanOrEqual(0);
+    const topic = randomName('metrics');
+    expect((await cli(['topics', 'create', topic, '--partitions', '3', '--no-dlq', '-c', CONFIG])).code).toBe(0);
+    try {
+      const after = await waitFor(async () => ((await partitionCount()) >= before + 3 ? partitionCount() : undefined), { timeout: 90_000, interval: 5_000, what: 'the new partitions in Prometheus' });
+      expect(after).toBe(before + 3);
+    } finally {
+      await cli(['topics', 'delete', topic, '-c', CONFIG]);
+    }
+  }, 150_000);
 
   it('lets only the monitor reach an exporter, and only over TLS', async () => {
     const hdfs = await node('hdfs-1');
