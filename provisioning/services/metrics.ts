@@ -121,11 +121,15 @@ async function maskDebianUnit(host: RemoteHost, unit: string): Promise<StepOutco
   return { changed: true, detail: `masked Debian's ${unit}` };
 }
 
-/** An HTTPS GET on the node, verified against the cluster CA: the HTTP status, or curl's error. */
-async function httpsStatus(host: RemoteHost, url: string): Promise<{ ok: boolean; detail: string }> {
-  const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${q(CA_PEM)} ${q(url)}`);
-  const code = r.stdout.trim();
-  return { ok: code === '200', detail: code && code !== '000' ? `HTTP ${code}` : r.stderr.trim().split('\n').pop() || 'no answer' };
+/** The unit runs, its port listens, and an HTTPS GET of `path` verified against the cluster CA answers 200. */
+async function httpsHealth(host: RemoteHost, unit: string, address: string, port: number, path: string, name: string): Promise<HealthReport> {
+  const checks = await unitAndPortChecks(host, unit, address, port);
+  if (checks.every((c) => c.ok)) {
+    const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${q(CA_PEM)} ${q(`https://${address}:${port}${path}`)}`);
+    const code = r.stdout.trim();
+    checks.push({ name, ok: code === '200', detail: code && code !== '000' ? `HTTP ${code}` : r.stderr.trim().split('\n').pop() || 'no answer' });
+  }
+  return report(checks);
 }
 
 export const nodeExporterService: Service = {
@@ -149,14 +153,7 @@ export const nodeExporterService: Service = {
     ];
   },
   initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.nodeExporter),
-  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
-    const checks = await unitAndPortChecks(host, NODE_EXPORTER_UNIT, ctx.node.privateAddress, NODE_METRICS_PORT.port);
-    if (checks.every((c) => c.ok)) {
-      const r = await httpsStatus(host, `https://${ctx.node.privateAddress}:${NODE_METRICS_PORT.port}/metrics`);
-      checks.push({ name: 'metrics (HTTPS)', ...r });
-    }
-    return report(checks);
-  },
+  healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, NODE_EXPORTER_UNIT, ctx.node.privateAddress, NODE_METRICS_PORT.port, '/metrics', 'metrics (HTTPS)'),
 };
 
 /** prometheus.yml: one job per exporter kind, every target over HTTPS verified against the cluster CA. */
@@ -206,13 +203,5 @@ export const prometheusService: Service = {
     ];
   },
   initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.prometheus),
-  async healthCheck(host: RemoteHost, ctx: NodeContext): Promise<HealthReport> {
-    const port = portNumber('monitor', 'prometheus');
-    const checks = await unitAndPortChecks(host, PROMETHEUS_UNIT, ctx.node.privateAddress, port);
-    if (checks.every((c) => c.ok)) {
-      const r = await httpsStatus(host, `https://${ctx.node.privateAddress}:${port}/-/ready`);
-      checks.push({ name: 'ready (HTTPS)', ...r });
-    }
-    return report(checks);
-  },
+  healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, PROMETHEUS_UNIT, ctx.node.privateAddress, portNumber('monitor', 'prometheus'), '/-/ready', 'ready (HTTPS)'),
 };

@@ -42,7 +42,8 @@ describe('static target through a sudo user', () => {
     expect(readInventory(CLUSTER)).toMatchObject({ target: 'static', nodes: [{ name: 'solo-1', sshUser: 'admin', sshAddress: ADDRESS }] });
     const solo = result.nodes[0]!;
     expect(solo.installed.sort()).toEqual(['hadoop', 'kafka', 'spark']);
-    expect(solo.started.sort()).toEqual(['hadoop-kms', 'hdfs-datanode', 'hdfs-namenode', 'kafka', 'spark-master', 'spark-worker']);
+    // With monitoring: Prometheus (the monitor goes to the spark-master's node) and the node exporter.
+    expect(solo.started.sort()).toEqual(['hadoop-kms', 'hdfs-datanode', 'hdfs-namenode', 'kafka', 'node-exporter', 'prometheus', 'spark-master', 'spark-worker']);
     expect(solo.prepared).toEqual(expect.arrayContaining(['user kafka', 'user hdfs', 'user spark']));
     // A static host has no data disk from millrace: nothing was formatted.
     expect(solo.prepared.filter((p) => /data volume/.test(p))).toEqual([]);

@@ -161,7 +161,7 @@ describe('scaling out and rolling changes', () => {
     expect(staleApplications.changed).toContain('/etc/millrace/spark/spark-defaults.conf');
     const appsAfter = await runningApps();
     expect(staleApplications.applications.map((a) => a.id)).toEqual(expect.arrayContaining(appsBefore.filter((id) => appsAfter.includes(id))));
-    expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['hdfs-datanode', 'kafka', 'spark-worker']);
+    expect(nodes.find((n) => n.node === 'kafka-2')?.started.sort()).toEqual(['hdfs-datanode', 'kafka', 'node-exporter', 'spark-worker']);
     // Two DataNodes, each at its own node's address (not both at 127.0.0.1: one would replace the other).
     expect((await liveDataNodes()).map((d) => d.xferaddr)).toEqual([`${ADDRESSES['hdfs-1']}:9866`, `${KAFKA_2}:9866`]);
     // A client on a DataNode's node writes the first replica there: with one replica, kafka-2 alone holds the file.
