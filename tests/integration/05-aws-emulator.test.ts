@@ -159,7 +159,7 @@ describe('aws target against the EC2 API emulator', () => {
     expect(actual.sort()).toEqual(planned.sort());
     expect(actual.filter((a) => / from (0\.0\.0\.0\/0|::\/0)$/.test(a))).toEqual([]);
     // Egress: the VPC, and HTTPS anywhere; nothing else.
-    expect(groups.map((g) => g.GroupName).sort()).toEqual(['default', ...['kafka', 'spark-master+spark-worker', 'namenode+datanode+kms'].map((r) => `millrace-${CLUSTER}-${r}`)].sort());
+    expect(groups.map((g) => g.GroupName).sort()).toEqual(['default', ...['kafka', 'spark-master+spark-worker+monitor', 'namenode+datanode+kms'].map((r) => `millrace-${CLUSTER}-${r}`)].sort());
     for (const g of groups) {
       const egress = (g.IpPermissionsEgress ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol} ${p.FromPort ?? ''}-${p.ToPort ?? ''} to ${r.CidrIp}`));
       // The VPC's default group, emptied by the stack, allows nothing.
