@@ -10,6 +10,7 @@ import { packageVersion } from '../lib/assets';
 import { registerInit } from './commands/init';
 import { registerValidate } from './commands/validate';
 import { registerInfra } from './commands/infra';
+import { registerAlerts } from './commands/alerts';
 import { registerOps } from './commands/ops';
 import { registerHdfs } from './commands/hdfs';
 import { registerCache } from './commands/cache';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerInfra(program);
   registerOps(program);
+  registerAlerts(program);
   registerHdfs(program);
   registerDescribe(program);
   registerList(program);

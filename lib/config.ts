@@ -360,7 +360,44 @@ const baseSchema = z
           .string()
           .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 30s')
           .default('30s')
-          .describe('How often Prometheus scrapes every exporter, e.g. 30s'),
+          .describe('How often Prometheus scrapes every exporter and evaluates the alert rules, e.g. 30s'),
+        alerts: z
+          .object({
+            webhook: z
+              .string()
+              .url('must be a URL, e.g. https://hooks.example.com/millrace')
+              .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+              .optional()
+              .describe("Alertmanager POSTs every alert that fires or resolves here (Alertmanager's webhook JSON), e.g. https://hooks.example.com/millrace"),
+            email: z
+              .object({
+                to: z.string().email('must be an email address').describe('Who gets the alerts, e.g. oncall@example.com'),
+                from: z.string().email('must be an email address').describe('The sender address, e.g. millrace@example.com'),
+                smarthost: hostPort(587).describe('The SMTP server, host:port (default port 587), e.g. smtp.example.com:587'),
+                username: z.string().min(1).optional().describe('The SMTP login, when the server wants one'),
+                passwordEnv: z
+                  .string()
+                  .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name, e.g. MILLRACE_SMTP_PASSWORD')
+                  .default('MILLRACE_SMTP_PASSWORD')
+                  .describe('With username: the environment variable that holds the SMTP password when `up` runs (written only to the monitor node, 0600)'),
+              })
+              .strict()
+              .optional()
+              .describe('Also send alerts by email through this SMTP server (STARTTLS required)'),
+            for: z
+              .string()
+              .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 1m')
+              .default('1m')
+              .describe('How long a condition must hold before its alert fires, e.g. 1m'),
+            lakeStaleAfter: z
+              .string()
+              .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 10m')
+              .default('10m')
+              .describe('The lake-freshness alert fires when no new rows reached the lake for this long while events arrive'),
+          })
+          .strict()
+          .default({})
+          .describe('Alertmanager on the monitor node: where alerts go, and how soon they fire'),
       })
       .strict()
       .default({})

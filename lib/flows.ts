@@ -82,6 +82,7 @@ export const FLOWS: readonly Flow[] = [
   { from: 'monitor', to: 'spark-master', port: 'spark-master-metrics', reason: "Prometheus scrapes the Spark master's metrics" },
   { from: 'monitor', to: 'spark-worker', port: 'spark-worker-metrics', reason: "Prometheus scrapes the Spark worker's metrics" },
   { from: 'operator', to: 'monitor', port: 'prometheus', reason: 'the Prometheus web UI and query API, for the operator' },
+  { from: 'operator', to: 'monitor', port: 'alertmanager', reason: 'the Alertmanager web UI (silences), for the operator' },
 ];
 
 /** The port spec a flow names. Throws for a name the target does not declare (a bug in FLOWS). */

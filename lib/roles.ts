@@ -288,6 +288,15 @@ export const ROLE_PORTS: Record<Role, PortSpec[]> = {
       authentication: 'none (Prometheus has no login); only the operator and the monitor node itself reach it',
       webUi: true,
     },
+    {
+      name: 'alertmanager',
+      port: 9099,
+      description: 'Alertmanager (alerts from Prometheus, to the webhook and email; web UI and API)',
+      protocol: 'tls',
+      encryption: 'TLS (the node certificate)',
+      authentication: 'none (Alertmanager has no login); only the operator and the monitor node itself reach it',
+      webUi: true,
+    },
   ],
 };
 

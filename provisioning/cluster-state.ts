@@ -172,6 +172,7 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
     kafkaIdentities,
     home: { kafka: `${OPT}/kafka/current`, hadoop: `${OPT}/hadoop/current`, spark: `${OPT}/spark/current` },
     tls,
+    alertSecrets: alertSecrets(config, mode),
     memory: DEFAULT_MEMORY,
     secrets: {
       kmsKeystorePassword: secret(path.join(secretsDir, 'kms-keystore-password'), randomSecret),
@@ -228,4 +229,16 @@ export function clusterSecretValues(clusterName: string): { name: string; value:
   walk(path.join(dir, 'pki'));
   walk(path.join(dir, 'ssh'));
   return out.filter((s) => s.value.length >= 16);
+}
+
+/** monitoring.alerts.email's SMTP password, from the environment `up` runs in (never stored); `up` refuses to go on without it. */
+function alertSecrets(config: ClusterConfig, mode: StateMode, env: NodeJS.ProcessEnv = process.env): ClusterFacts['alertSecrets'] {
+  const email = config.monitoring.alerts.email;
+  if (!email?.username) return {};
+  const password = env[email.passwordEnv];
+  if (!password && mode === 'create')
+    throw new MillraceError(`monitoring.alerts.email: $${email.passwordEnv} is not set; Alertmanager needs the SMTP password of ${email.username} on ${email.smarthost}`, {
+      hint: `export ${email.passwordEnv}=… in the shell that runs \`millrace up\` (it is written only to the monitor node, 0600), or remove monitoring.alerts.email.username if the server needs no login`,
+    });
+  return password ? { smtpPassword: password } : {};
 }

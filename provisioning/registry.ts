@@ -5,10 +5,12 @@ import { kdcService } from './kerberos/kdc';
 import { kafkaService } from './services/kafka';
 import { datanodeService, namenodeService } from './services/hdfs';
 import { kmsService } from './services/kms';
+import { alertmanagerService } from './services/alerts';
 import { nodeExporterService, prometheusService } from './services/metrics';
 import { sparkMasterService, sparkWorkerService } from './services/spark';
 
-export const SERVICES: Record<Role, Service> = {
+/** Each role's services, in start order; most roles have one. */
+export const SERVICES: Record<Role, Service | readonly Service[]> = {
   kafka: kafkaService,
   namenode: namenodeService,
   datanode: datanodeService,
@@ -16,7 +18,8 @@ export const SERVICES: Record<Role, Service> = {
   'spark-master': sparkMasterService,
   'spark-worker': sparkWorkerService,
   kdc: kdcService,
-  monitor: prometheusService,
+  // Alertmanager first: Prometheus sends it the alerts its rules raise.
+  monitor: [alertmanagerService, prometheusService],
 };
 
 /** Start order on a node: what others depend on comes first. */
@@ -24,5 +27,5 @@ const ORDER: Role[] = ['kdc', 'namenode', 'kms', 'datanode', 'kafka', 'spark-mas
 
 /** A node's services: its roles', then what every node runs (host metrics). */
 export function servicesFor(roles: readonly Role[]): Service[] {
-  return [...ORDER.filter((r) => roles.includes(r)).map((r) => SERVICES[r]), nodeExporterService];
+  return [...ORDER.filter((r) => roles.includes(r)).flatMap((r) => SERVICES[r]), nodeExporterService];
 }

@@ -82,6 +82,8 @@ export interface ClusterFacts {
   pipelineClient: { certPem: string; keyPem: string; caPem: string };
   /** Generated once per cluster, kept 0600 in the state directory, delivered only to nodes. */
   secrets: ClusterSecrets;
+  /** From the environment of the `up` that runs: monitoring.alerts.email's SMTP password, never stored. */
+  alertSecrets?: { smtpPassword?: string };
   /** Set when kerberos.enabled: the realm and the KDC's node. */
   kerberos?: KerberosFacts;
 }

@@ -264,5 +264,18 @@ export const datanodeService: Service = {
 
 /** The NameNode's or DataNode's metrics endpoint (the JMX exporter, with the hdfs user's keystore). */
 function hdfsMetrics(ctx: NodeContext, daemon: 'namenode' | 'datanode'): ReturnType<typeof jmxExporter> {
-  return jmxExporter(ctx, { id: daemon, user: 'hdfs', port: portNumber(daemon, `${daemon}-metrics`), home: ctx.cluster.home.hadoop, restarts: [HADOOP_UNITS[daemon]] });
+  return jmxExporter(ctx, {
+    id: daemon,
+    user: 'hdfs',
+    port: portNumber(daemon, `${daemon}-metrics`),
+    home: ctx.cluster.home.hadoop,
+    restarts: [HADOOP_UNITS[daemon]],
+    // The exporter skips string attributes: safe mode (FSState "safeMode") as hadoop_namenode_safemode 1 or 0, for its alert.
+    ...(daemon === 'namenode' ? { rules: NAMENODE_SAFEMODE_RULES } : {}),
+  });
 }
+
+const NAMENODE_SAFEMODE_RULES = [
+  { pattern: 'Hadoop<service=NameNode, name=FSNamesystemState><>FSState: safeMode', name: 'hadoop_namenode_safemode', value: 1, type: 'GAUGE' },
+  { pattern: 'Hadoop<service=NameNode, name=FSNamesystemState><>FSState: (?!safeMode).*', name: 'hadoop_namenode_safemode', value: 0, type: 'GAUGE' },
+];

@@ -15,13 +15,12 @@ import { render } from '../../templates/render';
 import { JMX_EXPORTER_JAR } from '../artifacts/catalog';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, DirSpec, FileSpec, HealthReport, NodeContext, Service, ServiceUser, StepOutcome } from '../service';
-import { report, unitAndPortChecks } from './java-service';
-import { CA_PEM, serviceKeyFiles, serviceTlsPaths, tlsDirectories } from './tls-files';
+import { alertingConfig, buildRules, certScanFiles, ensureCertScan, RULES_FILE, TEXTFILE_DIR } from './alerts';
+import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, unitFile, webConfig } from './metrics-common';
+import { CA_PEM, serviceTlsPaths, tlsDirectories } from './tls-files';
 
 export const METRICS_CONF = '/etc/millrace/metrics';
-export const MONITOR_CONF = '/etc/millrace/monitor';
 const PROMETHEUS_DATA = '/var/lib/millrace/prometheus';
-const PROMETHEUS_USER = 'prometheus';
 export const PROMETHEUS_UNIT = 'millrace-prometheus.service';
 export const NODE_EXPORTER_UNIT = 'millrace-node-exporter.service';
 /** Debian's own units for the same binaries: masked, so that neither takes the ports on every address. */
@@ -62,6 +61,8 @@ export interface JmxExporterSpec {
   /** The component's home on the node, whose bundle carries the agent jar. */
   home: string;
   restarts: string[];
+  /** Rules before the catch-all: e.g. a string attribute turned into a number. */
+  rules?: Record<string, unknown>[];
 }
 
 /**
@@ -74,7 +75,7 @@ export function jmxExporter(ctx: NodeContext, spec: JmxExporterSpec): { jvmOpts:
   const content = stringify({
     lowercaseOutputName: true,
     httpServer: { ssl: { keyStore: { filename: tls.keystore, password: tls.password }, certificate: { alias: 'millrace' } } },
-    rules: [{ pattern: '.*' }],
+    rules: [...(spec.rules ?? []), { pattern: '.*' }],
   });
   return {
     jvmOpts: [`-javaagent:${spec.home}/${JMX_EXPORTER_JAR}=${ctx.node.privateAddress}:${spec.port}:${config}`],
@@ -86,51 +87,10 @@ export function metricsDirectories(): DirSpec[] {
   return [{ path: METRICS_CONF, mode: '755', owner: 'root:root' }];
 }
 
-/** Prometheus's and the node exporter's TLS key (the node's identity, readable by prometheus only). */
-function prometheusKey(ctx: NodeContext, restarts: string[]): FileSpec[] {
-  return serviceKeyFiles(ctx, PROMETHEUS_USER, restarts, { pkcs12: false }).files;
-}
 
-/** The web config both Go servers read: TLS with the node's key and chain (one PEM holds both). */
-function webConfig(ctx: NodeContext, path: string, restarts: string[]): FileSpec {
-  const pem = serviceTlsPaths(ctx, PROMETHEUS_USER).pem;
-  return {
-    path,
-    content: `# Rendered by millrace: TLS for this server's HTTP endpoint.\n${stringify({ tls_server_config: { cert_file: pem, key_file: pem, min_version: 'TLS12' } })}`,
-    mode: 0o644,
-    owner: 'root',
-    restarts,
-  };
-}
 
-function unitFile(unit: string, description: string, execStart: string[]): FileSpec {
-  return {
-    path: `/etc/systemd/system/${unit}`,
-    content: render('systemd/service', { description, user: PROMETHEUS_USER, execStart: execStart.join(' ') }),
-    mode: 0o644,
-    owner: 'root',
-    restarts: [unit],
-  };
-}
 
-/** Masks Debian's unit for the same binary (stopping it if it ran): idempotent. */
-async function maskDebianUnit(host: RemoteHost, unit: string): Promise<StepOutcome> {
-  const state = (await host.exec(`systemctl is-enabled ${q(unit)} 2>/dev/null`)).stdout.trim();
-  if (state === 'masked') return { changed: false };
-  await host.execOrThrow(`systemctl disable --quiet --now ${q(unit)} 2>/dev/null || true; systemctl mask --quiet ${q(unit)}`, { what: `mask Debian's ${unit}` });
-  return { changed: true, detail: `masked Debian's ${unit}` };
-}
 
-/** The unit runs, its port listens, and an HTTPS GET of `path` verified against the cluster CA answers 200. */
-async function httpsHealth(host: RemoteHost, unit: string, address: string, port: number, path: string, name: string): Promise<HealthReport> {
-  const checks = await unitAndPortChecks(host, unit, address, port);
-  if (checks.every((c) => c.ok)) {
-    const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${q(CA_PEM)} ${q(`https://${address}:${port}${path}`)}`);
-    const code = r.stdout.trim();
-    checks.push({ name, ok: code === '200', detail: code && code !== '000' ? `HTTP ${code}` : r.stderr.trim().split('\n').pop() || 'no answer' });
-  }
-  return report(checks);
-}
 
 export const nodeExporterService: Service = {
   id: 'node-exporter',
@@ -139,7 +99,7 @@ export const nodeExporterService: Service = {
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus-node-exporter'], dnf: ['golang-github-prometheus-node-exporter'] },
   ports: [NODE_METRICS_PORT],
-  directories: () => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }],
+  directories: () => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }, { path: TEXTFILE_DIR, mode: '755', owner: 'root:root' }],
   files: (ctx: NodeContext): FileSpec[] => {
     const web = `${MONITOR_CONF}/node-exporter-web.yml`;
     return [
@@ -149,10 +109,18 @@ export const nodeExporterService: Service = {
         '/usr/bin/prometheus-node-exporter',
         `--web.listen-address=${ctx.node.privateAddress}:${NODE_METRICS_PORT.port}`,
         `--web.config.file=${web}`,
+        // The certificate scan's metrics (services/alerts.ts).
+        `--collector.textfile.directory=${TEXTFILE_DIR}`,
       ]),
+      ...certScanFiles(),
     ];
   },
-  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.nodeExporter),
+  async initialize(host: RemoteHost) {
+    const masked = await maskDebianUnit(host, DEBIAN_UNITS.nodeExporter);
+    const scan = await ensureCertScan(host);
+    const did = [masked, scan].filter((o) => o.changed).map((o) => o.detail);
+    return did.length ? { changed: true, detail: did.join(', ') } : { changed: false };
+  },
   healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, NODE_EXPORTER_UNIT, ctx.node.privateAddress, NODE_METRICS_PORT.port, '/metrics', 'metrics (HTTPS)'),
 };
 
@@ -160,7 +128,9 @@ export const nodeExporterService: Service = {
 export function buildPrometheusConfig(facts: ClusterFacts): Record<string, unknown> {
   const interval = `${durationSeconds(facts.config.monitoring.scrapeInterval)}s`;
   const targets = scrapeTargets(facts.nodes);
+  const monitor = facts.nodes.find((n) => n.roles.includes('monitor'));
   return {
+    ...(monitor ? alertingConfig(monitor) : {}),
     global: { scrape_interval: interval, scrape_timeout: `${Math.min(10, durationSeconds(facts.config.monitoring.scrapeInterval))}s`, external_labels: { cluster: facts.config.name } },
     scrape_configs: SCRAPE_JOBS.filter((j) => targets.some((t) => t.job === j.job)).map((j) => ({
       job_name: j.job,
@@ -191,6 +161,7 @@ export const prometheusService: Service = {
       ...prometheusKey(ctx, [PROMETHEUS_UNIT]),
       webConfig(ctx, web, [PROMETHEUS_UNIT]),
       { path: config, content: `# Rendered by millrace: what Prometheus scrapes.\n${stringify(buildPrometheusConfig(ctx.cluster))}`, mode: 0o644, owner: 'root', restarts: [PROMETHEUS_UNIT] },
+      { path: RULES_FILE, content: `# Rendered by millrace: the alert rules (services/alerts.ts).\n${stringify(buildRules(ctx.cluster))}`, mode: 0o644, owner: 'root', restarts: [PROMETHEUS_UNIT] },
       unitFile(PROMETHEUS_UNIT, `Prometheus (${ctx.node.name})`, [
         '/usr/bin/prometheus',
         `--config.file=${config}`,

@@ -72,13 +72,14 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
     for (const n of config.nodes.filter((x) => x.roles.includes('kafka')))
       allow.push({ from: config.network.sshCidr, to: address(n.name), fromPort: client, toPort: client, rule: 'operator-on-the-node-network-kafka-client' });
   // Prometheus (on the monitor node) is a Go program: Go makes its connections without libc, so
+  // (scrapes, and its alerts to Alertmanager beside it)
   // the source-address library cannot give them the monitor's address, and they leave from
   // 127.0.0.1. On EC2 they leave from the monitor's own address, which the security groups let
   // reach every metrics port. Here 127.0.0.1 may reach the metrics ports (and only those), so this
   // machine's own processes can too: the one way this firewall is wider than the security groups.
   if (config.nodes.some((n) => n.roles.includes('monitor')))
     for (const n of config.nodes)
-      for (const spec of portsFor(n.roles).filter((p) => p.name.endsWith('-metrics')))
+      for (const spec of portsFor(n.roles).filter((p) => p.name.endsWith('-metrics') || p.name === 'alertmanager'))
         allow.push({ from: UNSHIMMED_SOURCE, to: address(n.name), fromPort: spec.port, toPort: spec.toPort ?? spec.port, rule: 'local-prometheus-without-the-source-address-library' });
   return { nodes: config.nodes.map((n) => address(n.name)), allow };
 }

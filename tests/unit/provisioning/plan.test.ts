@@ -16,7 +16,7 @@ describe('provisioning plan', () => {
     expect(plans.map((p) => [p.node.name, p.services.map((s) => s.id)])).toEqual([
       // The monitor (Prometheus) on the spark-master's node; host metrics on every node.
       ['kafka-1', ['kafka', 'node-exporter']],
-      ['spark-1', ['spark-master', 'spark-worker', 'prometheus', 'node-exporter']],
+      ['spark-1', ['spark-master', 'spark-worker', 'alertmanager', 'prometheus', 'node-exporter']],
       ['hdfs-1', ['hdfs-namenode', 'hadoop-kms', 'hdfs-datanode', 'node-exporter']],
     ]);
     expect(plans.map((p) => p.users)).toEqual([['kafka', 'prometheus'], ['spark', 'prometheus'], ['hdfs', 'prometheus']]);

@@ -86,7 +86,7 @@ describe('security groups: one per role combination, least privilege from the fl
 
   it('opens every web UI to the operator CIDR only, and to no group', () => {
     expect(WEB_UIS.map((p) => p.name).sort()).toEqual(
-      ['datanode-https', 'namenode-https', 'prometheus', 'spark-app-ui', 'spark-master-https', 'spark-master-ui', 'spark-worker-https', 'spark-worker-ui'].sort(),
+      ['alertmanager', 'datanode-https', 'namenode-https', 'prometheus', 'spark-app-ui', 'spark-master-https', 'spark-master-ui', 'spark-worker-https', 'spark-worker-ui'].sort(),
     );
     for (const ui of WEB_UIS) {
       const mine = rules.filter((r) => r.from_port === ui.port);

@@ -52,13 +52,14 @@ describe('the local firewall: its plan, from the flow table', () => {
   });
 
   it("lets 127.0.0.1 reach every node's metrics ports and nothing else more: Prometheus, a Go program, connects without the source-address library", () => {
-    const metrics = { [KAFKA]: [9100, 9404], [SPARK]: [9100, 9408, 9409], [HDFS]: [9100, 9405, 9406, 9407] };
+    // (and the monitor's Alertmanager, 9099, which Prometheus beside it sends alerts to)
+    const metrics = { [KAFKA]: [9100, 9404], [SPARK]: [9100, 9408, 9409, 9099], [HDFS]: [9100, 9405, 9406, 9407] };
     for (const [to, ports] of Object.entries(metrics)) for (const port of ports) expect([to, port, allows('127.0.0.1', to, port)]).toEqual([to, port, true]);
     // Only from the monitor's own address is it a flow of the table; other nodes reach no metrics port.
     expect(allows(SPARK, KAFKA, 9404)).toBe(true);
     expect(allows(HDFS, KAFKA, 9404)).toBe(false);
     expect(allows(KAFKA, HDFS, 9100)).toBe(false);
-    expect(firewallPlan(config).allow.filter((a) => a.from === '127.0.0.1').every((a) => [9100, 9404, 9405, 9406, 9407, 9408, 9409].includes(a.fromPort))).toBe(true);
+    expect(firewallPlan(config).allow.filter((a) => a.from === '127.0.0.1').every((a) => [9100, 9404, 9405, 9406, 9407, 9408, 9409, 9099].includes(a.fromPort))).toBe(true);
   });
 
   it('lets Spark reach HDFS, the KMS and Kafka; a Kafka-only node reaches none of HDFS, the KMS or a web UI', () => {

@@ -1,0 +1,59 @@
+/** What Prometheus, Alertmanager and the node exporter (Debian's Go servers, run by millrace's units) share. */
+import { stringify } from 'yaml';
+import { q } from '../../lib/shell';
+import { render } from '../../templates/render';
+import type { RemoteHost } from '../remote-host';
+import type { FileSpec, HealthReport, NodeContext, StepOutcome } from '../service';
+import { report, unitAndPortChecks } from './java-service';
+import { CA_PEM, serviceKeyFiles, serviceTlsPaths } from './tls-files';
+
+export const MONITOR_CONF = '/etc/millrace/monitor';
+/** The user Debian's packages make; every one of these servers runs as it. */
+export const PROMETHEUS_USER = 'prometheus';
+
+/** Prometheus's and the node exporter's TLS key (the node's identity, readable by prometheus only). */
+export function prometheusKey(ctx: NodeContext, restarts: string[]): FileSpec[] {
+  return serviceKeyFiles(ctx, PROMETHEUS_USER, restarts, { pkcs12: false }).files;
+}
+
+/** The web config both Go servers read: TLS with the node's key and chain (one PEM holds both). */
+export function webConfig(ctx: NodeContext, path: string, restarts: string[]): FileSpec {
+  const pem = serviceTlsPaths(ctx, PROMETHEUS_USER).pem;
+  return {
+    path,
+    content: `# Rendered by millrace: TLS for this server's HTTP endpoint.\n${stringify({ tls_server_config: { cert_file: pem, key_file: pem, min_version: 'TLS12' } })}`,
+    mode: 0o644,
+    owner: 'root',
+    restarts,
+  };
+}
+
+/** A systemd unit running one of Debian's binaries as the prometheus user. */
+export function unitFile(unit: string, description: string, execStart: string[]): FileSpec {
+  return {
+    path: `/etc/systemd/system/${unit}`,
+    content: render('systemd/service', { description, user: PROMETHEUS_USER, execStart: execStart.join(' ') }),
+    mode: 0o644,
+    owner: 'root',
+    restarts: [unit],
+  };
+}
+
+/** Masks Debian's unit for the same binary (stopping it if it ran): idempotent. */
+export async function maskDebianUnit(host: RemoteHost, unit: string): Promise<StepOutcome> {
+  const state = (await host.exec(`systemctl is-enabled ${q(unit)} 2>/dev/null`)).stdout.trim();
+  if (state === 'masked') return { changed: false };
+  await host.execOrThrow(`systemctl disable --quiet --now ${q(unit)} 2>/dev/null || true; systemctl mask --quiet ${q(unit)}`, { what: `mask Debian's ${unit}` });
+  return { changed: true, detail: `masked Debian's ${unit}` };
+}
+
+/** The unit runs, its port listens, and an HTTPS GET of `path` verified against the cluster CA answers 200. */
+export async function httpsHealth(host: RemoteHost, unit: string, address: string, port: number, path: string, name: string): Promise<HealthReport> {
+  const checks = await unitAndPortChecks(host, unit, address, port);
+  if (checks.every((c) => c.ok)) {
+    const r = await host.exec(`curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ${q(CA_PEM)} ${q(`https://${address}:${port}${path}`)}`);
+    const code = r.stdout.trim();
+    checks.push({ name, ok: code === '200', detail: code && code !== '000' ? `HTTP ${code}` : r.stderr.trim().split('\n').pop() || 'no answer' });
+  }
+  return report(checks);
+}
