@@ -232,7 +232,7 @@ export function clusterSecretValues(clusterName: string): { name: string; value:
 }
 
 /** monitoring.alerts.email's SMTP password, from the environment `up` runs in (never stored); `up` refuses to go on without it. */
-function alertSecrets(config: ClusterConfig, mode: StateMode, env: NodeJS.ProcessEnv = process.env): ClusterFacts['alertSecrets'] {
+export function alertSecrets(config: ClusterConfig, mode: StateMode, env: NodeJS.ProcessEnv = process.env): ClusterFacts['alertSecrets'] {
   const email = config.monitoring.alerts.email;
   if (!email?.username) return {};
   const password = env[email.passwordEnv];

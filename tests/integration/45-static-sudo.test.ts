@@ -43,7 +43,7 @@ describe('static target through a sudo user', () => {
     const solo = result.nodes[0]!;
     expect(solo.installed.sort()).toEqual(['hadoop', 'kafka', 'spark']);
     // With monitoring: Prometheus (the monitor goes to the spark-master's node) and the node exporter.
-    expect(solo.started.sort()).toEqual(['hadoop-kms', 'hdfs-datanode', 'hdfs-namenode', 'kafka', 'node-exporter', 'prometheus', 'spark-master', 'spark-worker']);
+    expect(solo.started.sort()).toEqual(['alertmanager', 'hadoop-kms', 'hdfs-datanode', 'hdfs-namenode', 'kafka', 'node-exporter', 'prometheus', 'spark-master', 'spark-worker']);
     expect(solo.prepared).toEqual(expect.arrayContaining(['user kafka', 'user hdfs', 'user spark']));
     // A static host has no data disk from millrace: nothing was formatted.
     expect(solo.prepared.filter((p) => /data volume/.test(p))).toEqual([]);

@@ -37,14 +37,14 @@ describe('CLI experience against the real cluster', () => {
     expect(r.screen).toMatch(/DEBUG.*millrace starting/);
     expect(r.screen).toMatch(/^NODE +SERVICE +STATE$/m);
     expect(r.screen).toMatch(/^kafka-1 +kafka +healthy$/m);
-    expect(r.screen).toMatch(/all 10 services healthy/);
+    expect(r.screen).toMatch(/all 11 services healthy/);
     expect(r.code).toBe(0);
   });
 
   it('status without a terminal still logs JSON lines on stderr', async () => {
     const r = await cli(['status', '-c', CONFIG], { env: { ...ENV, LOG_LEVEL: 'debug' } });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/all 10 services healthy/);
+    expect(r.stdout).toMatch(/all 11 services healthy/);
     const lines = r.stderr.trim().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(JSON.parse(l)).toHaveProperty('level');
