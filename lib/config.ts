@@ -389,11 +389,6 @@ const baseSchema = z
               .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 1m')
               .default('1m')
               .describe('How long a condition must hold before its alert fires, e.g. 1m'),
-            lakeStaleAfter: z
-              .string()
-              .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 10m')
-              .default('10m')
-              .describe('The lake-freshness alert fires when no new rows reached the lake for this long while events arrive'),
           })
           .strict()
           .default({})
