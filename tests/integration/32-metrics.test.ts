@@ -2,12 +2,14 @@
  * Issue 15, metrics: Prometheus on the monitor node (spark-1 by default) scrapes every node's host
  * metrics and every JVM service's JMX metrics over TLS, and nothing but the monitor reaches them.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadConfig } from '../../lib/config';
 import { portNumber } from '../../lib/roles';
 import { waitFor } from '../../lib/retry';
 import { SCRAPE_JOBS, scrapeTargets } from '../../provisioning/services/metrics';
 import { CA_PEM } from '../../provisioning/services/tls-files';
-import { ADDRESSES, cli, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node, randomName } from './harness';
+import { ADDRESSES, cli, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node, randomName, REPO } from './harness';
 
 beforeAll(ensureBaseCluster);
 
@@ -87,6 +89,14 @@ describe('metrics (Prometheus on the monitor node)', () => {
       await cli(['topics', 'delete', topic, '-c', CONFIG]);
     }
   }, 150_000);
+
+  it('answers every panel of the Grafana dashboard in examples/grafana with data', async () => {
+    const dashboard = JSON.parse(fs.readFileSync(path.join(REPO, 'examples/grafana/millrace-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dashboard.panels.length).toBeGreaterThan(10);
+    const empty: string[] = [];
+    for (const p of dashboard.panels) for (const t of p.targets) if (!(await query(t.expr)).length) empty.push(`${p.title}: ${t.expr}`);
+    expect(empty).toEqual([]);
+  }, 60_000);
 
   it('lets only the monitor reach an exporter, and only over TLS', async () => {
     const hdfs = await node('hdfs-1');
