@@ -7,7 +7,7 @@
  */
 import { stringify } from 'yaml';
 import { durationSeconds, splitHostPort } from '../../lib/config';
-import { portNumber } from '../../lib/roles';
+import { portNumber, ROLE_PORTS } from '../../lib/roles';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, FileSpec, NodeContext, Service } from '../service';
 import { CA_PEM, TLS_DIR } from './tls-files';
@@ -191,7 +191,7 @@ export const alertmanagerService: Service = {
   unit: ALERTMANAGER_UNIT,
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus-alertmanager'], dnf: ['alertmanager'] },
-  ports: [],
+  ports: ROLE_PORTS.monitor.filter((p) => p.name === 'alertmanager'),
   directories: () => [
     { path: MONITOR_CONF, mode: '755', owner: 'root:root' },
     { path: ALERTMANAGER_DATA, mode: '750', owner: `${PROMETHEUS_USER}:${PROMETHEUS_USER}` },

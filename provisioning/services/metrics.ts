@@ -147,7 +147,7 @@ export const prometheusService: Service = {
   unit: PROMETHEUS_UNIT,
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus'], dnf: ['golang-github-prometheus'] },
-  ports: ROLE_PORTS.monitor,
+  ports: ROLE_PORTS.monitor.filter((p) => p.name === 'prometheus'),
   directories: () => [
     ...tlsDirectories([PROMETHEUS_USER]),
     { path: MONITOR_CONF, mode: '755', owner: 'root:root' },

@@ -59,6 +59,12 @@ describe('Alertmanager', () => {
     const unit = file(planCluster(facts), 'spark-1', '/etc/systemd/system/millrace-alertmanager.service').content;
     expect(unit).toContain('--web.listen-address=127.0.0.12:9099 --web.config.file=/etc/millrace/monitor/alertmanager-web.yml');
     expect(unit).toContain('--cluster.listen-address=');
+    // Each of the monitor's two services declares its own port: `up` checks only that one is free before starting it.
+    const services = planCluster(facts).find((p) => p.node.name === 'spark-1')!.services;
+    expect(services.filter((x) => x.role === 'monitor').map((x) => [x.id, x.ports.map((p) => p.port)])).toEqual([
+      ['alertmanager', [9099]],
+      ['prometheus', [9090]],
+    ]);
   });
 
   it('with SMTP login: the password comes from the environment of `up`, lands only in a 0600 file of prometheus, and its absence is a clear error', () => {
