@@ -37,6 +37,7 @@ export const EXAMPLES: Record<string, string[]> = {
   ssh: ['millrace ssh kafka-1'],
   'forget-host': ['millrace forget-host kafka-1 && millrace status'],
   logs: ['millrace logs kafka-1', 'millrace logs hdfs-1 namenode -n 200', 'millrace logs spark-1 spark-master -f'],
+  alerts: ['millrace alerts                 what fires now, oldest first', 'millrace alerts --json          the same rows, for scripts'],
   describe: [
     'millrace describe',
     'millrace describe --json | jq -r \'.endpoints[] | select(.name == "Kafka bootstrap servers" and .from == "operator") | .url\'',
