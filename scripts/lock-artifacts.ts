@@ -18,21 +18,19 @@ import { parseArgs } from 'node:util';
 import { describe } from '../lib/errors';
 import { KNOWN_VERSIONS } from '../lib/versions';
 import { apacheKeysUrl, apacheReleasePath, apacheUrl, parseSha512File } from '../provisioning/artifacts/apache';
-import { hadoopMaven, kafkaMaven, MAVEN_CENTRAL_GAPS, MavenBundleSpec, sparkKafkaConnectorMaven } from '../provisioning/artifacts/catalog';
+import { MAVEN_CENTRAL_GAPS, MAVEN_SPECS } from '../provisioning/artifacts/catalog';
 import { download, fetchText } from '../provisioning/artifacts/download';
 import { py4jFor } from '../provisioning/artifacts';
 import { ArtifactLock, digestFile, LOCK_FILE_IN_REPO, mavenBundleKey, parseLock, pypiKey, readLockFile } from '../provisioning/artifacts/lock';
 import { resolveMaven } from '../provisioning/artifacts/maven';
 import { findPypiFile } from '../provisioning/artifacts/pypi';
 import { readKeysFile, verifyDetachedSignature } from '../provisioning/artifacts/signature';
-import type { ComponentName } from '../provisioning/service';
 
 const SECTIONS = ['maven', 'pypi', 'apache'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const say = (m: string): void => void process.stderr.write(`${m}\n`);
 
-const MAVEN_SPECS: Record<ComponentName, (version: string) => MavenBundleSpec[]> = { kafka: kafkaMaven, hadoop: hadoopMaven, spark: sparkKafkaConnectorMaven };
 
 async function lockMaven(lock: ArtifactLock, previous: ArtifactLock['maven'], repo: string, tmp: string, failures: string[]): Promise<void> {
   for (const component of ['kafka', 'hadoop', 'spark'] as const)

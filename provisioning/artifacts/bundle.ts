@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { MillraceError } from '../../lib/errors';
 import { run } from '../../lib/process';
 import type { ComponentName } from '../service';
-import { JMX_EXPORTER } from './catalog';
+import { MAVEN_SPECS } from './catalog';
 import { type ArtifactLock, checkMavenJars, lockedApache, lockedMaven, lockedPypi } from './lock';
 
 export interface BundleManifest {
@@ -124,11 +124,9 @@ export async function verifyBundle(tarball: string): Promise<Bundle | undefined>
 }
 
 /** The directories of a Maven-source bundle whose jars come from the Maven repository (and the lock's maven entry). */
-export const MAVEN_JAR_DIRS = {
-  kafka: ['libs', JMX_EXPORTER.dir],
-  hadoop: ['lib', 'kms/lib', JMX_EXPORTER.dir],
-  spark: ['connectors/kafka', JMX_EXPORTER.dir],
-} as const satisfies Record<ComponentName, readonly string[]>;
+export function mavenJarDirs(component: ComponentName, version: string): string[] {
+  return MAVEN_SPECS[component](version).map((spec) => spec.dir);
+}
 
 /** The SHA-256 of every jar under dirs in a tar, read in one pass without unpacking it. */
 export async function jarDigestsInTar(tarball: string, dirs: readonly string[]): Promise<Record<string, string>> {
@@ -158,7 +156,7 @@ export async function bundleLockMismatch(bundle: Bundle, lock: ArtifactLock, nee
   for (const [project, version, type] of needs.pypi ?? []) expectedInputs[inputKey.pypi(`${project} ${version} ${type}`)] = lockedPypi(lock, project, version, type).sha256;
   if (bundle.source === 'maven') {
     const expected = lockedMaven(lock, bundle.component, bundle.version);
-    const actual = await jarDigestsInTar(bundle.path, MAVEN_JAR_DIRS[bundle.component]);
+    const actual = await jarDigestsInTar(bundle.path, mavenJarDirs(bundle.component, bundle.version));
     try {
       checkMavenJars(`the cached bundle ${bundle.file}`, expected, actual, { allowMissing: bundle.component === 'spark' });
     } catch (error) {

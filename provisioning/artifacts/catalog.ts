@@ -86,3 +86,6 @@ export const PY4J_FOR_SPARK: Record<string, string> = { '4.0.0': '0.10.9.9', '4.
 
 /** Web application directories Hadoop's HTTP servers look up on the classpath. */
 export const HADOOP_WEBAPPS = ['hdfs', 'datanode', 'secondary', 'journal'];
+
+/** Each component's Maven bundle specs: what a maven-source bundle resolves, and the directories its jars go to. */
+export const MAVEN_SPECS: Record<ComponentName, (version: string) => MavenBundleSpec[]> = { kafka: kafkaMaven, hadoop: hadoopMaven, spark: sparkKafkaConnectorMaven };

@@ -4,12 +4,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig } from '../../lib/config';
+import { readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { waitFor } from '../../lib/retry';
 import { SCRAPE_JOBS, scrapeTargets } from '../../provisioning/services/metrics';
 import { CA_PEM } from '../../provisioning/services/tls-files';
-import { ADDRESSES, cli, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node, randomName, REPO } from './harness';
+import { ADDRESSES, cli, CLUSTER, CONFIG, ensureBaseCluster, METRICS_FIREWALL_CONTROL, node, randomName, REPO } from './harness';
 
 beforeAll(ensureBaseCluster);
 
@@ -43,9 +43,7 @@ async function query(promql: string): Promise<Sample[]> {
 
 describe('metrics (Prometheus on the monitor node)', () => {
   it('scrapes every exporter of every node, each target up over TLS', async () => {
-    const config = loadConfig(CONFIG);
-    const nodes = config.nodes.map((n) => ({ ...n, privateAddress: n.address!, sshAddress: n.address!, sshPort: 22, sshUser: 'admin', privateKeyPath: '' }));
-    const expected = scrapeTargets(nodes).map((t) => `${t.job} ${t.node} ${t.target}`).sort();
+    const expected = scrapeTargets(readInventory(CLUSTER).nodes).map((t) => `${t.job} ${t.node} ${t.target}`).sort();
     // 3 nodes' host metrics, and Kafka, the NameNode, the DataNode, the KMS, the Spark master and worker.
     expect(expected).toHaveLength(9);
     let last: Target[] = [];
