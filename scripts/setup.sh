@@ -116,7 +116,10 @@ say "terraform and the AWS provider (the aws target; its integration test applie
 # Neither can be installed from here: no registry reachable from this kind of machine serves them.
 # Report what is missing; the aws emulator test then fails, naming it.
 if command -v terraform >/dev/null 2>&1 || command -v tofu >/dev/null 2>&1; then
-  (command -v terraform >/dev/null 2>&1 && terraform version 2>/dev/null || tofu version 2>/dev/null) | head -1 >&2
+  # Read whole, then cut: `| head -1` closed the pipe under a version that still wrote, and the
+  # SIGPIPE'd terraform fell through to `tofu` (absent: 127), which pipefail made setup's exit.
+  tf_version=$( (command -v terraform >/dev/null 2>&1 && terraform version || tofu version) 2>/dev/null || true)
+  echo "${tf_version%%$'\n'*}" >&2
 else
   echo "MISSING: terraform or tofu on PATH (https://developer.hashicorp.com/terraform/install, https://opentofu.org/docs/intro/install/)" >&2
 fi
