@@ -389,6 +389,11 @@ const baseSchema = z
               .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 1m')
               .default('1m')
               .describe('How long a condition must hold before its alert fires, e.g. 1m'),
+            lakeStaleAfter: z
+              .string()
+              .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 30m')
+              .default('30m')
+              .describe('LakeStale fires when a running ingest has written no new rows to the lake for this long, e.g. 30m (its input may just be quiet: set it above the longest quiet spell you expect)'),
           })
           .strict()
           .default({})

@@ -29,7 +29,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     paths = LakePaths.from_conf(spark.conf, spec.name)
 
     read_kafka = kafka_reader(spark, spec.topic, "ingest", args.starting_offsets, args.max_offsets_per_trigger)
-    totals, seconds = run_queries(spark, "ingest", query_prefix(spec, "ingest"), lambda: start_ingest(read_kafka, spec, paths, trigger), stop)
+    totals, seconds = run_queries(spark, "ingest", spec.name, query_prefix(spec, "ingest"), lambda: start_ingest(read_kafka, spec, paths, trigger), stop)
     return {
         "job": "ingest",
         "spec": spec.name,

@@ -65,7 +65,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
 
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
-    totals, seconds = run_queries(spark, "score", query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger), stop)
+    totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger), stop)
     return {
         "job": "score",
         "spec": spec.name,

@@ -11,17 +11,20 @@ import { portNumber, ROLE_PORTS } from '../../lib/roles';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, FileSpec, NodeContext, Service } from '../service';
 import { CA_PEM, TLS_DIR } from './tls-files';
-import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, unitFile, webConfig } from './metrics-common';
+import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
 
 export const ALERTMANAGER_UNIT = 'millrace-alertmanager.service';
 const ALERTMANAGER_DATA = '/var/lib/millrace/alertmanager';
 export const ALERTMANAGER_CONFIG = `${MONITOR_CONF}/alertmanager.yml`;
 export const RULES_FILE = `${MONITOR_CONF}/rules.yml`;
-/** Where every node's certificate scan writes, for the node exporter's textfile collector. */
-export const TEXTFILE_DIR = '/var/lib/millrace/node-exporter';
 export const CERT_SCAN_UNIT = 'millrace-cert-expiry.service';
 export const CERT_SCAN_TIMER = 'millrace-cert-expiry.timer';
 const CERT_SCAN = '/opt/millrace/bin/millrace-cert-expiry';
+/**
+ * A streaming driver rewrites its metrics file every 5 s: a heartbeat this old means the driver is
+ * gone (killed, its node down), while a failed query says so itself (millrace_streaming_up 0).
+ */
+export const STREAMING_HEARTBEAT_STALE_SECONDS = 60;
 /** An alert for a certificate fires this long before its end. */
 export const CERT_WARNING_DAYS = 14;
 
@@ -78,6 +81,40 @@ export function alertRules(facts: ClusterFacts): AlertRule[] {
       expr: 'sum by (topic) (rate(kafka_server_brokertopicmetrics_count{name="MessagesInPerSec", topic=~".+\\\\.dlq"}[5m])) > 1',
       severity: 'warning',
       summary: '{{ $value | humanize }} records/s reach the dead-letter topic {{ $labels.topic }}',
+    },
+    // The streaming jobs' own metrics (spark-jobs/millrace_pipeline/prometheus.py), per pipeline, job and query.
+    {
+      alert: 'StreamingQueryStopped',
+      expr: `millrace_streaming_up == 0 or (time() - millrace_streaming_heartbeat_timestamp_seconds) > ${STREAMING_HEARTBEAT_STALE_SECONDS}`,
+      severity: 'critical',
+      summary:
+        'the {{ $labels.spark_job }} query {{ $labels.query }} of pipeline {{ $labels.pipeline }} has stopped: its driver failed or died (resubmit it; `millrace jobs kill` is how to stop one on purpose)',
+    },
+    {
+      alert: 'StreamingQueryFallingBehind',
+      expr: 'avg_over_time(millrace_streaming_processed_rows_per_second[10m]) < 0.9 * avg_over_time(millrace_streaming_input_rows_per_second[10m])',
+      for: '10m',
+      severity: 'warning',
+      summary: 'the {{ $labels.spark_job }} query {{ $labels.query }} of pipeline {{ $labels.pipeline }} processes rows more slowly than they arrive',
+    },
+    {
+      alert: 'KafkaConsumerLagGrowing',
+      expr: 'min_over_time(millrace_streaming_offsets_behind_latest[10m]) > 0 and deriv(millrace_streaming_offsets_behind_latest[10m]) > 0',
+      for: '10m',
+      severity: 'warning',
+      summary: 'the {{ $labels.spark_job }} query {{ $labels.query }} of pipeline {{ $labels.pipeline }} is {{ $value | humanize }} records behind its topic, and the lag grows',
+    },
+    {
+      alert: 'LakeStale',
+      expr: `(time() - millrace_streaming_last_output_timestamp_seconds{spark_job="ingest", query="events"}) > ${durationSeconds(a.lakeStaleAfter)} and millrace_streaming_up == 1`,
+      severity: 'warning',
+      summary: 'ingest of pipeline {{ $labels.pipeline }} runs but has written no new rows to the lake for {{ $value | humanizeDuration }}',
+    },
+    {
+      alert: 'QuarantineSpike',
+      expr: 'sum by (pipeline) (rate(millrace_streaming_output_rows_total{spark_job="ingest", query="quarantine"}[5m])) > 1',
+      severity: 'warning',
+      summary: '{{ $value | humanize }} records/s of pipeline {{ $labels.pipeline }} fail validation and go to quarantine',
     },
   ];
   return rules.map((r) => ({ ...r, for: r.for ?? a.for }));

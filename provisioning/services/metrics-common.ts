@@ -10,6 +10,12 @@ import { CA_PEM, serviceKeyFiles, serviceTlsPaths } from './tls-files';
 export const MONITOR_CONF = '/etc/millrace/monitor';
 /** The user Debian's packages make; every one of these servers runs as it. */
 export const PROMETHEUS_USER = 'prometheus';
+/**
+ * The node exporter's textfile collector reads every *.prom file here: the certificate scan's
+ * (alerts.ts) on every node, and on the Spark master's node the streaming jobs' progress, written
+ * by their drivers (spark-jobs/millrace_pipeline/prometheus.py, told the path by spark-defaults).
+ */
+export const TEXTFILE_DIR = '/var/lib/millrace/node-exporter';
 
 /** Prometheus's and the node exporter's TLS key (the node's identity, readable by prometheus only). */
 export function prometheusKey(ctx: NodeContext, restarts: string[]): FileSpec[] {

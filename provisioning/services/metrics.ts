@@ -15,8 +15,8 @@ import { render } from '../../templates/render';
 import { JMX_EXPORTER_JAR } from '../artifacts/catalog';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, DirSpec, FileSpec, HealthReport, NodeContext, Service, ServiceUser, StepOutcome } from '../service';
-import { alertingConfig, buildRules, certScanFiles, ensureCertScan, RULES_FILE, TEXTFILE_DIR } from './alerts';
-import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, unitFile, webConfig } from './metrics-common';
+import { alertingConfig, buildRules, certScanFiles, ensureCertScan, RULES_FILE } from './alerts';
+import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
 import { CA_PEM, serviceTlsPaths, tlsDirectories } from './tls-files';
 
 export const METRICS_CONF = '/etc/millrace/metrics';
@@ -92,6 +92,15 @@ export function metricsDirectories(): DirSpec[] {
 
 
 
+/**
+ * The textfile collector's directory. Streaming drivers run on the Spark master's node as spark and
+ * write their progress there, so on that node spark may add files. The sticky bit keeps them from
+ * replacing or removing anyone else's (the certificate scan's, root's).
+ */
+export function textfileDir(ctx: NodeContext): DirSpec {
+  return ctx.node.roles.includes('spark-master') ? { path: TEXTFILE_DIR, mode: '1775', owner: 'root:spark' } : { path: TEXTFILE_DIR, mode: '755', owner: 'root:root' };
+}
+
 export const nodeExporterService: Service = {
   id: 'node-exporter',
   role: 'every-node',
@@ -99,7 +108,7 @@ export const nodeExporterService: Service = {
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus-node-exporter'], dnf: ['golang-github-prometheus-node-exporter'] },
   ports: [NODE_METRICS_PORT],
-  directories: () => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }, { path: TEXTFILE_DIR, mode: '755', owner: 'root:root' }],
+  directories: (ctx: NodeContext) => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }, textfileDir(ctx)],
   files: (ctx: NodeContext): FileSpec[] => {
     const web = `${MONITOR_CONF}/node-exporter-web.yml`;
     return [
@@ -109,7 +118,7 @@ export const nodeExporterService: Service = {
         '/usr/bin/prometheus-node-exporter',
         `--web.listen-address=${ctx.node.privateAddress}:${NODE_METRICS_PORT.port}`,
         `--web.config.file=${web}`,
-        // The certificate scan's metrics (services/alerts.ts).
+        // The certificate scan's metrics (services/alerts.ts) and the streaming jobs' (textfileDir).
         `--collector.textfile.directory=${TEXTFILE_DIR}`,
       ]),
       ...certScanFiles(),

@@ -12,6 +12,7 @@ import { defaultFs, HADOOP_CONF, hadoopConfFiles, LAKE } from './hadoop-conf';
 import { lastLine, launcherFiles, report, unitAndPortChecks } from './java-service';
 import { bootstrapServers } from './kafka';
 import { jmxExporter } from './metrics';
+import { TEXTFILE_DIR } from './metrics-common';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths, TLS_DIR, tlsDirectories, trustFiles } from './tls-files';
 
 export const SPARK_CONF = '/etc/millrace/spark';
@@ -125,6 +126,8 @@ export function buildSparkDefaults(ctx: NodeContext): Record<string, string | nu
     'spark.millrace.kafka.keystore': SPARK_KAFKA_KEYSTORE,
     'spark.millrace.kafka.truststore': CA_PEM,
     'spark.millrace.lake': LAKE,
+    // Where a streaming driver (on the master's node) writes its progress for Prometheus.
+    'spark.millrace.metrics.dir': TEXTFILE_DIR,
   };
 }
 

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
 
 from .kafka import kafka_source_options
+from .prometheus import METRICS_DIR_CONF, Batch, TextfileExporter, exporter_for, iso_seconds
 from .transforms import VALIDATION_METRIC
 
 PROGRESS_PREFIX = "MILLRACE_PROGRESS "
@@ -44,8 +45,15 @@ def trigger_options(trigger_seconds: float, available_now: bool) -> dict[str, An
 
 
 def count_output(df: DataFrame) -> DataFrame:
-    """Counts the rows each micro-batch writes, reported in its progress as observed metrics."""
-    return df.observe(OUTPUT_METRIC, F.count(F.lit(1)).alias("rows"))
+    """Counts the rows each micro-batch writes, reported in its progress as observed metrics; where
+    the rows carry their production time (produced_at, else kafka_timestamp), also its earliest and
+    mean, in Unix seconds, for the produce-to-lake latency."""
+    aggregates = [F.count(F.lit(1)).alias("rows")]
+    produced = [c for c in ("produced_at", "kafka_timestamp") if c in df.columns]
+    if produced:
+        seconds = F.coalesce(*[F.col(c) for c in produced]).cast("double")
+        aggregates += [F.min(seconds).alias("produced_min"), F.avg(seconds).alias("produced_mean")]
+    return df.observe(OUTPUT_METRIC, *aggregates)
 
 
 @dataclass
@@ -62,8 +70,8 @@ class ProgressPrinter(StreamingQueryListener):
     """Prints a MILLRACE_PROGRESS line per micro-batch of the queries named '<prefix><short name>'
     and keeps totals. Events arrive on the listener bus, after the fact and in order."""
 
-    def __init__(self, job: str, query_prefix: str):
-        self.job, self.prefix = job, query_prefix
+    def __init__(self, job: str, query_prefix: str, exporter: TextfileExporter | None = None):
+        self.job, self.prefix, self.exporter = job, query_prefix, exporter
         self._lock = threading.Condition()
         self.totals: dict[str, QueryTotals] = {}
         self._names: dict[str, str] = {}  # query id -> short name
@@ -80,6 +88,8 @@ class ProgressPrinter(StreamingQueryListener):
         with self._lock:
             self.totals.setdefault(short, QueryTotals())
             self._names[str(event.id)] = short
+        if self.exporter:
+            self.exporter.started(short)
         emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "started", "id": str(event.id)})
 
     def _ready(self, run_id: str, short: str) -> None:
@@ -106,6 +116,23 @@ class ProgressPrinter(StreamingQueryListener):
             t.batches += 1
             t.input_rows += p.numInputRows
             t.output_rows += output_rows or 0
+        if self.exporter:
+            produced = (observed.asDict().get("produced_min"), observed.asDict().get("produced_mean")) if observed is not None else (None, None)
+            self.exporter.batch(
+                short,
+                Batch(
+                    end=iso_seconds(p.timestamp) + p.batchDuration / 1000,
+                    input_rows=p.numInputRows,
+                    output_rows=output_rows,
+                    invalid_rows=int(validation["invalid"]) if validation is not None else None,
+                    input_rps=float(p.inputRowsPerSecond),
+                    processed_rps=float(p.processedRowsPerSecond),
+                    batch_seconds=p.batchDuration / 1000,
+                    behind=max(behind) if behind else None,
+                    produced_min=produced[0],
+                    produced_mean=produced[1],
+                ),
+            )
         emit(
             PROGRESS_PREFIX,
             {
@@ -127,12 +154,16 @@ class ProgressPrinter(StreamingQueryListener):
             short = self._names.get(str(event.id))
         if short is not None:
             self._ready(str(event.runId), short)
+            if self.exporter:
+                self.exporter.idle(short)
 
     def onQueryTerminated(self, event: Any) -> None:
         with self._lock:
             # Terminated events carry only the id; the started event told us the short name.
             short = self._names.get(str(event.id))
         if short is not None:
+            if self.exporter:
+                self.exporter.terminated(short, failed=bool(event.exception))
             emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "terminated", "error": _first_line(event.exception)})
         with self._lock:
             # Run ids: a restarted query keeps its id (it is in the checkpoint) but gets a new run id.
@@ -177,8 +208,8 @@ def await_queries(queries: list[StreamingQuery], stop: threading.Event, poll_sec
         raise
 
 
-def start_listener(spark: SparkSession, job: str, query_prefix: str) -> ProgressPrinter:
-    printer = ProgressPrinter(job, query_prefix)
+def start_listener(spark: SparkSession, job: str, query_prefix: str, exporter: TextfileExporter | None = None) -> ProgressPrinter:
+    printer = ProgressPrinter(job, query_prefix, exporter)
     spark.streams.addListener(printer)
     return printer
 
@@ -194,17 +225,23 @@ def kafka_reader(spark: SparkSession, topic: str, job: str, starting_offsets: st
 
 
 def run_queries(
-    spark: SparkSession, job: str, query_prefix: str, start: Callable[[], list[StreamingQuery]], stop: threading.Event
+    spark: SparkSession, job: str, pipeline: str, query_prefix: str, start: Callable[[], list[StreamingQuery]], stop: threading.Event
 ) -> tuple[dict[str, dict[str, Any]], float]:
     """Starts a job's queries under a progress listener and waits for them to end (or for `stop`).
+    Their progress also goes to Prometheus where the node says where (prometheus.py).
     Returns each query's totals and the seconds they ran."""
-    printer = start_listener(spark, job, query_prefix)
+    exporter = exporter_for(spark.conf.get(METRICS_DIR_CONF, None), pipeline, job)
+    printer = start_listener(spark, job, query_prefix, exporter)
     started = time.monotonic()
+    clean = False
     try:
         queries = start()
         await_queries(queries, stop)
         printer.wait_for_termination_events(queries)
+        clean = True
     finally:
         # Before the session goes: a listener called during shutdown fails noisily over py4j.
         spark.streams.removeListener(printer)
+        if exporter:
+            exporter.close(clean)
     return printer.summary(), round(time.monotonic() - started, 1)

@@ -7,10 +7,11 @@ import pytest
 
 from millrace_pipeline.features import build_pipeline, training_frame
 from millrace_pipeline.paths import LakePaths
+from millrace_pipeline.prometheus import TextfileExporter
 from millrace_pipeline.queries import query_prefix, start_ingest, start_score
 from millrace_pipeline.streaming import await_queries, start_listener, trigger_options
 
-from conftest import KAFKA_SCHEMA, flight, kafka_row, synthetic_flights
+from conftest import KAFKA_SCHEMA, PRODUCED_AT_MS, flight, kafka_row, synthetic_flights
 
 AVAILABLE_NOW = trigger_options(0, available_now=True)
 
@@ -54,6 +55,35 @@ def test_ingest_partitions_by_year_when_the_spec_says_so(spark, flights, topic, 
     events = spark.read.parquet(paths.events)
     assert events.count() == 30
     assert events.where("year(event_date) != event_year").count() == 0
+
+
+def test_ingest_progress_reaches_the_metrics_file(spark, flights, topic, tmp_path):
+    """The listener feeds the exporter from Spark's own progress: rows, invalid records, and the
+    produce-to-lake latency from the records' produced_at (observed in the batch that wrote them)."""
+    append, read_source = topic
+    paths = LakePaths(f"file://{tmp_path}/lake", "flights")
+    append([flight(event_id=f"m{i}") for i in range(5)] + ["oops"])
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    exporter = TextfileExporter(str(metrics), "flights", "ingest")
+    printer = start_listener(spark, "ingest", query_prefix(flights, "ingest"), exporter)
+    try:
+        run_to_end(spark, start_ingest(read_source, flights, paths, AVAILABLE_NOW), printer)
+    finally:
+        spark.streams.removeListener(printer)
+    text = (metrics / "streaming-flights-ingest.prom").read_text()
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if not line.startswith("#")}
+    events, quarantine = 'pipeline="flights",spark_job="ingest",query="events"', 'pipeline="flights",spark_job="ingest",query="quarantine"'
+    assert values[f"millrace_streaming_output_rows_total{{{events}}}"] == 5
+    assert values[f"millrace_streaming_output_rows_total{{{quarantine}}}"] == 1
+    assert values[f"millrace_streaming_invalid_rows_total{{{events}}}"] == 1
+    assert values[f"millrace_streaming_batches_total{{{events}}}"] == 1
+    # Every record was produced at PRODUCED_AT_MS: the latency is the batch's end minus that.
+    end = values[f"millrace_streaming_last_output_timestamp_seconds{{{events}}}"]
+    assert values[f'millrace_streaming_latency_seconds{{{events},stat="max"}}'] == pytest.approx(end - PRODUCED_AT_MS / 1000, abs=0.01)
+    assert values[f'millrace_streaming_latency_seconds{{{events},stat="mean"}}'] == pytest.approx(end - PRODUCED_AT_MS / 1000, abs=0.01)
+    exporter.close(clean=True)
+    assert list(metrics.iterdir()) == []
 
 
 def test_ingest_writes_events_and_quarantine_exactly_once_across_restarts(spark, flights, topic, tmp_path, capsys):

@@ -33,6 +33,11 @@ describe('alert rules', () => {
       'CertificateExpiring',
       'DiskFillingUp',
       'DeadLetterSpike',
+      'StreamingQueryStopped',
+      'StreamingQueryFallingBehind',
+      'KafkaConsumerLagGrowing',
+      'LakeStale',
+      'QuarantineSpike',
     ]);
     for (const r of alertRules(factsFor())) expect([r.alert, r.summary.length > 10, ['critical', 'warning'].includes(r.severity)]).toEqual([r.alert, true, true]);
   });
@@ -41,12 +46,30 @@ describe('alert rules', () => {
     const rules = buildRules(factsFor('name: demo\nmonitoring: { scrapeInterval: 10s, alerts: { for: 2m } }\n')) as { groups: { interval: string; rules: { alert: string; for: string; labels: { severity: string } }[] }[] };
     expect(rules.groups).toHaveLength(1);
     expect(rules.groups[0]!.interval).toBe('10s');
-    expect(new Set(rules.groups[0]!.rules.map((r) => r.for))).toEqual(new Set(['120s']));
+    // A growing lag and a query that falls behind must hold for 10 minutes whatever monitoring.alerts.for says.
+    expect(Object.fromEntries(rules.groups[0]!.rules.filter((r) => r.for !== '120s').map((r) => [r.alert, r.for]))).toEqual({ StreamingQueryFallingBehind: '600s', KafkaConsumerLagGrowing: '600s' });
     const prometheus = buildPrometheusConfig(factsFor()) as { rule_files: string[]; alerting: { alertmanagers: { scheme: string; static_configs: { targets: string[] }[] }[] } };
     expect(prometheus.rule_files).toEqual([RULES_FILE]);
     expect(prometheus.alerting.alertmanagers).toEqual([expect.objectContaining({ scheme: 'https', static_configs: [{ targets: ['127.0.0.12:9099'] }] })]);
     const plans = planCluster(factsFor());
     expect(parse(file(plans, 'spark-1', RULES_FILE).content)).toEqual(buildRules(factsFor()));
+  });
+});
+
+describe('streaming alerts', () => {
+  it("read the drivers' metrics: a stale heartbeat or a failed query, and the lake's freshness after monitoring.alerts.lakeStaleAfter", () => {
+    const byName = (yaml = 'name: demo\n') => Object.fromEntries(alertRules(factsFor(yaml)).map((r) => [r.alert, r.expr]));
+    expect(byName().StreamingQueryStopped).toBe('millrace_streaming_up == 0 or (time() - millrace_streaming_heartbeat_timestamp_seconds) > 60');
+    expect(byName().LakeStale).toContain('> 1800 and millrace_streaming_up == 1');
+    expect(byName('name: demo\nmonitoring: { alerts: { lakeStaleAfter: 2h } }\n').LakeStale).toContain('> 7200 and');
+  });
+
+  it('lets the streaming drivers (spark, on the master node) add files to the textfile directory, and no one else', () => {
+    const plans = planCluster(factsFor());
+    const dirs = Object.fromEntries(plans.map((p) => [p.node.name, p.directories.find((d) => d.path === '/var/lib/millrace/node-exporter')]));
+    const master = plans.find((p) => p.node.roles.includes('spark-master'))!.node.name;
+    for (const [name, dir] of Object.entries(dirs)) expect([name, dir?.mode, dir?.owner]).toEqual(name === master ? [name, '1775', 'root:spark'] : [name, '755', 'root:root']);
+    expect(file(plans, master, '/etc/millrace/spark/spark-defaults.conf').content).toMatch(/^spark\.millrace\.metrics\.dir\s+\/var\/lib\/millrace\/node-exporter$/m);
   });
 });
 
