@@ -361,6 +361,12 @@ const baseSchema = z
           .regex(DURATION, 'must be a number and a unit: s, m, h or d, e.g. 30s')
           .default('30s')
           .describe('How often Prometheus scrapes every exporter and evaluates the alert rules, e.g. 30s'),
+        replaceExisting: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Let `up` stop and mask a node's own running prometheus, prometheus-node-exporter or prometheus-alertmanager unit, which millrace's units replace. Without it `up` stops before any change and names them",
+          ),
         alerts: z
           .object({
             webhook: z

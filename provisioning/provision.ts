@@ -16,6 +16,7 @@ import { type RemoteHost, unitFailure } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDone, Service, StepOutcome } from './service';
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin, waitForKdc } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
+import { assertNoRunningReplacedUnits } from './services/metrics-common';
 import { portOpenCommand } from './services/java-service';
 import { pauseTicketRenewal } from './services/spark';
 import { syncFiles } from './sync-files';
@@ -61,6 +62,8 @@ export function changedAnything(o: HostOutcome): boolean {
 }
 
 export async function provision(facts: ClusterFacts, plans: NodePlan[], options: ProvisionOptions): Promise<HostOutcome[]> {
+  // Before any change on any node: a host's own monitoring is not stopped without leave.
+  await assertNoRunningReplacedUnits(plans, options.hosts, facts.config.monitoring.replaceExisting);
   const k = facts.kerberos;
   let kdcChanges: string[] = [];
   let kdcSeconds = 0;

@@ -181,6 +181,12 @@ export interface Service {
   /** OS packages it needs beyond every node's base set. */
   readonly packages?: { apt: string[]; dnf: string[] };
   readonly ports: PortSpec[];
+  /**
+   * Units of the OS's packages that this service takes the place of (Debian's own prometheus
+   * units): its initialize masks them. One that runs when `up` starts is the host's own, and `up`
+   * stops at once, before any change, unless monitoring.replaceExisting lets it go.
+   */
+  readonly replaces?: string[];
   /** Pure: directories this service needs on the node. */
   directories(ctx: NodeContext): DirSpec[];
   /** Pure: rendered config files, launcher and unit for this node. */

@@ -14,6 +14,8 @@ import { CA_PEM, TLS_DIR } from './tls-files';
 import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
 
 export const ALERTMANAGER_UNIT = 'millrace-alertmanager.service';
+/** Debian's own, which would listen on every address without TLS (and gossip on 9094): masked. */
+const DEBIAN_ALERTMANAGER_UNIT = 'prometheus-alertmanager.service';
 const ALERTMANAGER_DATA = '/var/lib/millrace/alertmanager';
 export const ALERTMANAGER_CONFIG = `${MONITOR_CONF}/alertmanager.yml`;
 export const RULES_FILE = `${MONITOR_CONF}/rules.yml`;
@@ -229,6 +231,7 @@ export const alertmanagerService: Service = {
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus-alertmanager'], dnf: ['alertmanager'] },
   ports: ROLE_PORTS.monitor.filter((p) => p.name === 'alertmanager'),
+  replaces: [DEBIAN_ALERTMANAGER_UNIT],
   directories: () => [
     { path: MONITOR_CONF, mode: '755', owner: 'root:root' },
     { path: ALERTMANAGER_DATA, mode: '750', owner: `${PROMETHEUS_USER}:${PROMETHEUS_USER}` },
@@ -261,6 +264,6 @@ export const alertmanagerService: Service = {
       ]),
     ];
   },
-  initialize: (host: RemoteHost) => maskDebianUnit(host, 'prometheus-alertmanager.service'),
+  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_ALERTMANAGER_UNIT),
   healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, ALERTMANAGER_UNIT, ctx.node.privateAddress, portNumber('monitor', 'alertmanager'), '/-/ready', 'ready (HTTPS)'),
 };

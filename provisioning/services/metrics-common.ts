@@ -1,9 +1,10 @@
 /** What Prometheus, Alertmanager and the node exporter (Debian's Go servers, run by millrace's units) share. */
 import { stringify } from 'yaml';
+import { MillraceError } from '../../lib/errors';
 import { q } from '../../lib/shell';
 import { render } from '../../templates/render';
 import type { RemoteHost } from '../remote-host';
-import type { FileSpec, HealthReport, NodeContext, StepOutcome } from '../service';
+import type { FileSpec, HealthReport, NodeContext, Service, StepOutcome } from '../service';
 import { report, unitAndPortChecks } from './java-service';
 import { CA_PEM, serviceKeyFiles, serviceTlsPaths } from './tls-files';
 
@@ -46,6 +47,34 @@ export function unitFile(unit: string, description: string, execStart: string[])
 }
 
 /** Masks Debian's unit for the same binary (stopping it if it ran): idempotent. */
+/** The host's own units that the services of `plans` replace and that run now, as "node: unit (state)". */
+export async function runningReplacedUnits(plans: { node: { name: string }; services: Service[] }[], hosts: Map<string, RemoteHost>): Promise<string[]> {
+  const found = await Promise.all(
+    plans.map(async (plan) => {
+      const units = [...new Set(plan.services.flatMap((s) => s.replaces ?? []))];
+      const host = hosts.get(plan.node.name);
+      if (!units.length || !host) return [];
+      // One line per unit: active, activating, reloading or deactivating means it runs (or tries to).
+      const states = (await host.exec(`for u in ${units.map(q).join(' ')}; do echo "$(systemctl is-active "$u" 2>/dev/null)"; done`)).stdout.trim().split('\n');
+      return units.flatMap((u, i) => (/^(active|activating|reloading|deactivating)$/.test(states[i] ?? '') ? [`${plan.node.name}: ${u} (${states[i]})`] : []));
+    }),
+  );
+  return found.flat();
+}
+
+/** Stops before any change where a node runs its own prometheus units that millrace would stop and mask. */
+export async function assertNoRunningReplacedUnits(plans: { node: { name: string }; services: Service[] }[], hosts: Map<string, RemoteHost>, replaceExisting: boolean): Promise<void> {
+  if (replaceExisting) return;
+  const running = await runningReplacedUnits(plans, hosts);
+  if (!running.length) return;
+  throw new MillraceError(
+    `these nodes run monitoring of their own that millrace's would replace (its units are stopped and masked):\n${running.map((r) => `  ${r}`).join('\n')}\nNothing was changed on any node.`,
+    {
+      hint: "millrace runs its own Prometheus, node exporter and Alertmanager in their place (TLS, on each node's private address, on the same ports). If the host's own may go, set monitoring.replaceExisting: true and run `millrace up` again",
+    },
+  );
+}
+
 export async function maskDebianUnit(host: RemoteHost, unit: string): Promise<StepOutcome> {
   const state = (await host.exec(`systemctl is-enabled ${q(unit)} 2>/dev/null`)).stdout.trim();
   if (state === 'masked') return { changed: false };

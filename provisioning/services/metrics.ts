@@ -108,6 +108,7 @@ export const nodeExporterService: Service = {
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus-node-exporter'], dnf: ['golang-github-prometheus-node-exporter'] },
   ports: [NODE_METRICS_PORT],
+  replaces: [DEBIAN_UNITS.nodeExporter],
   directories: (ctx: NodeContext) => [...tlsDirectories([PROMETHEUS_USER]), { path: MONITOR_CONF, mode: '755', owner: 'root:root' }, textfileDir(ctx)],
   files: (ctx: NodeContext): FileSpec[] => {
     const web = `${MONITOR_CONF}/node-exporter-web.yml`;
@@ -157,6 +158,7 @@ export const prometheusService: Service = {
   user: PROMETHEUS_USER,
   packages: { apt: ['prometheus'], dnf: ['golang-github-prometheus'] },
   ports: ROLE_PORTS.monitor.filter((p) => p.name === 'prometheus'),
+  replaces: [DEBIAN_UNITS.prometheus],
   directories: () => [
     ...tlsDirectories([PROMETHEUS_USER]),
     { path: MONITOR_CONF, mode: '755', owner: 'root:root' },

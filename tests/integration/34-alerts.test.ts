@@ -4,10 +4,12 @@
  * runs with a 10 s scrape and rule interval for the test (an `up` with that config), and is put
  * back to the base config after.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { cli, CLUSTER_YAML, CONFIG, ensureBaseCluster, node, TEST_DIR, writeConfig } from './harness';
+import { TEXTFILE_DIR } from '../../provisioning/services/metrics-common';
+import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, FLIGHTS_SPEC, isStreamingPanel, JOB, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
 
 interface Delivered {
   at: number;
@@ -103,8 +105,77 @@ describe('alerts, end to end through Alertmanager to a webhook', () => {
     }
   }, 10 * 60_000);
 
+  it("a streaming ingest's progress reaches Prometheus; its driver killed (SIGKILL) fires StreamingQueryStopped, resubmitted it resolves; `jobs kill` stops it without an alert", async () => {
+    // A pipeline of its own (the flights spec, renamed): its topic, lake and checkpoints are this test's.
+    const pipeline = 'alertsflow';
+    const spec = path.join(TEST_DIR, `${pipeline}.yaml`);
+    fs.writeFileSync(spec, fs.readFileSync(FLIGHTS_SPEC, 'utf8').replace(/^name: flights\b/m, `name: ${pipeline}`).replace(/^topic: flights\b/m, `topic: ${pipeline}`));
+    const labels = { pipeline, spark_job: 'ingest', query: 'events' };
+    const selector = `{pipeline="${pipeline}",spark_job="ingest",query="events"}`;
+    const metricsFile = `${TEXTFILE_DIR}/streaming-${pipeline}-ingest.prom`;
+    const created = await cli(['topics', 'create', pipeline, '--replication-factor', '1', '-c', alertsConfig]);
+    expect([created.code, created.stderr.slice(-500)]).toEqual([0, expect.anything()]);
+    const submit = async (): Promise<{ appId: string; pid: number }> => {
+      const r = await cli(['submit', '--detach', '--json', '--spec', spec, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', alertsConfig, '--', '--trigger-seconds', '2']);
+      if (r.code !== 0) throw new Error(`submitting ingest failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+      const d = JSON.parse(r.stdout) as { appId?: string; pid: number };
+      if (!d.appId) throw new Error(`the master did not accept ingest within 2 minutes: ${r.stdout}`);
+      return { appId: d.appId, pid: d.pid };
+    };
+    /** Polls an instant query until `ok` holds for its value (at most `timeoutMs`); the last value. */
+    const until = async (promql: string, ok: (v: number) => boolean, timeoutMs: number): Promise<number> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = (await prometheusQuery(promql)).map((x) => Number(x.value[1]))[0];
+        if (v !== undefined && ok(v)) return v;
+        if (Date.now() > deadline) throw new Error(`${promql}: ${v ?? 'no sample'} after ${timeoutMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    };
+    const spark = await node('spark-1');
+    let running: { appId: string; pid: number } | undefined;
+    try {
+      running = await submit();
+      const records = 400;
+      const produced = await cli(['produce', '--json', '--spec', spec, '--source', 'synthetic', '--limit', String(records), '--rate', '200', '--source-name', pipeline, '-c', alertsConfig]);
+      expect([produced.code, (JSON.parse(produced.stdout || '{}') as { sent?: number }).sent]).toEqual([0, records]);
+      // Spark's own progress, through the driver's file and the node exporter: every record written, a
+      // produce-to-lake latency (from the records' produced_at), the consumer lag, a live heartbeat.
+      await until(`millrace_streaming_output_rows_total${selector}`, (v) => v === records, 180_000);
+      const latency = await until(`millrace_streaming_latency_seconds{pipeline="${pipeline}",query="events",stat="max"}`, (v) => v > 0, 60_000);
+      expect(latency).toBeLessThan(120);
+      const lag = await prometheusQuery(`millrace_streaming_offsets_behind_latest${selector}`);
+      expect(lag.map((x) => Number(x.value[1]) >= 0)).toEqual([true]);
+      await until(`time() - millrace_streaming_heartbeat_timestamp_seconds${selector}`, (v) => v < 30, 60_000);
+      // The Grafana dashboard's streaming panels, which 32-metrics leaves to this test.
+      const streamingPanels = dashboardQueries().filter(isStreamingPanel);
+      expect(streamingPanels.length).toBeGreaterThanOrEqual(5);
+      expect(await emptyQueries(streamingPanels)).toEqual([]);
+      console.log(`streaming metrics: ${records} rows written, produce-to-lake latency ${latency.toFixed(1)} s (max of the last batch)`);
+
+      // A crash: the driver's whole process group, SIGKILL (it cannot stop its queries or clean up).
+      const killed = Date.now();
+      await spark.execOrThrow(`kill -KILL -${running.pid}`);
+      running = undefined;
+      const fired = await delivery('StreamingQueryStopped', 'firing', killed, labels, 300_000);
+      const restarted = Date.now();
+      running = await submit();
+      const resolved = await delivery('StreamingQueryStopped', 'resolved', restarted, labels, 300_000);
+      console.log(`alert StreamingQueryStopped (ingest's driver killed): fired ${((fired - killed) / 1000).toFixed(0)} s after the kill, resolved ${((resolved - restarted) / 1000).toFixed(0)} s after the resubmission began`);
+
+      // Stopped on purpose: the driver removes its file, so nothing is left to alert on.
+      const stopped = await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
+      expect(stopped.code).toBe(0);
+      running = undefined;
+      expect((await spark.exec(`test -e ${metricsFile}`)).code).not.toBe(0);
+    } finally {
+      if (running) await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
+      await spark.close();
+    }
+  }, 15 * 60_000);
+
   it('nothing else fired while the cluster was healthy', () => {
-    const others = received.flatMap((d) => d.alerts).filter((a) => !['ExporterDown', 'CertificateExpiring'].includes(a.labels.alertname ?? ''));
+    const others = received.flatMap((d) => d.alerts).filter((a) => !['ExporterDown', 'CertificateExpiring', 'StreamingQueryStopped'].includes(a.labels.alertname ?? ''));
     expect(others.map((a) => `${a.status} ${a.labels.alertname} ${a.labels.node ?? ''}`)).toEqual([]);
     // Control: the receiver did get deliveries (the two above), so an empty list means something.
     expect(received.length).toBeGreaterThan(0);

@@ -379,3 +379,42 @@ export async function liveDataNodes(): Promise<LiveDataNode[]> {
     await hdfs.close();
   }
 }
+
+/** Prometheus on the monitor node (spark-1 on the test clusters), over HTTPS. */
+export const PROMETHEUS = `https://${ADDRESSES['spark-1']}:${portNumber('monitor', 'prometheus')}`;
+
+/** Prometheus's API, asked on the monitor node over HTTPS verified against the cluster CA. */
+export async function prometheusApi<T>(apiPath: string): Promise<T> {
+  const spark = await node('spark-1');
+  try {
+    const out = await spark.execOrThrow(`curl -sS --fail --max-time 20 --cacert ${CA_PEM} '${PROMETHEUS}${apiPath}'`);
+    const body = JSON.parse(out) as { status: string; data: T };
+    if (body.status !== 'success') throw new Error(`Prometheus ${apiPath}: ${out.slice(0, 300)}`);
+    return body.data;
+  } finally {
+    await spark.close();
+  }
+}
+
+export type PromSample = { metric: Record<string, string>; value: [number, string] };
+
+/** An instant query's samples. */
+export async function prometheusQuery(promql: string): Promise<PromSample[]> {
+  return (await prometheusApi<{ result: PromSample[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`)).result;
+}
+
+/** Every query of the Grafana dashboard in examples/grafana, with its panel's title. */
+export function dashboardQueries(): { title: string; expr: string }[] {
+  const dashboard = JSON.parse(fs.readFileSync(path.join(REPO, 'examples/grafana/millrace-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+  return dashboard.panels.flatMap((p) => p.targets.map((t) => ({ title: p.title, expr: t.expr })));
+}
+
+/** The dashboard's panels about the streaming jobs: they have data only while one runs (34-alerts runs one). */
+export const isStreamingPanel = (q: { title: string }): boolean => q.title.startsWith('Streaming:');
+
+/** The queries of `queries` that return no sample now, as "title: expr". */
+export async function emptyQueries(queries: { title: string; expr: string }[]): Promise<string[]> {
+  const empty: string[] = [];
+  for (const q of queries) if (!(await prometheusQuery(q.expr)).length) empty.push(`${q.title}: ${q.expr}`);
+  return empty;
+}

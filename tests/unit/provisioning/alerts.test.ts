@@ -56,6 +56,15 @@ describe('alert rules', () => {
   });
 });
 
+describe('the README', () => {
+  it("has a row in its alert table for every rule, and none for a rule that is gone", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Alerts'), readme.indexOf('## The pipeline'));
+    const rows = [...section.matchAll(/^\| `([A-Z]\w+)` \|/gm)].map((m) => m[1]);
+    expect(rows).toEqual(alertRules(factsFor()).map((r) => r.alert));
+  });
+});
+
 describe('streaming alerts', () => {
   it("read the drivers' metrics: a stale heartbeat or a failed query, and the lake's freshness after monitoring.alerts.lakeStaleAfter", () => {
     const byName = (yaml = 'name: demo\n') => Object.fromEntries(alertRules(factsFor(yaml)).map((r) => [r.alert, r.expr]));
