@@ -94,11 +94,12 @@ class TextfileExporter:
         self._queries: dict[str, QueryMetrics] = {}
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._warned = False
 
     def started(self, query: str) -> None:
         with self._lock:
             self._queries[query] = QueryMetrics(started=self._clock())
-        self.write()
+        self._refresh()
 
     def _query(self, query: str) -> QueryMetrics:
         return self._queries.setdefault(query, QueryMetrics(started=self._clock()))
@@ -115,7 +116,7 @@ class TextfileExporter:
                 m.last_output = b.end
                 if b.produced_min is not None and b.produced_mean is not None:
                     m.latency_max, m.latency_mean = max(0.0, b.end - b.produced_min), max(0.0, b.end - b.produced_mean)
-        self.write()
+        self._refresh()
 
     def idle(self, query: str) -> None:
         """Waiting for data: caught up, so nothing arrives and nothing is behind."""
@@ -124,13 +125,13 @@ class TextfileExporter:
             m.input_rps = m.processed_rps = 0.0
             if m.behind is not None:
                 m.behind = 0
-        self.write()
+        self._refresh()
 
     def terminated(self, query: str, failed: bool) -> None:
         if failed:
             with self._lock:
                 self._query(query).up = 0
-        self.write()
+        self._refresh()
 
     def render(self) -> str:
         now = self._clock()
@@ -177,16 +178,22 @@ class TextfileExporter:
                 os.unlink(tmp)
             raise
 
+    def _refresh(self) -> None:
+        """A write from a listener callback or the heartbeat: a failure (a full disk) costs the metrics, never the job."""
+        try:
+            self.write()
+        except OSError as e:
+            if not self._warned:
+                self._warned = True
+                print(f"millrace metrics: cannot write {self.path}: {e}", file=sys.stderr, flush=True)
+
     def start(self) -> "TextfileExporter":
         """Writes the file now and starts the heartbeat."""
         self.write()
 
         def beat() -> None:
             while not self._closed.wait(self._heartbeat_seconds):
-                try:
-                    self.write()
-                except OSError as e:
-                    print(f"millrace metrics: cannot write {self.path}: {e}", file=sys.stderr, flush=True)
+                self._refresh()
 
         self._thread = threading.Thread(target=beat, name="millrace-metrics-heartbeat", daemon=True)
         self._thread.start()
@@ -208,7 +215,7 @@ class TextfileExporter:
         with self._lock:
             for m in self._queries.values():
                 m.up = 0
-        self.write()
+        self._refresh()
 
 
 def exporter_for(directory: str | None, pipeline: str, job: str) -> TextfileExporter | None:

@@ -122,3 +122,14 @@ def test_no_directory_or_an_unwritable_one_means_no_exporter(tmp_path, capsys):
 
 def test_iso_seconds():
     assert iso_seconds("1970-01-01T00:01:40.500Z") == pytest.approx(100.5)
+
+
+def test_a_failed_write_costs_the_metrics_not_the_job(tmp_path, capsys):
+    directory = tmp_path / "textfile"
+    directory.mkdir()
+    ex = TextfileExporter(str(directory), "flights", "ingest")
+    ex.started("events")
+    directory.rename(tmp_path / "gone")
+    ex.batch("events", Batch(end=1.0, input_rows=1, output_rows=1, invalid_rows=0, input_rps=1.0, processed_rps=1.0, batch_seconds=0.1, behind=0))
+    ex.idle("events")
+    assert capsys.readouterr().err.count("cannot write") == 1
