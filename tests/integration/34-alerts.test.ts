@@ -61,8 +61,42 @@ async function delivery(alertname: string, status: 'firing' | 'resolved', since:
   }
 }
 
+/**
+ * A certificate of a test CA that ends in 7 days, put on kafka-1 until its alert fires, then
+ * removed until it resolves. It waits on Prometheus's one-minute scan, so it runs beside the other
+ * scenarios (started by the first test, asserted by its own); one run per file.
+ */
+let certificate: Promise<{ placed: number; fired: number; removed: number; resolved: number; subject?: string; otherFiles: string[] }> | undefined;
+function certificateScenario(): NonNullable<typeof certificate> {
+  certificate ??= (async () => {
+    const kafka = await node('kafka-1');
+    const file = '/etc/millrace/tls/itest-expiring-ca.pem';
+    try {
+      const placed = Date.now();
+      await kafka.execOrThrow(
+        `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null -out ${file} -days 7 -subj /CN=itest-expiring-ca 2>/dev/null && chmod 644 ${file}`,
+      );
+      const fired = await delivery('CertificateExpiring', 'firing', placed, { node: 'kafka-1', file }, 240_000);
+      const all = received.flatMap((d) => d.alerts).filter((a) => a.labels.alertname === 'CertificateExpiring');
+      const subject = all.find((a) => a.labels.file === file)?.labels.subject;
+      const otherFiles = all.filter((a) => a.labels.file !== file).map((a) => `${a.labels.node}: ${a.labels.file}`);
+      const removed = Date.now();
+      await kafka.execOrThrow(`rm -f ${file}`);
+      const resolved = await delivery('CertificateExpiring', 'resolved', removed, { node: 'kafka-1', file }, 240_000);
+      return { placed, fired, removed, resolved, subject, otherFiles };
+    } finally {
+      await kafka.exec(`rm -f ${file}`);
+      await kafka.close();
+    }
+  })();
+  // Its own test reports a failure; until then it must not count as unhandled.
+  certificate.catch(() => undefined);
+  return certificate;
+}
+
 describe('alerts, end to end through Alertmanager to a webhook', () => {
   it('a stopped DataNode fires ExporterDown for it (and `millrace alerts` lists it); started again, it resolves', async () => {
+    void certificateScenario();
     const hdfs = await node('hdfs-1');
     const stopped = Date.now();
     try {
@@ -81,29 +115,6 @@ describe('alerts, end to end through Alertmanager to a webhook', () => {
       await hdfs.close();
     }
   }, 8 * 60_000);
-
-  it('a certificate of a test CA that ends in 7 days fires CertificateExpiring on its node; removed, it resolves', async () => {
-    const kafka = await node('kafka-1');
-    const file = '/etc/millrace/tls/itest-expiring-ca.pem';
-    const placed = Date.now();
-    try {
-      await kafka.execOrThrow(
-        `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null -out ${file} -days 7 -subj /CN=itest-expiring-ca 2>/dev/null && chmod 644 ${file}`,
-      );
-      const fired = await delivery('CertificateExpiring', 'firing', placed, { node: 'kafka-1', file }, 240_000);
-      const alert = received.flatMap((d) => d.alerts).find((a) => a.labels.alertname === 'CertificateExpiring' && a.labels.file === file)!;
-      expect(alert.labels.subject).toBe('CN=itest-expiring-ca');
-      // The cluster's own certificates (825 days) do not alert.
-      expect(received.flatMap((d) => d.alerts).filter((a) => a.labels.alertname === 'CertificateExpiring' && a.labels.file !== file)).toEqual([]);
-      const removed = Date.now();
-      await kafka.execOrThrow(`rm -f ${file}`);
-      const resolved = await delivery('CertificateExpiring', 'resolved', removed, { node: 'kafka-1', file }, 240_000);
-      console.log(`alert CertificateExpiring (a 7-day certificate): fired ${((fired - placed) / 1000).toFixed(0)} s after it was placed, resolved ${((resolved - removed) / 1000).toFixed(0)} s after its removal`);
-    } finally {
-      await kafka.exec(`rm -f ${file}`);
-      await kafka.close();
-    }
-  }, 10 * 60_000);
 
   it("a streaming ingest's progress reaches Prometheus; its driver killed (SIGKILL) fires StreamingQueryStopped, resubmitted it resolves; `jobs kill` stops it without an alert", async () => {
     // A pipeline of its own (the flights spec, renamed): its topic, lake and checkpoints are this test's.
@@ -173,6 +184,15 @@ describe('alerts, end to end through Alertmanager to a webhook', () => {
       await spark.close();
     }
   }, 15 * 60_000);
+
+  it('a certificate of a test CA that ends in 7 days fires CertificateExpiring on its node; removed, it resolves', async () => {
+    // Started with the first test (certificateScenario), so that its waits overlap the others'.
+    const r = await certificateScenario();
+    expect(r.subject).toBe('CN=itest-expiring-ca');
+    // The cluster's own certificates (825 days) do not alert.
+    expect(r.otherFiles).toEqual([]);
+    console.log(`alert CertificateExpiring (a 7-day certificate): fired ${((r.fired - r.placed) / 1000).toFixed(0)} s after it was placed, resolved ${((r.resolved - r.removed) / 1000).toFixed(0)} s after its removal`);
+  }, 10 * 60_000);
 
   it('nothing else fired while the cluster was healthy', () => {
     const others = received.flatMap((d) => d.alerts).filter((a) => !['ExporterDown', 'CertificateExpiring', 'StreamingQueryStopped'].includes(a.labels.alertname ?? ''));
