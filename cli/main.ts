@@ -16,6 +16,7 @@ import { registerHdfs } from './commands/hdfs';
 import { registerCache } from './commands/cache';
 import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
+import { registerQuality } from './commands/quality';
 import { registerSql } from './commands/sql';
 import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerData(program);
   registerJobs(program);
+  registerQuality(program);
   registerSql(program);
   registerCache(program);
   registerCompletion(program);

@@ -246,7 +246,7 @@ const artifactsSchema = z
   .strict()
   .describe('Where Kafka, Hadoop and Spark come from');
 
-const DURATION = /^(\d{1,6})([smhd])$/;
+export const DURATION = /^(\d{1,6})([smhd])$/;
 
 const cidr = (what: string, example: string) => z.string().describe(`${what}: an address and prefix length, e.g. ${example}`);
 

@@ -49,6 +49,20 @@ def iso_seconds(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
+def write_textfile(path: str, text: str) -> None:
+    """Atomically: the collector never reads half a file (it ignores names not ending in .prom)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".millrace-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # the node exporter runs as another user
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 @dataclass
 class QueryMetrics:
     started: float
@@ -165,18 +179,7 @@ class TextfileExporter:
         return "\n".join(lines) + "\n" if lines else ""
 
     def write(self) -> None:
-        """Atomically: the collector never reads half a file (it ignores names not ending in .prom)."""
-        text = self.render()
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".streaming-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)  # the node exporter runs as another user
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_textfile(self.path, self.render())
 
     def _refresh(self) -> None:
         """A write from a listener callback or the heartbeat: a failure (a full disk) costs the metrics, never the job."""

@@ -94,7 +94,7 @@ export async function ensureBaseCluster(): Promise<void> {
 }
 
 /** Runs the built CLI as a subprocess, the way a user does. */
-export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; asUser?: number } = {}): Promise<CliResult> {
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; asUser?: number; input?: string } = {}): Promise<CliResult> {
   const started = Date.now();
   const main = path.join(REPO, 'dist/cli/main.js');
   const [cmd, argv] = opts.asUser === undefined ? [process.execPath, [main, ...args]] : ['setpriv', [`--reuid=${opts.asUser}`, `--regid=${opts.asUser}`, '--clear-groups', process.execPath, main, ...args]];
@@ -106,6 +106,7 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?:
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
     child.on('error', reject);
+    if (opts.input !== undefined) child.stdin.end(opts.input);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });

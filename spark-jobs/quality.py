@@ -1,0 +1,89 @@
+"""Data quality of a pipeline's lake, per day and per ingest micro-batch (millrace_pipeline/quality.py
+says what each measure is). The results replace <lake>/<name>/quality/ (the `quality` table of
+`millrace sql`) and, on the Spark master's node, the node exporter's quality-<name>.prom.
+
+Usage: millrace quality --spec flights.yaml   (or: millrace submit --spec flights.yaml spark-jobs/quality.py [-- --late-after 3600])
+Stdout: MILLRACE_RESULT {json}: days, batches (the last 50, newest first), totals, quality_path.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import DoubleType, LongType, MapType, StringType, StructField, StructType
+
+from millrace_pipeline.cli import base_parser, run, spark_session
+from millrace_pipeline.kafka import GROUP_PREFIX, kafka_security_options
+from millrace_pipeline.paths import LakePaths
+from millrace_pipeline.prometheus import METRICS_DIR_CONF, write_textfile
+from millrace_pipeline.quality import daily, per_batch, quality_metrics, totals, with_landed_at
+from millrace_pipeline.spec import load_spec
+from millrace_pipeline.storage import LakeFs
+
+QUALITY_SCHEMA = StructType(
+    [
+        StructField("scope", StringType(), False),
+        StructField("period", StringType(), False),
+        StructField("acknowledged", LongType(), True),
+        StructField("events", LongType(), False),
+        StructField("quarantined", LongType(), True),
+        StructField("completeness", DoubleType(), True),
+        StructField("duplicates", LongType(), False),
+        StructField("late", LongType(), False),
+        StructField("nulls", MapType(StringType(), LongType()), False),
+        StructField("unknown_fields", MapType(StringType(), LongType()), True),
+        StructField("freshness_p50_s", DoubleType(), True),
+        StructField("freshness_max_s", DoubleType(), True),
+        StructField("computed_at", DoubleType(), False),
+    ]
+)
+
+
+def read_topic(spark: SparkSession, topic: str) -> DataFrame:
+    """The whole topic as a batch: what Kafka holds now (a retention that removed records makes the
+    acknowledged count, and so completeness, about what is left)."""
+    opts = kafka_security_options(spark.conf)
+    opts.update({"subscribe": topic, "startingOffsets": "earliest", "endingOffsets": "latest", "groupIdPrefix": f"{GROUP_PREFIX}quality", "failOnDataLoss": "false"})
+    return spark.read.format("kafka").options(**opts).load().select("timestamp", "value")
+
+
+def main(argv: Sequence[str]) -> dict[str, Any]:
+    parser = base_parser("data quality of a pipeline's lake: completeness, duplicates, nulls, late events, unknown fields, freshness")
+    parser.add_argument("--late-after", type=float, default=3600.0, help="an event produced more than this many seconds after its event time is late (default 3600)")
+    args = parser.parse_args(argv)
+    spec = load_spec(args.spec)
+    spark = spark_session(f"millrace-quality-{spec.name}")
+    paths = LakePaths.from_conf(spark.conf, spec.name)
+    fs = LakeFs(spark)
+
+    def read(path: str) -> DataFrame | None:
+        return spark.read.parquet(path) if fs.exists(path) else None
+
+    events = read(paths.events)
+    if events is not None:
+        events = with_landed_at(events).cache()
+    quarantine = read(paths.quarantine)
+    topic = read_topic(spark, spec.topic)
+    days = daily(spec, events, quarantine, topic, args.late_after)
+    batches = per_batch(spec, events, args.late_after) if events is not None else []
+    t = totals(days)
+    computed_at = time.time()
+    rows = [{**{k: d.get(k) for k in QUALITY_SCHEMA.fieldNames()}, "computed_at": computed_at} for d in [*days, *batches]]
+    spark.createDataFrame(rows, QUALITY_SCHEMA).coalesce(1).write.mode("overwrite").parquet(paths.quality)
+    metrics_dir = spark.conf.get(METRICS_DIR_CONF, None)
+    metrics_file = None
+    if metrics_dir:
+        try:
+            metrics_file = os.path.join(metrics_dir, f"quality-{spec.name}.prom")
+            write_textfile(metrics_file, quality_metrics(spec.name, t, computed_at))
+        except OSError as e:
+            print(f"millrace metrics: no quality metrics for Prometheus: cannot write to {metrics_dir} ({e})", file=sys.stderr, flush=True)
+            metrics_file = None
+    return {"job": "quality", "spec": spec.name, "late_after_s": args.late_after, "totals": t, "days": days, "batches": batches, "quality_path": paths.quality, "metrics_file": metrics_file}
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
