@@ -13,34 +13,14 @@ import time
 from typing import Any, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import DoubleType, LongType, MapType, StringType, StructField, StructType
 
 from millrace_pipeline.cli import base_parser, run, spark_session
 from millrace_pipeline.kafka import GROUP_PREFIX, kafka_security_options
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.prometheus import METRICS_DIR_CONF, write_textfile
-from millrace_pipeline.quality import daily, per_batch, quality_metrics, totals, with_landed_at
+from millrace_pipeline.quality import daily, per_batch, quality_frame, quality_metrics, totals, with_landed_at
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
-
-QUALITY_SCHEMA = StructType(
-    [
-        StructField("scope", StringType(), False),
-        StructField("period", StringType(), False),
-        StructField("acknowledged", LongType(), True),
-        StructField("events", LongType(), False),
-        StructField("quarantined", LongType(), True),
-        StructField("completeness", DoubleType(), True),
-        StructField("duplicates", LongType(), False),
-        StructField("late", LongType(), False),
-        StructField("nulls", MapType(StringType(), LongType()), False),
-        StructField("unknown_fields", MapType(StringType(), LongType()), True),
-        StructField("freshness_p50_s", DoubleType(), True),
-        StructField("freshness_max_s", DoubleType(), True),
-        StructField("computed_at", DoubleType(), False),
-    ]
-)
-
 
 def read_topic(spark: SparkSession, topic: str) -> DataFrame:
     """The whole topic as a batch: what Kafka holds now (a retention that removed records makes the
@@ -71,8 +51,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     batches = per_batch(spec, events, args.late_after) if events is not None else []
     t = totals(days)
     computed_at = time.time()
-    rows = [{**{k: d.get(k) for k in QUALITY_SCHEMA.fieldNames()}, "computed_at": computed_at} for d in [*days, *batches]]
-    spark.createDataFrame(rows, QUALITY_SCHEMA).coalesce(1).write.mode("overwrite").parquet(paths.quality)
+    quality_frame(spark, [*days, *batches], computed_at).coalesce(1).write.mode("overwrite").parquet(paths.quality)
     metrics_dir = spark.conf.get(METRICS_DIR_CONF, None)
     metrics_file = None
     if metrics_dir:

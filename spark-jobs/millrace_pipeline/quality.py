@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, MapType, StringType, StructField, StructType
 
 from .spec import Spec
 
@@ -148,3 +149,29 @@ def quality_metrics(pipeline: str, t: dict[str, Any], computed_at: float) -> str
     if t.get("freshness_max_s") is not None:
         gauge("millrace_quality_freshness_max_seconds", "The longest time from production to the lake's file, over the measured days.", [("", t["freshness_max_s"])])
     return "\n".join(lines) + "\n"
+
+
+# The lake's quality table (`millrace sql "SELECT * FROM quality"`): one row per day and per micro-batch.
+QUALITY_SCHEMA = StructType(
+    [
+        StructField("scope", StringType(), False),
+        StructField("period", StringType(), False),
+        StructField("acknowledged", LongType(), True),
+        StructField("events", LongType(), False),
+        StructField("quarantined", LongType(), True),
+        StructField("completeness", DoubleType(), True),
+        StructField("duplicates", LongType(), False),
+        StructField("late", LongType(), False),
+        StructField("nulls", MapType(StringType(), LongType()), False),
+        StructField("unknown_fields", MapType(StringType(), LongType()), True),
+        StructField("freshness_p50_s", DoubleType(), True),
+        StructField("freshness_max_s", DoubleType(), True),
+        StructField("computed_at", DoubleType(), False),
+    ]
+)
+
+
+def quality_frame(spark: SparkSession, rows: list[dict[str, Any]], computed_at: float) -> DataFrame:
+    """Days and batches as the quality table's rows."""
+    names = [f for f in QUALITY_SCHEMA.fieldNames() if f != "computed_at"]
+    return spark.createDataFrame([tuple([*(r.get(k) for k in names), computed_at]) for r in rows], QUALITY_SCHEMA)

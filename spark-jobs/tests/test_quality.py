@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from millrace_pipeline.paths import LakePaths
-from millrace_pipeline.quality import daily, per_batch, quality_metrics, totals, with_landed_at
+from millrace_pipeline.quality import daily, per_batch, quality_frame, quality_metrics, totals, with_landed_at
 from millrace_pipeline.queries import query_prefix, start_ingest
 from millrace_pipeline.spec import Field
 from millrace_pipeline.streaming import await_queries, start_listener, trigger_options
@@ -92,3 +92,13 @@ def test_without_the_topic_there_is_no_completeness(lake):
     spec, events, quarantine, _ = lake
     d = daily(spec, events, quarantine, None, late_after_s=3600)[0]
     assert (d["acknowledged"], d["completeness"], d["events"]) == (None, None, 12)
+
+
+def test_days_and_batches_make_the_quality_table(lake, spark):
+    spec, events, quarantine, topic = lake
+    days = daily(spec, events, quarantine, topic, late_after_s=3600)
+    batches = per_batch(spec, events, late_after_s=3600)
+    table = quality_frame(spark, [*days, *batches], computed_at=1000.0)
+    rows = {r["scope"]: r for r in table.collect()}
+    assert (rows["day"]["acknowledged"], rows["day"]["duplicates"], rows["day"]["nulls"], rows["day"]["unknown_fields"]) == (13, 2, {"tail": 2}, {"gate": 1})
+    assert (rows["batch"]["acknowledged"], rows["batch"]["completeness"], rows["batch"]["events"]) == (None, None, 12)
