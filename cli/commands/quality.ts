@@ -1,16 +1,12 @@
 /** `millrace quality`: data quality of a pipeline's lake, measured by a Spark job on the cluster (spark-jobs/quality.py). */
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { assetPath } from '../../lib/assets';
 import { DURATION, durationSeconds } from '../../lib/config';
-import { MillraceError, UsageError } from '../../lib/errors';
+import { UsageError } from '../../lib/errors';
 import { loadPipelineSpec } from '../../lib/pipeline-spec';
-import { planSubmit, submitAttached } from '../../provisioning/jobs/submit';
-import { parseResultLine } from '../demo/steps';
 import { configFor, globals, output } from '../context';
+import { runJobForResult } from '../spark-job';
 import { formatTable } from '../table';
-import { onMaster } from './jobs';
-import { jobErrorText } from './sql';
 
 /** One day's (or one micro-batch's) measures, as quality.py reports them. */
 export interface QualityRow {
@@ -100,19 +96,13 @@ Examples:
       if (!Number.isInteger(batches) || batches < 0) throw new UsageError(`--batches ${opts.batches}: expected a whole number, 0 or more`);
       const spec = loadPipelineSpec(path.resolve(opts.spec));
       const config = configFor(this);
-      const result = await onMaster(config, async (facts, master) => {
-        const plan = planSubmit(facts, { job: assetPath('spark-jobs/quality.py'), args: ['--late-after', String(durationSeconds(opts.lateAfter))], spec, name: `millrace-quality-${spec.name}`, conf: { 'spark.cores.max': '2' } });
-        if (process.stderr.isTTY) process.stderr.write(`measuring the lake of ${spec.name} with a Spark application on ${master.name}...\n`);
-        let stdout = '';
-        let stderr = '';
-        const code = await submitAttached(master, plan, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-        const why = jobErrorText(`${stdout}\n${stderr}`);
-        const rerun = `the driver ran in ${plan.workDir} on ${master.name}; \`millrace submit --spec ${opts.spec} spark-jobs/quality.py\` runs the same job with its whole output shown`;
-        if (code === 2) throw new UsageError(why || `quality.py refused its arguments (exit 2) on ${master.name}`);
-        if (code !== 0) throw new MillraceError(`the quality job failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: rerun });
-        const r = parseResultLine(stdout) as QualityResult | undefined;
-        if (!r?.days) throw new MillraceError(`quality.py printed no result on ${master.name}`, { hint: rerun });
-        return r;
+      const result = await runJobForResult<QualityResult>(config, {
+        job: 'quality.py',
+        args: ['--late-after', String(durationSeconds(opts.lateAfter))],
+        spec,
+        name: `millrace-quality-${spec.name}`,
+        what: `measuring the lake of ${spec.name}`,
+        resultKey: 'days',
       });
       if (globals(this).json) output(this, '', result);
       else process.stdout.write(formatQuality(result, batches) + '\n');

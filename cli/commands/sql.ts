@@ -3,13 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { assetPath } from '../../lib/assets';
-import { MillraceError, UsageError } from '../../lib/errors';
+import { UsageError } from '../../lib/errors';
 import { loadPipelineSpec } from '../../lib/pipeline-spec';
-import { planSubmit, submitAttached } from '../../provisioning/jobs/submit';
-import { parseResultLine } from '../demo/steps';
 import { configFor, globals, output } from '../context';
+import { runJobForResult } from '../spark-job';
 import { formatTable } from '../table';
-import { onMaster } from './jobs';
 
 export interface SqlResult {
   columns: { name: string; type: string }[];
@@ -58,17 +56,7 @@ export function queryText(query: string | undefined, file: string | undefined): 
   return text;
 }
 
-/** The job's own error lines (`error: ...` and what follows them), without Spark's log noise. */
-export function jobErrorText(output: string): string {
-  const lines = output.split('\n');
-  const first = lines.findIndex((l) => l.startsWith('error: '));
-  if (first < 0) return '';
-  return lines
-    .slice(first)
-    .filter((l) => l.startsWith('error: ') || /^\s{2}\S/.test(l))
-    .join('\n')
-    .replace(/^error: /gm, '');
-}
+export { jobErrorText } from '../spark-job';
 
 export function registerSql(program: Command): void {
   program
@@ -106,20 +94,14 @@ Examples:
       const config = configFor(this);
       // As base64, so no shell on the way quotes the query's text.
       const args = ['--query-b64', Buffer.from(text, 'utf8').toString('base64'), '--limit', String(limit)];
-      const result = await onMaster(config, async (facts, master) => {
-        const plan = planSubmit(facts, { job: assetPath('spark-jobs/sql.py'), args, spec, name: `millrace-sql-${spec.name}`, conf: { 'spark.cores.max': '2' } });
-        if (process.stderr.isTTY) process.stderr.write(`running the query as a Spark application on ${master.name}...\n`);
-        let stdout = '';
-        let stderr = '';
-        const code = await submitAttached(master, plan, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-        // spark-submit runs the Python driver with its stderr joined to its stdout: the job's error lines are there.
-        const why = jobErrorText(`${stdout}\n${stderr}`);
-        const rerun = `the driver ran in ${plan.workDir} on ${master.name}; \`millrace submit --spec <spec> spark-jobs/sql.py -- --query-b64 <base64>\` runs the same job with its whole output shown`;
-        if (code === 2) throw new UsageError(why || `sql.py refused its arguments (exit 2) on ${master.name}`, { hint: `the query's tables are those of the pipeline ${spec.name} (--spec)` });
-        if (code !== 0) throw new MillraceError(`the query failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: rerun });
-        const r = parseResultLine(stdout) as SqlResult | undefined;
-        if (!r?.columns) throw new MillraceError(`sql.py printed no result on ${master.name}`, { hint: rerun });
-        return r;
+      const result = await runJobForResult<SqlResult>(config, {
+        job: 'sql.py',
+        args,
+        spec,
+        name: `millrace-sql-${spec.name}`,
+        what: 'the query',
+        usageHint: `the query's tables are those of the pipeline ${spec.name} (--spec)`,
+        resultKey: 'columns',
       });
       if (format !== 'json') process.stdout.write(formatSqlResult(result, format, limit) + '\n');
       else if (globals(this).json) output(this, '', result);
