@@ -58,6 +58,12 @@ export interface Target {
   checkPrerequisites(): Promise<void>;
   /** Creates the nodes, or finds them, waits until they accept SSH, and writes the inventory. */
   createNodes(report: Report, opts?: UpOptions): Promise<Inventory>;
+  /**
+   * Once every node runs the new config (after `up` bootstrapped them): closes what only the old
+   * config needed and createNodes kept open meanwhile (the local firewall's flows to a KDC or a role
+   * that moved).
+   */
+  afterBootstrap?(): Promise<void>;
   /** The nodes the target knows of, without changing anything. */
   listNodes(): Promise<NodeState[]>;
   /** Destroys every node the target created (the caller has asked for confirmation). */

@@ -82,6 +82,7 @@ export function registerInfra(program: Command): void {
       }
       const { nodes: outcomes, stale } = await bootstrap(config, inventory, { json: !!globals(this).json });
       await finishRemovals(config, removals);
+      await target.afterBootstrap?.();
       const summary = describeOutcome(outcomes);
       const staleText = describeStale(stale);
       output(this, `${summary.text}\n${staleText ? `${staleText}\n` : ''}cluster "${config.name}" is up in ${Math.round((Date.now() - started) / 1000)}s; check it with \`millrace status\``, {

@@ -88,10 +88,16 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
 export const UNSHIMMED_SOURCE = '127.0.0.1';
 
 /** The nft script that creates the table if needed and replaces its sets (but `denied`) and rules. */
-export function firewallScript(config: ClusterConfig): string {
-  const t = `inet ${firewallTable(config.name)}`;
-  const { nodes, allow } = firewallPlan(config);
+/** The allowed set's elements ("from . to . port[-port]") of a config's flow table. */
+export function allowedTriples(config: ClusterConfig): string[] {
   const ports = (a: FirewallAllow): string => (a.fromPort === a.toPort ? `${a.fromPort}` : `${a.fromPort}-${a.toPort}`);
+  return [...new Set(firewallPlan(config).allow.map((a) => `${a.from} . ${a.to} . ${ports(a)}`))];
+}
+
+/** `keep`: elements of the allowed set kept beside the config's own (the last table's, during an `up`). */
+export function firewallScript(config: ClusterConfig, keep: string[] = []): string {
+  const t = `inet ${firewallTable(config.name)}`;
+  const { nodes } = firewallPlan(config);
   const elements = (items: string[]): string => (items.length ? ` { ${items.join(', ')} }` : '');
   const lines = [
     `table ${t} {`,
@@ -111,7 +117,7 @@ export function firewallScript(config: ClusterConfig): string {
     lines.push(`add element ${t} nodes${elements(nodes)}`);
     lines.push(`add element ${t} self${elements(nodes.map((a) => `${a} . ${a}`))}`);
   }
-  const triples = [...new Set(allow.map((a) => `${a.from} . ${a.to} . ${ports(a)}`))];
+  const triples = [...new Set([...allowedTriples(config), ...keep])];
   if (triples.length) lines.push(`add element ${t} allowed${elements(triples)}`);
   lines.push(
     `add rule ${t} output ip daddr != @nodes accept`,
@@ -129,10 +135,21 @@ async function nft(args: string[]): Promise<string> {
 }
 
 /** Creates or updates the cluster's table, in one transaction. */
-export async function applyFirewall(config: ClusterConfig, stateDir: string): Promise<void> {
+/** The allowed set of the last table applied as final (not during an `up`), kept in the cluster's state. */
+const LAST_ALLOWED = 'firewall-allowed.json';
+
+/**
+ * Applies the config's flow table. With keepPrevious (an `up` before its nodes have the new
+ * config), the last final table's flows stay open too: a flow the new config drops (a KDC that
+ * moves, a role that leaves a node) is still in use until the nodes are provisioned, make before
+ * break. The `up` applies the table again without them once every node runs the new config.
+ */
+export async function applyFirewall(config: ClusterConfig, stateDir: string, opts: { keepPrevious?: boolean } = {}): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, 'firewall.nft');
-  fs.writeFileSync(file, firewallScript(config));
+  const last = path.join(stateDir, LAST_ALLOWED);
+  const keep = opts.keepPrevious && fs.existsSync(last) ? (JSON.parse(fs.readFileSync(last, 'utf8')) as string[]) : [];
+  fs.writeFileSync(file, firewallScript(config, keep));
   try {
     await nft(['-f', file]);
   } catch (error) {
@@ -141,6 +158,7 @@ export async function applyFirewall(config: ClusterConfig, stateDir: string): Pr
     await removeFirewall(config.name);
     await nft(['-f', file]);
   }
+  if (!opts.keepPrevious) fs.writeFileSync(last, JSON.stringify(allowedTriples(config)) + '\n');
 }
 
 async function tableExists(cluster: string): Promise<boolean> {

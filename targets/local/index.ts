@@ -110,7 +110,7 @@ export class LocalTarget implements Target {
     // that is stopped with the node) is not cut off mid-shutdown.
     const leaving = leavingNodes(config);
     report(`firewall: the flow table on ${config.nodes.length} node addresses (nftables table ${firewallTable(config.name)})`);
-    await applyFirewall(withLeavingNodes(config, leaving), clusterStateDir(config.name));
+    await applyFirewall(withLeavingNodes(config, leaving), clusterStateDir(config.name), { keepPrevious: true });
     const nodes = await mapAll('starting local nodes', config.nodes, 4, (n) => n.name, async (n) => {
       const address = n.address!;
       const files = nodeFiles(config.name, n.name);
@@ -148,10 +148,15 @@ export class LocalTarget implements Target {
     // (`up` has drained its broker first).
     const gone = (await this.listNodes()).map((n) => n.name).filter((name) => !config.nodes.some((n) => n.name === name));
     await mapAll('removing local nodes', gone, 4, (n) => n, (name) => removeNode(config.name, name, report));
-    if (leaving.length) await applyFirewall(config, clusterStateDir(config.name));
+    if (leaving.length) await applyFirewall(config, clusterStateDir(config.name), { keepPrevious: true });
     const inventory: Inventory = { cluster: config.name, target: 'local', createdAt: new Date().toISOString(), nodes };
     writeInventory(inventory);
     return inventory;
+  }
+
+  /** Every node runs the new config: the flows only the last table had (firewall.ts, keepPrevious) close. */
+  async afterBootstrap(): Promise<void> {
+    await applyFirewall(this.config, clusterStateDir(this.config.name));
   }
 
   async warmCache(report: Report): Promise<Record<string, string>> {

@@ -171,6 +171,23 @@ describe('the local firewall, loaded into nftables', () => {
     expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('timed out');
   });
 
+  it("during an up (keepPrevious) the last table's flows stay open beside the new ones, and close when it is applied as final", async () => {
+    const grown = parseConfigText(
+      `name: ${CLUSTER}\ntarget: local\nnodes:\n  - { name: kafka-1, roles: [kafka, spark-worker], address: ${KAFKA} }\n  - { name: spark-1, roles: [spark-master, spark-worker], address: ${SPARK} }\n  - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${HDFS} }\n`,
+      'test.yaml',
+    );
+    await applyFirewall(grown, dir);
+    expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('connected');
+    // kafka-1's worker leaves: while its nodes are provisioned, what it still runs keeps reaching the lake.
+    await applyFirewall(config, dir, { keepPrevious: true });
+    expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('connected');
+    await applyFirewall(config, dir);
+    expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('timed out');
+    // The final table is now the last one: a second up keeps nothing more.
+    await applyFirewall(config, dir, { keepPrevious: true });
+    expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('timed out');
+  });
+
   it('traffic to addresses that are not the nodes is not touched', async () => {
     const other = net.createServer((s) => s.end());
     await new Promise<void>((r) => other.listen(8020, '127.0.0.74', r));
