@@ -240,8 +240,12 @@ def run_queries(
         printer.wait_for_termination_events(queries)
         clean = True
     finally:
-        # Before the session goes: a listener called during shutdown fails noisily over py4j.
-        spark.streams.removeListener(printer)
-        if exporter:
-            exporter.close(clean)
+        try:
+            # Before the session goes: a listener called during shutdown fails noisily over py4j.
+            spark.streams.removeListener(printer)
+        finally:
+            if exporter:
+                # A stop asked for (SIGTERM: `millrace jobs kill` signals the driver's whole process
+                # group, so the JVM may be gone before the queries are stopped here) is clean too.
+                exporter.close(clean or stop.is_set())
     return printer.summary(), round(time.monotonic() - started, 1)

@@ -184,7 +184,13 @@ describe('alerts, end to end through Alertmanager to a webhook', () => {
       const stopped = await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
       expect(stopped.code).toBe(0);
       running = undefined;
-      expect((await spark.exec(`test -e ${metricsFile}`)).code).not.toBe(0);
+      // The driver removes it as it stops; `jobs kill` returns once the master has let the application go, which may be a moment before.
+      let present = true;
+      for (let i = 0; i < 30 && present; i++) {
+        present = (await spark.exec(`test -e ${metricsFile}`)).code === 0;
+        if (present) await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(present).toBe(false);
     } finally {
       if (running) await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
       await spark.close();
