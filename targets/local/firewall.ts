@@ -72,8 +72,8 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
     for (const n of config.nodes.filter((x) => x.roles.includes('kafka')))
       allow.push({ from: config.network.sshCidr, to: address(n.name), fromPort: client, toPort: client, rule: 'operator-on-the-node-network-kafka-client' });
   // Prometheus (on the monitor node) is a Go program: Go makes its connections without libc, so
-  // (scrapes, and its alerts to Alertmanager beside it)
-  // the source-address library cannot give them the monitor's address, and they leave from
+  // the source-address library cannot give them (its scrapes, and its alerts to Alertmanager beside
+  // it) the monitor's address, and they leave from
   // 127.0.0.1. On EC2 they leave from the monitor's own address, which the security groups let
   // reach every metrics port. Here 127.0.0.1 may reach the metrics ports (and only those), so this
   // machine's own processes can too: the one way this firewall is wider than the security groups.
@@ -87,14 +87,51 @@ export function firewallPlan(config: ClusterConfig): { nodes: string[]; allow: F
 /** Where a node's connection leaves from when the source-address library cannot act (a Go program). */
 export const UNSHIMMED_SOURCE = '127.0.0.1';
 
-/** The nft script that creates the table if needed and replaces its sets (but `denied`) and rules. */
 /** The allowed set's elements ("from . to . port[-port]") of a config's flow table. */
 export function allowedTriples(config: ClusterConfig): string[] {
   const ports = (a: FirewallAllow): string => (a.fromPort === a.toPort ? `${a.fromPort}` : `${a.fromPort}-${a.toPort}`);
   return [...new Set(firewallPlan(config).allow.map((a) => `${a.from} . ${a.to} . ${ports(a)}`))];
 }
 
-/** `keep`: elements of the allowed set kept beside the config's own (the last table's, during an `up`). */
+/** An element as numbers: source range, destination, port range. */
+function elementRanges(e: string): { from: [number, number]; to: string; ports: [number, number] } {
+  const [from = '', to = '', ports = ''] = e.split(' . ');
+  const [net = '', bits = '32'] = from.split('/');
+  const base = net.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  const [lo = '0', hi = lo] = ports.split('-');
+  return { from: [base - (base % size), base - (base % size) + size - 1], to, ports: [Number(lo), Number(hi)] };
+}
+
+/**
+ * Without the elements that another one holds whole (a node's address inside the operator's CIDR,
+ * to the same port): an interval set refuses overlapping elements ("File exists").
+ */
+export function withoutCovered(elements: string[]): string[] {
+  const all = elements.map(elementRanges);
+  const holds = (a: [number, number], b: [number, number]): boolean => a[0] <= b[0] && b[1] <= a[1];
+  const contains = (o: (typeof all)[number], r: (typeof all)[number]): boolean => o.to === r.to && holds(o.from, r.from) && holds(o.ports, r.ports);
+  // Of two that hold each other (the same ranges, written two ways), the first stays.
+  return elements.filter((_, i) => !all.some((o, j) => j !== i && contains(o, all[i]!) && (!contains(all[i]!, o) || j < i)));
+}
+
+/**
+ * The kept elements that overlap none of `own`: an interval set refuses overlapping elements
+ * ("File exists"), e.g. an operator CIDR that changed. What overlaps is (at least partly) open anyway.
+ */
+export function keptApart(keep: string[], own: string[]): string[] {
+  const mine = own.map(elementRanges);
+  const meets = (a: [number, number], b: [number, number]): boolean => a[0] <= b[1] && b[0] <= a[1];
+  return keep.filter((k) => {
+    const e = elementRanges(k);
+    return !mine.some((m) => m.to === e.to && meets(m.from, e.from) && meets(m.ports, e.ports));
+  });
+}
+
+/**
+ * The nft script that creates the table if needed and replaces its sets (but `denied`) and rules.
+ * `keep`: elements of the allowed set kept beside the config's own (the last table's, during an `up`).
+ */
 export function firewallScript(config: ClusterConfig, keep: string[] = []): string {
   const t = `inet ${firewallTable(config.name)}`;
   const { nodes } = firewallPlan(config);
@@ -117,7 +154,8 @@ export function firewallScript(config: ClusterConfig, keep: string[] = []): stri
     lines.push(`add element ${t} nodes${elements(nodes)}`);
     lines.push(`add element ${t} self${elements(nodes.map((a) => `${a} . ${a}`))}`);
   }
-  const triples = [...new Set([...allowedTriples(config), ...keep])];
+  const own = withoutCovered(allowedTriples(config));
+  const triples = [...own, ...keptApart(keep, own)];
   if (triples.length) lines.push(`add element ${t} allowed${elements(triples)}`);
   lines.push(
     `add rule ${t} output ip daddr != @nodes accept`,

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfigText } from '../../../lib/config';
-import { applyFirewall, deniedConnections, firewallPlan, firewallScript, firewallTable, parseDenied, removeFirewall } from '../../../targets/local/firewall';
+import { applyFirewall, deniedConnections, firewallPlan, firewallScript, firewallTable, keptApart, parseDenied, removeFirewall, withoutCovered } from '../../../targets/local/firewall';
 
 const KAFKA = '127.0.0.71';
 const SPARK = '127.0.0.72';
@@ -186,6 +186,24 @@ describe('the local firewall, loaded into nftables', () => {
     // The final table is now the last one: a second up keeps nothing more.
     await applyFirewall(config, dir, { keepPrevious: true });
     expect(await tryConnect(KAFKA, HDFS, 8020)).toBe('timed out');
+  });
+
+  it("keeps only the last table's elements that overlap none of the new ones (nft refuses overlaps), e.g. when the operator's CIDR changed", async () => {
+    expect(keptApart(['127.0.0.0/8 . 127.0.0.33 . 22', '127.0.0.32 . 127.0.0.33 . 88', '127.0.0.32 . 127.0.0.33 . 40000-40100'], ['127.0.0.1 . 127.0.0.33 . 22', '127.0.0.32 . 127.0.0.33 . 40050-40200', '127.0.0.32 . 127.0.0.31 . 88'])).toEqual([
+      '127.0.0.32 . 127.0.0.33 . 88',
+    ]);
+    expect(withoutCovered(['127.0.0.72 . 127.0.0.71 . 9093', '127.0.0.0/24 . 127.0.0.71 . 9093', '127.0.0.1 . 127.0.0.71 . 22', '127.0.0.1/32 . 127.0.0.71 . 22', '127.0.0.72 . 127.0.0.71 . 7140-7199'])).toEqual([
+      '127.0.0.0/24 . 127.0.0.71 . 9093',
+      '127.0.0.1 . 127.0.0.71 . 22',
+      '127.0.0.72 . 127.0.0.71 . 7140-7199',
+    ]);
+    const wide = parseConfigText(`name: ${CLUSTER}\ntarget: local\nnetwork: { sshCidr: 127.0.0.0/24 }\nnodes:\n  - { name: kafka-1, roles: [kafka], address: ${KAFKA} }\n  - { name: spark-1, roles: [spark-master, spark-worker], address: ${SPARK} }\n  - { name: hdfs-1, roles: [namenode, datanode, kms], address: ${HDFS} }\n`, 'test.yaml');
+    await applyFirewall(wide, dir);
+    // The operator's CIDR narrows to 127.0.0.1/32 (the default): the last table's wider elements
+    // overlap the new ones, and the up still applies its table.
+    await applyFirewall(config, dir, { keepPrevious: true });
+    expect(await tryConnect('127.0.0.1', HDFS, 22)).toBe('connected');
+    await applyFirewall(config, dir);
   });
 
   it('traffic to addresses that are not the nodes is not touched', async () => {
