@@ -12,23 +12,14 @@ import sys
 import time
 from typing import Any, Sequence
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 
 from millrace_pipeline.cli import base_parser, run, spark_session
-from millrace_pipeline.kafka import GROUP_PREFIX, kafka_security_options
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.prometheus import METRICS_DIR_CONF, write_textfile
-from millrace_pipeline.quality import daily, per_batch, quality_frame, quality_metrics, totals, with_landed_at
+from millrace_pipeline.quality import daily, per_batch, quality_frame, quality_metrics, read_topic, totals, with_landed_at
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
-
-def read_topic(spark: SparkSession, topic: str) -> DataFrame:
-    """The whole topic as a batch: what Kafka holds now (a retention that removed records makes the
-    acknowledged count, and so completeness, about what is left)."""
-    opts = kafka_security_options(spark.conf)
-    opts.update({"subscribe": topic, "startingOffsets": "earliest", "endingOffsets": "latest", "groupIdPrefix": f"{GROUP_PREFIX}quality", "failOnDataLoss": "false"})
-    return spark.read.format("kafka").options(**opts).load().select("timestamp", "value")
-
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
     parser = base_parser("data quality of a pipeline's lake: completeness, duplicates, nulls, late events, unknown fields, freshness")

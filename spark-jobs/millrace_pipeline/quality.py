@@ -20,6 +20,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, MapType, StringType, StructField, StructType
 
+from .kafka import GROUP_PREFIX, kafka_security_options
 from .spec import Spec
 
 DAY = "day"
@@ -32,6 +33,14 @@ def _produced() -> Column:
 
 def _seconds(c: Column) -> Column:
     return F.unix_micros(c) / 1_000_000.0
+
+
+def read_topic(spark: SparkSession, topic: str) -> DataFrame:
+    """The whole topic as a batch: what Kafka holds now (a retention that removed records makes the
+    acknowledged count, and so completeness, about what is left)."""
+    opts = kafka_security_options(spark.conf)
+    opts.update({"subscribe": topic, "startingOffsets": "earliest", "endingOffsets": "latest", "groupIdPrefix": f"{GROUP_PREFIX}quality", "failOnDataLoss": "false"})
+    return spark.read.format("kafka").options(**opts).load().select("timestamp", "value")
 
 
 def optional_fields(spec: Spec) -> list[str]:
