@@ -17,6 +17,7 @@ import { registerCache } from './commands/cache';
 import { registerVerify } from './commands/verify';
 import { registerJobs } from './commands/jobs';
 import { registerQuality } from './commands/quality';
+import { registerReport } from './commands/report';
 import { registerSql } from './commands/sql';
 import { registerData } from './commands/data';
 import { registerDemo } from './commands/demo';
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerJobs(program);
   registerQuality(program);
+  registerReport(program);
   registerSql(program);
   registerCache(program);
   registerCompletion(program);

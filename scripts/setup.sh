@@ -43,7 +43,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # util-linux and e2fsprogs: the data volume test (losetup, lsblk, blkid, mkfs.ext4, mount).
 # gcc and libc6-dev: the local nodes' source-address library (targets/local/source-address.ts).
 # g++, make, libssl-dev and zlib1g-dev: librdkafka, the native part of kafka.client: librdkafka (below).
-APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev nftables g++ make libssl-dev zlib1g-dev)
+# chromium: the tests open `millrace report`'s HTML in a real headless browser (puppeteer-core drives it).
+APT_PACKAGES=(debootstrap systemd-container openssh-client openssl maven openjdk-17-jdk-headless python3-venv util-linux e2fsprogs tcpdump gcc libc6-dev nftables g++ make libssl-dev zlib1g-dev chromium)
 
 say "system packages"
 missing=()
