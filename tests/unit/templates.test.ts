@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as YAML from 'yaml';
 import { renderUserData } from '../../templates/cloud-init';
+import { renderReport } from '../../cli/report/render';
+import { FIXTURE as REPORT_FIXTURE } from '../fixtures/report';
 import { factsFor } from '../fixtures/facts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITemplateTestTemplateTestTemplateTestTempl';
@@ -31,6 +33,7 @@ function renderEverything(): void {
   for (const target of ['local', 'static', 'aws'] as const) initTemplate(target, 'demo');
   sparkSecretFiles('/tmp/millrace-verify-test');
   probeScript(factsFor(), '/tmp/millrace-verify-test/with', '/tmp/millrace-verify-test/job.py', '/etc/millrace/spark', '127.0.0.12');
+  renderReport(REPORT_FIXTURE);
 }
 
 describe('templates', () => {
@@ -72,6 +75,7 @@ describe('templates', () => {
         'local/meta-data',
         'local/sshd-listen.conf',
         'opt/launcher.sh',
+        'report/report.html',
         'spark/log4j2.properties',
         'spark/spark-defaults.conf',
         'spark/credentials.py',
