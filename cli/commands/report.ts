@@ -2,18 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { assetPath } from '../../lib/assets';
-import { MillraceError, UsageError } from '../../lib/errors';
+import { UsageError } from '../../lib/errors';
 import { readInventory } from '../../lib/inventory';
 import { loadPipelineSpec } from '../../lib/pipeline-spec';
-import { planSubmit, submitAttached } from '../../provisioning/jobs/submit';
 import { withHosts } from '../bootstrap';
 import { configFor, output } from '../context';
-import { parseResultLine } from '../demo/steps';
 import { deadLetterReasons, streamingSeries } from '../report/gather';
+import { runJobForResult } from '../spark-job';
 import { type LakeFigures, REPORT_CHARTS, renderReport, type ReportInput } from '../report/render';
-import { onMaster } from './jobs';
-import { jobErrorText } from './sql';
 
 /** Points per chart, as the report will draw them (what --json and the summary line show). */
 export function chartPoints(input: ReportInput): Record<(typeof REPORT_CHARTS)[number]['id'], number> {
@@ -59,19 +55,7 @@ Examples:
       const from = to - hours * 3600_000;
       const say = (s: string): void => void (process.stderr.isTTY && process.stderr.write(`${s}\n`));
 
-      say('the lake: a Spark application on the master node...');
-      const lake = await onMaster(config, async (facts, master) => {
-        const plan = planSubmit(facts, { job: assetPath('spark-jobs/report_data.py'), args: [], spec, name: `millrace-report-${spec.name}`, conf: { 'spark.cores.max': '2' } });
-        let stdout = '';
-        let stderr = '';
-        const code = await submitAttached(master, plan, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-        const why = jobErrorText(`${stdout}\n${stderr}`);
-        const rerun = `the driver ran in ${plan.workDir} on ${master.name}; \`millrace submit --spec ${opts.spec} spark-jobs/report_data.py\` runs the same job with its whole output shown`;
-        if (code !== 0) throw new MillraceError(`the report's Spark job failed on ${master.name} (exit ${code})${why ? `: ${why}` : ''}`, { hint: rerun });
-        const r = parseResultLine(stdout) as LakeFigures | undefined;
-        if (!r?.quality) throw new MillraceError(`report_data.py printed no result on ${master.name}`, { hint: rerun });
-        return r;
-      });
+      const lake = await runJobForResult<LakeFigures>(config, { job: 'report_data.py', args: [], spec, name: `millrace-report-${spec.name}`, what: `the lake of ${spec.name}`, resultKey: 'quality' });
 
       say('the streaming charts: Prometheus on the monitor node...');
       const inventory = readInventory(config.name);
