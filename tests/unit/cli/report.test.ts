@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chartPoints } from '../../../cli/commands/report';
+import { rangeStep, toSeries } from '../../../cli/report/gather';
 import { REPORT_CHARTS, renderReport, scriptJson } from '../../../cli/report/render';
 import { FIXTURE } from '../../fixtures/report';
 import { openReport } from '../../report-browser';
@@ -55,4 +56,26 @@ describe('millrace report', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('the streaming series', () => {
+  it('asks for about 400 points over the period, never finer than 15 s', () => {
+    expect(rangeStep(0, 3600_000)).toBe(15);
+    expect(rangeStep(0, 24 * 3600_000)).toBe(216);
+  });
+
+  it('names each series from its labels, drops the points that are not numbers, and drops empty series', () => {
+    const s = toSeries(
+      [
+        { metric: { spark_job: 'score', query: 'lake' }, values: [[1, '2.5'], [2, 'NaN'], [3, '3']] },
+        { metric: { spark_job: 'ingest', query: 'events' }, values: [[1, '1']] },
+        { metric: { spark_job: 'ingest', query: 'quarantine' }, values: [[1, 'NaN']] },
+      ],
+      (l) => `${l.spark_job}/${l.query}`,
+    );
+    expect(s).toEqual([
+      { name: 'ingest/events', points: [[1, 1]] },
+      { name: 'score/lake', points: [[1, 2.5], [3, 3]] },
+    ]);
+  });
 });
