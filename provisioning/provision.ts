@@ -16,7 +16,7 @@ import { type RemoteHost, unitFailure } from './remote-host';
 import type { ClusterFacts, ComponentName, HealthReport, NodeContext, RestartDone, Service, StepOutcome } from './service';
 import { adminPassword, ensureExternalPrincipals, ensureKdc, ensureKeytabs, KDC_UNIT, type KerberosAdmin, localAdmin, remoteAdmin, waitForKdc } from './kerberos/kdc';
 import { clusterPrincipals, keytabsFor, KRB5_CONF } from './kerberos/realm';
-import { assertNoRunningReplacedUnits } from './services/metrics-common';
+import { assertNoRunningReplacedUnits, maskDebianUnit } from './services/metrics-common';
 import { portOpenCommand } from './services/java-service';
 import { pauseTicketRenewal } from './services/spark';
 import { syncFiles } from './sync-files';
@@ -226,11 +226,15 @@ async function provisionHost(
   const ctx: NodeContext = { cluster: facts, node: plan.node, peers: options.hosts, restartsDone: () => restarts.idle() };
   const restartHere: Service[] = [];
   for (const service of plan.services) {
+    // The OS units it takes the place of are masked first (provision has checked none runs without leave).
+    let masked = false;
+    for (const unit of service.replaces ?? []) masked = (await maskDebianUnit(host, unit)).changed || masked;
+    let initialized = masked;
     if (service.initialize) {
       report(`start: initialize ${service.id}`);
-      const r = await service.initialize(host, ctx, log.child({ service: service.id }));
-      if (r.changed) outcome.initialized.push(service.id);
+      initialized = (await service.initialize(host, ctx, log.child({ service: service.id }))).changed || initialized;
     }
+    if (initialized) outcome.initialized.push(service.id);
     report(`start: ${service.id}`);
     const active = (await host.exec(`systemctl is-active ${q(service.unit)}`)).stdout.trim() === 'active';
     if (!active) {

@@ -183,7 +183,7 @@ export interface Service {
   readonly ports: PortSpec[];
   /**
    * Units of the OS's packages that this service takes the place of (Debian's own prometheus
-   * units): its initialize masks them. One that runs when `up` starts is the host's own, and `up`
+   * units): `up` masks them before the service's initialize. One that runs when `up` starts is the host's own, and `up`
    * stops at once, before any change, unless monitoring.replaceExisting lets it go.
    */
   readonly replaces?: string[];

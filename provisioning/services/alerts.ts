@@ -11,7 +11,7 @@ import { portNumber, ROLE_PORTS } from '../../lib/roles';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, FileSpec, NodeContext, Service } from '../service';
 import { CA_PEM, TLS_DIR } from './tls-files';
-import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
+import { httpsHealth, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
 
 export const ALERTMANAGER_UNIT = 'millrace-alertmanager.service';
 /** Debian's own, which would listen on every address without TLS (and gossip on 9094): masked. */
@@ -264,6 +264,5 @@ export const alertmanagerService: Service = {
       ]),
     ];
   },
-  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_ALERTMANAGER_UNIT),
   healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, ALERTMANAGER_UNIT, ctx.node.privateAddress, portNumber('monitor', 'alertmanager'), '/-/ready', 'ready (HTTPS)'),
 };

@@ -16,7 +16,7 @@ import { JMX_EXPORTER_JAR } from '../artifacts/catalog';
 import type { RemoteHost } from '../remote-host';
 import type { ClusterFacts, DirSpec, FileSpec, HealthReport, NodeContext, Service, ServiceUser, StepOutcome } from '../service';
 import { alertingConfig, buildRules, certScanFiles, ensureCertScan, RULES_FILE } from './alerts';
-import { httpsHealth, maskDebianUnit, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
+import { httpsHealth, MONITOR_CONF, PROMETHEUS_USER, prometheusKey, TEXTFILE_DIR, unitFile, webConfig } from './metrics-common';
 import { CA_PEM, serviceTlsPaths, tlsDirectories } from './tls-files';
 
 export const METRICS_CONF = '/etc/millrace/metrics';
@@ -125,12 +125,7 @@ export const nodeExporterService: Service = {
       ...certScanFiles(),
     ];
   },
-  async initialize(host: RemoteHost) {
-    const masked = await maskDebianUnit(host, DEBIAN_UNITS.nodeExporter);
-    const scan = await ensureCertScan(host);
-    const did = [masked, scan].filter((o) => o.changed).map((o) => o.detail);
-    return did.length ? { changed: true, detail: did.join(', ') } : { changed: false };
-  },
+  initialize: (host: RemoteHost) => ensureCertScan(host),
   healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, NODE_EXPORTER_UNIT, ctx.node.privateAddress, NODE_METRICS_PORT.port, '/metrics', 'metrics (HTTPS)'),
 };
 
@@ -184,6 +179,5 @@ export const prometheusService: Service = {
       ]),
     ];
   },
-  initialize: (host: RemoteHost) => maskDebianUnit(host, DEBIAN_UNITS.prometheus),
   healthCheck: (host: RemoteHost, ctx: NodeContext) => httpsHealth(host, PROMETHEUS_UNIT, ctx.node.privateAddress, portNumber('monitor', 'prometheus'), '/-/ready', 'ready (HTTPS)'),
 };
