@@ -53,6 +53,8 @@ export interface RemoteHost {
   readonly address: string;
   /** The SSH login user; commands run as root whether or not it is root. */
   readonly loginUser: string;
+  /** A shell command as the login user's shell must run it to run as root (for a session of its own, e.g. `ssh -t`). */
+  rootCommand(command: string): string;
   /** Runs a shell command as root (through sudo when the login user is not root). */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /** Runs a command and returns its stdout; a non-zero exit throws RemoteCommandError naming the host. */
@@ -334,14 +336,14 @@ class SshHost implements RemoteHost {
   }
 
   /** The one place a command is raised to root. */
-  private privileged(command: string): string {
+  rootCommand(command: string): string {
     return `${this.isRoot ? '' : 'sudo -n -- '}sh -c ${q(command)}`;
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.slots.run(() =>
       openingChannel(() =>
-        this.ssh.execCommand(this.privileged(command), {
+        this.ssh.execCommand(this.rootCommand(command), {
           stdin: options.stdin,
           onStdout: options.onStdout && ((b) => options.onStdout?.(b.toString('utf8'))),
           onStderr: options.onStderr && ((b) => options.onStderr?.(b.toString('utf8'))),

@@ -54,15 +54,8 @@ export function registerOps(program: Command): void {
     .action(function (this: Command, nodeName: string, words: string[] = []) {
       const config = configFor(this);
       const node = findNode(readInventory(config.name), nodeName);
-      // The pinned known_hosts file lives only as long as the ssh session.
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-'));
-      let status: ReturnType<typeof spawnSync>;
-      try {
-        status = spawnSync('ssh', [...sshArgs(config, node, dir), ...(words.length ? ['--', ...words] : [])], { stdio: 'inherit' });
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      if (status.status !== 0 && status.status !== null && status.status !== 130) throw new UsageError(`ssh to ${node.name} exited with ${status.status}`);
+      const status = sshSession(config, node, words);
+      if (status !== 0 && status !== null && status !== 130) throw new UsageError(`ssh to ${node.name} exited with ${status}`);
     });
 
   program
@@ -264,6 +257,22 @@ export function sshArgs(config: ClusterConfig, node: InventoryNode, dir: string)
       ].join(' ')}`]
     : [];
   return [...common, ...proxy, '-p', String(node.sshPort), `${node.sshUser}@${node.sshAddress}`];
+}
+
+/**
+ * An ssh session to a node on this terminal (or on this process's stdin and stdout), running
+ * `words` there (the login shell when none); `tty` asks for a terminal on the node (-t) or for
+ * none (-T). Returns ssh's exit status (the remote command's), null after a signal.
+ */
+export function sshSession(config: ClusterConfig, node: InventoryNode, words: string[], options: { tty?: boolean } = {}): number | null {
+  // The pinned known_hosts file lives only as long as the ssh session.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ssh-'));
+  try {
+    const tty = options.tty === undefined ? [] : [options.tty ? '-t' : '-T'];
+    return spawnSync('ssh', [...tty, ...sshArgs(config, node, dir), ...(words.length ? ['--', ...words] : [])], { stdio: 'inherit' }).status;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Quotes a word for the shell ssh runs a ProxyCommand with (and doubles %, ssh's own escape). */

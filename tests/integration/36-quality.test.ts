@@ -2,7 +2,8 @@
  * Issue 15, data quality: a pipeline's records with known duplicates, nulls and late events (through
  * `millrace produce`), and a foreign producer's record with a field the spec does not name and one
  * that is not JSON, go through the real ingest; `millrace quality` must report exactly those, and
- * the lake's quality table and Prometheus must hold them.
+ * the lake's quality table and Prometheus must hold them. `millrace sql`, with a query and as a
+ * spark-sql session, reads the same numbers from the lake.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,6 +72,19 @@ describe('millrace quality', () => {
     const sql = await cli(['sql', '--json', '--spec', spec, "SELECT sum(events), sum(duplicates), sum(late), sum(nulls['tail']) FROM quality WHERE scope = 'day'", '-c', CONFIG], { timeoutMs: 10 * 60_000 });
     expect([sql.code, sql.code === 0 ? '' : sql.stderr.slice(-3000)]).toEqual([0, '']);
     expect((JSON.parse(sql.stdout) as { rows: unknown[][] }).rows).toEqual([[acknowledged - 1, 2, 4, 5]]);
+
+    // With no query: Spark's own spark-sql on the master node over SSH, the lake's tables already
+    // views; here its statements come from stdin, as a script's would.
+    const session = await cli(['sql', '--spec', spec, '-c', CONFIG], {
+      input: "SELECT count(*) AS events, count(DISTINCT event_id) AS ids FROM events;\nSELECT count(*) AS quarantined FROM quarantine;\nSELECT sum(duplicates) AS duplicates FROM quality WHERE scope = 'day';\n",
+      timeoutMs: 10 * 60_000,
+    });
+    console.log(`millrace sql session (${session.seconds.toFixed(0)} s):\n${session.stdout}`);
+    expect([session.code, session.code === 0 ? '' : session.stderr.slice(-3000)]).toEqual([0, '']);
+    expect(session.stderr).toMatch(new RegExp(`spark-sql on spark-1 as spark, over the lake of ${pipeline}: events, quarantine, quality\n`));
+    const lines = session.stdout.split('\n').map((l) => l.replace(/^spark-sql \([^)]*\)> /, '').trimEnd());
+    const answer = (header: string): string | undefined => (lines.includes(header) ? lines[lines.indexOf(header) + 1] : undefined);
+    expect({ events: answer('events\tids'), quarantined: answer('quarantined'), duplicates: answer('duplicates') }).toEqual({ events: `${acknowledged - 1}\t${acknowledged - 3}`, quarantined: '1', duplicates: '2' });
 
     // Prometheus, through the node exporter on the master's node (one scrape: 30 s).
     const deadline = Date.now() + 120_000;

@@ -76,7 +76,8 @@ describe('sql bad input (built CLI): exit 2 before any connection', () => {
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
   it.each([
-    [['sql'], /no query/],
+    [['sql', '--json'], /--json is for a query's result; with no query, millrace sql opens spark-sql/],
+    [['sql', '--format', 'csv', '--limit', '5'], /--format and --limit are for a query's result/],
     [['sql', '--format', 'xml', 'SELECT 1'], /--format xml: expected one of table, csv, json/],
     [['sql', '--limit', '0', 'SELECT 1'], /--limit 0: expected a whole number of rows/],
     [['sql', '--file', 'nope.sql'], /--file nope.sql: no such file/],

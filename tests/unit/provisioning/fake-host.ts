@@ -25,6 +25,7 @@ export function fakeHost(name: string, answer: (command: string) => Partial<Exec
     loginUser: 'admin',
     commands,
     files,
+    rootCommand: (command) => `sudo -n -- sh -c ${JSON.stringify(command)}`,
     exec,
     async execOrThrow(command) {
       const r = await exec(command);
