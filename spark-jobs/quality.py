@@ -1,5 +1,5 @@
 """Data quality of a pipeline's lake, per day and per ingest micro-batch (millrace_pipeline/quality.py
-says what each measure is). The results replace <lake>/<name>/quality/ (the `quality` table of
+says what each measure is; a batch's completeness comes from ingest's checkpoint). The results replace <lake>/<name>/quality/ (the `quality` table of
 `millrace sql`) and, on the Spark master's node, the node exporter's quality-<name>.prom.
 
 Usage: millrace quality --spec flights.yaml   (or: millrace submit --spec flights.yaml spark-jobs/quality.py [-- --late-after 3600])
@@ -17,9 +17,26 @@ from pyspark.sql import DataFrame
 from millrace_pipeline.cli import base_parser, run, spark_session
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.prometheus import METRICS_DIR_CONF, write_textfile
-from millrace_pipeline.quality import daily, per_batch, quality_frame, quality_metrics, read_topic, totals, with_landed_at
+from millrace_pipeline.quality import BatchRange, batch_ranges, daily, per_batch, quality_frame, quality_metrics, read_topic, totals, with_landed_at
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
+
+#: How many of ingest's newest micro-batches are measured.
+LAST_BATCHES = 50
+
+
+def ingest_ranges(fs: LakeFs, checkpoint: str, topic: str) -> list[BatchRange] | None:
+    """The newest committed batches of ingest's events query and the offsets each read, from its
+    checkpoint; None when there is no checkpoint (ingest never ran)."""
+    if not fs.exists(f"{checkpoint}/offsets"):
+        return None
+    numbered = lambda d: sorted(int(n) for n in fs.list_names(f"{checkpoint}/{d}") if n.isdigit())  # noqa: E731
+    committed = set(numbered("commits"))
+    # The newest entries, and the one before the oldest of them (where it began).
+    wanted = [b for b in numbered("offsets") if b in committed or b + 1 in committed][-(LAST_BATCHES + 1) :]
+    log = {b: fs.read_text(f"{checkpoint}/offsets/{b}") for b in wanted}
+    initial = f"{checkpoint}/sources/0/0"
+    return batch_ranges(log, committed, fs.read_text(initial) if fs.exists(initial) else None, topic, LAST_BATCHES)
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
     parser = base_parser("data quality of a pipeline's lake: completeness, duplicates, nulls, late events, unknown fields, freshness")
@@ -39,7 +56,8 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     quarantine = read(paths.quarantine)
     topic = read_topic(spark, spec.topic)
     days = daily(spec, events, quarantine, topic, args.late_after)
-    batches = per_batch(spec, events, args.late_after) if events is not None else []
+    ranges = ingest_ranges(fs, paths.checkpoint("ingest", "events"), spec.topic)
+    batches = per_batch(spec, events, args.late_after, LAST_BATCHES, ranges, quarantine)
     t = totals(days)
     computed_at = time.time()
     quality_frame(spark, [*days, *batches], computed_at).coalesce(1).write.mode("overwrite").parquet(paths.quality)

@@ -13,6 +13,8 @@ export interface QualityRow {
   scope: 'day' | 'batch';
   /** The UTC day (YYYY-MM-DD) or the micro-batch's start time. */
   period: string;
+  /** A micro-batch's id in ingest's checkpoint (absent without one). */
+  batch?: number;
   acknowledged?: number | null;
   events: number;
   quarantined?: number;
@@ -63,7 +65,15 @@ export function formatQuality(r: QualityResult, batches: number): string {
   const lines = [r.days.length ? formatTable([header, ...r.days.map(row), row({ ...r.totals, period: 'all' })]) : `the lake of ${r.spec} holds no events yet`];
   if (batches > 0 && r.batches.length) {
     lines.push('', `the newest ${Math.min(batches, r.batches.length)} micro-batches of ingest:`);
-    lines.push(formatTable([['batch started', 'events', 'duplicates', 'late', 'nulls', 'freshness p50', 'max'], ...r.batches.slice(0, batches).map((b) => [b.period, num(b.events), num(b.duplicates), num(b.late), counts(b.nulls), secs(b.freshness_p50_s), secs(b.freshness_max_s)])]));
+    lines.push(
+      formatTable([
+        ['batch', 'started', 'records', 'events', 'quarantined', 'complete', 'duplicates', 'late', 'nulls', 'freshness p50', 'max'],
+        ...r.batches
+          .slice(0, batches)
+          .map((b) => [num(b.batch), b.period, num(b.acknowledged), num(b.events), num(b.quarantined), pct(b.completeness), num(b.duplicates), num(b.late), counts(b.nulls), secs(b.freshness_p50_s), secs(b.freshness_max_s)]),
+      ]),
+    );
+    lines.push("A batch's records are the offsets it read (ingest's checkpoint); complete: the lake's rows at those offsets over them.");
   }
   lines.push('', `late: produced more than ${r.late_after_s} s after the event time. Stored in ${r.quality_path} (the \`quality\` table of \`millrace sql\`).`);
   return lines.join('\n');

@@ -8,13 +8,21 @@
 - unknown fields: keys of the topic's JSON values that the spec does not name (ingest drops them);
 - freshness: from a record's production to the Parquet file that holds it.
 
-A day is the UTC day Kafka stamped the record (when it was acknowledged); a micro-batch is an
-ingest batch, told apart by its `ingested_at` (the batch's start time). Pure DataFrame work here;
-the job (quality.py) reads the lake and the topic and writes the results.
+A day is the UTC day Kafka stamped the record (when it was acknowledged); a micro-batch is a
+batch of ingest's events query, told apart by its `ingested_at` (the batch's start time, which is
+the batch timestamp its checkpoint records). A batch's completeness comes from its checkpoint: the
+offsets it read, per partition, are the records Kafka held for it; the lake's rows (events and
+quarantine) at those offsets are the ones that arrived. Offsets count records only where every
+producer is non-transactional (millrace's are): a transaction's commit marker takes an offset too.
+Pure work here; the job (quality.py) reads the lake, the checkpoint and the topic and writes the
+results.
 """
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -115,11 +123,100 @@ def _completeness(d: dict[str, Any]) -> float | None:
     return round((d["events"] + d["quarantined"]) / ack, 6)
 
 
-def per_batch(spec: Spec, events: DataFrame, late_after_s: float, last: int = 50) -> list[dict[str, Any]]:
-    """The last `last` ingest micro-batches, newest first (completeness is per day only: a batch's
-    share of the topic is not in the lake)."""
-    rows = events.groupBy(F.col("ingested_at").alias("batch")).agg(*_event_measures(spec, late_after_s)).orderBy(F.col("batch").desc()).limit(last).collect()
-    return [{"scope": "batch", "period": r["batch"].isoformat(), **_row_out(r.asDict(), spec)} for r in rows]
+@dataclass(frozen=True)
+class BatchRange:
+    """One committed micro-batch of a Kafka source: its id, its timestamp (the rows' ingested_at)
+    and the offsets it read, partition -> [start, end)."""
+
+    batch: int
+    timestamp_ms: int
+    offsets: Mapping[int, tuple[int, int]]
+
+    @property
+    def records(self) -> int:
+        return sum(end - start for start, end in self.offsets.values())
+
+
+def _log_entry(text: str) -> list[str]:
+    """A checkpoint log file's lines after its version line ("v1"); a source's initial-offsets file
+    starts with a zero byte."""
+    lines = [line for line in text.lstrip("\x00").splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("v"):
+        raise ValueError(f"not a checkpoint log entry: {text[:40]!r}")
+    return lines[1:]
+
+
+def _topic_offsets(source_json: str, topic: str) -> dict[int, int]:
+    return {int(p): int(o) for p, o in json.loads(source_json).get(topic, {}).items()}
+
+
+def batch_ranges(offset_log: Mapping[int, str], committed: set[int], initial: str | None, topic: str, last: int = 50) -> list[BatchRange]:
+    """The last `last` committed batches of a query whose one source is the Kafka topic, newest
+    first, from its checkpoint: `offset_log` is offsets/<batch> by batch (the metadata line, then
+    the source's end offsets), `initial` the source's sources/0/0 (where batch 0 began). A
+    partition a batch's predecessor did not have starts at 0; a batch whose start is not known
+    (its predecessor's entry purged, or batch 0 without `initial`) is left out."""
+    ends: dict[int, tuple[int, dict[int, int]]] = {}
+    for batch, text in offset_log.items():
+        meta, *sources = _log_entry(text)
+        ends[batch] = (int(json.loads(meta).get("batchTimestampMs", 0)), _topic_offsets(sources[0], topic) if sources else {})
+    start0 = _topic_offsets(_log_entry(initial)[0], topic) if initial else {}
+    out = []
+    for batch in sorted((b for b in ends if b in committed), reverse=True):
+        if len(out) == last:
+            break
+        if batch - 1 in ends:
+            start = ends[batch - 1][1]
+        elif batch == 0 and initial:
+            start = start0
+        else:
+            continue
+        ts, end = ends[batch]
+        out.append(BatchRange(batch, ts, {p: (start.get(p, 0), e) for p, e in sorted(end.items())}))
+    return out
+
+
+def _arrived_by_batch(spark: SparkSession, ranges: list[BatchRange], rows: DataFrame) -> dict[int, int]:
+    """How many of `rows` (kafka_partition, kafka_offset) fall in each batch's offsets."""
+    bounds = [(r.batch, p, s, e) for r in ranges for p, (s, e) in r.offsets.items() if e > s]
+    if not bounds:
+        return {}
+    b = spark.createDataFrame(bounds, "batch long, p int, start long, end long")
+    on = (F.col("kafka_partition") == F.col("p")) & (F.col("kafka_offset") >= F.col("start")) & (F.col("kafka_offset") < F.col("end"))
+    joined = rows.select("kafka_partition", "kafka_offset").join(F.broadcast(b), on)
+    return {int(r["batch"]): int(r["n"]) for r in joined.groupBy("batch").agg(F.count(F.lit(1)).alias("n")).collect()}
+
+
+def per_batch(spec: Spec, events: DataFrame | None, late_after_s: float, last: int = 50, ranges: list[BatchRange] | None = None, quarantine: DataFrame | None = None) -> list[dict[str, Any]]:
+    """The last `last` micro-batches of ingest's events query, newest first. With its checkpoint's
+    `ranges`, each batch also has completeness: the lake's rows (events, and quarantine: the other
+    query quarantines that batch's invalid records) at the offsets it read, over the records at
+    those offsets. Without them (no checkpoint) only the batches that wrote events, and no
+    completeness."""
+    found: dict[int, dict[str, Any]] = {}
+    if events is not None:
+        rows = events.groupBy(F.unix_millis(F.col("ingested_at")).alias("ts")).agg(*_event_measures(spec, late_after_s)).orderBy(F.col("ts").desc()).limit(last).collect()
+        found = {int(r["ts"]): _row_out(r.asDict(), spec) for r in rows}
+    if ranges is None:
+        return [{"scope": "batch", "period": _batch_period(ts), **found[ts]} for ts in sorted(found, reverse=True)]
+    empty = {"events": 0, "duplicates": 0, "late": 0, "nulls": {f: 0 for f in optional_fields(spec)}, "freshness_p50_s": None, "freshness_max_s": None}
+    spark = SparkSession.getActiveSession()
+    assert spark is not None, "per_batch with ranges needs the job's SparkSession"
+    landed = _arrived_by_batch(spark, ranges, events) if events is not None else {}
+    quarantined = _arrived_by_batch(spark, ranges, quarantine) if quarantine is not None else {}
+    out = []
+    for r in ranges:
+        measures = found.get(r.timestamp_ms, empty)
+        row = {"scope": "batch", "period": _batch_period(r.timestamp_ms), "batch": r.batch, **measures, "acknowledged": r.records, "quarantined": quarantined.get(r.batch, 0)}
+        # Rows of this batch's range (events written by this batch, quarantine by the other query) over its records.
+        row["completeness"] = round((landed.get(r.batch, 0) + row["quarantined"]) / r.records, 6) if r.records else None
+        out.append(row)
+    return out
+
+
+def _batch_period(ts_ms: int) -> str:
+    """A batch timestamp (Unix ms) as its rows' ingested_at reads: ISO 8601 in UTC, no zone."""
+    return dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def totals(days: list[dict[str, Any]]) -> dict[str, Any]:

@@ -64,8 +64,12 @@ describe('millrace quality', () => {
     // From production to the lake's files: the ingest ran within minutes of the producer.
     expect(q.totals.freshness_max_s).toBeGreaterThan(0);
     expect(q.totals.freshness_max_s).toBeLessThan(15 * 60);
-    // The micro-batches hold the same events between them.
+    // The micro-batches hold the same events between them, and each one read (its checkpoint's
+    // offsets) as many records as reached the lake from it: the batches account for every record.
     expect(q.batches.reduce((n, b) => n + b.events, 0)).toBe(acknowledged - 1);
+    expect(q.batches.reduce((n, b) => n + (b.acknowledged ?? 0), 0)).toBe(acknowledged);
+    expect(q.batches.reduce((n, b) => n + (b.quarantined ?? 0), 0)).toBe(1);
+    expect(q.batches.map((b) => [typeof b.batch, b.completeness])).toEqual(q.batches.map(() => ['number', 1]));
     console.log(`quality of ${acknowledged} records: ${JSON.stringify(q.totals)}; ${q.batches.length} micro-batch(es)`);
 
     // The lake's quality table, through `millrace sql`.

@@ -9,7 +9,7 @@ const result: QualityResult = {
   late_after_s: 3600,
   totals: { acknowledged: 13, events: 12, quarantined: 1, completeness: 1, duplicates: 2, late: 2, nulls: { tail: 2 }, unknown_fields: { gate: 1 }, freshness_max_s: 7.5 },
   days: [day],
-  batches: [{ ...day, scope: 'batch', period: '2026-12-05T10:00:02', acknowledged: null, completeness: null }],
+  batches: [{ ...day, scope: 'batch', period: '2026-12-05T10:00:02', batch: 7, acknowledged: 14, completeness: 13 / 14 }],
   quality_path: '/lake/flights/quality',
   metrics_file: '/var/lib/millrace/node-exporter/quality-flights.prom',
 };
@@ -22,7 +22,10 @@ describe('millrace quality output', () => {
     expect(lines[1]).toMatch(/^2026-12-05\s+13\s+12\s+1\s+100\.00%\s+2\s+2\s+tail 2\s+gate 1\s+3\.2 s\s+7\.5 s$/);
     expect(lines[2]).toMatch(/^all\s+13\s+12\s+1\s+100\.00%/);
     expect(text).not.toContain('micro-batches');
-    expect(formatQuality(result, 5)).toContain('the newest 1 micro-batches of ingest:');
+    const withBatches = formatQuality(result, 5).split('\n');
+    const at = withBatches.indexOf('the newest 1 micro-batches of ingest:');
+    expect(withBatches[at + 1]).toMatch(/^batch\s+started\s+records\s+events\s+quarantined\s+complete\s+duplicates/);
+    expect(withBatches[at + 2]).toMatch(/^7\s+2026-12-05T10:00:02\s+14\s+12\s+1\s+92\.86%\s+2\s+2\s+tail 2\s+3\.2 s\s+7\.5 s$/);
     expect(formatQuality({ ...result, days: [] }, 0)).toContain('the lake of flights holds no events yet');
   });
 
