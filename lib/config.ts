@@ -386,6 +386,11 @@ const baseSchema = z
                   .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name, e.g. MILLRACE_SMTP_PASSWORD')
                   .default('MILLRACE_SMTP_PASSWORD')
                   .describe('With username: the environment variable that holds the SMTP password when `up` runs (written only to the monitor node, 0600)'),
+                ca: z
+                  .string()
+                  .min(1, 'must not be empty')
+                  .optional()
+                  .describe("A PEM file (on this machine) of the CA that signed the SMTP server's certificate, when the monitor node's own CAs do not trust it (a private CA), e.g. ./smtp-ca.pem"),
               })
               .strict()
               .optional()

@@ -11,12 +11,13 @@ import type { Inventory } from '../lib/inventory';
 import { MillraceError } from '../lib/errors';
 import { logger } from '../lib/logger';
 import { unsafeOverrides } from '../lib/overrides';
-import { clusterStateDir } from '../lib/paths';
+import { clusterStateDir, expandHome } from '../lib/paths';
 import { PIPELINE_PRINCIPAL, type ServiceOu } from '../lib/principals';
 import { kerberosFacts } from './kerberos/realm';
 import { ensureKafkaIdentities, planKafkaIdentities } from './kafka-identities';
 import { nodesWithRoleIn } from './inventory-roles';
 import { ClusterCa, sanFor } from './pki/cluster-ca';
+import { pemCertificates } from './pki/expiry';
 import type { ClusterFacts, MemorySettings, TlsPem } from './service';
 import { OPT } from './artifacts/remote-install';
 
@@ -173,6 +174,7 @@ async function factsFrom(config: ClusterConfig, inventory: Inventory, mode: Stat
     home: { kafka: `${OPT}/kafka/current`, hadoop: `${OPT}/hadoop/current`, spark: `${OPT}/spark/current` },
     tls,
     alertSecrets: alertSecrets(config, mode),
+    smtpCa: smtpCa(config, mode),
     memory: DEFAULT_MEMORY,
     secrets: {
       kmsKeystorePassword: secret(path.join(secretsDir, 'kms-keystore-password'), randomSecret),
@@ -229,6 +231,34 @@ export function clusterSecretValues(clusterName: string): { name: string; value:
   walk(path.join(dir, 'pki'));
   walk(path.join(dir, 'ssh'));
   return out.filter((s) => s.value.length >= 16);
+}
+
+/**
+ * monitoring.alerts.email.ca: the certificates of the CA the SMTP server's certificate chains to,
+ * read from the operator's file when `up` runs. A missing or unreadable file, or one without a
+ * certificate, stops `up`; other commands go on without it (they render no Alertmanager config).
+ */
+export function smtpCa(config: ClusterConfig, mode: StateMode): string | undefined {
+  const file = config.monitoring.alerts.email?.ca;
+  if (!file) return undefined;
+  const where = `monitoring.alerts.email.ca: ${file}`;
+  let pem: string;
+  try {
+    pem = fs.readFileSync(expandHome(file), 'utf8');
+  } catch (error) {
+    if (mode !== 'create') return undefined;
+    throw new MillraceError(`${where}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, {
+      hint: "give the path of the PEM file of the CA that signed the SMTP server's certificate, or remove ca to trust the node's own CAs",
+    });
+  }
+  let certs = 0;
+  try {
+    certs = pemCertificates(pem).length;
+  } catch {
+    certs = 0;
+  }
+  if (!certs) throw new MillraceError(`${where}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { hint: "it must be the CA's certificate in PEM form, not its key" });
+  return pem;
 }
 
 /** monitoring.alerts.email's SMTP password, from the environment `up` runs in (never stored); `up` refuses to go on without it. */

@@ -84,6 +84,8 @@ export interface ClusterFacts {
   secrets: ClusterSecrets;
   /** From the environment of the `up` that runs: monitoring.alerts.email's SMTP password, never stored. */
   alertSecrets?: { smtpPassword?: string };
+  /** monitoring.alerts.email.ca's certificates (PEM), read when `up` runs. */
+  smtpCa?: string;
   /** Set when kerberos.enabled: the realm and the KDC's node. */
   kerberos?: KerberosFacts;
 }

@@ -18,6 +18,8 @@ export const ALERTMANAGER_UNIT = 'millrace-alertmanager.service';
 const DEBIAN_ALERTMANAGER_UNIT = 'prometheus-alertmanager.service';
 const ALERTMANAGER_DATA = '/var/lib/millrace/alertmanager';
 export const ALERTMANAGER_CONFIG = `${MONITOR_CONF}/alertmanager.yml`;
+/** monitoring.alerts.email.ca, for Alertmanager's STARTTLS to the SMTP server. */
+export const SMTP_CA = `${MONITOR_CONF}/smtp-ca.pem`;
 export const RULES_FILE = `${MONITOR_CONF}/rules.yml`;
 export const CERT_SCAN_UNIT = 'millrace-cert-expiry.service';
 export const CERT_SCAN_TIMER = 'millrace-cert-expiry.timer';
@@ -166,6 +168,8 @@ export function buildAlertmanagerConfig(facts: ClusterFacts): Record<string, unk
         smarthost: `${host}:${port}`,
         require_tls: true,
         send_resolved: true,
+        // STARTTLS verified against the given CA, else the node's own CAs (Alertmanager's default).
+        ...(facts.smtpCa ? { tls_config: { ca_file: SMTP_CA, server_name: host } } : {}),
         ...(email.username ? { auth_username: email.username, auth_password: facts.alertSecrets?.smtpPassword ?? '' } : {}),
       },
     ];
@@ -243,6 +247,7 @@ export const alertmanagerService: Service = {
     return [
       ...prometheusKey(ctx, [ALERTMANAGER_UNIT]),
       webConfig(ctx, web, [ALERTMANAGER_UNIT]),
+      ...(ctx.cluster.smtpCa ? [{ path: SMTP_CA, content: ctx.cluster.smtpCa, mode: 0o644, owner: 'root', restarts: [ALERTMANAGER_UNIT] }] : []),
       {
         path: ALERTMANAGER_CONFIG,
         content: `# Rendered by millrace: where alerts go.\n${stringify(buildAlertmanagerConfig(ctx.cluster))}`,

@@ -1,13 +1,16 @@
 /**
  * Issue 15, alerts: break something real and watch the alert fire and resolve, delivered by
- * Alertmanager on the monitor node to a webhook receiver this test runs on loopback. The cluster
- * runs with a 10 s scrape and rule interval for the test (an `up` with that config), and is put
- * back to the base config after.
+ * Alertmanager on the monitor node to a webhook receiver and an SMTP server (STARTTLS with a
+ * certificate of a private CA, and a login) that this test runs on loopback. The cluster runs with
+ * a 10 s scrape and rule interval for the test (an `up` with that config), and is put back to the
+ * base config after.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { TEXTFILE_DIR } from '../../provisioning/services/metrics-common';
 import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, FLIGHTS_SPEC, isStreamingPanel, JOB, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
 
@@ -20,6 +23,44 @@ interface Delivered {
 const received: Delivered[] = [];
 let server: http.Server;
 let alertsConfig = '';
+
+/** A message the SMTP server accepted: when, its subject, whether it came over TLS, and who logged in. */
+interface Mail {
+  at: number;
+  subject: string;
+  to: string[];
+  tls: boolean;
+  user: unknown;
+}
+const mails: Mail[] = [];
+let smtp: SMTPServer;
+const SMTP_USER = 'millrace';
+const SMTP_PASSWORD = 'itest-smtp-password-5f1c';
+
+/** A CA and a certificate for 127.0.0.1 that it signed, made with openssl in `dir`: the SMTP server's. */
+function smtpCertificates(dir: string): { ca: string; key: string; cert: string } {
+  const f = (n: string): string => path.join(dir, n);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  execFileSync('openssl', ['req', '-x509', ...ec, '-keyout', f('smtp-ca.key'), '-out', f('smtp-ca.pem'), '-days', '30', '-subj', '/CN=itest-smtp-ca'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', ...ec, '-keyout', f('smtp.key'), '-out', f('smtp.csr'), '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  fs.writeFileSync(f('smtp.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  execFileSync('openssl', ['x509', '-req', '-in', f('smtp.csr'), '-CA', f('smtp-ca.pem'), '-CAkey', f('smtp-ca.key'), '-CAcreateserial', '-out', f('smtp.crt'), '-days', '30', '-extfile', f('smtp.ext')], { stdio: 'ignore' });
+  return { ca: f('smtp-ca.pem'), key: fs.readFileSync(f('smtp.key'), 'utf8'), cert: fs.readFileSync(f('smtp.crt'), 'utf8') };
+}
+
+/** The Subject header of a raw message, unfolded. */
+const subjectOf = (raw: string): string => (/^Subject: (.*(?:\r?\n[ \t].*)*)/im.exec(raw)?.[1] ?? '').replace(/\r?\n[ \t]+/g, ' ').trim();
+
+/** The first mail at or after `since` whose subject matches, waited for. */
+async function mail(subject: RegExp, since: number, timeoutMs: number): Promise<Mail> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = mails.find((m) => m.at >= since && subject.test(m.subject));
+    if (hit) return hit;
+    if (Date.now() > deadline) throw new Error(`no mail with subject ${subject} within ${timeoutMs / 1000} s; mails: ${JSON.stringify(mails.map((m) => m.subject))}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 beforeAll(async () => {
   await ensureBaseCluster();
@@ -37,14 +78,42 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  alertsConfig = writeConfig(path.join(TEST_DIR, 'alerts.yaml'), `${CLUSTER_YAML}monitoring:\n  scrapeInterval: 10s\n  alerts:\n    webhook: http://127.0.0.1:${port}/alerts\n    for: 10s\n`);
-  const up = await cli(['up', '--json', '-c', alertsConfig]);
+  // SMTP: STARTTLS required before the login (smtp-server's default), with a private CA's certificate.
+  const certs = smtpCertificates(TEST_DIR);
+  smtp = new SMTPServer({
+    key: certs.key,
+    cert: certs.cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    logger: false,
+    onAuth(auth, _session, done) {
+      if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) done(null, { user: auth.username });
+      else done(new Error('invalid login'));
+    },
+    onData(stream, session, done) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => (raw += c.toString()));
+      stream.on('end', () => {
+        mails.push({ at: Date.now(), subject: subjectOf(raw), to: session.envelope.rcptTo.map((r) => r.address), tls: !!session.secure, user: session.user });
+        done();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  alertsConfig = writeConfig(
+    path.join(TEST_DIR, 'alerts.yaml'),
+    `${CLUSTER_YAML}monitoring:\n  scrapeInterval: 10s\n  alerts:\n    webhook: http://127.0.0.1:${port}/alerts\n    for: 10s\n` +
+      `    email: { to: oncall@example.com, from: millrace@example.com, smarthost: "127.0.0.1:${smtpPort}", username: ${SMTP_USER}, ca: ${JSON.stringify(certs.ca)} }\n`,
+  );
+  // The SMTP password comes from the environment of `up`, and only there.
+  const up = await cli(['up', '--json', '-c', alertsConfig], { env: { MILLRACE_SMTP_PASSWORD: SMTP_PASSWORD } });
   if (up.code !== 0) throw new Error(`up with the alerts config failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
 }, 10 * 60_000);
 
 afterAll(async () => {
   await cli(['up', '-c', CONFIG]);
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => smtp.close(() => resolve(undefined)));
 }, 10 * 60_000);
 
 /** The first delivery at or after `since` of `alertname` in `status` (and matching `labels`), waited for. */
@@ -94,8 +163,8 @@ function certificateScenario(): NonNullable<typeof certificate> {
   return certificate;
 }
 
-describe('alerts, end to end through Alertmanager to a webhook', () => {
-  it('a stopped DataNode fires ExporterDown for it (and `millrace alerts` lists it); started again, it resolves', async () => {
+describe('alerts, end to end through Alertmanager to a webhook and by email', () => {
+  it('a stopped DataNode fires ExporterDown for it, to the webhook and by email (and `millrace alerts` lists it); started again, it resolves', async () => {
     void certificateScenario();
     const hdfs = await node('hdfs-1');
     const stopped = Date.now();
@@ -110,6 +179,11 @@ describe('alerts, end to end through Alertmanager to a webhook', () => {
       await hdfs.execOrThrow('systemctl start millrace-hdfs-datanode.service');
       const resolved = await delivery('ExporterDown', 'resolved', restarted, { job: 'datanode', node: 'hdfs-1' }, 180_000);
       console.log(`alert ExporterDown (DataNode stopped): fired ${((fired - stopped) / 1000).toFixed(0)} s after the stop, resolved ${((resolved - restarted) / 1000).toFixed(0)} s after the start`);
+      // The same notifications by email: over STARTTLS, after the login, to the configured address.
+      const firingMail = await mail(/^\[FIRING:\d+\] ExporterDown hdfs-1\b/, stopped, 60_000);
+      const resolvedMail = await mail(/^\[RESOLVED\] ExporterDown hdfs-1\b/, restarted, 60_000);
+      console.log(`by email: "${firingMail.subject}" ${((firingMail.at - stopped) / 1000).toFixed(0)} s after the stop, "${resolvedMail.subject}" ${((resolvedMail.at - restarted) / 1000).toFixed(0)} s after the start`);
+      for (const m of [firingMail, resolvedMail]) expect({ to: m.to, tls: m.tls, user: m.user }).toEqual({ to: ['oncall@example.com'], tls: true, user: SMTP_USER });
     } finally {
       await hdfs.exec('systemctl start millrace-hdfs-datanode.service');
       await hdfs.close();

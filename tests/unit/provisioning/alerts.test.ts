@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { alertRows, formatAlerts } from '../../../cli/commands/alerts';
 import { parseConfigText } from '../../../lib/config';
-import { alertSecrets } from '../../../provisioning/cluster-state';
+import { alertSecrets, smtpCa } from '../../../provisioning/cluster-state';
 import { planCluster } from '../../../provisioning/plan';
-import { alertRules, buildAlertmanagerConfig, buildRules, certScanScript, RULES_FILE } from '../../../provisioning/services/alerts';
+import { alertRules, buildAlertmanagerConfig, buildRules, certScanScript, RULES_FILE, SMTP_CA } from '../../../provisioning/services/alerts';
 import { buildPrometheusConfig } from '../../../provisioning/services/metrics';
 import { factsFor } from '../../fixtures/facts';
 
@@ -112,6 +112,37 @@ describe('Alertmanager', () => {
     // Without a login, nothing secret: readable.
     const open = file(planCluster(factsFor('name: demo\nmonitoring: { alerts: { email: { to: ops@example.com, from: m@example.com, smarthost: "smtp.example.com:25" } } }\n')), 'spark-1', '/etc/millrace/monitor/alertmanager.yml');
     expect(open.mode.toString(8)).toBe('644');
+  });
+});
+
+describe("the SMTP server's CA (monitoring.alerts.email.ca)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-ca-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const yaml = (ca: string): string => `name: demo\nmonitoring: { alerts: { email: { to: ops@example.com, from: m@example.com, smarthost: "127.0.0.1:2525", ca: ${JSON.stringify(ca)} } } }\n`;
+
+  it('is read when `up` runs, shipped to the monitor node beside alertmanager.yml, and STARTTLS is verified against it', () => {
+    const ca = path.join(dir, 'ca.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', '/dev/null', '-out', ca, '-days', '2', '-subj', '/CN=smtp-test-ca'], { stdio: 'ignore' });
+    const config = parseConfigText(yaml(ca));
+    const pem = smtpCa(config, 'create')!;
+    expect(pem).toBe(fs.readFileSync(ca, 'utf8'));
+    const facts = { ...factsFor(yaml(ca)), smtpCa: pem };
+    expect(file(planCluster(facts), 'spark-1', SMTP_CA)).toMatchObject({ content: pem, owner: 'root' });
+    const email = (buildAlertmanagerConfig(facts) as { receivers: { email_configs: Record<string, unknown>[] }[] }).receivers[0]!.email_configs[0];
+    expect(email).toMatchObject({ smarthost: '127.0.0.1:2525', require_tls: true, tls_config: { ca_file: SMTP_CA, server_name: '127.0.0.1' } });
+    // Without one, the node's own CAs (Alertmanager's default): no tls_config, no file.
+    const plain = factsFor('name: demo\nmonitoring: { alerts: { email: { to: ops@example.com, from: m@example.com, smarthost: smtp.example.com } } }\n');
+    expect((buildAlertmanagerConfig(plain) as { receivers: { email_configs: Record<string, unknown>[] }[] }).receivers[0]!.email_configs[0]).not.toHaveProperty('tls_config');
+    expect(planCluster(plain).find((n) => n.node.name === 'spark-1')!.files.some((f) => f.path === SMTP_CA)).toBe(false);
+  });
+
+  it('stops `up` when the file is missing or holds no certificate, naming the setting and the file', () => {
+    const missing = path.join(dir, 'nope.pem');
+    expect(() => smtpCa(parseConfigText(yaml(missing)), 'create')).toThrow(`monitoring.alerts.email.ca: ${missing}: no such file`);
+    expect(smtpCa(parseConfigText(yaml(missing)), 'existing')).toBeUndefined();
+    const key = path.join(dir, 'key.pem');
+    fs.writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+    expect(() => smtpCa(parseConfigText(yaml(key)), 'create')).toThrow(/monitoring\.alerts\.email\.ca: .*key\.pem: holds no PEM certificate/);
   });
 });
 
