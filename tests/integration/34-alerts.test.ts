@@ -11,8 +11,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { createKafkaClient } from '../../producers/kafka-client';
 import { TEXTFILE_DIR } from '../../provisioning/services/metrics-common';
-import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, FLIGHTS_SPEC, isStreamingPanel, JOB, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
+import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, FLIGHTS_SPEC, isStreamingPanel, JOB, kafkaAs, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
 
 interface Delivered {
   at: number;
@@ -102,7 +103,7 @@ beforeAll(async () => {
   const smtpPort = (smtp.server.address() as AddressInfo).port;
   alertsConfig = writeConfig(
     path.join(TEST_DIR, 'alerts.yaml'),
-    `${CLUSTER_YAML}monitoring:\n  scrapeInterval: 10s\n  alerts:\n    webhook: http://127.0.0.1:${port}/alerts\n    for: 10s\n` +
+    `${CLUSTER_YAML}monitoring:\n  scrapeInterval: 10s\n  alerts:\n    webhook: http://127.0.0.1:${port}/alerts\n    for: 10s\n    lakeStaleAfter: 1m\n` +
       `    email: { to: oncall@example.com, from: millrace@example.com, smarthost: "127.0.0.1:${smtpPort}", username: ${SMTP_USER}, ca: ${JSON.stringify(certs.ca)} }\n`,
   );
   // The SMTP password comes from the environment of `up`, and only there.
@@ -190,7 +191,7 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
     }
   }, 8 * 60_000);
 
-  it("a streaming ingest's progress reaches Prometheus; its driver killed (SIGKILL) fires StreamingQueryStopped, resubmitted it resolves; `jobs kill` stops it without an alert", async () => {
+  it("a streaming ingest's progress reaches Prometheus; idle, LakeStale fires, and new rows resolve it; a burst of invalid records fires QuarantineSpike; its driver killed (SIGKILL) fires StreamingQueryStopped, resubmitted it resolves; `jobs kill` stops it without an alert", async () => {
     // A pipeline of its own (the flights spec, renamed): its topic, lake and checkpoints are this test's.
     const pipeline = 'alertsflow';
     const spec = path.join(TEST_DIR, `${pipeline}.yaml`);
@@ -244,6 +245,28 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
       expect(empty).toEqual([]);
       console.log(`streaming metrics: ${records} rows written, produce-to-lake latency ${latency.toFixed(1)} s (max of the last batch)`);
 
+      // The lake goes stale: ingest runs, nothing new arrives (lakeStaleAfter is 1m here).
+      const lastOutput = 1000 * (await until(`millrace_streaming_last_output_timestamp_seconds${selector}`, (v) => v > 0, 30_000));
+      const stale = await delivery('LakeStale', 'firing', lastOutput, labels, 240_000);
+      // Then a burst of records that are not JSON, straight to the topic (as a foreign producer would),
+      // and a few valid ones: QuarantineSpike fires (> 1/s over 5 min), LakeStale resolves.
+      const burst = Date.now();
+      const admin = createKafkaClient(await kafkaAs('admin'));
+      const producer = await admin.batchProducer({});
+      const invalid = 600;
+      const { result } = await producer.send(pipeline, Array.from({ length: invalid }, (_, i) => ({ key: 'MCI', value: `not json ${i}` })));
+      await producer.close();
+      expect(await result).toMatchObject({ ok: true, count: invalid });
+      const valid = await cli(['produce', '--json', '--spec', spec, '--source', 'synthetic', '--limit', '20', '--source-name', `${pipeline}-2`, '-c', alertsConfig]);
+      expect(valid.code).toBe(0);
+      const fresh = await delivery('LakeStale', 'resolved', burst, labels, 180_000);
+      const spike = await delivery('QuarantineSpike', 'firing', burst, { pipeline }, 180_000);
+      await until(`millrace_streaming_output_rows_total{pipeline="${pipeline}",spark_job="ingest",query="quarantine"}`, (v) => v === invalid, 60_000);
+      console.log(
+        `alert LakeStale (no new rows for 1m): fired ${((stale - lastOutput) / 1000).toFixed(0)} s after the last rows were written, resolved ${((fresh - burst) / 1000).toFixed(0)} s after new records; ` +
+          `QuarantineSpike (${invalid} invalid records): fired ${((spike - burst) / 1000).toFixed(0)} s after the burst`,
+      );
+
       // A crash: the driver's whole process group, SIGKILL (it cannot stop its queries or clean up).
       const killed = Date.now();
       await spark.execOrThrow(`kill -KILL -${running.pid}`);
@@ -255,6 +278,7 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
       console.log(`alert StreamingQueryStopped (ingest's driver killed): fired ${((fired - killed) / 1000).toFixed(0)} s after the kill, resolved ${((resolved - restarted) / 1000).toFixed(0)} s after the resubmission began`);
 
       // Stopped on purpose: the driver removes its file, so nothing is left to alert on.
+      const stopping = Date.now();
       const stopped = await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
       expect(stopped.code).toBe(0);
       running = undefined;
@@ -265,6 +289,9 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
         if (present) await new Promise((r) => setTimeout(r, 1000));
       }
       expect(present).toBe(false);
+      // With the driver's file gone, the quarantine rate has no series left: the spike resolves.
+      const spikeOver = await delivery('QuarantineSpike', 'resolved', spike, { pipeline }, 180_000);
+      console.log(`alert QuarantineSpike resolved ${((spikeOver - stopping) / 1000).toFixed(0)} s after \`jobs kill\`, its driver's metrics gone`);
     } finally {
       if (running) await cli(['jobs', 'kill', running.appId, '-c', alertsConfig]);
       await spark.close();
@@ -281,7 +308,10 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
   }, 10 * 60_000);
 
   it('nothing else fired while the cluster was healthy', () => {
-    const others = received.flatMap((d) => d.alerts).filter((a) => !['ExporterDown', 'CertificateExpiring', 'StreamingQueryStopped'].includes(a.labels.alertname ?? ''));
+    // LakeStale may fire again for the streaming scenario's pipeline while its killed driver is down: its lake is stale then.
+    const others = received
+      .flatMap((d) => d.alerts)
+      .filter((a) => !['ExporterDown', 'CertificateExpiring', 'StreamingQueryStopped'].includes(a.labels.alertname ?? '') && !(['LakeStale', 'QuarantineSpike'].includes(a.labels.alertname ?? '') && a.labels.pipeline === 'alertsflow'));
     expect(others.map((a) => `${a.status} ${a.labels.alertname} ${a.labels.node ?? ''}`)).toEqual([]);
     // Control: the receiver did get deliveries (the two above), so an empty list means something.
     expect(received.length).toBeGreaterThan(0);
