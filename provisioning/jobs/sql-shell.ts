@@ -52,9 +52,32 @@ export function tablesIn(listing: string, root: string): Record<string, string> 
   return Object.fromEntries(LAKE_TABLES.filter((t) => present.has(t)).map((t) => [t, `${root}/${t}`]));
 }
 
+/**
+ * The session driver's log configuration: warnings and errors to stderr, so that stdout holds the
+ * answers alone (the node's log4j2.properties sends the daemons' logs to stdout, for the journal).
+ * Hadoop's native-code and OpenSSL-cipher fallbacks are expected here (the PyPI Spark carries no
+ * native Hadoop; the JCE cipher is used): their warnings, with a stack trace, are left out.
+ */
+export const SHELL_LOG4J = [
+  '# Rendered by millrace for one spark-sql session: the driver logs to stderr.',
+  'rootLogger.level = warn',
+  'rootLogger.appenderRef.stderr.ref = console',
+  'appender.console.type = Console',
+  'appender.console.name = console',
+  'appender.console.target = SYSTEM_ERR',
+  'appender.console.layout.type = PatternLayout',
+  'appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex',
+  'logger.native.name = org.apache.hadoop.util.NativeCodeLoader',
+  'logger.native.level = error',
+  'logger.cipher.name = org.apache.hadoop.crypto.OpensslCipher',
+  'logger.cipher.level = error',
+  '',
+].join('\n');
+
 export interface SqlShellPlan {
   workDir: string;
   init: { path: string; content: string };
+  log4j: { path: string; content: string };
   /** The shell command that runs on the master node as root and execs spark-sql as spark. */
   command: string;
   appName: string;
@@ -66,6 +89,7 @@ export function planSqlShell(facts: ClusterFacts, pipeline: string, tables: Reco
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   const workDir = `${APPS_DIR}/${stamp}-${appName.replace(/[^\w.-]/g, '_')}-${id}`;
   const init = { path: `${workDir}/init.sql`, content: sqlShellInit(tables) };
+  const log4j = { path: `${workDir}/log4j2.properties`, content: SHELL_LOG4J };
   const shell = [
     `${facts.home.spark}/bin/spark-sql`,
     '--master',
@@ -74,9 +98,8 @@ export function planSqlShell(facts: ClusterFacts, pipeline: string, tables: Reco
     appName,
     // As `millrace sql <query>` runs: two cores, UTC, and no metastore (the views are the session's).
     ...['spark.cores.max=2', 'spark.sql.session.timeZone=UTC', 'spark.sql.catalogImplementation=in-memory'].flatMap((c) => ['--conf', c]),
-    // Spark's INFO lines would bury the answers; warnings and errors still show.
-    '--conf',
-    'spark.log.level=WARN',
+    '--driver-java-options',
+    `-Dlog4j2.configurationFile=${log4j.path}`,
     '-i',
     init.path,
   ];
@@ -85,7 +108,7 @@ export function planSqlShell(facts: ClusterFacts, pipeline: string, tables: Reco
     `cd ${q(workDir)}`,
     `exec ${runAs('spark', `${cmd('env', `SPARK_CONF_DIR=${SPARK_CONF}`, `HADOOP_CONF_DIR=${HADOOP_CONF}`)} ${cmd(...shell)}`)}`,
   ].join(' && ');
-  return { workDir, init, command, appName };
+  return { workDir, init, log4j, command, appName };
 }
 
 /** Lists the pipeline's tables on the node as spark, and writes the session's init file there. */
@@ -99,6 +122,6 @@ export async function prepareSqlShell(host: RemoteHost, facts: ClusterFacts, pip
   const tables = r.code === 0 ? tablesIn(r.stdout, root) : {};
   const plan = planSqlShell(facts, pipeline, tables);
   await host.execOrThrow(`mkdir -p ${q(plan.workDir)} && chmod 700 ${q(plan.workDir)}`, { what: 'create the session directory' });
-  await host.putFile(plan.init.path, plan.init.content, { mode: 0o600, owner: 'root' });
+  for (const f of [plan.init, plan.log4j]) await host.putFile(f.path, f.content, { mode: 0o600, owner: 'root' });
   return { ...plan, tables };
 }

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { createKafkaClient } from '../../producers/kafka-client';
 import { TEXTFILE_DIR } from '../../provisioning/services/metrics-common';
-import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, FLIGHTS_SPEC, isStreamingPanel, JOB, kafkaAs, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
+import { cli, CLUSTER_YAML, CONFIG, dashboardQueries, emptyQueries, ensureBaseCluster, ENV, FLIGHTS_SPEC, isStreamingPanel, JOB, kafkaAs, node, prometheusQuery, TEST_DIR, writeConfig } from './harness';
 
 interface Delivered {
   at: number;
@@ -107,7 +107,7 @@ beforeAll(async () => {
       `    email: { to: oncall@example.com, from: millrace@example.com, smarthost: "127.0.0.1:${smtpPort}", username: ${SMTP_USER}, ca: ${JSON.stringify(certs.ca)} }\n`,
   );
   // The SMTP password comes from the environment of `up`, and only there.
-  const up = await cli(['up', '--json', '-c', alertsConfig], { env: { MILLRACE_SMTP_PASSWORD: SMTP_PASSWORD } });
+  const up = await cli(['up', '--json', '-c', alertsConfig], { env: { ...ENV, MILLRACE_SMTP_PASSWORD: SMTP_PASSWORD } });
   if (up.code !== 0) throw new Error(`up with the alerts config failed (exit ${up.code}):\n${up.stderr.slice(-3000)}`);
 }, 10 * 60_000);
 

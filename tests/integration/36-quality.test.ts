@@ -83,7 +83,9 @@ describe('millrace quality', () => {
       input: "SELECT count(*) AS events, count(DISTINCT event_id) AS ids FROM events;\nSELECT count(*) AS quarantined FROM quarantine;\nSELECT sum(duplicates) AS duplicates FROM quality WHERE scope = 'day';\n",
       timeoutMs: 10 * 60_000,
     });
-    console.log(`millrace sql session (${session.seconds.toFixed(0)} s):\n${session.stdout}`);
+    console.log(`millrace sql session (${session.seconds.toFixed(0)} s), its stdout:\n${session.stdout}`);
+    // Its stdout holds the answers alone: the driver's logs go to stderr.
+    expect(session.stdout).not.toMatch(/ (WARN|INFO|ERROR) /);
     expect([session.code, session.code === 0 ? '' : session.stderr.slice(-3000)]).toEqual([0, '']);
     expect(session.stderr).toMatch(new RegExp(`spark-sql on spark-1 as spark, over the lake of ${pipeline}: events, quarantine, quality\n`));
     const lines = session.stdout.split('\n').map((l) => l.replace(/^spark-sql \([^)]*\)> /, '').trimEnd());

@@ -26,15 +26,18 @@ describe('the spark-sql session', () => {
     expect(tablesIn('', '/lake/flights')).toEqual({});
   });
 
-  it('starts spark-sql as spark with the cluster config, two cores, UTC, an in-memory catalog and the init file', () => {
+  it('starts spark-sql as spark with the cluster config, two cores, UTC, an in-memory catalog, its logs on stderr and the init file', () => {
     const plan = planSqlShell(factsFor(), 'flights', { events: '/lake/flights/events' }, 'abc123');
     expect(plan.workDir).toMatch(/^\/var\/lib\/millrace\/spark\/apps\/\d{8}T\d{6}-millrace-sql-flights-abc123$/);
     expect(plan.init).toEqual({ path: `${plan.workDir}/init.sql`, content: expect.stringMatching(/^CREATE OR REPLACE TEMPORARY VIEW events USING parquet OPTIONS \(path '\/lake\/flights\/events'\);\n/) });
     expect(plan.command).toBe(
       `chown -R spark:spark ${plan.workDir} && cd ${plan.workDir} && exec runuser -u spark -- env SPARK_CONF_DIR=/etc/millrace/spark HADOOP_CONF_DIR=/etc/millrace/hadoop ` +
         '/opt/millrace/spark/current/bin/spark-sql --master spark://127.0.0.12:7077 --name millrace-sql-flights --conf spark.cores.max=2 --conf spark.sql.session.timeZone=UTC ' +
-        `--conf spark.sql.catalogImplementation=in-memory --conf spark.log.level=WARN -i ${plan.workDir}/init.sql`,
+        `--conf spark.sql.catalogImplementation=in-memory --driver-java-options -Dlog4j2.configurationFile=${plan.workDir}/log4j2.properties -i ${plan.workDir}/init.sql`,
     );
+    // The driver's logs go to stderr: stdout holds the answers alone.
+    expect(plan.log4j.content).toMatch(/^appender\.console\.target = SYSTEM_ERR$/m);
+    expect(plan.log4j.content).toMatch(/^rootLogger\.level = warn$/m);
   });
 
   it("lists the lake as spark on the node and writes the init file 0600; a pipeline with no lake yet has no tables; another failure is named", async () => {
@@ -43,6 +46,7 @@ describe('the spark-sql session', () => {
     expect(host.commands[0]).toMatch(/^runuser -u spark -- .*org\.apache\.hadoop\.fs\.FsShell -ls -C \/lake\/flights$/);
     expect(plan.tables).toEqual({ events: '/lake/flights/events', predictions: '/lake/flights/predictions' });
     expect(host.files.get(plan.init.path)).toBe(plan.init.content);
+    expect(host.files.get(plan.log4j.path)).toBe(plan.log4j.content);
 
     const empty = fakeHost('spark-1', (c) => (c.includes('FsShell') ? { code: 1, stderr: "ls: `/lake/flights': No such file or directory\n" } : undefined));
     expect((await prepareSqlShell(empty, factsFor(), 'flights')).tables).toEqual({});
