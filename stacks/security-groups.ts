@@ -45,7 +45,30 @@ export function planEgress(config: ClusterConfig, vpcCidr: string, roles: readon
       ? [{ id: 'http', ipProtocol: 'tcp' as const, port: 80, cidr: '0.0.0.0/0', description: 'HTTP: the Ubuntu EC2 apt mirrors (apt checks signatures)' }]
       : []),
     ...existingKdcEgress(config, roles),
+    ...(roles.includes('monitor') ? alertEgress(config) : []),
   ];
+}
+
+/** An address as a CIDR: a literal IPv4 address alone, a DNS name anywhere (its address may move). */
+const hostCidr = (host: string): string => (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? `${host}/32` : '0.0.0.0/0');
+
+/**
+ * Where Alertmanager (on the monitor node) delivers: the SMTP smarthost's port, and the webhook's
+ * port unless HTTPS's 443 already allows it. Without these an EC2 monitor could send nothing.
+ */
+function alertEgress(config: ClusterConfig): EgressRule[] {
+  const a = config.monitoring.alerts;
+  const out: EgressRule[] = [];
+  if (a.email) {
+    const smtp = splitHostPort(a.email.smarthost, 587);
+    out.push({ id: 'smtp', ipProtocol: 'tcp', port: smtp.port, cidr: hostCidr(smtp.host), description: 'SMTP: alert email to monitoring.alerts.email.smarthost' });
+  }
+  if (a.webhook) {
+    const url = new URL(a.webhook);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    if (port !== 443 || !url.protocol.startsWith('https')) out.push({ id: 'webhook', ipProtocol: 'tcp', port, cidr: hostCidr(url.hostname), description: 'the alert webhook (monitoring.alerts.webhook)' });
+  }
+  return out;
 }
 
 /**

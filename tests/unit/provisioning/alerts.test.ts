@@ -11,6 +11,7 @@ import { planCluster } from '../../../provisioning/plan';
 import { alertRules, buildAlertmanagerConfig, buildRules, certScanScript, RULES_FILE, SMTP_CA } from '../../../provisioning/services/alerts';
 import { buildPrometheusConfig } from '../../../provisioning/services/metrics';
 import { factsFor } from '../../fixtures/facts';
+import { planEgress } from '../../../stacks/security-groups';
 
 const file = (plans: ReturnType<typeof planCluster>, node: string, p: string) => {
   const f = plans.find((x) => x.node.name === node)?.files.find((x) => x.path === p);
@@ -187,5 +188,17 @@ describe('millrace alerts output', () => {
     expect(text).toMatch(/ExporterDown +critical +hdfs-1 +2026-12-05T10:01:00Z +datanode on hdfs-1 does not answer/);
     expect(text).toMatch(/2 alerts firing$/);
     expect(formatAlerts([])).toBe('no alerts firing');
+  });
+});
+
+describe('alert delivery from an EC2 monitor', () => {
+  it("opens egress from the monitor's group to the smarthost and a non-443 webhook, and from no other group", () => {
+    const c = parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nmonitoring: { alerts: { webhook: "http://hooks.example.com:8080/a", email: { to: a@example.com, from: b@example.com, smarthost: "198.51.100.9:2525" } } }\n');
+    const rules = (roles: Parameters<typeof planEgress>[2]) => planEgress(c, '10.0.0.0/16', roles).map((e) => `${e.id} ${e.port ?? ''} ${e.cidr}`);
+    expect(rules(['spark-master', 'monitor'])).toEqual(expect.arrayContaining(['smtp 2525 198.51.100.9/32', 'webhook 8080 0.0.0.0/0']));
+    expect(rules(['kafka']).some((r) => /^(smtp|webhook)/.test(r))).toBe(false);
+    // An HTTPS webhook on 443 needs nothing new; a smarthost by name goes anywhere on its port.
+    const https = parseConfigText('name: demo\ntarget: aws\nnetwork: { sshCidr: 203.0.113.7/32 }\nmonitoring: { alerts: { webhook: "https://hooks.example.com/a", email: { to: a@example.com, from: b@example.com, smarthost: smtp.example.com } } }\n');
+    expect(planEgress(https, '10.0.0.0/16', ['monitor']).map((e) => `${e.id} ${e.port ?? ''} ${e.cidr}`)).toEqual(['vpc  10.0.0.0/16', 'https 443 0.0.0.0/0', 'smtp 587 0.0.0.0/0']);
   });
 });
