@@ -1,7 +1,7 @@
 /** The librdkafka backend's settings and its selection (kafka.client); it runs on a real broker in tests/integration/20-kafka. */
 import { parseConfigText } from '../../../lib/config';
 import { ConfigError } from '../../../lib/errors';
-import { librdkafkaConfig, librdkafkaProducerConfig, RdErrors } from '../../../producers/kafka-client-librdkafka';
+import { librdkafkaConfig, librdkafkaNativeConfig, librdkafkaProducerConfig, RdErrors } from '../../../producers/kafka-client-librdkafka';
 
 const conn = { brokers: ['127.0.0.11:9093', '127.0.0.12:9093'], clientId: 'millrace-pipeline', tls: { caPem: 'CA', certPem: 'CERT', keyPem: 'KEY' } };
 
@@ -23,6 +23,35 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     const p = librdkafkaProducerConfig(90_000);
     expect(p.kafkaJS).toEqual(expect.objectContaining({ idempotent: true, acks: -1 }));
     expect(p).toEqual(expect.objectContaining({ partitioner: 'murmur2_random', 'message.timeout.ms': 90_000 }));
+  });
+
+  it("the batch producer (librdkafka's native producer) gets the same connection, TLS and producer settings in librdkafka's own names", () => {
+    const n = librdkafkaNativeConfig(conn, 90_000);
+    expect(n).toEqual(
+      expect.objectContaining({
+        'metadata.broker.list': '127.0.0.11:9093,127.0.0.12:9093',
+        'client.id': 'millrace-pipeline',
+        'security.protocol': 'ssl',
+        'ssl.ca.pem': 'CA',
+        'ssl.certificate.pem': 'CERT',
+        'ssl.key.pem': 'KEY',
+        'ssl.endpoint.identification.algorithm': 'https',
+        'enable.idempotence': true,
+        acks: -1,
+        partitioner: 'murmur2_random',
+        'message.timeout.ms': 90_000,
+        dr_cb: true,
+      }),
+    );
+    // Idempotence keeps order only with at most 5 requests in flight per connection.
+    expect(n['max.in.flight.requests.per.connection']).toBeLessThanOrEqual(5);
+    expect(Object.keys(n).filter((k) => k.endsWith('.location'))).toEqual([]);
+    // The rest of the compatible layer's settings are the same, in its names.
+    expect(n['linger.ms']).toBe(librdkafkaProducerConfig(90_000)['linger.ms']);
+    const plain = librdkafkaNativeConfig({ brokers: ['127.0.0.11:9092'], clientId: 'probe', connectionTimeoutMs: 300 }, 1000);
+    expect(plain['security.protocol']).toBe('plaintext');
+    expect(Object.keys(plain).filter((k) => k.startsWith('ssl.'))).toEqual([]);
+    expect(plain['socket.connection.setup.timeout.ms']).toBe(1000);
   });
 
   it('is chosen in the config with kafka.client, kafkajs by default; another name is refused with its path and the choices', () => {
