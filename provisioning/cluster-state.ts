@@ -49,8 +49,10 @@ export const DEFAULT_MEMORY: MemorySettings = {
   sparkDaemonHeap: '512m',
   sparkWorkerMemory: '4g',
   // More than the cores a small node has: streaming ingest, scoring and a training run each hold
-  // their cores for as long as they run, so the worker offers slots rather than CPUs.
-  sparkWorkerCores: 4,
+  // their cores for as long as they run, so the worker offers slots rather than CPUs. Real-time
+  // scoring alone holds one per partition of its topic and one for the lake's copy (4 for the
+  // demo's 3 partitions), beside ingest's and a training run's.
+  sparkWorkerCores: 8,
 };
 
 /**

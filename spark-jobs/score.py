@@ -7,7 +7,11 @@ compare_models.py gives each version's error on the events that carried their la
 
 Usage: millrace submit spark-jobs/score.py --spec flights.json [--available-now] [--trigger-seconds 5]
        [--starting-offsets latest|earliest] [--max-offsets-per-trigger N] [--model-version vYYYYMMDDTHHMMSSZ]
-       [--ab-version vYYYYMMDDTHHMMSSZ [--ab-share 0.5] [--ab-seed 0]]
+       [--ab-version vYYYYMMDDTHHMMSSZ [--ab-share 0.5] [--ab-seed 0]] [--real-time SECONDS]
+--real-time runs the Kafka → Kafka query in Spark's real-time mode (predictions within milliseconds
+of their event, checkpointed every SECONDS); it holds one core per partition of the topic for as
+long as it runs, so give the job spark.cores.max of the partitions + 1 (the lake's copy stays on
+micro-batches of --trigger-seconds).
 Stdout: MILLRACE_PROGRESS {json} per micro-batch; MILLRACE_RESULT {json} when the queries end.
 """
 from __future__ import annotations
@@ -25,7 +29,7 @@ from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.queries import Challenger, query_prefix, start_score
 from millrace_pipeline.spec import load_spec
 from millrace_pipeline.storage import LakeFs
-from millrace_pipeline.streaming import emit, kafka_reader, run_queries, trigger_options, PROGRESS_PREFIX
+from millrace_pipeline.streaming import emit, kafka_reader, real_time_trigger, run_queries, trigger_options, PROGRESS_PREFIX
 
 
 def share(text: str) -> float:
@@ -41,8 +45,16 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     parser.add_argument("--model-version", default=None, help="a version under models/ (default: the one `latest` names)")
     parser.add_argument("--ab-version", default=None, help="A/B: a second version under models/ that scores --ab-share of the events")
     parser.add_argument("--ab-share", type=share, default=0.5, help="A/B: the challenger's share of the events, above 0 and below 1 (default 0.5)")
+    parser.add_argument("--real-time", type=float, default=None, metavar="SECONDS",
+                        help="the Kafka predictions in Spark's real-time mode, checkpointed every SECONDS (5 or more); needs spark.cores.max of the topic's partitions + 1")
     parser.add_argument("--ab-seed", type=int, default=0, help="A/B: the seed of the hash that splits the events by id (default 0)")
     args = parser.parse_args(argv)
+    if args.real_time is not None and args.available_now:
+        raise UsageError("--real-time and --available-now: a real-time query runs until it is stopped; choose one")
+    try:
+        messages_trigger = real_time_trigger(args.real_time) if args.real_time is not None else None
+    except ValueError as e:
+        raise UsageError(f"--real-time {args.real_time:g}: {e}") from e
     spec = load_spec(args.spec)
     trigger = trigger_options(args.trigger_seconds, args.available_now)
     stop = stop_on_signals()
@@ -65,7 +77,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
 
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
-    totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger), stop)
+    totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger, messages_trigger), stop, real_time=messages_trigger is not None)
     return {
         "job": "score",
         "spec": spec.name,

@@ -27,8 +27,22 @@ interface DemoOptions {
   events: string;
   invalid: string;
   scoreEvents: string;
+  scoreRate: string;
   source: string;
 }
+
+/**
+ * How often real-time scoring checkpoints its progress: not a latency (records go through as they
+ * come) but a pause of about 2 s on this project's machine while the next long batch starts, so
+ * rarely (Spark's default), at the price of up to 5 minutes of predictions sent again after a
+ * failure (the Kafka sink is at-least-once).
+ */
+export const SCORE_CHECKPOINT_SECONDS = 300;
+/**
+ * Events sent through a newly started scoring job before the batch whose latency is measured: the
+ * executor's first seconds (class loading, the JIT) took 2-4 s an event here.
+ */
+export const SCORE_WARMUP_EVENTS = 10_000;
 
 interface SparkApp {
   id: string;
@@ -46,7 +60,8 @@ export function registerDemo(program: Command): void {
     .option('--events <n>', 'how many events to stream into the lake', '200000')
     .option('--rate <n|max>', 'events per second to stream them at', 'max')
     .option('--invalid <n>', 'deliberately invalid records to send along (they go to the DLQ)', '100')
-    .option('--score-events <n>', 'events sent through scoring once the model is live', '1000')
+    .option('--score-events <n>', 'events sent through scoring once the model is live', '5000')
+    .option('--score-rate <n>', 'events per second to send them at, while ingest runs', '1000')
     .addHelpText('after', '\nAny spec with a model section works, e.g.\n  millrace demo --spec examples/pipelines/birdstrikes.yaml --source vega:birdstrikes.csv --events 10000\nThe cluster, ingest and scoring keep running afterwards; `millrace down` stops everything.\n--json prints the summary as one JSON object.')
     .action(async function (this: Command, opts: DemoOptions) {
       const config = configFor(this);
@@ -60,6 +75,7 @@ export function registerDemo(program: Command): void {
       const n = positive('--events', opts.events);
       const invalid = Number(opts.invalid);
       const scoreN = positive('--score-events', opts.scoreEvents);
+      positive('--score-rate', opts.scoreRate);
       const started = Date.now();
       const say = (line: string): void => void process.stderr.write(`\n== demo [${Math.round((Date.now() - started) / 1000)}s]: ${line}\n`);
       const steps = new Steps(configFile, say, json ? undefined : process.stderr);
@@ -95,8 +111,12 @@ export function registerDemo(program: Command): void {
       );
       if (!trained) throw new MillraceError('train printed no result line', { hint: 'run `millrace submit spark-jobs/train.py --spec ...` to see its output' });
 
-      await ensureStreaming(steps, spec, opts.spec, master, 'score', ['--trigger-seconds', '1']);
-      const predictions = await scoreBatch(steps, config, spec, opts, `${run}-score`, scoreN, n);
+      // Real-time scoring: one long-running task per partition of the topic, and one core for the
+      // lake's copy of the predictions (micro-batches).
+      const partitions = (await steps.json<{ partitions: unknown[] }>('', ['topics', 'describe', spec.topic])).partitions.length;
+      const score = await ensureStreaming(steps, spec, opts.spec, master, 'score', ['--trigger-seconds', '2', '--real-time', String(SCORE_CHECKPOINT_SECONDS)], partitions + 1);
+      const warmup = score?.started ? { source: `${run}-warmup`, count: SCORE_WARMUP_EVENTS } : undefined;
+      const predictions = await scoreBatch(steps, warmup, config, spec, opts, `${run}-score`, scoreN, n);
       const summary = {
         cluster: config.name,
         spec: { name: spec.name, id: spec.id, label },
@@ -116,7 +136,7 @@ export function registerDemo(program: Command): void {
           rows_test: trained.rows_test,
           beats_baseline: trained.beats_baseline,
         },
-        predictions: { sent: predictions.sent, received: predictions.received.length, sample: predictions.received.slice(0, 5).map((m) => JSON.parse(m.value) as unknown) },
+        predictions: { sent: predictions.sent, received: predictions.received.length, rate: Number(opts.scoreRate), ...(warmup ? { warmup: warmup.count } : {}), sample: predictions.received.slice(0, 5).map((m) => JSON.parse(m.value) as unknown) },
         latency_ms: { produce_to_lake: landed.produce_to_lake_ms, produce_to_prediction: percentiles(predictions.latencies) },
         seconds: Math.round((Date.now() - started) / 1000),
         next: 'the cluster, ingest and scoring keep running: `millrace jobs`, `millrace status`; stop everything with `millrace down`',
@@ -135,6 +155,8 @@ function positive(flag: string, text: string): number {
 interface StreamingJob {
   node: string;
   log: string;
+  /** Started by this demo (not found running). */
+  started?: boolean;
 }
 
 /**
@@ -152,17 +174,17 @@ export function runningStreamingJob(apps: readonly SparkApp[], appName: string, 
  * Returns the job, started here or found running, whose driver log the demo can read (undefined
  * for one running without such a log: the demo then counts the lake until the rows are there).
  */
-async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, masterNode: string, job: 'ingest' | 'score', args: string[]): Promise<StreamingJob | undefined> {
+async function ensureStreaming(steps: Steps, spec: PipelineSpec, specFile: string, masterNode: string, job: 'ingest' | 'score', args: string[], cores = 1): Promise<StreamingJob | undefined> {
   const apps = await steps.json<SparkApp[]>(`look for a running ${job} job`, ['jobs']);
   const found = runningStreamingJob(apps, `millrace-${job}-${spec.name}`, masterNode);
   if (found.running) return found.job;
-  const started = await steps.json<{ node: string; log: string }>(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', 'spark.cores.max=1', assetPath(`spark-jobs/${job}.py`), '--', ...args]);
+  const started = await steps.json<{ node: string; log: string }>(`start streaming ${job}`, ['submit', '--detach', '--spec', specFile, '--conf', `spark.cores.max=${cores}`, assetPath(`spark-jobs/${job}.py`), '--', ...args]);
   // A query fixes its starting offsets on its first trigger, when it prints "ready": events sent
   // before that would be skipped by a job that starts from the latest offsets.
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
     const [r] = await steps.json<{ stdout: string }[]>('', ['exec', started.node, '--', `grep -c '"event": "ready"' ${started.log} || true`]);
-    if (Number(r?.stdout.trim()) >= 2) return started;
+    if (Number(r?.stdout.trim()) >= 2) return { ...started, started: true };
     if (Date.now() > deadline) throw new TimeoutError(`the ${job} job's queries did not start within 5 minutes`, { hint: `look at its driver log: millrace exec ${started.node} -- tail -50 ${started.log}` });
     await sleep(2000);
   }
@@ -245,6 +267,7 @@ async function waitForLake(steps: Steps, specFile: string, prefix: string, want:
  */
 async function scoreBatch(
   steps: Steps,
+  warmup: { source: string; count: number } | undefined,
   config: Parameters<typeof kafkaConnectionFor>[0],
   spec: PipelineSpec,
   opts: DemoOptions,
@@ -274,8 +297,10 @@ async function scoreBatch(
     },
   });
   try {
-    const send = (skip: number): Promise<{ sent: number }> =>
-      steps.json<{ sent: number }>(`send ${count} events through live scoring`, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', String(skip), '--limit', String(count), '--rate', '200', '--source-name', source]);
+    const send = (skip: number, name = source, n = count, title = `send ${n.toLocaleString()} events through live scoring at ${opts.scoreRate}/s`): Promise<{ sent: number }> =>
+      steps.json<{ sent: number }>(title, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', String(skip), '--limit', String(n), '--rate', opts.scoreRate, '--source-name', name]);
+    // A scoring job started just now warms up first; its predictions are not measured (other ids).
+    if (warmup) await send(after, warmup.source, warmup.count, `warm the new scoring job up with ${warmup.count.toLocaleString()} events (not measured)`);
     let { sent } = await send(after);
     if (sent === 0) steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
     if (sent === 0) ({ sent } = await send(0));

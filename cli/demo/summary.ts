@@ -66,13 +66,15 @@ export interface DemoSummary {
   rows_in_lake: number;
   duplicates_in_lake: number;
   model: { version: unknown; rmse: unknown; baseline_rmse: unknown; mae: unknown; baseline_mae: unknown; rows_train: unknown; beats_baseline: unknown };
-  predictions: { sent: number; received: number; sample: unknown[] };
+  /** rate: events/s they were sent at; warmup: events sent before them, not measured (a newly started scoring job). */
+  predictions: { sent: number; received: number; rate?: number; warmup?: number; sample: unknown[] };
   latency_ms: { produce_to_lake: Latency | null; produce_to_prediction: Latency };
   seconds: number;
   next: string;
 }
 
-const ms = (l: Latency | null): string => (l && l.p50 !== null ? `p50 ${(l.p50 / 1000).toFixed(1)} s, p99 ${((l.p99 ?? 0) / 1000).toFixed(1)} s` : 'n/a');
+const time = (v: number): string => (v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`);
+const ms = (l: Latency | null): string => (l && l.p50 !== null ? `p50 ${time(l.p50)}, p99 ${time(l.p99 ?? 0)}` : 'n/a');
 const num = (v: unknown): string => (typeof v === 'number' ? v.toFixed(2) : String(v));
 
 export function formatDemo(s: DemoSummary): string {
@@ -88,7 +90,7 @@ millrace demo of "${s.spec.name}" on cluster "${s.cluster}" (${s.seconds}s)
   dead-lettered        ${s.dlq.toLocaleString()} (each with its reason, in the .dlq topic)
   rows in the lake     ${s.rows_in_lake.toLocaleString()} (${s.duplicates_in_lake} duplicate ids)
   model                ${String(s.model.version)}: RMSE ${num(s.model.rmse)} vs mean-predictor baseline ${num(s.model.baseline_rmse)}; MAE ${num(s.model.mae)} vs ${num(s.model.baseline_mae)} (${String(s.model.rows_train)} training rows)
-  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live (${s.spec.label}: predicted and actual)
+  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live${s.predictions.rate ? ` at ${s.predictions.rate.toLocaleString()} events/s` : ''}${s.predictions.warmup ? ` (after ${s.predictions.warmup.toLocaleString()} to warm a new scoring job up)` : ''} (${s.spec.label}: predicted and actual)
 ${sample}
   produce → lake       ${ms(s.latency_ms.produce_to_lake)}
   produce → prediction ${ms(s.latency_ms.produce_to_prediction)}

@@ -34,7 +34,9 @@ def query_prefix(spec: Spec, job: str) -> str:
 
 
 def _start(df: DataFrame, name: str, checkpoint: str, trigger: Mapping[str, Any], fmt: str, options: Mapping[str, str], partition_by: tuple[str, ...] = ()) -> StreamingQuery:
-    writer = df.writeStream.format(fmt).outputMode("append").queryName(name).option("checkpointLocation", checkpoint).options(**options)
+    # Real-time mode runs in update mode only; for a query without aggregation it is the same output.
+    mode = "update" if "realTime" in trigger else "append"
+    writer = df.writeStream.format(fmt).outputMode(mode).queryName(name).option("checkpointLocation", checkpoint).options(**options)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     if trigger:
@@ -91,17 +93,20 @@ def start_score(
     trigger: Mapping[str, Any],
     messages_sink: tuple[str, Mapping[str, str]],
     challenger: Challenger | None = None,
+    messages_trigger: Mapping[str, Any] | None = None,
 ) -> list[StreamingQuery]:
     """Predictions as messages (messages_sink = ("kafka", options) in the job) and to predictions/.
     The Kafka sink is at-least-once: a batch is written again only if the job dies between writing
     it and committing it; in a run without failures every event gets exactly one message.
     With a challenger (A/B) the queries are the same queries, on the same checkpoints: switching to
-    A/B and back goes on from where the last run stopped."""
+    A/B and back goes on from where the last run stopped.
+    messages_trigger, when given, is the messages query's own (real_time_trigger: Spark's real-time
+    mode, each record through as it comes); the lake's copy stays on `trigger`'s micro-batches."""
     prefix = query_prefix(spec, "score")
     messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec, challenger), spec))
     lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec, challenger)))
     fmt, options = messages_sink
     return [
-        _start(messages, prefix + "kafka", paths.checkpoint("score", "kafka"), trigger, fmt, options),
+        _start(messages, prefix + "kafka", paths.checkpoint("score", "kafka"), messages_trigger or trigger, fmt, options),
         _start(lake, prefix + "lake", paths.checkpoint("score", "lake"), trigger, "parquet", {"path": paths.predictions}),
     ]

@@ -44,6 +44,20 @@ def trigger_options(trigger_seconds: float, available_now: bool) -> dict[str, An
     return {"processingTime": f"{trigger_seconds:g} seconds"}
 
 
+# StreamExecution's status once a batch is planned and runs.
+PROCESSING_STATUS = "Processing new data"
+
+
+def real_time_trigger(checkpoint_seconds: float) -> dict[str, Any]:
+    """DataStreamWriter.trigger() arguments for Spark's real-time mode (4.1+): long-running tasks,
+    one per topic partition, each record written as it is read. The duration is how often progress
+    is checkpointed, not a latency; Spark's floor is 5 s. The tasks hold their cores for as long as
+    the query runs, so the application needs one per partition, and more for its other queries."""
+    if checkpoint_seconds < 5:
+        raise ValueError(f"a real-time query checkpoints every 5 seconds or more, not every {checkpoint_seconds:g}")
+    return {"realTime": f"{checkpoint_seconds:g} seconds"}
+
+
 def count_output(df: DataFrame) -> DataFrame:
     """Counts the rows each micro-batch writes, reported in its progress as observed metrics; where
     the rows carry their production time (produced_at, else kafka_timestamp), also its earliest and
@@ -100,6 +114,20 @@ class ProgressPrinter(StreamingQueryListener):
                 return
             self._ready_runs.add(run_id)
         emit(PROGRESS_PREFIX, {"job": self.job, "query": short, "event": "ready"})
+
+    def check_processing(self, query: StreamingQuery) -> None:
+        """A real-time query reports progress only at the end of its long batch (its checkpoint
+        interval), so its first trigger is seen here instead: once its status says it processes
+        data, its batch is planned, with its starting offsets."""
+        short = self._short(query.name)
+        if short is None:
+            return
+        try:
+            processing = query.status.get("message") == PROCESSING_STATUS
+        except Exception:  # the query ended meanwhile: await_queries sees it
+            return
+        if processing:
+            self._ready(str(query.runId), short)
 
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
@@ -188,12 +216,16 @@ class ProgressPrinter(StreamingQueryListener):
             return {k: v.summary() for k, v in sorted(self.totals.items())}
 
 
-def await_queries(queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 1.0) -> None:
+def await_queries(queries: list[StreamingQuery], stop: threading.Event, poll_seconds: float = 1.0, on_poll: Callable[[StreamingQuery], None] | None = None) -> None:
     """Waits until every query has ended, or until `stop` is set (then stops them: the checkpoints
-    stay consistent). If one query fails, the others are stopped and its error is raised."""
+    stay consistent). If one query fails, the others are stopped and its error is raised.
+    on_poll sees each running query once a round."""
     pending = list(queries)
     try:
         while pending:
+            if on_poll:
+                for q in pending:
+                    on_poll(q)
             if stop.is_set():
                 for q in pending:
                     q.stop()
@@ -225,7 +257,7 @@ def kafka_reader(spark: SparkSession, topic: str, job: str, starting_offsets: st
 
 
 def run_queries(
-    spark: SparkSession, job: str, pipeline: str, query_prefix: str, start: Callable[[], list[StreamingQuery]], stop: threading.Event
+    spark: SparkSession, job: str, pipeline: str, query_prefix: str, start: Callable[[], list[StreamingQuery]], stop: threading.Event, real_time: bool = False
 ) -> tuple[dict[str, dict[str, Any]], float]:
     """Starts a job's queries under a progress listener and waits for them to end (or for `stop`).
     Their progress also goes to Prometheus where the node says where (prometheus.py).
@@ -236,7 +268,7 @@ def run_queries(
     clean = False
     try:
         queries = start()
-        await_queries(queries, stop)
+        await_queries(queries, stop, on_poll=printer.check_processing if real_time else None)
         printer.wait_for_termination_events(queries)
         clean = True
     finally:

@@ -9,7 +9,7 @@ from millrace_pipeline.features import build_pipeline, training_frame
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.prometheus import TextfileExporter
 from millrace_pipeline.queries import query_prefix, start_ingest, start_score
-from millrace_pipeline.streaming import await_queries, start_listener, trigger_options
+from millrace_pipeline.streaming import await_queries, real_time_trigger, start_listener, trigger_options
 
 from conftest import KAFKA_SCHEMA, PRODUCED_AT_MS, flight, kafka_row, synthetic_flights
 
@@ -140,3 +140,22 @@ def test_score_writes_one_prediction_per_valid_event_to_both_sinks(spark, flight
     lake = spark.read.parquet(paths.predictions)
     assert sorted(r["event_id"] for r in lake.collect()) == [f"p{i}" for i in range(5)]
     assert (tmp_path / "lake/_checkpoints/flights-score/kafka/commits").is_dir()
+
+
+def test_real_time_trigger_is_a_checkpoint_interval_of_at_least_five_seconds():
+    assert real_time_trigger(10) == {"realTime": "10 seconds"}
+    assert real_time_trigger(5) == {"realTime": "5 seconds"}
+    with pytest.raises(ValueError, match="5 seconds or more"):
+        real_time_trigger(1)
+
+
+def test_score_refuses_real_time_with_available_now_and_a_short_interval(tmp_path):
+    import score
+    from millrace_pipeline.cli import UsageError
+
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    with pytest.raises(UsageError, match="choose one"):
+        score.main(["--spec", str(spec), "--available-now", "--real-time", "10"])
+    with pytest.raises(UsageError, match="5 seconds or more"):
+        score.main(["--spec", str(spec), "--real-time", "1"])
