@@ -300,10 +300,15 @@ async function scoreBatch(
     const send = (skip: number, name = source, n = count, title = `send ${n.toLocaleString()} events through live scoring at ${opts.scoreRate}/s`): Promise<{ sent: number }> =>
       steps.json<{ sent: number }>(title, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', String(skip), '--limit', String(n), '--rate', opts.scoreRate, '--source-name', name]);
     // A scoring job started just now warms up first; its predictions are not measured (other ids).
-    if (warmup) await send(after, warmup.source, warmup.count, `warm the new scoring job up with ${warmup.count.toLocaleString()} events (not measured)`);
-    let { sent } = await send(after);
-    if (sent === 0) steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
-    if (sent === 0) ({ sent } = await send(0));
+    // The records after the demo's, or the source's first ones again when it has no more.
+    const sendFresh = async (name: string, n: number, title?: string): Promise<number> => {
+      const { sent } = await send(after, name, n, title);
+      if (sent > 0) return sent;
+      steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
+      return (await send(0, name, n, title)).sent;
+    };
+    if (warmup) await sendFresh(warmup.source, warmup.count, `warm the new scoring job up with ${warmup.count.toLocaleString()} events (not measured)`);
+    const sent = await sendFresh(source, count);
     want = sent;
     if (received.length >= want) stop.abort();
     const timer = setTimeout(() => stop.abort(), 180_000);

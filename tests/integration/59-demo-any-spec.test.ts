@@ -46,7 +46,7 @@ interface Demo {
   rows_in_lake: number;
   duplicates_in_lake: number;
   model: { version: string; rmse: number; baseline_rmse: number; rows_train: number; beats_baseline: boolean };
-  predictions: { sent: number; received: number; sample: Record<string, unknown>[] };
+  predictions: { sent: number; received: number; rate: number; warmup?: number; sample: Record<string, unknown>[] };
 }
 
 let demo: Demo;
@@ -89,6 +89,24 @@ describe('millrace demo with the birdstrikes spec and its CSV', () => {
     expect(sent).toBeLessThan(SCORED);
     expect(demo.predictions).toMatchObject({ sent, received: sent });
     for (const p of demo.predictions.sample) expect(p).toEqual(expect.objectContaining({ strike_id: expect.stringMatching(new RegExp(`^${demo.run}-score#\\d+$`)), speed: expect.any(Number), prediction: expect.any(Number) }));
+  });
+
+  it('scores in real-time mode: every prediction came while the Kafka query was still in its first batch (a micro-batch query reports one a second), with a core for each of the 3 partitions and one for the lake', async () => {
+    expect(demo.predictions).toMatchObject({ rate: 1000, warmup: 10_000 });
+    const jobs = JSON.parse((await cli(['jobs', '--json', '-c', CONFIG])).stdout) as { name: string; cores: number; workDir?: string }[];
+    const score = jobs.find((j) => j.name === 'millrace-score-birdstrikes');
+    expect(score).toEqual(expect.objectContaining({ cores: 4, workDir: expect.any(String) }));
+    const spark = await node('spark-1');
+    try {
+      const lines = (await spark.execOrThrow(`grep -h '"query": "kafka"' ${score!.workDir}/driver.log || true`)).trim().split('\n');
+      // Ready (its batch planned) and no batch ended yet: its first checkpoint is 5 minutes after its start.
+      expect(lines.some((l) => l.includes('"event": "ready"'))).toBe(true);
+      expect(lines.filter((l) => l.includes('"batch":'))).toEqual([]);
+      // The lake's copy runs on micro-batches: it has reported some.
+      expect(Number((await spark.execOrThrow(`grep -h '"query": "lake"' ${score!.workDir}/driver.log | grep -c '"batch":' || true`)).trim())).toBeGreaterThan(0);
+    } finally {
+      await spark.close();
+    }
   });
 
   it('the DLQ holds each report without an airspeed, with that reason, and the made-up records', async () => {
