@@ -2,15 +2,16 @@
 import { highestBounded, judge, nextRate } from '../../../bench/ingest-search';
 
 describe('the ingest rate search', () => {
-  it('calls a lag that rises and falls around a level bounded, and one that keeps growing unbounded', () => {
-    const steady = judge({ rate: 4000, achieved: 4000, lag: [900, 2500, 1200, 2600, 800, 2700, 1500, 2400] }, 2, 3);
+  it('calls a backlog that rises and falls around a trigger\'s worth bounded, and one that keeps growing unbounded', () => {
+    // 4,000 events/s, 2 s trigger: about 8,000 rows a batch, more after a slow one.
+    const steady = judge({ rate: 4000, achieved: 4000, backlog: [8000, 8100, 13_500, 8000, 7900, 15_000, 8000, 8200] }, 2);
     expect(steady.bounded).toBe(true);
-    // 4,000 events/s falling behind by 10%: 400 more every second, 800 a 2 s batch, a third of them per partition.
-    const growing = judge({ rate: 4000, achieved: 4000, lag: Array.from({ length: 30 }, (_, i) => 1000 + Math.round((i * 800) / 3)) }, 2, 3);
+    // Each batch 10% slower than the one before found: the backlog compounds.
+    const growing = judge({ rate: 4000, achieved: 4000, backlog: Array.from({ length: 16 }, (_, i) => Math.round(8000 * 1.1 ** i)) }, 2);
     expect(growing.bounded).toBe(false);
     expect(growing.reason).toMatch(/grew from/);
     // A stalled ingest (no batches) is not judged as keeping up.
-    expect(judge({ rate: 4000, achieved: 4000, lag: [100, 200] }, 2, 3).bounded).toBe(false);
+    expect(judge({ rate: 4000, achieved: 4000, backlog: [100, 200] }, 2).bounded).toBe(false);
   });
 
   it('doubles until a rate is not kept up with, then bisects between the last good and the first bad rate', () => {
