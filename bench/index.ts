@@ -5,6 +5,8 @@
  * written to bench/results/faults-namenode.json. `npm run bench -- pipeline producer` runs only the
  * producer figures (each Kafka client backend against ProducerPerformance), into
  * bench/results/pipeline-producer.json.
+ * `npm run bench -- pipeline live` skips the 3M-event drain and the training times, into
+ * bench/results/pipeline-live.json.
  */
 import { benchCluster } from './cluster';
 import { benchFaults } from './faults';
@@ -19,9 +21,11 @@ async function main(): Promise<void> {
     writeResults('cluster', rows);
   }
   if (!only || only === 'pipeline') {
-    const producerOnly = only === 'pipeline' && process.argv[3] === 'producer';
-    const rows = await benchPipeline({ producerOnly });
-    const name = producerOnly ? 'pipeline-producer' : 'pipeline';
+    const part = only === 'pipeline' ? process.argv[3] : undefined;
+    const producerOnly = part === 'producer';
+    const live = part === 'live';
+    const rows = await benchPipeline({ producerOnly, live });
+    const name = producerOnly ? 'pipeline-producer' : live ? 'pipeline-live' : 'pipeline';
     printTable(name, rows);
     writeResults(name, rows);
   }
