@@ -108,14 +108,20 @@ async function probeIngest(dir: string, c: string[], job: IngestJob, rate: numbe
   ) as { rate: number };
   const during = (await eventsProgress(dir, c, job)).slice(before);
   const backlog = during.map((p) => p.rows);
-  // Drained: no micro-batch for 10 s, five triggers (an idle trigger reports no progress line).
+  // Drained: no micro-batch for 10 s (an idle trigger reports no progress line), after one that
+  // read at most a trigger's worth at this rate, or no batch for 30 s. Quiet alone is not enough:
+  // one batch over a large backlog can take longer than 10 s, and the next probe would inherit the
+  // rest (a 12,000 events/s probe after one at 16,000 was judged on it, 2026-12-05).
   let drained = false;
   let seen = -1;
+  let quietSince = Date.now();
   for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline && !drained; ) {
     await new Promise((r) => setTimeout(r, 10_000));
-    const now = (await eventsProgress(dir, c, job)).length;
-    drained = now === seen;
-    seen = now;
+    const after = (await eventsProgress(dir, c, job)).slice(before + during.length);
+    if (after.length !== seen) [seen, quietSince] = [after.length, Date.now()];
+    const quietFor = Date.now() - quietSince;
+    const small = after.some((p) => p.rows <= rate * INGEST_TRIGGER_SECONDS);
+    drained = (quietFor >= 10_000 && small) || quietFor >= 30_000;
   }
   return { rate, achieved: sent.rate, backlog, drained };
 }
