@@ -22,6 +22,16 @@ export interface FieldSpec {
   from?: string;
 }
 
+/** A model feature learned from the past (spark-jobs/millrace_pipeline/features.py recent_label_means). */
+export interface RecentFeature {
+  /** The feature's name, listed in model.features. */
+  name: string;
+  /** The field whose value groups the events, e.g. origin. */
+  by: string;
+  /** How many whole hours of event time before the event's own hour the mean covers. */
+  hours: number;
+}
+
 export interface PipelineSpec {
   name: string;
   topic: string;
@@ -35,7 +45,7 @@ export interface PipelineSpec {
   /** How ingest partitions events/ by event time. */
   lakePartition: (typeof LAKE_PARTITIONS)[number];
   /** The Spark side's section; kept as written. */
-  model?: { label: string; features: string[]; algorithm: (typeof MODEL_ALGORITHMS)[number]; tuning: boolean } & Record<string, unknown>;
+  model?: { label: string; features: string[]; algorithm: (typeof MODEL_ALGORITHMS)[number]; tuning: boolean; recent?: RecentFeature[] } & Record<string, unknown>;
   /** Derived: `<topic>.dlq`. */
   dlqTopic: string;
   /** Derived: `<topic>.predictions`. */
@@ -52,6 +62,8 @@ export const RESERVED_COLUMNS = [
 ] as const;
 /** Columns ingest derives from eventTime, which model.features may name (spec.py's DERIVED_FEATURES). */
 export const DERIVED_FEATURES = ['hour_of_day', 'day_of_week'] as const;
+/** The most hours a recent feature may look back (spec.py's MAX_RECENT_HOURS): a week. */
+export const MAX_RECENT_HOURS = 168;
 /** How ingest partitions the lake's events/ (spec.py's LAKE_PARTITIONS): by day, month or year of the event time. */
 export const LAKE_PARTITIONS = ['day', 'month', 'year'] as const;
 /** The regressors train.py fits (spec.py's ALGORITHMS). */
@@ -76,6 +88,20 @@ const fieldSchema = z
   })
   .strict()
   .describe('One field of the events');
+
+const recentSchema = z
+  .object({
+    name: z.string().regex(FIELD_NAME, FIELD_NAME_MESSAGE).describe('The feature\'s name, listed in model.features, e.g. origin_delay_3h (not a field\'s name)'),
+    by: z.string().describe('The field whose value groups the events: a string, int, long or boolean field other than the label, e.g. origin'),
+    hours: z
+      .number()
+      .int('must be a whole number of hours')
+      .min(1, `must be from 1 to ${MAX_RECENT_HOURS}`)
+      .max(MAX_RECENT_HOURS, `must be from 1 to ${MAX_RECENT_HOURS}`)
+      .describe(`How many whole hours before the event's own hour the mean covers: 1 to ${MAX_RECENT_HOURS}`),
+  })
+  .strict()
+  .describe('A feature learned from the past: the mean label of the events with the same `by` value in the `hours` whole hours of event time before the event\'s hour. Train computes it from the lake; score from the lake\'s events when it starts; an event with none gets the training mean');
 
 const baseSchema = z
   .object({
@@ -109,6 +135,7 @@ const baseSchema = z
           .boolean()
           .default(false)
           .describe("true: train picks the algorithm's settings with a TrainValidationSplit over a small grid (several fits, so slower); the chosen ones go in metrics.json"),
+        recent: z.array(recentSchema).optional().describe('Features learned from the label\'s recent past, per value of a field: e.g. { name: origin_delay_3h, by: origin, hours: 3 } (list each name in features)'),
       })
       .passthrough()
       .optional()
@@ -147,18 +174,53 @@ function crossFieldRules(s: ParsedSpec, ctx: z.RefinementCtx): void {
     if (!label) issue(['model', 'label'], `"${s.model.label}" is not one of the fields`, pick(s.model.label));
     else if (!['int', 'long', 'double'].includes(label.type))
       issue(['model', 'label'], `"${s.model.label}" has type ${label.type}; a label must be numeric (the model is a regression)`, 'name an int, long or double field as the label');
+    const recent = recentRules(s.model, byName, issue, pick);
     const seen = new Set<string>();
     s.model.features.forEach((feature, i) => {
       const at = ['model', 'features', i];
       if (seen.has(feature)) issue(at, `"${feature}" is listed twice`, 'list each feature once');
       seen.add(feature);
-      if ((DERIVED_FEATURES as readonly string[]).includes(feature)) return;
+      if ((DERIVED_FEATURES as readonly string[]).includes(feature) || recent.has(feature)) return;
       const f = byName.get(feature);
-      if (!f) issue(at, `"${feature}" is neither a field nor one of ${DERIVED_FEATURES.join(', ')}`, pick(feature, DERIVED_FEATURES));
+      if (!f) issue(at, `"${feature}" is neither a field, one of ${DERIVED_FEATURES.join(', ')}, nor a model.recent name`, pick(feature, [...DERIVED_FEATURES, ...recent]));
       else if (f.type === 'timestamp') issue(at, `the timestamp field "${feature}" cannot be a feature`, `use ${DERIVED_FEATURES.join(' or ')} (derived from eventTime)`);
       else if (feature === s.model!.label) issue(at, `"${feature}" is the label`, 'a model cannot learn its label from itself: remove it from features');
     });
+    (s.model.recent ?? []).forEach((r, i) => {
+      if (recent.has(r.name) && !seen.has(r.name)) issue(['model', 'recent', i, 'name'], `"${r.name}" is not in model.features`, `add ${r.name} to model.features, or remove this entry`);
+    });
   }
+}
+
+/** model.recent's own rules (spec.py's _parse_recent); returns the names of the well-formed entries. */
+function recentRules(
+  model: NonNullable<ParsedSpec['model']>,
+  byName: Map<string, { type: string }>,
+  issue: ReturnType<typeof issueAdder>,
+  pick: (value: string) => string,
+): Set<string> {
+  const names = new Set<string>();
+  (model.recent ?? []).forEach((r, i) => {
+    const at = (key: string): (string | number)[] => ['model', 'recent', i, key];
+    let ok = true;
+    if (byName.has(r.name) || (RESERVED_COLUMNS as readonly string[]).includes(r.name) || (DERIVED_FEATURES as readonly string[]).includes(r.name)) {
+      issue(at('name'), `"${r.name}" is already a column: a field, or one the Spark jobs add`, 'give the recent feature a name of its own, e.g. origin_delay_3h');
+      ok = false;
+    } else if (names.has(r.name)) {
+      issue(at('name'), `"${r.name}" is declared twice`, 'give every recent feature a unique name');
+      ok = false;
+    }
+    const by = byName.get(r.by);
+    if (!by) {
+      issue(at('by'), `"${r.by}" is not one of the fields`, pick(r.by));
+      ok = false;
+    } else if (by.type === 'timestamp' || by.type === 'double' || r.by === model.label) {
+      issue(at('by'), `"${r.by}" cannot group events (${r.by === model.label ? 'it is the label' : `type ${by.type}`})`, 'name a string, int, long or boolean field other than the label, e.g. origin');
+      ok = false;
+    }
+    if (ok) names.add(r.name);
+  });
+  return names;
 }
 
 export const pipelineSpecSchema = baseSchema.superRefine(crossFieldRules);

@@ -27,7 +27,8 @@ from millrace_pipeline.kafka import kafka_sink_options
 from millrace_pipeline.models import ModelStore, parse_pointer
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.queries import Challenger, query_prefix, start_score
-from millrace_pipeline.spec import load_spec
+from millrace_pipeline.features import recent_snapshot
+from millrace_pipeline.spec import load_spec, value_schema
 from millrace_pipeline.storage import LakeFs
 from millrace_pipeline.streaming import emit, kafka_reader, real_time_trigger, run_queries, trigger_options, PROGRESS_PREFIX
 
@@ -75,9 +76,15 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         challenger = Challenger(b, PipelineModel.load(paths.model(b)), args.ab_share, args.ab_seed)
         emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": b, "path": paths.model(b), "ab_share": args.ab_share, "ab_seed": args.ab_seed})
 
+    recent = None
+    if spec.model is not None and spec.model.recent:
+        lake_fs = LakeFs(spark)
+        events = spark.read.parquet(paths.events) if lake_fs.exists(paths.events) else spark.createDataFrame([], value_schema(spec))
+        recent = recent_snapshot(events, spec)
+        emit(PROGRESS_PREFIX, {"job": "score", "event": "recent-features", "features": [r.name for r in spec.model.recent], "rows": {n: t.count() for n, t in recent.items()}})
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
-    totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger, messages_trigger), stop, real_time=messages_trigger is not None)
+    totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger, messages_trigger, recent), stop, real_time=messages_trigger is not None)
     return {
         "job": "score",
         "spec": spec.name,

@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from millrace_pipeline.cli import base_parser, fraction, positive_int, run, spark_session
-from millrace_pipeline.features import ALGORITHMS, build_pipeline, chosen_params, label_mean, plan_features, regression_metrics, training_frame, tuned
+from millrace_pipeline.features import ALGORITHMS, build_pipeline, chosen_params, label_mean, plan_features, regression_metrics, training_frame, tree_categories, tuned
 from millrace_pipeline.models import ModelStore, ModelStoreError
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.spec import SpecError, load_spec
@@ -73,7 +73,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     algorithm = args.algorithm or spec.model.algorithm
     tuning = spec.model.tuning if args.tune is None else args.tune
     started = time.monotonic()
-    pipeline = build_pipeline(spec, algorithm, args.seed)
+    pipeline = build_pipeline(spec, algorithm, args.seed, tree_categories(train, spec, algorithm))
     model = tuned(pipeline, spec, algorithm, args.seed).fit(train).bestModel if tuning else pipeline.fit(train)
     training_seconds = time.monotonic() - started
     metrics = regression_metrics(model.transform(test), label, baseline)
@@ -91,6 +91,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         "params": chosen_params(model, algorithm),
         "label": label,
         "numeric_features": list(plan.numeric),
+        "recent_features": [{"name": r.name, "by": r.by, "hours": r.hours} for r in spec.model.recent],
         "categorical_features": list(plan.categorical),
         **{k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
         "baseline_mean": round(baseline, 4),

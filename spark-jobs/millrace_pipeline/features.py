@@ -3,18 +3,21 @@ or writes the lake."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from pyspark.ml import Pipeline
 from pyspark.ml.evaluation import RegressionEvaluator
-from pyspark.ml.feature import OneHotEncoder, StringIndexer, VectorAssembler
+from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.ml.regression import GBTRegressor, LinearRegression, RandomForestRegressor
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from .spec import DERIVED_FEATURES, MODEL_ALGORITHMS, Spec
+from .spec import DERIVED_FEATURES, MODEL_ALGORITHMS, RecentFeature, Spec
 
 FEATURES_COL = "_features"
+# The hour of event time a recent feature's means are keyed by.
+RECENT_HOUR_COL = "_recent_hour"
 PREDICTION_COL = "prediction"
 ALGORITHMS = MODEL_ALGORITHMS
 
@@ -44,36 +47,67 @@ def plan_features(spec: Spec, algorithm: str = "linear") -> FeaturePlan:
     return FeaturePlan(tuple(numeric), tuple(categorical))
 
 
-def build_pipeline(spec: Spec, algorithm: str = "linear", seed: int = 42) -> Pipeline:
-    """StringIndexer (unseen values kept in their own bucket) -> OneHotEncoder -> VectorAssembler ->
-    regressor for spec.model.label."""
+def build_pipeline(spec: Spec, algorithm: str = "linear", seed: int = 42, categories: int = 0) -> Pipeline:
+    """[Imputer of the recent features ->] StringIndexer (unseen values kept in their own bucket) ->
+    OneHotEncoder (linear only) -> VectorAssembler -> regressor for spec.model.label. Trees split the
+    indexed categories as categories (ordered by their mean label), which one-hot columns would
+    spread over hundreds of binary splits; `categories` is the most distinct values any categorical
+    feature has (tree_categories), as trees need a bin for each."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not '{algorithm}'")
     assert spec.model is not None
     plan = plan_features(spec, algorithm)
     stages = []
     encoded: list[str] = []
+    numeric = list(plan.numeric)
+    recent = [n for n in numeric if spec.model.recent_feature(n)]
+    if recent:
+        # An event whose key had no events in the hours before it (a new airport, the lake's first
+        # hours) gets the training rows' mean of that feature, saved with the model.
+        imputed = [f"_imp_{n}" for n in recent]
+        stages.append(Imputer(inputCols=recent, outputCols=imputed, strategy="mean"))
+        numeric = [f"_imp_{n}" if n in recent else n for n in numeric]
     if plan.categorical:
         indexed = [f"_idx_{c}" for c in plan.categorical]
         stages.append(StringIndexer(inputCols=list(plan.categorical), outputCols=indexed, handleInvalid="keep"))
-        encoded = [f"_ohe_{c}" for c in plan.categorical]
-        stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))
+        if algorithm == "linear":
+            encoded = [f"_ohe_{c}" for c in plan.categorical]
+            stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))
+        else:
+            encoded = indexed
     # 'keep' turns a NULL numeric feature into NaN (and a NaN prediction) instead of failing the job
     # or dropping the row: score must answer every event.
-    stages.append(VectorAssembler(inputCols=[*plan.numeric, *encoded], outputCol=FEATURES_COL, handleInvalid="keep"))
-    stages.append(regressor(spec.model.label, algorithm, seed))
+    stages.append(VectorAssembler(inputCols=[*numeric, *encoded], outputCol=FEATURES_COL, handleInvalid="keep"))
+    stages.append(regressor(spec.model.label, algorithm, seed, categories))
     return Pipeline(stages=stages)
 
 
-def regressor(label: str, algorithm: str, seed: int = 42) -> LinearRegression | GBTRegressor | RandomForestRegressor:
-    """The pipeline's last stage, with the settings train uses when it does not tune."""
+# Trees' default number of bins for a continuous feature.
+DEFAULT_MAX_BINS = 32
+
+
+def regressor(label: str, algorithm: str, seed: int = 42, categories: int = 0) -> LinearRegression | GBTRegressor | RandomForestRegressor:
+    """The pipeline's last stage, with the settings train uses when it does not tune. A tree gets a
+    bin per category, and one for the values StringIndexer keeps aside (unseen ones)."""
     cols = {"featuresCol": FEATURES_COL, "labelCol": label, "predictionCol": PREDICTION_COL}
     if algorithm == "linear":
         # A little L2 keeps the normal equations solvable when one-hot columns are collinear.
         return LinearRegression(**cols, regParam=0.01, elasticNetParam=0.0, maxIter=50)
+    bins = max(DEFAULT_MAX_BINS, categories + 1)
     if algorithm == "gbt":
-        return GBTRegressor(**cols, maxIter=20, maxDepth=5, subsamplingRate=0.5, seed=seed)
-    return RandomForestRegressor(**cols, numTrees=30, maxDepth=8, subsamplingRate=0.8, featureSubsetStrategy="onethird", seed=seed)
+        # 40 trees of depth 6 on every row, leaves of 20 or more: on the flights demo's 200,000 events
+        # 10.9% under the mean's RMSE, against 8.8% with 20 trees of depth 5 on half the rows each.
+        return GBTRegressor(**cols, maxIter=40, maxDepth=6, subsamplingRate=1.0, minInstancesPerNode=20, maxBins=bins, seed=seed)
+    return RandomForestRegressor(**cols, numTrees=30, maxDepth=8, subsamplingRate=0.8, featureSubsetStrategy="onethird", maxBins=bins, seed=seed)
+
+
+def tree_categories(frame: DataFrame, spec: Spec, algorithm: str) -> int:
+    """The most distinct values of any categorical feature in `frame` (0 for linear, or none)."""
+    plan = plan_features(spec, algorithm)
+    if algorithm == "linear" or not plan.categorical:
+        return 0
+    row = frame.agg(*[F.countDistinct(c).alias(c) for c in plan.categorical]).first()
+    return max(int(row[c]) for c in plan.categorical) if row else 0
 
 
 # What tuning tries, per algorithm: kept small (6 or 4 fits) because every fit is a full training run.
@@ -104,11 +138,82 @@ def chosen_params(pipeline_model: object, algorithm: str) -> dict[str, float]:
 
 
 def training_frame(events: DataFrame, spec: Spec) -> DataFrame:
-    """The label (as double) and the features, without rows that lack any of them."""
+    """The label (as double) and the features, without rows that lack any of them. Recent features
+    are computed from the same events (with_recent); a row without one is kept (the model imputes it)."""
     assert spec.model is not None
-    cols = [spec.model.label, *spec.model.features]
-    frame = events.select(F.col(spec.model.label).cast("double").alias(spec.model.label), *spec.model.features)
+    model = spec.model
+    if model.recent:
+        events = with_recent(events, recent_label_means(events, spec), spec)
+    cols = [model.label, *(f for f in model.features if not model.recent_feature(f))]
+    frame = events.select(F.col(model.label).cast("double").alias(model.label), *model.features)
     return frame.dropna(subset=cols)
+
+
+def _hour(spec: Spec) -> Column:
+    return F.date_trunc("hour", F.col(spec.event_time))
+
+
+def recent_label_means(events: DataFrame, spec: Spec) -> dict[str, DataFrame]:
+    """For each of spec.model.recent, a table of (by, RECENT_HOUR_COL, name): name is the mean label
+    of the events with that `by` value whose event time falls in the `hours` whole hours before that
+    hour. Only the past counts, never the event's own hour, so training sees what scoring can know.
+    Train computes it from the events it trains on, score from the lake's events when it starts."""
+    assert spec.model is not None
+    label = spec.model.label
+    hourly: dict[str, DataFrame] = {}
+    tables: dict[str, DataFrame] = {}
+    for r in spec.model.recent:
+        if r.by not in hourly:
+            hourly[r.by] = (
+                events.where(F.col(label).isNotNull() & F.col(r.by).isNotNull())
+                .groupBy(r.by, _hour(spec).alias(RECENT_HOUR_COL))
+                .agg(F.sum(F.col(label).cast("double")).alias("_sum"), F.count(F.lit(1)).alias("_n"))
+            )
+        tables[r.name] = _following_hours(hourly[r.by], r)
+    return tables
+
+
+def _following_hours(hourly: DataFrame, r: RecentFeature) -> DataFrame:
+    """Each hour's sum and count counted towards the `hours` hours after it."""
+    ahead = F.explode(F.sequence(F.lit(1), F.lit(r.hours))).alias("_ahead")
+    shifted = hourly.select(r.by, "_sum", "_n", F.col(RECENT_HOUR_COL).alias("_from"), ahead)
+    shifted = shifted.withColumn(RECENT_HOUR_COL, F.timestamp_seconds(F.unix_seconds(F.col("_from")) + F.col("_ahead") * 3600))
+    return shifted.groupBy(r.by, RECENT_HOUR_COL).agg((F.sum("_sum") / F.sum("_n")).alias(r.name))
+
+
+# How many hours of event time before the lake's latest score keeps the recent means of.
+RECENT_SNAPSHOT_HOURS = 48
+
+
+def recent_snapshot(events: DataFrame, spec: Spec, keep_hours: int = RECENT_SNAPSHOT_HOURS) -> dict[str, DataFrame]:
+    """What score joins its stream with: recent_label_means for the hours from `keep_hours` before
+    the lake's latest event hour on (and the `hours` after it that those still count towards),
+    collected once into small local tables. Events of later hours find none and get the model's
+    imputed mean, until score starts again."""
+    assert spec.model is not None
+    tables = recent_label_means(events, spec)
+    latest = events.agg(F.max(_hour(spec))).first()
+    spark = events.sparkSession
+    snapshot: dict[str, DataFrame] = {}
+    for name, table in tables.items():
+        if latest is not None and latest[0] is not None:
+            since = F.lit(latest[0]) - F.expr(f"INTERVAL {int(keep_hours)} HOURS")
+            rows = table.where(F.col(RECENT_HOUR_COL) >= since).collect()
+        else:
+            rows = []
+        snapshot[name] = spark.createDataFrame(rows, table.schema)
+    return snapshot
+
+
+def with_recent(events: DataFrame, tables: Mapping[str, DataFrame], spec: Spec) -> DataFrame:
+    """events with each recent feature joined on (by, the event's hour); NULL where the table has no
+    such hour. The tables are small (a row per key and hour), so they are broadcast: a streaming
+    `events` (score, also in real-time mode) joins them without state."""
+    assert spec.model is not None
+    out = events.withColumn(RECENT_HOUR_COL, _hour(spec))
+    for r in spec.model.recent:
+        out = out.join(F.broadcast(tables[r.name]), on=[r.by, RECENT_HOUR_COL], how="left")
+    return out.drop(RECENT_HOUR_COL)
 
 
 def regression_metrics(predictions: DataFrame, label: str, baseline: float) -> dict[str, float | int]:

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from .paths import LakePaths
-from .features import PREDICTION_COL
+from .features import PREDICTION_COL, with_recent
 from .scoring import kafka_messages, lake_predictions, prediction_records, to_challenger
 from .spec import Spec
 from .streaming import count_output
@@ -68,13 +68,18 @@ class Challenger:
     seed: int = 0
 
 
-def score_frame(source: DataFrame, model: PipelineModel, model_version: str, spec: Spec, challenger: Challenger | None = None) -> DataFrame:
+def score_frame(source: DataFrame, model: PipelineModel, model_version: str, spec: Spec, challenger: Challenger | None = None, recent: Mapping[str, DataFrame] | None = None) -> DataFrame:
     """Parsing and validation as in ingest (invalid records are skipped: ingest quarantines them).
     With a challenger, each event is scored by both models in one pass over the source (the query
     keeps its one source and its output columns, so it keeps its checkpoints and the lake's file
     sink its batch numbers), and keeps the challenger's prediction for its share of the events, the
-    first model's for the rest; model_version says which."""
+    first model's for the rest; model_version says which. `recent` holds the spec's recent
+    features (features.recent_snapshot), joined on before the models see the events."""
     events = enrich_events(valid_events(parse_records(source, spec), spec), spec)
+    if spec.model is not None and spec.model.recent:
+        if recent is None:
+            raise ValueError(f"spec '{spec.name}' has recent features: score_frame needs their tables (features.recent_snapshot)")
+        events = with_recent(events, recent, spec)
     if challenger is None:
         return prediction_records(model.transform(events), spec, F.lit(model_version))
     # The models' stages write the same column names: the first's prediction is kept aside, its other columns dropped.
@@ -94,6 +99,7 @@ def start_score(
     messages_sink: tuple[str, Mapping[str, str]],
     challenger: Challenger | None = None,
     messages_trigger: Mapping[str, Any] | None = None,
+    recent: Mapping[str, DataFrame] | None = None,
 ) -> list[StreamingQuery]:
     """Predictions as messages (messages_sink = ("kafka", options) in the job) and to predictions/.
     The Kafka sink is at-least-once: a batch is written again only if the job dies between writing
@@ -103,8 +109,8 @@ def start_score(
     messages_trigger, when given, is the messages query's own (real_time_trigger: Spark's real-time
     mode, each record through as it comes); the lake's copy stays on `trigger`'s micro-batches."""
     prefix = query_prefix(spec, "score")
-    messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec, challenger), spec))
-    lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec, challenger)))
+    messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec, challenger, recent), spec))
+    lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec, challenger, recent)))
     fmt, options = messages_sink
     return [
         _start(messages, prefix + "kafka", paths.checkpoint("score", "kafka"), messages_trigger or trigger, fmt, options),

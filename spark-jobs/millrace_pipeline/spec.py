@@ -38,6 +38,9 @@ NUMERIC_TYPES = frozenset({"int", "long", "double"})
 
 # Columns ingest derives from eventTime; spec.model.features may name them.
 DERIVED_FEATURES = ("hour_of_day", "day_of_week")
+# model.recent: how far back a recent feature may look, in hours (a week).
+MAX_RECENT_HOURS = 168
+_RECENT_KEYS = frozenset({"name", "by", "hours"})
 # The regressors train fits (lib/pipeline-spec.ts MODEL_ALGORITHMS).
 MODEL_ALGORITHMS = ("linear", "gbt", "random_forest")
 # Columns the jobs add; a spec field may not take one of these names.
@@ -90,11 +93,25 @@ class Field:
 
 
 @dataclass(frozen=True)
+class RecentFeature:
+    """A feature learned from the past: the mean label of the events with the same `by` value in the
+    `hours` whole hours of event time before the event's own hour (features.recent_label_means)."""
+
+    name: str
+    by: str
+    hours: int
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     label: str
     features: tuple[str, ...]
     algorithm: str = "linear"
     tuning: bool = False
+    recent: tuple[RecentFeature, ...] = ()
+
+    def recent_feature(self, name: str) -> RecentFeature | None:
+        return next((r for r in self.recent if r.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -248,6 +265,8 @@ def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[tuple[st
         problems.append(("model.label", "must name one of fields"))
     elif by_name[label].type not in NUMERIC_TYPES:
         problems.append(("model.label", f"field '{label}' must be numeric (int, long or double) for regression"))
+    recent, recent_index = _parse_recent(raw.get("recent"), by_name, label, problems)
+    recent_names = set(recent_index.values())
     if not isinstance(features, list) or not features:
         problems.append(("model.features", "must be a non-empty list"))
         return None
@@ -259,10 +278,10 @@ def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[tuple[st
             continue
         seen.add(str(feat))
         f = by_name.get(feat) if isinstance(feat, str) else None
-        if isinstance(feat, str) and feat in DERIVED_FEATURES:
+        if isinstance(feat, str) and (feat in DERIVED_FEATURES or feat in recent_names):
             continue
         if f is None:
-            problems.append((where, f"'{feat}' is neither one of fields nor one of {', '.join(DERIVED_FEATURES)}"))
+            problems.append((where, f"'{feat}' is neither one of fields, one of {', '.join(DERIVED_FEATURES)}, nor a model.recent name"))
         elif f.type == "timestamp":
             problems.append((where, f"timestamp field '{feat}' cannot be a feature; use hour_of_day or day_of_week"))
         elif feat == label:
@@ -273,4 +292,54 @@ def _parse_model(raw: Any, by_name: Mapping[str, Field], problems: list[tuple[st
     tuning = raw.get("tuning", False)
     if not isinstance(tuning, bool):
         problems.append(("model.tuning", f"must be true or false, not {tuning!r}"))
-    return ModelSpec(str(label), tuple(str(f) for f in features), str(algorithm), tuning is True)
+    for i, name in recent_index.items():
+        if name not in seen:
+            problems.append((f"model.recent[{i}].name", f"'{name}' is not in model.features"))
+    return ModelSpec(str(label), tuple(str(f) for f in features), str(algorithm), tuning is True, tuple(recent))
+
+
+def _parse_recent(raw: Any, by_name: Mapping[str, Field], label: Any, problems: list[tuple[str, str]]) -> tuple[list[RecentFeature], dict[int, str]]:
+    """model.recent: features that are the label's mean over the hours before each event, per value
+    of a field (lib/pipeline-spec.ts recentSchema). Returns the valid entries, and the names that
+    model.features may list (by position): those of entries whose name and `by` are sound. A bad
+    `hours` alone is its own problem, as it is to the CLI, whose schema checks it before the
+    cross-field rules."""
+    if raw is None:
+        return [], {}
+    if not isinstance(raw, list):
+        problems.append(("model.recent", "must be a list of {name, by, hours}"))
+        return [], {}
+    recent: list[RecentFeature] = []
+    names: dict[int, str] = {}
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"model.recent[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append((where, "must be a mapping with name, by and hours"))
+            continue
+        _unknown_keys(item, _RECENT_KEYS, where, problems)
+        name, by, hours = item.get("name"), item.get("by"), item.get("hours")
+        ok = True
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            problems.append((f"{where}.name", f"must match {_NAME_RE.pattern}"))
+            ok = False
+        elif name in RESERVED_COLUMNS or name in by_name or name in DERIVED_FEATURES:
+            problems.append((f"{where}.name", f"'{name}' is already a column: a field, or one the jobs add"))
+            ok = False
+        elif name in seen:
+            problems.append((f"{where}.name", f"'{name}' is declared twice"))
+            ok = False
+        if not isinstance(by, str) or by not in by_name:
+            problems.append((f"{where}.by", "must name one of fields"))
+            ok = False
+        elif by_name[by].type in ("timestamp", "double") or by == label:
+            problems.append((f"{where}.by", f"field '{by}' must be a string, int, long or boolean field other than the label"))
+            ok = False
+        if ok:
+            seen.add(name)
+            names[i] = name
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_RECENT_HOURS:
+            problems.append((f"{where}.hours", f"must be a whole number of hours from 1 to {MAX_RECENT_HOURS}"))
+        elif ok:
+            recent.append(RecentFeature(name, by, hours))
+    return recent, names

@@ -95,7 +95,8 @@ def kafka_frame(spark: SparkSession, values: Iterable[Any]) -> DataFrame:
 
 
 def synthetic_flights(spark, n, seed):
-    """Delay depends on the origin, the hour and the distance, plus noise."""
+    """Delay depends on the origin, the hour and the distance, plus noise; the events fall on one day
+    (2001-01-14, the day flight() is from), in their hour_of_day."""
     rng = random.Random(seed)
     origin_effect = {"ORD": 25.0, "ATL": 5.0, "SFO": -5.0, "LAS": 0.0}
     rows = []
@@ -103,5 +104,6 @@ def synthetic_flights(spark, n, seed):
         origin, hour = rng.choice(list(origin_effect)), rng.randrange(24)
         distance = rng.randrange(100, 2500)
         delay = origin_effect[origin] + (15.0 if hour >= 17 else 0.0) + distance / 250 + rng.gauss(0, 6)
-        rows.append((int(delay), distance, hour, rng.randint(1, 7), origin, rng.choice(["JFK", "DEN"])))
-    return spark.createDataFrame(rows, "delay int, distance int, hour_of_day int, day_of_week int, origin string, destination string")
+        date = datetime(2001, 1, 14, hour, rng.randrange(60))
+        rows.append((int(delay), distance, hour, rng.randint(1, 7), origin, rng.choice(["JFK", "DEN"]), date))
+    return spark.createDataFrame(rows, "delay int, distance int, hour_of_day int, day_of_week int, origin string, destination string, date timestamp")

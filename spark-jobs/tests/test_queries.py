@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from millrace_pipeline.features import build_pipeline, training_frame
+from millrace_pipeline.features import build_pipeline, recent_snapshot, training_frame
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.prometheus import TextfileExporter
 from millrace_pipeline.queries import query_prefix, start_ingest, start_score
@@ -122,13 +122,16 @@ def test_ingest_writes_events_and_quarantine_exactly_once_across_restarts(spark,
 def test_score_writes_one_prediction_per_valid_event_to_both_sinks(spark, flights, topic, tmp_path):
     append, read_source = topic
     paths = LakePaths(f"file://{tmp_path}/lake", "flights")
-    model = build_pipeline(flights, "linear").fit(training_frame(synthetic_flights(spark, 200, seed=5), flights))
+    events = synthetic_flights(spark, 200, seed=5)
+    model = build_pipeline(flights, "linear").fit(training_frame(events, flights))
+    # The example spec's recent features: a broadcast stream-static join in both queries.
+    recent = recent_snapshot(events, flights)
     append([flight(event_id=f"p{i}") for i in range(5)] + ["bad"])
     messages_dir = str(tmp_path / "messages")
 
     printer = start_listener(spark, "score", query_prefix(flights, "score"))
     try:
-        queries = start_score(read_source, model, "v20261124T231500Z", flights, paths, AVAILABLE_NOW, ("parquet", {"path": messages_dir}))
+        queries = start_score(read_source, model, "v20261124T231500Z", flights, paths, AVAILABLE_NOW, ("parquet", {"path": messages_dir}), recent=recent)
         totals = run_to_end(spark, queries, printer)
     finally:
         spark.streams.removeListener(printer)

@@ -5,7 +5,7 @@ import pytest
 from pyspark.ml import PipelineModel
 from pyspark.sql import functions as F
 
-from millrace_pipeline.features import build_pipeline, training_frame
+from millrace_pipeline.features import build_pipeline, recent_snapshot, training_frame, with_recent
 from millrace_pipeline.models import ModelStore
 from millrace_pipeline.paths import LakePaths
 from millrace_pipeline.queries import Challenger, score_frame
@@ -19,13 +19,19 @@ VERSION = "v20261124T231500Z"
 
 
 @pytest.fixture(scope="module")
+def recent(spark, flights):
+    """The example spec's recent features, as score takes them from the lake when it starts."""
+    return recent_snapshot(synthetic_flights(spark, 300, seed=3), flights)
+
+
+@pytest.fixture(scope="module")
 def model(spark, flights):
     return build_pipeline(flights, "linear").fit(training_frame(synthetic_flights(spark, 300, seed=3), flights))
 
 
-def test_one_prediction_per_valid_event_with_the_record_columns(spark, flights, model):
+def test_one_prediction_per_valid_event_with_the_record_columns(spark, flights, model, recent):
     values = [flight(event_id="a"), "not json", flight(event_id="b", origin="ORD"), flight(event_id="c", delay="x")]
-    preds = score_frame(kafka_frame(spark, values), model, VERSION, flights)
+    preds = score_frame(kafka_frame(spark, values), model, VERSION, flights, recent=recent)
     assert preds.columns == prediction_columns(flights) == [
         "_key", "event_id", "prediction", "model_version", "event_time", "produced_at", "scored_at", "delay",
         "kafka_partition", "kafka_offset",
@@ -37,8 +43,8 @@ def test_one_prediction_per_valid_event_with_the_record_columns(spark, flights, 
     assert lake_predictions(preds).columns[0] == "kafka_key"
 
 
-def test_kafka_messages_are_keyed_like_the_input_and_carry_produced_at(spark, flights, model):
-    preds = score_frame(kafka_frame(spark, [flight()]), model, VERSION, flights)
+def test_kafka_messages_are_keyed_like_the_input_and_carry_produced_at(spark, flights, model, recent):
+    preds = score_frame(kafka_frame(spark, [flight()]), model, VERSION, flights, recent=recent)
     msg = kafka_messages(preds, flights).first()
     assert msg["key"] == "MCI"
     value = json.loads(msg["value"])
@@ -68,12 +74,14 @@ def test_a_nan_prediction_becomes_null_and_a_missing_header_is_left_out(spark, f
     assert [h["key"] for h in msg["headers"]] == ["millrace-model-version"]
 
 
-def test_a_saved_and_published_model_loads_back_and_scores_the_same(spark, flights, model, tmp_path):
+def test_a_saved_and_published_model_loads_back_and_scores_the_same(spark, flights, model, recent, tmp_path):
     store = ModelStore(LakeFs(spark), LakePaths(f"file://{tmp_path}", "flights"))
     model.write().save(store.paths.model(VERSION))
     store.publish(VERSION, {"rmse": 1.0})
     loaded = PipelineModel.load(store.paths.model(store.require_latest()))
-    events = enrich_events(valid_events(parse_records(kafka_frame(spark, [flight()]), flights), flights), flights)
+    events = with_recent(enrich_events(valid_events(parse_records(kafka_frame(spark, [flight()]), flights), flights), flights), recent, flights)
+    # The saved model keeps the imputed means of the recent features, learned in training.
+    assert [type(s).__name__ for s in loaded.stages][0] == "ImputerModel"
     assert loaded.transform(events).first()["prediction"] == pytest.approx(model.transform(events).first()["prediction"])
     assert (tmp_path / "flights/models" / VERSION / "metrics.json").exists()
 
@@ -86,10 +94,10 @@ def challenger_model(spark, flights):
     return build_pipeline(flights, "random_forest").fit(training_frame(synthetic_flights(spark, 300, seed=4), flights))
 
 
-def test_ab_each_event_gets_one_prediction_from_the_version_its_id_hashes_to(spark, flights, model, challenger_model):
+def test_ab_each_event_gets_one_prediction_from_the_version_its_id_hashes_to(spark, flights, model, challenger_model, recent):
     values = [flight(event_id=f"ab#{i}", origin=["ORD", "ATL", "SFO", "LAS"][i % 4], distance=200 + 7 * i) for i in range(1000)]
     challenger = Challenger(B_VERSION, challenger_model, share=0.3, seed=0)
-    preds = score_frame(kafka_frame(spark, values), model, VERSION, flights, challenger)
+    preds = score_frame(kafka_frame(spark, values), model, VERSION, flights, challenger, recent)
     assert preds.columns == prediction_columns(flights)
     rows = {r["event_id"]: r for r in preds.collect()}
     assert len(rows) == 1000 and preds.count() == 1000
@@ -97,15 +105,15 @@ def test_ab_each_event_gets_one_prediction_from_the_version_its_id_hashes_to(spa
     assert {r["model_version"] for r in rows.values()} == {VERSION, B_VERSION}
     assert 240 <= len(to_b) <= 360
     # Each prediction is its own version's: the same as that model alone gives the event.
-    alone_a = {r["event_id"]: r["prediction"] for r in score_frame(kafka_frame(spark, values), model, VERSION, flights).collect()}
-    alone_b = {r["event_id"]: r["prediction"] for r in score_frame(kafka_frame(spark, values), challenger_model, B_VERSION, flights).collect()}
+    alone_a = {r["event_id"]: r["prediction"] for r in score_frame(kafka_frame(spark, values), model, VERSION, flights, recent=recent).collect()}
+    alone_b = {r["event_id"]: r["prediction"] for r in score_frame(kafka_frame(spark, values), challenger_model, B_VERSION, flights, recent=recent).collect()}
     for i, r in rows.items():
         assert r["prediction"] == pytest.approx((alone_b if i in to_b else alone_a)[i])
     # The split is by id alone: another batch of some of the same events splits them the same way,
     # and another seed splits them differently.
-    again = score_frame(kafka_frame(spark, values[::3]), model, VERSION, flights, challenger).collect()
+    again = score_frame(kafka_frame(spark, values[::3]), model, VERSION, flights, challenger, recent).collect()
     assert {r["event_id"] for r in again if r["model_version"] == B_VERSION} == {f"ab#{i}" for i in range(0, 1000, 3)} & to_b
-    reseeded = score_frame(kafka_frame(spark, values), model, VERSION, flights, Challenger(B_VERSION, challenger_model, 0.3, seed=1)).collect()
+    reseeded = score_frame(kafka_frame(spark, values), model, VERSION, flights, Challenger(B_VERSION, challenger_model, 0.3, seed=1), recent).collect()
     assert {r["event_id"] for r in reseeded if r["model_version"] == B_VERSION} != to_b
 
 

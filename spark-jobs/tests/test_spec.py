@@ -3,7 +3,7 @@ import json
 import pytest
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
-from millrace_pipeline.spec import Field, ModelSpec, SpecError, load_spec, parse_spec, value_schema
+from millrace_pipeline.spec import Field, ModelSpec, RecentFeature, SpecError, load_spec, parse_spec, value_schema
 
 from conftest import FLIGHTS_YAML
 
@@ -17,7 +17,9 @@ def test_flights_spec_is_read_from_the_example(flights):
     assert flights.event_time == "date"
     assert flights.fields[0] == Field("date", "timestamp", True)
     assert [f.name for f in flights.fields] == ["date", "delay", "distance", "origin", "destination"]
-    assert flights.model == ModelSpec("delay", ("distance", "hour_of_day", "day_of_week", "origin", "destination"))
+    recent = tuple(RecentFeature(f"{by}_delay_{h}h", by, h) for by in ("origin", "destination") for h in (1, 3))
+    features = ("distance", "hour_of_day", "day_of_week", "origin", "destination", *(r.name for r in recent))
+    assert flights.model == ModelSpec("delay", features, "gbt", False, recent)
 
 
 def test_json_spec_from_the_cli_equals_the_yaml(flights, tmp_path):
@@ -87,8 +89,8 @@ def test_every_problem_is_reported_at_once_with_its_path():
         "key: 'airport' is not one of fields",
         "eventTime: 'delay' is not one of fields",
         "model.label: field 'origin' must be numeric (int, long or double) for regression",
-        "model.features[0]: 'date' is neither one of fields nor one of hour_of_day, day_of_week",
-        "model.features[1]: 'weather' is neither one of fields nor one of hour_of_day, day_of_week",
+        "model.features[0]: 'date' is neither one of fields, one of hour_of_day, day_of_week, nor a model.recent name",
+        "model.features[1]: 'weather' is neither one of fields, one of hour_of_day, day_of_week, nor a model.recent name",
         "model.features[2]: 'origin' is the label",
     ]
     assert str(err.value).startswith("invalid pipeline spec bad.json:\n  - name: ")

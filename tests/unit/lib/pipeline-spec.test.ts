@@ -154,13 +154,35 @@ describe('pipeline spec: the rules the Spark jobs hold it to', () => {
 
   it('checks the features: fields or derived columns, no timestamps, not the label, each once', () => {
     expect(problems(`name: t\ntopic: e\nid: event_id\neventTime: at\n${fields}model: { label: delay, features: [origin, orign, at, delay, hour_of_day, origin] }\n`)).toEqual([
-      'model.features[1]: "orign" is neither a field nor one of hour_of_day, day_of_week (hint: did you mean "origin"? fields: at, delay, origin)',
+      'model.features[1]: "orign" is neither a field, one of hour_of_day, day_of_week, nor a model.recent name (hint: did you mean "origin"? fields: at, delay, origin)',
       'model.features[2]: the timestamp field "at" cannot be a feature (hint: use hour_of_day or day_of_week (derived from eventTime))',
       'model.features[3]: "delay" is the label (hint: a model cannot learn its label from itself: remove it from features)',
       'model.features[5]: "origin" is listed twice (hint: list each feature once)',
     ]);
     // The derived features need eventTime, which every spec names: the Spark jobs read it (one contract, spec.py).
     expect(problems(`name: t\ntopic: e\nid: event_id\n${fields}model: { label: delay, features: [day_of_week] }\n`).map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual(['eventTime: is required']);
+  });
+
+  it('checks recent features: a name of their own that features lists, a field to group by, whole hours', () => {
+    const recent = (entries: string, features = 'origin, origin_delay_3h'): string[] =>
+      problems(`name: t\ntopic: e\nid: event_id\neventTime: at\n${fields}model:\n  label: delay\n  features: [${features}]\n  recent:\n${entries}`);
+    expect(recent('    - { name: origin_delay_3h, by: orign, hours: 3 }\n')).toEqual([
+      'model.features[1]: "origin_delay_3h" is neither a field, one of hour_of_day, day_of_week, nor a model.recent name (hint: use one of at, delay, origin, hour_of_day, day_of_week)',
+      'model.recent[0].by: "orign" is not one of the fields (hint: did you mean "origin"? fields: at, delay, origin)',
+    ]);
+    expect(recent('    - { name: origin_delay_3h, by: delay, hours: 3 }\n    - { name: origin, by: origin, hours: 1 }\n    - { name: unused_3h, by: origin, hours: 3 }\n')).toEqual([
+      'model.features[1]: "origin_delay_3h" is neither a field, one of hour_of_day, day_of_week, nor a model.recent name (hint: use one of at, delay, origin, hour_of_day, day_of_week, unused_3h)',
+      'model.recent[0].by: "delay" cannot group events (it is the label) (hint: name a string, int, long or boolean field other than the label, e.g. origin)',
+      'model.recent[1].name: "origin" is already a column: a field, or one the Spark jobs add (hint: give the recent feature a name of its own, e.g. origin_delay_3h)',
+      'model.recent[2].name: "unused_3h" is not in model.features (hint: add unused_3h to model.features, or remove this entry)',
+    ]);
+    expect(recent('    - { name: origin_delay_3h, by: origin, hours: 0.5 }\n    - { name: origin_delay_9d, by: origin, hours: 200 }\n', 'origin').map((p) => p.replace(/ \(hint: .*\)$/, ''))).toEqual([
+      'model.recent[0].hours: expected a whole number, got a decimal number (0.5)',
+      'model.recent[0].hours: must be from 1 to 168',
+      'model.recent[0].name: "origin_delay_3h" is not in model.features',
+      'model.recent[1].hours: must be from 1 to 168',
+      'model.recent[1].name: "origin_delay_9d" is not in model.features',
+    ]);
   });
 
   it('needs the event-time field to be required, and a name that can name lake paths', () => {
