@@ -139,10 +139,13 @@ export function pipelineScenarios({ config, events, minTrainRows }: PipelineRun)
       expect(new Set(mine.map((d) => d.reason.split(':')[0])).size).toBeGreaterThanOrEqual(3);
     });
 
-    it(`trains on at least ${minTrainRows.toLocaleString()} rows, beats the mean-predictor baseline, and keeps model and metrics in HDFS under a version`, async () => {
+    it(`trains on at least ${minTrainRows.toLocaleString()} rows, beats the mean-predictor baseline by 10% or more, and keeps model and metrics in HDFS under a version`, async () => {
       expect(demo.model.rows_train).toBeGreaterThanOrEqual(minTrainRows);
       expect(demo.model.beats_baseline).toBe(true);
-      expect(demo.model.rmse).toBeLessThan(demo.model.baseline_rmse);
+      // Issue 16: the flights spec's model (gbt, with the recent delays at both airports) is at least
+      // 10% under the mean's RMSE on the held-out rows.
+      console.log(`demo model: rmse ${demo.model.rmse}, baseline ${demo.model.baseline_rmse}: ${(100 * (1 - demo.model.rmse / demo.model.baseline_rmse)).toFixed(1)}% under it`);
+      expect(demo.model.rmse).toBeLessThanOrEqual(0.9 * demo.model.baseline_rmse);
       const spark = await node('spark-1');
       try {
         const v = demo.model.version;
