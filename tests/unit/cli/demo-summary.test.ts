@@ -86,5 +86,6 @@ describe('formatDemo', () => {
     expect(out).toContain('scored live (speed: predicted and actual)');
     expect(out).toMatch(/demo-x-score#3\s+predicted\s+141\.26\s+actual\s+150/);
     expect(out).not.toContain('not this');
+    expect(out).toContain('RMSE 30.10 vs mean-predictor baseline 43.50 (30.8% lower); MAE 22.00 vs 33.00');
   });
 });
