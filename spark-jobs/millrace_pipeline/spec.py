@@ -302,8 +302,8 @@ def _parse_recent(raw: Any, by_name: Mapping[str, Field], label: Any, problems: 
     """model.recent: features that are the label's mean over the hours before each event, per value
     of a field (lib/pipeline-spec.ts recentSchema). Returns the valid entries, and the names that
     model.features may list (by position): those of entries whose name and `by` are sound. A bad
-    `hours` alone is its own problem, as it is to the CLI, whose schema checks it before the
-    cross-field rules."""
+    `hours` is a problem of its own and leaves the name usable, as in the CLI (its schema checks
+    `hours`; its cross-field rules still know the name)."""
     if raw is None:
         return [], {}
     if not isinstance(raw, list):
