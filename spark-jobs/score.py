@@ -62,7 +62,8 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
 
     spark = spark_session(f"millrace-score-{spec.name}")
     paths = LakePaths.from_conf(spark.conf, spec.name)
-    store = ModelStore(LakeFs(spark), paths)
+    fs = LakeFs(spark)
+    store = ModelStore(fs, paths)
     version = parse_pointer(args.model_version) if args.model_version else store.require_latest()
     model = PipelineModel.load(paths.model(version))
     emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": version, "path": paths.model(version)})
@@ -71,15 +72,14 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         b = parse_pointer(args.ab_version)
         if b == version:
             raise UsageError(f"--ab-version {b} is the version that already scores; name another")
-        if not LakeFs(spark).exists(paths.model(b)):
+        if not fs.exists(paths.model(b)):
             raise UsageError(f"--ab-version {b}: there is no model at {paths.model(b)} (train.py prints each version it saves)")
         challenger = Challenger(b, PipelineModel.load(paths.model(b)), args.ab_share, args.ab_seed)
         emit(PROGRESS_PREFIX, {"job": "score", "event": "model-loaded", "model_version": b, "path": paths.model(b), "ab_share": args.ab_share, "ab_seed": args.ab_seed})
 
     recent = None
     if spec.model is not None and spec.model.recent:
-        lake_fs = LakeFs(spark)
-        events = spark.read.parquet(paths.events) if lake_fs.exists(paths.events) else spark.createDataFrame([], value_schema(spec))
+        events = spark.read.parquet(paths.events) if fs.exists(paths.events) else spark.createDataFrame([], value_schema(spec))
         recent = recent_snapshot(events, spec)
         emit(PROGRESS_PREFIX, {"job": "score", "event": "recent-features", "features": [r.name for r in spec.model.recent], "rows": {n: t.count() for n, t in recent.items()}})
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)

@@ -193,26 +193,21 @@ def recent_snapshot(events: DataFrame, spec: Spec, keep_hours: int = RECENT_SNAP
     collected once into small local tables. Events of later hours find none and get the model's
     imputed mean, until score starts again."""
     assert spec.model is not None
-    latest = events.agg(F.max(_hour(spec))).first()
-    if latest is not None and latest[0] is not None:
-        # Only the events these hours' means are made of are read (row groups skipped by their statistics).
-        back = keep_hours + max(r.hours for r in spec.model.recent)
-        events = events.where(F.col(spec.event_time) >= F.lit(latest[0]) - F.expr(f"INTERVAL {int(back)} HOURS"))
-    # Read once for all the tables.
-    events = events.persist(StorageLevel.MEMORY_AND_DISK)
+    row = events.agg(F.max(_hour(spec))).first()
+    latest = row[0] if row is not None else None
+    spark = events.sparkSession
+    if latest is None:  # an empty lake: no means yet
+        return {name: spark.createDataFrame([], table.schema) for name, table in recent_label_means(events, spec).items()}
+    hours_before = lambda n: F.lit(latest) - F.expr(f"INTERVAL {int(n)} HOURS")  # noqa: E731
+    # Only the events these hours' means are made of are read (row groups skipped by their
+    # statistics), once for all the tables.
+    back = keep_hours + max(r.hours for r in spec.model.recent)
+    events = events.where(F.col(spec.event_time) >= hours_before(back)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         tables = recent_label_means(events, spec)
-        snapshot: dict[str, DataFrame] = {}
-        for name, table in tables.items():
-            if latest is not None and latest[0] is not None:
-                since = F.lit(latest[0]) - F.expr(f"INTERVAL {int(keep_hours)} HOURS")
-                rows = table.where(F.col(RECENT_HOUR_COL) >= since).collect()
-            else:
-                rows = []
-            snapshot[name] = events.sparkSession.createDataFrame(rows, table.schema)
+        return {name: spark.createDataFrame(table.where(F.col(RECENT_HOUR_COL) >= hours_before(keep_hours)).collect(), table.schema) for name, table in tables.items()}
     finally:
         events.unpersist()
-    return snapshot
 
 
 def with_recent(events: DataFrame, tables: Mapping[str, DataFrame], spec: Spec) -> DataFrame:

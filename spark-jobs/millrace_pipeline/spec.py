@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from pyspark.sql.types import (
     BooleanType,
@@ -215,18 +215,25 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
     return Spec(name, topic, key, id_field, event_time, tuple(fields), model, str(lake_partition))
 
 
+def _mappings(raw: list[Any], path: str, keys: frozenset[str], what: str, problems: list[tuple[str, str]]) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """(index, path, item) for each item of a list of mappings; an item that is not a mapping, and
+    an unknown key, are problems."""
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append((where, f"must be a mapping with {what}"))
+            continue
+        _unknown_keys(item, keys, where, problems)
+        yield i, where, item
+
+
 def _parse_fields(raw: Any, problems: list[tuple[str, str]]) -> list[Field]:
     if not isinstance(raw, list) or not raw:
         problems.append(("fields", "must be a non-empty list"))
         return []
     fields: list[Field] = []
     seen: set[str] = set()
-    for i, item in enumerate(raw):
-        where = f"fields[{i}]"
-        if not isinstance(item, Mapping):
-            problems.append((where, "must be a mapping with name and type"))
-            continue
-        _unknown_keys(item, _FIELD_KEYS, where, problems)
+    for _, where, item in _mappings(raw, "fields", _FIELD_KEYS, "name and type", problems):
         name, ftype, required = item.get("name"), item.get("type"), item.get("required", False)
         ok = True
         if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -312,12 +319,7 @@ def _parse_recent(raw: Any, by_name: Mapping[str, Field], label: Any, problems: 
     recent: list[RecentFeature] = []
     names: dict[int, str] = {}
     seen: set[str] = set()
-    for i, item in enumerate(raw):
-        where = f"model.recent[{i}]"
-        if not isinstance(item, Mapping):
-            problems.append((where, "must be a mapping with name, by and hours"))
-            continue
-        _unknown_keys(item, _RECENT_KEYS, where, problems)
+    for i, where, item in _mappings(raw, "model.recent", _RECENT_KEYS, "name, by and hours", problems):
         name, by, hours = item.get("name"), item.get("by"), item.get("hours")
         ok = True
         if not isinstance(name, str) or not _NAME_RE.match(name):
