@@ -281,7 +281,7 @@ async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options:
     const d = new Delivery(topic, messages.length, errors);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+      const headers = m.headers ? nativeHeaders(m.headers) : undefined;
       for (;;) {
         try {
           p.produce(topic, null, Buffer.from(m.value), m.key ?? null, 0, d, headers);
@@ -308,4 +308,11 @@ async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options:
         () => new Promise<void>((resolve) => p.disconnect(5000, () => resolve())),
       )),
   };
+}
+
+/** librdkafka's header form, one single-key object per header, built without entries arrays (once per message). */
+function nativeHeaders(headers: Record<string, string>): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const k in headers) out.push({ [k]: headers[k]! });
+  return out;
 }

@@ -290,7 +290,7 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
         }
         const parts = byPartition(messages, (message) => partitioner({ topic, partitionMetadata: partitions, message }));
         const results = await Promise.all(
-          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ ...m, partition }))))),
+          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ key: m.key, value: m.value, headers: m.headers, partition }))))),
         );
         const failed = results.find((r) => !r.ok);
         if (failed) return { ...failed, count: messages.length };

@@ -16,7 +16,7 @@ import { createKafkaClient } from '../../producers/kafka-client';
 import type { ReceivedMessage } from '../../producers/kafka-types';
 import { HEADER_PRODUCED_AT } from '../../producers/validate';
 import { parseProgressLines, parseResultLine, progressLinesCommand, Steps } from '../demo/steps';
-import { formatDemo, invalidRecords, percentiles } from '../demo/summary';
+import { formatDemo, invalidRecords, percentiles, slowestSeconds } from '../demo/summary';
 import { nodesWithRole } from '../../lib/config';
 import { configFor, globals, output } from '../context';
 import { kafkaConnectionFor } from '../kafka-connection';
@@ -137,7 +137,12 @@ export function registerDemo(program: Command): void {
           beats_baseline: trained.beats_baseline,
         },
         predictions: { sent: predictions.sent, received: predictions.received.length, rate: Number(opts.scoreRate), ...(warmup ? { warmup: warmup.count } : {}), sample: predictions.received.slice(0, 5).map((m) => JSON.parse(m.value) as unknown) },
-        latency_ms: { produce_to_lake: landed.produce_to_lake_ms, produce_to_prediction: percentiles(predictions.latencies) },
+        latency_ms: {
+          produce_to_lake: landed.produce_to_lake_ms,
+          produce_to_prediction: percentiles(predictions.latencies.map((l) => l.latency)),
+          prediction_over_1s: predictions.latencies.filter((l) => l.latency > 1000).length,
+          prediction_slowest_seconds: slowestSeconds(predictions.latencies),
+        },
         seconds: Math.round((Date.now() - started) / 1000),
         next: 'the cluster, ingest and scoring keep running: `millrace jobs`, `millrace status`; stop everything with `millrace down`',
       };
@@ -274,10 +279,10 @@ async function scoreBatch(
   source: string,
   count: number,
   after: number,
-): Promise<{ sent: number; received: ReceivedMessage[]; latencies: number[] }> {
+): Promise<{ sent: number; received: ReceivedMessage[]; latencies: { producedAt: number; latency: number }[] }> {
   const client = createKafkaClient(await kafkaConnectionFor(config, 'pipeline'));
   const received: ReceivedMessage[] = [];
-  const latencies: number[] = [];
+  const latencies: { producedAt: number; latency: number }[] = [];
   const stop = new AbortController();
   const prefix = `${source}#`;
   let want = count;
@@ -292,7 +297,7 @@ async function scoreBatch(
       if (!String(v[spec.id] ?? '').startsWith(prefix)) return;
       received.push(m);
       const producedAt = Number(m.headers?.[HEADER_PRODUCED_AT]);
-      if (m.timestamp && producedAt) latencies.push(Number(m.timestamp) - producedAt);
+      if (m.timestamp && producedAt) latencies.push({ producedAt, latency: Number(m.timestamp) - producedAt });
       if (received.length >= want) stop.abort();
     },
   });

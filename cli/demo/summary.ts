@@ -9,6 +9,38 @@ export function percentiles(values: number[]): { p50: number | null; p99: number
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 
+/** One second of the scored batch, counted from its first event's production. */
+export interface SecondLatency {
+  second: number;
+  events: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Where the tail of the latencies lies in time: the `n` seconds of production (from the first
+ * event's) with the highest maxima, slowest first. A tail in one or two seconds is a pause (a
+ * checkpoint, a GC, a rebalance); one spread over the run is a steady cost.
+ */
+export function slowestSeconds(samples: readonly { producedAt: number; latency: number }[], n = 5): SecondLatency[] {
+  if (!samples.length) return [];
+  const first = Math.min(...samples.map((s) => s.producedAt));
+  const bySecond = new Map<number, number[]>();
+  for (const s of samples) {
+    const k = Math.floor((s.producedAt - first) / 1000);
+    let list = bySecond.get(k);
+    if (!list) bySecond.set(k, (list = []));
+    list.push(s.latency);
+  }
+  return [...bySecond]
+    .map(([second, l]) => {
+      const p = percentiles(l);
+      return { second, events: l.length, p99: p.p99!, max: p.max! };
+    })
+    .sort((a, b) => b.max - a.max || a.second - b.second)
+    .slice(0, n);
+}
+
 /** A plausible value of each type, for the fields a deliberately invalid record keeps valid. */
 function sampleValue(type: FieldType, i: number): unknown {
   switch (type) {
@@ -68,7 +100,7 @@ export interface DemoSummary {
   model: { version: unknown; rmse: unknown; baseline_rmse: unknown; mae: unknown; baseline_mae: unknown; rows_train: unknown; beats_baseline: unknown };
   /** rate: events/s they were sent at; warmup: events sent before them, not measured (a newly started scoring job). */
   predictions: { sent: number; received: number; rate?: number; warmup?: number; sample: unknown[] };
-  latency_ms: { produce_to_lake: Latency | null; produce_to_prediction: Latency };
+  latency_ms: { produce_to_lake: Latency | null; produce_to_prediction: Latency; prediction_over_1s?: number; prediction_slowest_seconds?: SecondLatency[] };
   seconds: number;
   next: string;
 }

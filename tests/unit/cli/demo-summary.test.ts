@@ -4,7 +4,7 @@
  * dead-letters, and the summary speaks of the spec's id and label.
  */
 import * as path from 'node:path';
-import { formatDemo, invalidRecords, type DemoSummary } from '../../../cli/demo/summary';
+import { formatDemo, invalidRecords, slowestSeconds, type DemoSummary } from '../../../cli/demo/summary';
 import { loadPipelineSpec, parsePipelineSpecText, type PipelineSpec } from '../../../lib/pipeline-spec';
 import { ColumnMapper } from '../../../producers/columns';
 import { validateRecord } from '../../../producers/validate';
@@ -87,5 +87,23 @@ describe('formatDemo', () => {
     expect(out).toMatch(/demo-x-score#3\s+predicted\s+141\.26\s+actual\s+150/);
     expect(out).not.toContain('not this');
     expect(out).toContain('RMSE 30.10 vs mean-predictor baseline 43.50 (30.8% lower); MAE 22.00 vs 33.00');
+  });
+});
+
+describe('slowestSeconds', () => {
+  it('finds the seconds of production where the latency tail lies, slowest first', () => {
+    const t0 = 1_700_000_000_000;
+    const samples = [];
+    // 10 seconds at 10 events a second, 40 ms each, and a 3 s pause in second 6.
+    for (let i = 0; i < 100; i++) samples.push({ producedAt: t0 + i * 100, latency: 40 });
+    samples[61]!.latency = 3000;
+    samples[62]!.latency = 2900;
+    samples[25]!.latency = 900;
+    expect(slowestSeconds(samples, 3)).toEqual([
+      { second: 6, events: 10, p99: 3000, max: 3000 },
+      { second: 2, events: 10, p99: 900, max: 900 },
+      { second: 0, events: 10, p99: 40, max: 40 },
+    ]);
+    expect(slowestSeconds([])).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { parsePipelineSpecText } from '../../../lib/pipeline-spec';
-import { assignedId, convert, dlqMessage, eventMessage, parseIsoTimestamp, validateRecord, Validation } from '../../../producers/validate';
+import { assignedId, convert, dlqMessage, eventMessage, isoTimestamp, parseIsoTimestamp, validateRecord, Validation } from '../../../producers/validate';
 
 const spec = parsePipelineSpecText(`
 name: flights
@@ -106,6 +106,25 @@ describe('timestamps', () => {
   it('converts Dates (from any realm) and epoch milliseconds to ISO strings', () => {
     expect(convert('timestamp', new Date(Date.UTC(2001, 0, 1)), false)).toEqual({ ok: true, value: '2001-01-01T00:00:00.000Z' });
     expect(convert('timestamp', 978307200000, false)).toEqual({ ok: true, value: '2001-01-01T00:00:00.000Z' });
+    // A fraction of a millisecond is dropped, as Date drops it.
+    expect(convert('timestamp', 978307200000.9, false)).toEqual({ ok: true, value: '2001-01-01T00:00:00.000Z' });
+    expect(convert('timestamp', 9e15, false)).toEqual({ ok: false, problem: 'expected timestamp, got number 9000000000000000' });
+    expect(convert('timestamp', new Date(NaN), false)).toEqual({ ok: false, problem: 'is an invalid date' });
+  });
+
+  it('writes the ISO text toISOString writes, across days, before 1970 and beyond year 9999', () => {
+    const day = 86_400_000;
+    const cases = [0, -1, 1, day - 1, day, -day, -day - 1, 978307260000, 951782400000 - 1, 253402300799999, 253402300800000, -62198755200000, -8.64e15, 8.64e15];
+    // Walk a few days forwards and backwards in uneven steps, so the day cache is entered and left.
+    for (let t = 978307200000 - 3 * day; t < 978307200000 + 3 * day; t += 7_654_321) cases.push(t);
+    for (let t = 978307200000 + 3 * day; t > 978307200000 - 3 * day; t -= 9_876_543) cases.push(t);
+    for (const ms of cases) expect([ms, isoTimestamp(ms)]).toEqual([ms, new Date(ms).toISOString()]);
+  });
+
+  it('keeps the event time as epoch ms, for replay', () => {
+    const v = validateRecord(spec, { ...good, date: '2001-01-01T00:01:00+01:00' }, json);
+    expect(v.ok && v.event.eventTimeMs).toBe(Date.UTC(2000, 11, 31, 23, 1));
+    expect(v.ok && v.event.value.date).toBe('2000-12-31T23:01:00.000Z');
   });
 });
 
