@@ -145,7 +145,7 @@ def training_frame(events: DataFrame, spec: Spec) -> DataFrame:
     assert spec.model is not None
     model = spec.model
     if model.recent:
-        events = with_recent(events, recent_label_means(events, spec), spec)
+        events = with_recent(events, recent_label_means(events, spec), spec, broadcast=False)
     cols = [model.label, *(f for f in model.features if not model.recent_feature(f))]
     frame = events.select(F.col(model.label).cast("double").alias(model.label), *model.features)
     return frame.dropna(subset=cols)
@@ -210,14 +210,17 @@ def recent_snapshot(events: DataFrame, spec: Spec, keep_hours: int = RECENT_SNAP
         events.unpersist()
 
 
-def with_recent(events: DataFrame, tables: Mapping[str, DataFrame], spec: Spec) -> DataFrame:
+def with_recent(events: DataFrame, tables: Mapping[str, DataFrame], spec: Spec, broadcast: bool = True) -> DataFrame:
     """events with each recent feature joined on (by, the event's hour); NULL where the table has no
-    such hour. The tables are small (a row per key and hour), so they are broadcast: a streaming
-    `events` (score, also in real-time mode) joins them without state."""
+    such hour. Scoring's tables are small (the snapshot's 48 hours), so they are broadcast: a
+    streaming `events` (also in real-time mode) joins them without state. Training's cover every
+    hour of the lake (a row per key and hour, for years of it), so there Spark picks the join
+    (broadcast=False): its size estimate broadcasts a small table anyway."""
     assert spec.model is not None
     out = events.withColumn(RECENT_HOUR_COL, _hour(spec))
     for r in spec.model.recent:
-        out = out.join(F.broadcast(tables[r.name]), on=[r.by, RECENT_HOUR_COL], how="left")
+        table = F.broadcast(tables[r.name]) if broadcast else tables[r.name]
+        out = out.join(table, on=[r.by, RECENT_HOUR_COL], how="left")
     return out.drop(RECENT_HOUR_COL)
 
 

@@ -160,6 +160,19 @@ def test_recent_means_are_of_the_hours_before_the_events_own_hour_per_key(spark)
     empty = recent_snapshot(events.limit(0), spec)
     assert [t.count() for t in empty.values()] == [0, 0]
     assert {r["o_3h"] for r in with_recent(events, empty, spec).collect()} == {None}
+    # Score broadcasts its tables (a streaming join without state); training leaves the join to
+    # Spark, whose tables cover the whole lake: with broadcasts of unhinted tables off, none is.
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        assert "BroadcastHashJoin" in _plan(with_recent(events, recent_label_means(events, spec), spec))
+        assert "BroadcastHashJoin" not in _plan(training_frame(events, spec))
+        assert training_frame(events, spec).count() == 6
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+
+
+def _plan(frame) -> str:
+    return frame._jdf.queryExecution().executedPlan().toString()
 
 
 def test_the_example_flights_model_imputes_recent_features_and_splits_categories(spark):
