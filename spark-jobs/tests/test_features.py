@@ -154,25 +154,16 @@ def test_recent_means_are_of_the_hours_before_the_events_own_hour_per_key(spark)
     # Training keeps a row that has no recent mean (the model imputes it), and drops one without its label.
     assert training_frame(events, spec).count() == 6
     # Score's snapshot: the same means, for the hours from keep_hours before the latest on.
+    # One table for both features of the key (one broadcast per real-time batch), of one partition.
     snap = recent_snapshot(events, spec, keep_hours=1)
-    assert sorted((r["origin"], r["_recent_hour"].hour, r["o_1h"]) for r in snap["o_1h"].collect()) == [("A", 14, 100.0), ("B", 13, 7.0)]
+    assert list(snap) == ["origin"] and snap["origin"].rdd.getNumPartitions() == 1
+    assert sorted((r["origin"], r["_recent_hour"].hour, r["o_1h"], r["o_3h"]) for r in snap["origin"].collect()) == [
+        ("A", 13, None, 20.0), ("A", 14, 100.0, 65.0), ("A", 15, None, 100.0), ("A", 16, None, 100.0), ("B", 13, 7.0, 6.0), ("B", 14, None, 6.0), ("B", 15, None, 7.0),
+    ]
     # An empty lake: empty tables, every event without a recent mean.
     empty = recent_snapshot(events.limit(0), spec)
-    assert [t.count() for t in empty.values()] == [0, 0]
+    assert [t.count() for t in empty.values()] == [0]
     assert {r["o_3h"] for r in with_recent(events, empty, spec).collect()} == {None}
-    # Score broadcasts its tables (a streaming join without state); training leaves the join to
-    # Spark, whose tables cover the whole lake: with broadcasts of unhinted tables off, none is.
-    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
-    try:
-        assert "BroadcastHashJoin" in _plan(with_recent(events, recent_label_means(events, spec), spec))
-        assert "BroadcastHashJoin" not in _plan(training_frame(events, spec))
-        assert training_frame(events, spec).count() == 6
-    finally:
-        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
-
-
-def _plan(frame) -> str:
-    return frame._jdf.queryExecution().executedPlan().toString()
 
 
 def test_the_example_flights_model_imputes_recent_features_and_splits_categories(spark):
