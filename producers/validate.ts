@@ -232,7 +232,8 @@ export function eventMessage(event: ValidEvent, source: string, producedAtMs: nu
     lastProducedAt = producedAtMs;
     lastProducedAtText = String(producedAtMs);
   }
-  const headers = { 'millrace-produced-at': lastProducedAtText, 'millrace-source': source };
+  // Literal names, typed by the constants: the compiler holds them to HEADER_PRODUCED_AT and HEADER_SOURCE.
+  const headers: Record<typeof HEADER_PRODUCED_AT | typeof HEADER_SOURCE, string> = { 'millrace-produced-at': lastProducedAtText, 'millrace-source': source };
   const value = JSON.stringify(event.value);
   return event.key === undefined ? { value, headers } : { key: event.key, value, headers };
 }

@@ -81,7 +81,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
     if spec.model is not None and spec.model.recent:
         events = spark.read.parquet(paths.events) if fs.exists(paths.events) else spark.createDataFrame([], value_schema(spec))
         recent = recent_snapshot(events, spec)
-        emit(PROGRESS_PREFIX, {"job": "score", "event": "recent-features", "features": [r.name for r in spec.model.recent], "rows": {n: t.count() for n, t in recent.items()}})
+        emit(PROGRESS_PREFIX, {"job": "score", "event": "recent-features", "features": [r.name for r in spec.model.recent], "rows_by_key": {by: t.count() for by, t in recent.items()}})
     read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
     totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger, messages_trigger, recent), stop, real_time=messages_trigger is not None)

@@ -216,11 +216,19 @@ async function eventsProgress(steps: Steps, job: StreamingJob): Promise<EventsPr
 }
 
 /**
+ * How long rows may stop growing before the wait counts the lake anyway. One batch of a backlog
+ * writes no progress line until it ends: 1.3M rows sent at once made batches of more than a minute
+ * (CI, 2026-12-06), and a wait of one minute then counted 545,454 rows, a Spark job of a minute
+ * that took a core from the ingest, and counted again.
+ */
+const STALLED_MS = 150_000;
+
+/**
  * Waits for the ingest to have caught up with what was sent: a progress line after the first
  * `seen` that shows nothing behind the latest offsets (or an empty batch), and, when `want` rows
  * were sent, at least that many rows written to the lake in the lines after `from` (the lines before the
  * producer started). A caught-up line alone can come while a backlog is still being read. Gives
- * up waiting after `ms`, or once caught up with no new rows for a minute (some of what was sent
+ * up waiting after `ms`, or once caught up with no new rows for STALLED_MS (some of what was sent
  * went elsewhere, e.g. to the DLQ); returns how many lines there are now. Reading the driver's
  * log is an SSH command: counting the lake is a Spark job that takes a core from the very ingest
  * it waits for, so it runs once the rows can be there.
@@ -237,7 +245,7 @@ async function waitCaughtUp(steps: Steps, job: StreamingJob, seen: number, ms: n
     // once (events and quarantine) need not be the rows that reached the lake.
     const rows = sent ? outputRowsSince(lines, sent.from) : Number.POSITIVE_INFINITY;
     if (rows !== rowsBefore) [rowsBefore, rowsSince] = [rows, Date.now()];
-    if ((caughtUp && (!sent || rows >= sent.want || Date.now() - rowsSince > 60_000)) || Date.now() > deadline) return lines.length;
+    if ((caughtUp && (!sent || rows >= sent.want || Date.now() - rowsSince > STALLED_MS)) || Date.now() > deadline) return lines.length;
     await sleep(3000);
   }
 }

@@ -164,34 +164,41 @@ function certificateScenario(): NonNullable<typeof certificate> {
   return certificate;
 }
 
-describe('alerts, end to end through Alertmanager to a webhook and by email', () => {
-  it('a stopped DataNode fires ExporterDown for it, to the webhook and by email (and `millrace alerts` lists it); started again, it resolves', async () => {
-    void certificateScenario();
+/**
+ * hdfs-1's DataNode stopped until ExporterDown fires for it (and `millrace alerts` is asked then),
+ * then started until it resolves, with the mails of both. It runs while the streaming scenario
+ * waits for QuarantineSpike to leave its 5-minute window, after that scenario's ingest has
+ * stopped (started by that test, asserted by its own); one run per file.
+ */
+let dataNode: Promise<{ stopped: number; fired: number; listed: { code: number | null; stdout: string }; restarted: number; resolved: number; firingMail: Mail; resolvedMail: Mail }> | undefined;
+function dataNodeScenario(): NonNullable<typeof dataNode> {
+  dataNode ??= (async () => {
     const hdfs = await node('hdfs-1');
     const stopped = Date.now();
     try {
       await hdfs.execOrThrow('systemctl stop millrace-hdfs-datanode.service');
       const fired = await delivery('ExporterDown', 'firing', stopped, { job: 'datanode', node: 'hdfs-1' }, 180_000);
       const listed = await cli(['alerts', '--json', '-c', alertsConfig]);
-      expect(listed.code).toBe(0);
-      const rows = (JSON.parse(listed.stdout) as { alerts: { alert: string; node: string; summary: string }[] }).alerts;
-      expect(rows).toEqual(expect.arrayContaining([expect.objectContaining({ alert: 'ExporterDown', node: 'hdfs-1', summary: expect.stringMatching(/^datanode on hdfs-1 does not answer/) })]));
       const restarted = Date.now();
       await hdfs.execOrThrow('systemctl start millrace-hdfs-datanode.service');
       const resolved = await delivery('ExporterDown', 'resolved', restarted, { job: 'datanode', node: 'hdfs-1' }, 180_000);
-      console.log(`alert ExporterDown (DataNode stopped): fired ${((fired - stopped) / 1000).toFixed(0)} s after the stop, resolved ${((resolved - restarted) / 1000).toFixed(0)} s after the start`);
-      // The same notifications by email: over STARTTLS, after the login, to the configured address.
       const firingMail = await mail(/^\[FIRING:\d+\] ExporterDown hdfs-1\b/, stopped, 60_000);
       const resolvedMail = await mail(/^\[RESOLVED\] ExporterDown hdfs-1\b/, restarted, 60_000);
-      console.log(`by email: "${firingMail.subject}" ${((firingMail.at - stopped) / 1000).toFixed(0)} s after the stop, "${resolvedMail.subject}" ${((resolvedMail.at - restarted) / 1000).toFixed(0)} s after the start`);
-      for (const m of [firingMail, resolvedMail]) expect({ to: m.to, tls: m.tls, user: m.user }).toEqual({ to: ['oncall@example.com'], tls: true, user: SMTP_USER });
+      return { stopped, fired, listed, restarted, resolved, firingMail, resolvedMail };
     } finally {
       await hdfs.exec('systemctl start millrace-hdfs-datanode.service');
       await hdfs.close();
     }
-  }, 8 * 60_000);
+  })();
+  // Its own test reports a failure; until then it must not count as unhandled.
+  dataNode.catch(() => undefined);
+  return dataNode;
+}
 
+describe('alerts, end to end through Alertmanager to a webhook and by email', () => {
   it("a streaming ingest's progress reaches Prometheus; idle, LakeStale fires, and new rows resolve it; a burst of invalid records fires QuarantineSpike; its driver killed (SIGKILL) fires StreamingQueryStopped, resubmitted it resolves; `jobs kill` stops it without an alert", async () => {
+    // Its waits (Prometheus's one-minute scan of certificates) overlap this test's.
+    void certificateScenario();
     // A pipeline of its own (the flights spec, renamed): its topic, lake and checkpoints are this test's.
     const pipeline = 'alertsflow';
     const spec = path.join(TEST_DIR, `${pipeline}.yaml`);
@@ -289,7 +296,9 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
         if (present) await new Promise((r) => setTimeout(r, 1000));
       }
       expect(present).toBe(false);
-      // The spike resolves once the burst has left the rule's 5-minute rate window.
+      // The spike resolves once the burst has left the rule's 5-minute rate window: the DataNode's
+      // scenario runs meanwhile (this pipeline's ingest is stopped, so nothing of it writes to HDFS).
+      void dataNodeScenario();
       const spikeOver = await delivery('QuarantineSpike', 'resolved', spike, { pipeline }, 240_000);
       console.log(`alert QuarantineSpike resolved ${((spikeOver - burst) / 1000).toFixed(0)} s after the burst (${((spikeOver - stopping) / 1000).toFixed(0)} s after \`jobs kill\`)`);
     } finally {
@@ -297,6 +306,18 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
       await spark.close();
     }
   }, 15 * 60_000);
+
+  it('a stopped DataNode fires ExporterDown for it, to the webhook and by email (and `millrace alerts` lists it); started again, it resolves', async () => {
+    // Started by the test before (dataNodeScenario), so that its waits overlap that test's last one.
+    const r = await dataNodeScenario();
+    expect(r.listed.code).toBe(0);
+    const rows = (JSON.parse(r.listed.stdout) as { alerts: { alert: string; node: string; summary: string }[] }).alerts;
+    expect(rows).toEqual(expect.arrayContaining([expect.objectContaining({ alert: 'ExporterDown', node: 'hdfs-1', summary: expect.stringMatching(/^datanode on hdfs-1 does not answer/) })]));
+    console.log(`alert ExporterDown (DataNode stopped): fired ${((r.fired - r.stopped) / 1000).toFixed(0)} s after the stop, resolved ${((r.resolved - r.restarted) / 1000).toFixed(0)} s after the start`);
+    // The same notifications by email: over STARTTLS, after the login, to the configured address.
+    console.log(`by email: "${r.firingMail.subject}" ${((r.firingMail.at - r.stopped) / 1000).toFixed(0)} s after the stop, "${r.resolvedMail.subject}" ${((r.resolvedMail.at - r.restarted) / 1000).toFixed(0)} s after the start`);
+    for (const m of [r.firingMail, r.resolvedMail]) expect({ to: m.to, tls: m.tls, user: m.user }).toEqual({ to: ['oncall@example.com'], tls: true, user: SMTP_USER });
+  }, 8 * 60_000);
 
   it('a certificate of a test CA that ends in 7 days fires CertificateExpiring on its node; removed, it resolves', async () => {
     // Started with the first test (certificateScenario), so that its waits overlap the others'.
