@@ -232,6 +232,17 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
       const records = 400;
       const produced = await cli(['produce', '--json', '--spec', spec, '--source', 'synthetic', '--limit', String(records), '--rate', '200', '--source-name', pipeline, '-c', alertsConfig]);
       expect([produced.code, (JSON.parse(produced.stdout || '{}') as { sent?: number }).sent]).toEqual([0, records]);
+      // Then at once a burst of records that are not JSON, straight to the topic (as a foreign
+      // producer would): QuarantineSpike fires (> 1/s over 5 min), and resolves only once the burst
+      // has left the rule's 5-minute window. Sent first, that window passes while the rest of this
+      // test runs, instead of after it.
+      const burst = Date.now();
+      const admin = createKafkaClient(await kafkaAs('admin'));
+      const producer = await admin.batchProducer({});
+      const invalid = 600;
+      const { result } = await producer.send(pipeline, Array.from({ length: invalid }, (_, i) => ({ key: 'MCI', value: `not json ${i}` })));
+      await producer.close();
+      expect(await result).toMatchObject({ ok: true, count: invalid });
       // Spark's own progress, through the driver's file and the node exporter: every record written, a
       // produce-to-lake latency (from the records' produced_at), the consumer lag, a live heartbeat.
       await until(`millrace_streaming_output_rows_total${selector}`, (v) => v === records, 180_000);
@@ -255,22 +266,16 @@ describe('alerts, end to end through Alertmanager to a webhook and by email', ()
       // The lake goes stale: ingest runs, nothing new arrives (lakeStaleAfter is 1m here).
       const lastOutput = 1000 * (await until(`millrace_streaming_last_output_timestamp_seconds${selector}`, (v) => v > 0, 30_000));
       const stale = await delivery('LakeStale', 'firing', lastOutput, labels, 240_000);
-      // Then a burst of records that are not JSON, straight to the topic (as a foreign producer would),
-      // and a few valid ones: QuarantineSpike fires (> 1/s over 5 min), LakeStale resolves.
-      const burst = Date.now();
-      const admin = createKafkaClient(await kafkaAs('admin'));
-      const producer = await admin.batchProducer({});
-      const invalid = 600;
-      const { result } = await producer.send(pipeline, Array.from({ length: invalid }, (_, i) => ({ key: 'MCI', value: `not json ${i}` })));
-      await producer.close();
-      expect(await result).toMatchObject({ ok: true, count: invalid });
-      const valid = await cli(['produce', '--json', '--spec', spec, '--source', 'synthetic', '--limit', '20', '--source-name', `${pipeline}-2`, '-c', alertsConfig]);
-      expect(valid.code).toBe(0);
-      const fresh = await delivery('LakeStale', 'resolved', burst, labels, 180_000);
+      // The burst fired QuarantineSpike meanwhile, every record of it in the quarantine.
       const spike = await delivery('QuarantineSpike', 'firing', burst, { pipeline }, 180_000);
       await until(`millrace_streaming_output_rows_total{pipeline="${pipeline}",spark_job="ingest",query="quarantine"}`, (v) => v === invalid, 60_000);
+      // A few valid records: LakeStale resolves.
+      const freshSent = Date.now();
+      const valid = await cli(['produce', '--json', '--spec', spec, '--source', 'synthetic', '--limit', '20', '--source-name', `${pipeline}-2`, '-c', alertsConfig]);
+      expect(valid.code).toBe(0);
+      const fresh = await delivery('LakeStale', 'resolved', freshSent, labels, 180_000);
       console.log(
-        `alert LakeStale (no new rows for 1m): fired ${((stale - lastOutput) / 1000).toFixed(0)} s after the last rows were written, resolved ${((fresh - burst) / 1000).toFixed(0)} s after new records; ` +
+        `alert LakeStale (no new rows for 1m): fired ${((stale - lastOutput) / 1000).toFixed(0)} s after the last rows were written, resolved ${((fresh - freshSent) / 1000).toFixed(0)} s after new records; ` +
           `QuarantineSpike (${invalid} invalid records): fired ${((spike - burst) / 1000).toFixed(0)} s after the burst`,
       );
 

@@ -3,7 +3,8 @@
  * runs (a KDC on hdfs-1, principals and keytabs, Hadoop RPC and block transfer with privacy, the
  * KMS on SPNEGO, Spark's ticket renewed by a timer), and the attack of issue 13 is refused:
  * a Hadoop client outside the nodes, claiming any user without a ticket, gets nothing from the
- * NameNode or the KMS, while spark with its keytab's ticket still reads the lake.
+ * NameNode or the KMS, while spark with its keytab's ticket still reads the lake. Streaming ingest
+ * through ticket renewals and a KMS restart on the kerberized cluster is 72's.
  *
  * It leaves the cluster kerberized, for good: 72-pipeline-kerberos runs the pipeline on it, then
  * 74-kerberos-existing-kdc moves it to an existing KDC; then teardown (`npm test`). The three also
@@ -14,24 +15,13 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { nodesDir } from '../../targets/local';
-import { ADDRESSES, allowThroughFirewall, cli, CLUSTER, ensureBaseCluster, ingestCaughtUp, KERBEROS_CONFIG as KERBEROS, node, REPO, rowsWrittenByIngest, runningIngest, SPARK_FS_SHELL, TEST_DIR } from './harness';
+import { ADDRESSES, allowThroughFirewall, cli, CLUSTER, ensureBaseCluster, KERBEROS_CONFIG as KERBEROS, node, SPARK_FS_SHELL, TEST_DIR } from './harness';
 
 const REALM = `${CLUSTER.toUpperCase()}.MILLRACE`;
 const NN_PORT = 8020;
 const KMS_PORT = 9600;
 const NN = `${ADDRESSES['hdfs-1']}:${NN_PORT}`;
 const KMS = `https://${ADDRESSES['hdfs-1']}:${KMS_PORT}/kms/v1`;
-const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
-const JOB = (file: string): string => path.join(REPO, 'spark-jobs', file);
-
-/** Events, distinct ids and duplicates in the lake (of ids with this prefix), counted by Spark on the cluster. */
-async function lakeStats(prefix: string): Promise<{ events: number; distinct_ids: number; duplicate_ids: number }> {
-  const r = await cli(['submit', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('lake_stats.py'), '-c', KERBEROS, '--', '--id-prefix', prefix]);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('MILLRACE_RESULT '));
-  if (r.code !== 0 || !line) throw new Error(`lake_stats failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  return JSON.parse(line.slice('MILLRACE_RESULT '.length)) as { events: number; distinct_ids: number; duplicate_ids: number };
-}
-
 let firstUp: { code: number | null; stdout: string; stderr: string; seconds: number };
 /** The control capture, taken on the cluster as the base config has it (no Kerberos, so no RPC privacy). */
 let control: Capture;
@@ -234,71 +224,10 @@ describe('Kerberos: nobody reaches the lake by claiming a name', () => {
     expect(missing.stderr).toMatch(/the HDFS shell failed on spark-1 as spark \(exit 1\)/);
   }, 5 * 60_000);
 
-  it('streaming ingest keeps writing through at least three ticket renewals (2-minute tickets), and through a KMS restart once its first ticket has expired: the same job, every event exactly once', async () => {
-    const spark = await node('spark-1');
-    try {
-      const since = (await spark.execOrThrow('date +%s')).trim();
-      // The pipeline test made the topic; making it again converges (and lets this file run alone).
-      expect((await cli(['topics', 'create', 'flights', '-c', KERBEROS])).code).toBe(0);
-      // One ingest, started on the kerberized cluster (Spark restarted when Kerberos came on).
-      const jobs = JSON.parse((await cli(['jobs', '--json', '-c', KERBEROS])).stdout) as { id: string; name: string }[];
-      for (const j of jobs.filter((x) => x.name === 'millrace-ingest-flights')) expect((await cli(['jobs', 'kill', j.id, '-c', KERBEROS])).code).toBe(0);
-      const started = await cli(['submit', '--detach', '--json', '--spec', SPEC, '--conf', 'spark.cores.max=1', JOB('ingest.py'), '-c', KERBEROS, '--', '--trigger-seconds', '2']);
-      expect(started.stderr.slice(-2000)).not.toMatch(/error:/);
-      expect(started.code).toBe(0);
-      const { log } = JSON.parse(started.stdout) as { log: string };
-      const jobStarted = Date.now();
-      let job = await runningIngest(KERBEROS);
-      for (let i = 0; i < 30 && !job; i++) job = await new Promise((r) => setTimeout(r, 2000)).then(() => runningIngest(KERBEROS));
-      expect(job).toBeDefined();
-      // The KMS restarts 140 s after the job started, while the producer still sends: past the
-      // end of the ticket its executors read at start (2 minutes at most), so what they write
-      // next reaches the KMS with a ticket they re-read since. The KMS forgets the tokens it
-      // issued when it restarts: executors that held one failed their next file (issue 13).
-      const hdfs = await node('hdfs-1');
-      let restart = { atSeconds: 0, rowsBefore: 0 };
-      const kmsRestart = (async () => {
-        await new Promise((r) => setTimeout(r, Math.max(0, jobStarted + 140_000 - Date.now())));
-        const rowsBefore = await rowsWrittenByIngest(spark, log);
-        await hdfs.execOrThrow('systemctl restart millrace-hadoop-kms.service');
-        restart = { atSeconds: (Date.now() - jobStarted) / 1000, rowsBefore };
-      })();
-      // 170 s of events at 1,000/s: longer than a ticket lives, across several renewals, and on
-      // past the KMS's restart.
-      const batch = 170_000;
-      const source = `itest-kerberos-${Date.now().toString(36)}`;
-      const produced = await cli(
-        ['produce', '--json', '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--skip', '2700000', '--limit', String(batch), '--rate', '1000', '--source-name', source, '-c', KERBEROS],
-        { timeoutMs: 15 * 60_000 },
-      );
-      await kmsRestart.finally(() => hdfs.close());
-      expect(produced.code).toBe(0);
-      expect((JSON.parse(produced.stdout) as { sent: number }).sent).toBe(batch);
-      // The job's progress lines say when it has caught up (cheap): it wrote rows, then none for
-      // 12 s. Spark's count of the lake is the verdict. Waiting for their sum to reach the batch
-      // waited out 8 minutes in a full run (2026-12-04) though the lake held every row: a line
-      // was lost to its reader (likely a log line written between its JSON and its newline, which
-      // print() wrote apart; streaming.emit now writes both at once).
-      await ingestCaughtUp(spark, log);
-      let stats = await lakeStats(`${source}#`);
-      for (let i = 0; i < 3 && stats.events < batch; i++) {
-        await new Promise((r) => setTimeout(r, 10_000));
-        stats = await lakeStats(`${source}#`);
-      }
-      const renewals = Number((await spark.exec(`journalctl -u millrace-spark-kinit.service --since @${since} -o cat --no-pager | grep -c '^Finished' || true`)).stdout.trim());
-      const rowsAfterRestart = (await rowsWrittenByIngest(spark, log)) - restart.rowsBefore;
-      const invalidTokens = Number((await spark.exec(`cat ${log} /var/lib/millrace/spark/work/${job!.id}/*/std* 2>/dev/null | grep -c "can't be found in cache" || true`)).stdout.trim());
-      console.log(`kerberized ingest: ${batch} events in ${stats.events} rows (${stats.distinct_ids} distinct, ${stats.duplicate_ids} duplicates) across ${renewals} ticket renewals; the KMS restarted ${restart.atSeconds.toFixed(0)} s after the job started, which wrote ${rowsAfterRestart} rows after it; ${invalidTokens} invalid-token lines`);
-      expect(stats).toEqual(expect.objectContaining({ events: batch, distinct_ids: batch, duplicate_ids: 0 }));
-      expect(renewals).toBeGreaterThanOrEqual(3);
-      // The same job wrote files after the restart, and never met a token the KMS had forgotten.
-      expect(rowsAfterRestart).toBeGreaterThan(0);
-      expect(invalidTokens).toBe(0);
-      expect(await runningIngest(KERBEROS)).toEqual(expect.objectContaining({ id: job!.id, state: 'RUNNING' }));
-    } finally {
-      await spark.close();
-    }
-  }, 30 * 60_000);
+  // Streaming ingest on the kerberized cluster, through many ticket renewals and a KMS restart that
+  // comes after its executors' first ticket has expired (issue 13), is 72-pipeline-kerberos's: its
+  // demo, and the KMS and NameNode restarted under that demo's ingest, minutes old by then. It ran
+  // here too until 2026-12-06 (256 s of CI's 90 minutes), and asserted nothing 72 does not.
 
   it("spark-1's ticket is renewed by its timer, every third of the 2-minute lifetime but at least every minute", async () => {
     const spark = await node('spark-1');

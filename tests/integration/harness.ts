@@ -67,7 +67,8 @@ export const CLUSTER_YAML = clusterYaml(KERBEROS_YAML);
  * config takes, so renewals come within a test): 70-kerberos turns it on, 72-pipeline-kerberos
  * runs the pipeline on it.
  */
-export const KERBEROS_CONFIG = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), clusterYaml('kerberos:\n  enabled: true\n  ticketLifetime: 2m\n'));
+export const KERBEROS_TICKET_SECONDS = 120;
+export const KERBEROS_CONFIG = writeConfig(path.join(TEST_DIR, 'kerberos.yaml'), clusterYaml(`kerberos:\n  enabled: true\n  ticketLifetime: ${KERBEROS_TICKET_SECONDS / 60}m\n`));
 
 /**
  * HDFS's shell on spark-1 as the spark user, the way Spark's drivers reach HDFS: Spark's jars carry
