@@ -10,7 +10,7 @@
  * 60, until 2026-12-05), which cost 12 more minutes per run; the default config's pipeline is
  * still run end to end there by 58 (scale) and 59 (the demo with a second spec and A/B scoring).
  */
-import { cli, KERBEROS_CONFIG, KERBEROS_TICKET_SECONDS, node } from './harness';
+import { KERBEROS_CONFIG, KERBEROS_TICKET_SECONDS, killJobsNamed, node } from './harness';
 import { pipelineScenarios } from './pipeline-scenarios';
 
 /** When this file started, on spark-1's clock: its ticket renewals are counted from then. */
@@ -25,11 +25,7 @@ beforeAll(async () => {
   }
   // An ingest started before 70 turned Kerberos on (58's) read its Hadoop config without it: the
   // demo starts one of its own on the kerberized cluster, whose job the KMS scenario then restarts under.
-  const jobs = JSON.parse((await cli(['jobs', '--json', '-c', KERBEROS_CONFIG])).stdout) as { id: string; name: string }[];
-  for (const j of jobs.filter((x) => x.name === 'millrace-ingest-flights')) {
-    const killed = await cli(['jobs', 'kill', j.id, '-c', KERBEROS_CONFIG]);
-    if (killed.code !== 0) throw new Error(`jobs kill ${j.id} (an ingest from before Kerberos) failed (exit ${killed.code}):\n${killed.stderr.slice(-2000)}`);
-  }
+  await killJobsNamed('millrace-ingest-flights', KERBEROS_CONFIG);
 }, 5 * 60_000);
 
 describe('the cluster is kerberized before the pipeline runs', () => {

@@ -20,7 +20,7 @@ import { operatorUsesClientListener, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL, writeConfig } from './harness';
+import { cli, CLUSTER, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, killJobsNamed, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL, writeConfig } from './harness';
 
 const INVALID = 100;
 const SCORED = 2000;
@@ -143,13 +143,7 @@ export function pipelineScenarios({ config, events, minTrainRows, ticketLifetime
     // The demo leaves its real-time score job running: a core per partition, and a lake query
     // every 2 s. Nothing after this block scores, and on 2 cores its polling would slow every
     // scenario below and the counts at the end.
-    afterAll(async () => {
-      const jobs = JSON.parse((await cli(['jobs', '--json', '-c', config])).stdout) as { id: string; name: string }[];
-      for (const j of jobs.filter((x) => x.name === 'millrace-score-flights')) {
-        const killed = await cli(['jobs', 'kill', j.id, '-c', config]);
-        if (killed.code !== 0) throw new Error(`jobs kill ${j.id} (the demo's score job) failed (exit ${killed.code}):\n${killed.stderr.slice(-2000)}`);
-      }
-    }, 5 * 60_000);
+    afterAll(() => killJobsNamed('millrace-score-flights', config), 5 * 60_000);
 
     it(`streams ${events.toLocaleString()} flight events, every one acknowledged (the lake's count of them is at the end of this file)`, () => {
       expect(demo.events_in).toBe(events);
