@@ -150,6 +150,15 @@ export function buildHdfsSite(facts: ClusterFacts, node: InventoryNode, forNameN
     'dfs.permissions.enabled': true,
     'dfs.permissions.superusergroup': 'hdfs',
     'dfs.namenode.safemode.extension': 0,
+    // A client closing a file asks the NameNode to complete it, which succeeds once a DataNode has
+    // reported the last block; until then the client sleeps and asks again, first after 400 ms by
+    // default. Each streaming micro-batch closes several files one after another (its Parquet
+    // files, the sink's log, the offsets and commits), and about half of those closes paid the
+    // 400 ms: produce → lake at 2,000 events/s went from p50 3.5 s / p99 7.8 s to 2.0 s / 3.4 s
+    // with these two. The polls start at 25 ms, and as many of them (doubling) add up to about the
+    // default's 12 s before a close fails.
+    'dfs.client.block.write.locateFollowingBlock.initial.delay.ms': 25,
+    'dfs.client.block.write.locateFollowingBlock.retries': 9,
   };
 }
 

@@ -173,6 +173,8 @@ class ProgressPrinter(StreamingQueryListener):
                 "input_rows_per_second": round(p.inputRowsPerSecond, 1),
                 "processed_rows_per_second": round(p.processedRowsPerSecond, 1),
                 "batch_ms": p.batchDuration,
+                # Where the batch's time went: latestOffset, queryPlanning, addBatch, walCommit, commitOffsets...
+                "phases_ms": dict(p.durationMs),
                 "offsets_behind_latest": max(behind) if behind else None,
             },
         )

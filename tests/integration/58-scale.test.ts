@@ -245,10 +245,12 @@ describe('scaling out and rolling changes', () => {
   }, 15 * 60_000);
 
   it("a DataNode killed with SIGKILL during ingest: systemd restarts it, the NameNode counts no block short of replicas, and every row lands once, written by the same job", async () => {
-    // 80 s of producing at 500/s. The fault comes once ingest writes the first of these rows: on
+    // 50 s of producing at 800/s. The fault comes once ingest writes the first of these rows: on
     // 2026-12-03, 36 s after the producer started (it reads past --skip first), with ingest just
     // started by this file; when it ran after the pipeline, with ingest's executor moved by the
-    // `up`s above, that took more than a minute.
+    // `up`s above, that took more than a minute. This file now runs before the pipeline's, and in
+    // the full runs of 2026-12-06 the kill came 16-17 s after ingest's first write, with 80 s of
+    // producing (at 500/s) of which more than half was left.
     const batch = 40_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
     // Started here (70 then finds it running, and stops it); already running when this file runs again on a cluster.
@@ -263,7 +265,7 @@ describe('scaling out and rolling changes', () => {
     const spark = await node('spark-1');
     let killedAfter = 0;
     try {
-      ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000, rate: 500 }, async () => {
+      ({ faultAfterSeconds: killedAfter } = await faultMidIngest(spark, log, { source, batch, skip: 2_100_000, rate: 800 }, async () => {
         await on('kafka-2', (h) => h.execOrThrow(`systemctl kill --kill-whom=main -s KILL ${UNIT}`));
       }));
     } finally {
