@@ -76,9 +76,13 @@ def run(job: Callable[[Sequence[str]], dict[str, Any] | None], argv: Sequence[st
     try:
         return _run(job, sys.argv[1:] if argv is None else argv)
     finally:
-        session = SparkSession.getActiveSession()
-        if session is not None:
-            session.stop()
+        _stop_session()
+
+
+def _stop_session() -> None:
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 def _run(job: Callable[[Sequence[str]], dict[str, Any] | None], argv: Sequence[str]) -> int:
@@ -96,6 +100,10 @@ def _run(job: Callable[[Sequence[str]], dict[str, Any] | None], argv: Sequence[s
         return EXIT_FAILURE
     if result is None:
         return EXIT_OK
+    # Spark stopped first: the driver's JVM logs to the stdout that carries this line, in chunks of
+    # the Python process's output, and a log line from one of its threads (INFO) once landed inside
+    # a result of 71 KB (`report`), which its reader could then not parse.
+    _stop_session()
     emit(RESULT_PREFIX, result)
     if result.get("published") is False:
         print("error: the model did not beat the mean-predictor baseline; it was saved, but `latest` was not moved to it",
