@@ -248,11 +248,16 @@ export interface SparkJob {
   workDir?: string;
 }
 
-/** Stops every Spark application named `name` that `jobs` lists (`jobs kill`), throwing with the CLI's reason if one refuses. */
-export async function killJobsNamed(name: string, config = CONFIG): Promise<void> {
+/** The Spark applications `jobs --json` lists on `config`'s cluster. */
+async function listJobs(config: string): Promise<SparkJob[]> {
   const r = await cli(['jobs', '--json', '-c', config]);
   if (r.code !== 0) throw new Error(`millrace jobs failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
-  for (const j of (JSON.parse(r.stdout) as SparkJob[]).filter((x) => x.name === name)) {
+  return JSON.parse(r.stdout) as SparkJob[];
+}
+
+/** Stops every Spark application named `name` that `jobs` lists (`jobs kill`), throwing with the CLI's reason if one refuses. */
+export async function killJobsNamed(name: string, config = CONFIG): Promise<void> {
+  for (const j of (await listJobs(config)).filter((x) => x.name === name)) {
     const killed = await cli(['jobs', 'kill', j.id, '-c', config]);
     if (killed.code !== 0) throw new Error(`jobs kill ${j.id} (${name}) failed (exit ${killed.code}):\n${killed.stderr.slice(-2000)}`);
   }
@@ -260,9 +265,7 @@ export async function killJobsNamed(name: string, config = CONFIG): Promise<void
 
 /** The running streaming ingest of the flights spec, as `jobs` lists it (with `config`: the shared cluster's by default). */
 export async function runningIngest(config = CONFIG): Promise<SparkJob | undefined> {
-  const r = await cli(['jobs', '--json', '-c', config]);
-  if (r.code !== 0) throw new Error(`millrace jobs failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
-  return (JSON.parse(r.stdout) as SparkJob[]).find((j) => j.name === 'millrace-ingest-flights');
+  return (await listJobs(config)).find((j) => j.name === 'millrace-ingest-flights');
 }
 
 /**
