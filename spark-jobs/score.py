@@ -26,7 +26,7 @@ from millrace_pipeline.cli import UsageError, add_stream_args, base_parser, run,
 from millrace_pipeline.kafka import kafka_sink_options
 from millrace_pipeline.models import ModelStore, parse_pointer
 from millrace_pipeline.paths import LakePaths
-from millrace_pipeline.queries import Challenger, query_prefix, start_score
+from millrace_pipeline.queries import MESSAGES_QUERY, Challenger, query_prefix, start_score
 from millrace_pipeline.features import recent_snapshot
 from millrace_pipeline.spec import load_spec, value_schema
 from millrace_pipeline.storage import LakeFs
@@ -82,7 +82,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         events = spark.read.parquet(paths.events) if fs.exists(paths.events) else spark.createDataFrame([], value_schema(spec))
         recent = recent_snapshot(events, spec)
         emit(PROGRESS_PREFIX, {"job": "score", "event": "recent-features", "features": [r.name for r in spec.model.recent], "rows_by_key": {by: t.count() for by, t in recent.items()}})
-    read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger)
+    read_kafka = kafka_reader(spark, spec.topic, "score", args.starting_offsets, args.max_offsets_per_trigger, real_time=(MESSAGES_QUERY,) if messages_trigger else ())
     sink = ("kafka", kafka_sink_options(spark.conf, spec.predictions_topic))
     totals, seconds = run_queries(spark, "score", spec.name, query_prefix(spec, "score"), lambda: start_score(read_kafka, model, version, spec, paths, trigger, sink, challenger, messages_trigger, recent), stop, real_time=messages_trigger is not None)
     return {

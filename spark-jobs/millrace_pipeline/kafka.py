@@ -9,6 +9,15 @@ TRUSTSTORE_CONF = "spark.millrace.kafka.truststore"
 # The pipeline principal's ACLs allow only consumer groups with this prefix.
 GROUP_PREFIX = "pipeline-"
 STARTING_OFFSETS = ("earliest", "latest")
+# How long the broker may hold a consumer's fetch that finds no new records (Kafka's default: 500 ms),
+# for micro-batch queries. Each micro-batch task seeks its cached consumer to the task's first offset,
+# and the consumer sends no new fetch while its last one is still held: that one, sent ahead at the
+# end of the previous task's read (the end of the log), is answered only when the wait runs out.
+# Measured on ingest at 2,000 events/s: nearly every task's read took 505 ms, six tasks a trigger
+# (two queries, three partitions) run one after the other on one core; with 10 ms, reads take
+# 1-60 ms and produce -> lake p99 fell from 3.4-4.3 s to about 2 s. A consumer sends fetches only
+# while it reads, so a short wait costs nothing while it is idle.
+MICRO_BATCH_FETCH_MAX_WAIT_MS = 10
 
 
 class ConfLike(Protocol):
@@ -45,7 +54,10 @@ def kafka_source_options(
     group_id_prefix: str,
     starting_offsets: str = "earliest",
     max_offsets_per_trigger: int | None = None,
+    real_time: bool = False,
 ) -> dict[str, str]:
+    """Options of a Kafka source. A real-time query (real_time=True) reads in long-running tasks
+    that never seek, and keeps Kafka's fetch wait: a short one would only make its idle polls busy."""
     if not group_id_prefix.startswith(GROUP_PREFIX):
         raise KafkaConfError(f"consumer group prefix '{group_id_prefix}' must start with '{GROUP_PREFIX}' (the pipeline principal's ACL)")
     if starting_offsets not in STARTING_OFFSETS:
@@ -61,6 +73,8 @@ def kafka_source_options(
             "failOnDataLoss": "true",
         }
     )
+    if not real_time:
+        opts["kafka.fetch.max.wait.ms"] = str(MICRO_BATCH_FETCH_MAX_WAIT_MS)
     if max_offsets_per_trigger is not None:
         if max_offsets_per_trigger <= 0:
             raise KafkaConfError(f"max offsets per trigger must be positive, not {max_offsets_per_trigger}")

@@ -26,7 +26,9 @@ ReadSource = Callable[[str], DataFrame]
 # The first model's prediction while the challenger scores (score_frame).
 FIRST_PREDICTION = "_prediction_first"
 INGEST_QUERIES = ("events", "quarantine")
-SCORE_QUERIES = ("kafka", "lake")
+# The scoring query whose predictions go out as messages (the one that may run in real-time mode).
+MESSAGES_QUERY = "kafka"
+SCORE_QUERIES = (MESSAGES_QUERY, "lake")
 
 
 def query_prefix(spec: Spec, job: str) -> str:
@@ -109,10 +111,10 @@ def start_score(
     messages_trigger, when given, is the messages query's own (real_time_trigger: Spark's real-time
     mode, each record through as it comes); the lake's copy stays on `trigger`'s micro-batches."""
     prefix = query_prefix(spec, "score")
-    messages = count_output(kafka_messages(score_frame(read_source("kafka"), model, model_version, spec, challenger, recent), spec))
+    messages = count_output(kafka_messages(score_frame(read_source(MESSAGES_QUERY), model, model_version, spec, challenger, recent), spec))
     lake = count_output(lake_predictions(score_frame(read_source("lake"), model, model_version, spec, challenger, recent)))
     fmt, options = messages_sink
     return [
-        _start(messages, prefix + "kafka", paths.checkpoint("score", "kafka"), messages_trigger or trigger, fmt, options),
+        _start(messages, prefix + MESSAGES_QUERY, paths.checkpoint("score", MESSAGES_QUERY), messages_trigger or trigger, fmt, options),
         _start(lake, prefix + "lake", paths.checkpoint("score", "lake"), trigger, "parquet", {"path": paths.predictions}),
     ]

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -248,11 +248,14 @@ def start_listener(spark: SparkSession, job: str, query_prefix: str, exporter: T
     return printer
 
 
-def kafka_reader(spark: SparkSession, topic: str, job: str, starting_offsets: str, max_offsets_per_trigger: int | None) -> Callable[[str], DataFrame]:
-    """A reader of the topic for each of a job's queries, each in consumer groups of its own."""
+def kafka_reader(
+    spark: SparkSession, topic: str, job: str, starting_offsets: str, max_offsets_per_trigger: int | None, real_time: Collection[str] = ()
+) -> Callable[[str], DataFrame]:
+    """A reader of the topic for each of a job's queries, each in consumer groups of its own.
+    `real_time` names the queries that run in Spark's real-time mode (kafka_source_options)."""
 
     def read(query: str) -> DataFrame:
-        opts = kafka_source_options(spark.conf, topic, f"pipeline-{job}-{query}", starting_offsets, max_offsets_per_trigger)
+        opts = kafka_source_options(spark.conf, topic, f"pipeline-{job}-{query}", starting_offsets, max_offsets_per_trigger, real_time=query in real_time)
         return spark.readStream.format("kafka").options(**opts).load()
 
     return read

@@ -32,7 +32,13 @@ def test_source_options_use_mtls_and_a_pipeline_group_prefix():
         "groupIdPrefix": "pipeline-ingest-events",
         "includeHeaders": "true",
         "failOnDataLoss": "true",
+        "kafka.fetch.max.wait.ms": "10",
     }
+
+
+def test_a_real_time_source_keeps_kafkas_fetch_wait():
+    # Its tasks never seek; a short wait would only make its idle fetches busy.
+    assert "kafka.fetch.max.wait.ms" not in kafka_source_options(millrace_conf(), "flights", "pipeline-score-kafka", real_time=True)
 
 
 def test_source_options_carry_offsets_and_the_batch_cap():
