@@ -23,7 +23,7 @@ import type { BatchProducer, BatchProducerOptions, BatchResult, KafkaClient, Kaf
 interface RdProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  send(record: { topic: string; messages: { key?: string; value: string; headers?: Record<string, string> }[] }): Promise<{ topicName: string; partition: number; baseOffset?: string }[]>;
+  send(record: { topic: string; messages: { key?: string; value: string; headers?: Record<string, string>; timestamp?: string }[] }): Promise<{ topicName: string; partition: number; baseOffset?: string }[]>;
 }
 interface RdKafka {
   producer(config: Record<string, unknown>): RdProducer;
@@ -195,7 +195,7 @@ export function withLibrdkafkaProducer(base: KafkaClient, conn: KafkaConnection)
       return { ok: false, topic, count, error: errors.explain(e instanceof Error ? e : new Error(String(e))) };
     }
   };
-  const plain = (messages: OutgoingMessage[]) => messages.map((m) => ({ ...(m.key !== undefined ? { key: m.key } : {}), value: m.value, ...(m.headers ? { headers: m.headers } : {}) }));
+  const plain = (messages: OutgoingMessage[]) => messages.map((m) => ({ ...(m.key !== undefined ? { key: m.key } : {}), value: m.value, ...(m.headers ? { headers: m.headers } : {}), ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}) }));
 
   return {
     ...base,
@@ -284,7 +284,7 @@ async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options:
       const headers = m.headers ? nativeHeaders(m.headers) : undefined;
       for (;;) {
         try {
-          p.produce(topic, null, Buffer.from(m.value), m.key ?? null, 0, d, headers);
+          p.produce(topic, null, Buffer.from(m.value), m.key ?? null, m.timestamp ?? 0, d, headers);
           break;
         } catch (e) {
           if ((e as RdNativeError).code === rd.CODES.ERRORS.ERR__QUEUE_FULL) {

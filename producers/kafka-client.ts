@@ -3,7 +3,7 @@
  * that imports kafkajs. kafka.client: librdkafka swaps its producing for librdkafka's
  * (producers/kafka-client-librdkafka.ts, @confluentinc/kafka-javascript's KafkaJS-compatible API).
  */
-import type { AclEntry, AclOperationTypes, AclResourceTypes, IHeaders, Kafka, LogEntry, PartitionMetadata, Producer } from 'kafkajs';
+import type { AclEntry, AclOperationTypes, AclResourceTypes, IHeaders, Kafka, LogEntry, Message, PartitionMetadata, Producer } from 'kafkajs';
 import { lazy } from '../lib/lazy';
 import { logger } from '../lib/logger';
 import { sleep, waitFor } from '../lib/retry';
@@ -240,7 +240,7 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
       producerConnected ??= producer.connect();
       await producerConnected;
       for (let i = 0; i < messages.length; i += SEND_CHUNK) {
-        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND_CHUNK) });
+        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + SEND_CHUNK).map(kafkajsMessage) });
       }
     },
     async batchProducer(options = {}) {
@@ -263,7 +263,7 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
         }
         return known;
       };
-      const sendOne = async (topic: string, messages: (OutgoingMessage & { partition: number })[]): Promise<BatchResult> => {
+      const sendOne = async (topic: string, messages: (Message & { partition: number })[]): Promise<BatchResult> => {
         const deadline = Date.now() + retryTimeoutMs;
         for (let attempt = 1; ; attempt++) {
           try {
@@ -288,9 +288,9 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
         } catch (e) {
           return { ok: false, topic, count: messages.length, error: e instanceof Error ? e : new Error(String(e)) };
         }
-        const parts = byPartition(messages, (message) => partitioner({ topic, partitionMetadata: partitions, message }));
+        const parts = byPartition(messages, (message) => partitioner({ topic, partitionMetadata: partitions, message: kafkajsMessage(message) }));
         const results = await Promise.all(
-          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ key: m.key, value: m.value, headers: m.headers, partition }))))),
+          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ ...kafkajsMessage(m), partition }))))),
         );
         const failed = results.find((r) => !r.ok);
         if (failed) return { ...failed, count: messages.length };
@@ -469,6 +469,11 @@ export function fromKafkaJsAcl(a: AclEntry): AclBinding {
     operation: reverse(OPERATION(), a.operation) ?? 'all',
     permission: a.permissionType === kafkajs().AclPermissionTypes.DENY ? 'deny' : 'allow',
   };
+}
+
+/** kafkajs's form of a message: its timestamp is a string of epoch ms. */
+function kafkajsMessage(m: OutgoingMessage): Message {
+  return m.timestamp === undefined ? { key: m.key, value: m.value, headers: m.headers } : { key: m.key, value: m.value, headers: m.headers, timestamp: String(m.timestamp) };
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string> | undefined {

@@ -33,6 +33,8 @@ export interface OutgoingMessage {
   key?: string;
   value: string;
   headers?: Record<string, string>;
+  /** The record's timestamp (epoch ms, Kafka's CreateTime); the client's clock at send when absent. */
+  timestamp?: number;
 }
 
 export interface ReceivedMessage {

@@ -174,7 +174,7 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
         nextPosition = item.position + 1;
         const producedAt = clock.now();
         const full = v.ok
-          ? add(settings.topic, { message: eventMessage(v.event, source.name, producedAt), position: item.position, id: v.event.id })
+          ? add(settings.topic, { message: eventMessage(v.event, producedAt), position: item.position, id: v.event.id })
           : add(settings.dlqTopic, { message: dlqMessage(v.reason, source.name, item.position, 'record' in item ? item.record : item.raw, producedAt), position: item.position });
         if (full) await full;
         if (settings.limit !== undefined && stats.read >= settings.limit) break;

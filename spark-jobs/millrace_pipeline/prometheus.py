@@ -32,7 +32,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "millrace_streaming_processed_rows_per_second": ("gauge", "Rows per second the last micro-batch processed (0 when idle)."),
     "millrace_streaming_batch_duration_seconds": ("gauge", "How long the last micro-batch took."),
     "millrace_streaming_offsets_behind_latest": ("gauge", "Consumer lag: records the query's Kafka source is behind the latest offset, its worst partition (0 when idle)."),
-    "millrace_streaming_latency_seconds": ("gauge", "From a record's production (its produced_at header, else its Kafka timestamp) to the end of the micro-batch that wrote it, in the last micro-batch that wrote rows."),
+    "millrace_streaming_latency_seconds": ("gauge", "From a record's production (its Kafka timestamp, which millrace produce sets to when it read the record; an older producer's millrace-produced-at header first) to the end of the micro-batch that wrote it, in the last micro-batch that wrote rows."),
     "millrace_streaming_input_rows_total": ("counter", "Rows the query has read since the driver started."),
     "millrace_streaming_output_rows_total": ("counter", "Rows the query has written since the driver started."),
     "millrace_streaming_invalid_rows_total": ("counter", "Records that failed validation since the driver started (ingest quarantines them)."),

@@ -35,7 +35,7 @@ DAY = "day"
 
 
 def _produced() -> Column:
-    """A record's production time: the producer's header, else Kafka's timestamp."""
+    """A record's production time: produced_at (parse_records'), else Kafka's timestamp."""
     return F.coalesce(F.col("produced_at"), F.col("kafka_timestamp"))
 
 

@@ -92,7 +92,9 @@ def parse_records(kafka: DataFrame, spec: Spec) -> DataFrame:
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").alias("kafka_timestamp"),
-        F.timestamp_millis(_header(PRODUCED_AT_HEADER).try_cast("bigint")).alias("produced_at"),
+        # millrace produce stamps each record's own timestamp (CreateTime) with its production
+        # time; the header is what it wrote before, and what another producer may still write.
+        F.coalesce(F.timestamp_millis(_header(PRODUCED_AT_HEADER).try_cast("bigint")), F.col("timestamp")).alias("produced_at"),
     ).withColumn("_v", F.try_parse_json(F.col(RAW_VALUE)))
 
     # One projection per step, each value computed once and then referenced by name: the optimizer

@@ -72,19 +72,21 @@ def flight(**overrides: Any) -> dict[str, Any]:
     return record
 
 
-def kafka_row(value: Any, offset: int = 0, key: str | None = "MCI", produced_at_ms: int | None = PRODUCED_AT_MS, partition: int = 0) -> tuple:
-    """One row as the Kafka source gives it. `value` is a dict (sent as JSON), a str (sent as is) or None."""
+def kafka_row(
+    value: Any, offset: int = 0, key: str | None = "MCI", produced_at_ms: int = PRODUCED_AT_MS, partition: int = 0, produced_at_header: int | None = None
+) -> tuple:
+    """One row as the Kafka source gives it, as `millrace produce` writes it: the production time is
+    the record's timestamp, and there are no headers. `produced_at_header` adds the header that older
+    millrace producers wrote. `value` is a dict (sent as JSON), a str (sent as is) or None."""
     raw = json.dumps(value) if isinstance(value, dict) else value
-    headers = [("millrace-source", b"test")]
-    if produced_at_ms is not None:
-        headers.append(("millrace-produced-at", str(produced_at_ms).encode()))
+    headers = [] if produced_at_header is None else [("millrace-produced-at", str(produced_at_header).encode())]
     return (
         key.encode() if key is not None else None,
         raw.encode() if raw is not None else None,
         "flights",
         partition,
         offset,
-        datetime.fromtimestamp(1764026100, tz=timezone.utc),
+        datetime.fromtimestamp(produced_at_ms / 1000, tz=timezone.utc),
         0,
         headers,
     )

@@ -145,11 +145,13 @@ def test_enrich_events_works_on_any_frame_with_the_event_time(spark, flights):
     assert (str(row["event_date"]), row["hour_of_day"], row["day_of_week"]) == ("2024-02-29", 12, 4)
 
 
-def test_a_missing_produced_at_header_gives_null(spark, flights):
+def test_produced_at_is_the_records_timestamp_or_an_older_producers_header(spark, flights):
     from conftest import KAFKA_SCHEMA, kafka_row
 
-    df = spark.createDataFrame([kafka_row(flight(), produced_at_ms=None)], KAFKA_SCHEMA)
-    assert parse_records(df, flights).first()["produced_at"] is None
+    header_ms = PRODUCED_AT_MS - 5000
+    rows = [kafka_row(flight(), offset=0), kafka_row(flight(), offset=1, produced_at_header=header_ms)]
+    got = {r["kafka_offset"]: r["produced_at"] for r in parse_records(spark.createDataFrame(rows, KAFKA_SCHEMA), flights).collect()}
+    assert got == {0: datetime.utcfromtimestamp(PRODUCED_AT_MS / 1000), 1: datetime.utcfromtimestamp(header_ms / 1000)}
 
 
 def test_each_record_is_parsed_once_even_under_the_validity_filters(spark, flights, tmp_path):

@@ -73,14 +73,16 @@ describe('Kafka through librdkafka (kafka.client: librdkafka, @confluentinc/kafk
     expect(rd.librdkafkaVersion).toMatch(/^2\./);
   });
 
-  it('produces 1,000 keyed messages over mTLS, each once, every key on the partition kafkajs gives it (Java\'s murmur2), headers kept', async () => {
+  it('produces 1,000 keyed messages over mTLS, each once, every key on the partition kafkajs gives it (Java\'s murmur2), headers and timestamps kept, as kafkajs keeps them', async () => {
     const admin = createKafkaClient(await kafkaAs('admin'));
     const rd = createKafkaClient({ ...(await kafkaAs('admin')), client: 'librdkafka' });
     const viaRd = randomName('itest-librdkafka');
     const viaJs = randomName('itest-kafkajs');
     try {
       for (const t of [viaRd, viaJs]) expect(await admin.createTopic(t, 3, 1)).toBe(true);
-      const sent = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 37}`, value: JSON.stringify({ i }), headers: { n: String(i) } }));
+      // Each its own timestamp (CreateTime), as millrace produce stamps its events: a day ago, plus i ms.
+      const t0 = Date.now() - 86_400_000;
+      const sent = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 37}`, value: JSON.stringify({ i }), headers: { n: String(i) }, timestamp: t0 + i }));
       const producer = await rd.batchProducer({ maxInFlight: 4 });
       const results: Promise<BatchResult>[] = [];
       for (let i = 0; i < sent.length; i += 100) results.push((await producer.send(viaRd, sent.slice(i, i + 100))).result);
@@ -94,6 +96,8 @@ describe('Kafka through librdkafka (kafka.client: librdkafka, @confluentinc/kafk
       expect(new Set(got.map((m) => (JSON.parse(m.value) as { i: number }).i)).size).toBe(1000);
       expect(got).toHaveLength(1000);
       expect(got.every((m) => m.headers?.n === String((JSON.parse(m.value) as { i: number }).i))).toBe(true);
+      const stampedAsSent = (ms: typeof got): number => ms.filter((m) => m.timestamp === String(t0 + (JSON.parse(m.value) as { i: number }).i)).length;
+      expect([stampedAsSent(got), stampedAsSent(reference)]).toEqual([1000, 1000]);
       const partitionOf = (ms: typeof got): Record<string, number> => Object.fromEntries(ms.map((m) => [m.key!, m.partition]));
       expect(new Set(got.map((m) => m.partition)).size).toBe(3);
       expect(partitionOf(got)).toEqual(partitionOf(reference));

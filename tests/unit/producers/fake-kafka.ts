@@ -60,7 +60,7 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
     for (const m of messages) {
       const partition = partitionFor(m.key, partitions, log.length);
       const offset = String(log.filter((x) => x.partition === partition).length);
-      log.push({ topic, partition, offset, key: m.key, value: m.value, timestamp: '1700000000000', headers: m.headers });
+      log.push({ topic, partition, offset, key: m.key, value: m.value, timestamp: String(m.timestamp ?? 1700000000000), headers: m.headers }); // CreateTime: the producer's timestamp, else a fixed one
     }
   };
   const BROKER = '127.0.0.11:9093';

@@ -129,14 +129,10 @@ describe('timestamps', () => {
 });
 
 describe('messages', () => {
-  it('puts the event JSON, the key and the headers on the wire', () => {
+  it('puts the event JSON and the key on the wire, its production time as the record timestamp, and no headers', () => {
     const v = validateRecord(spec, good, json);
     if (!v.ok) throw new Error(v.reason);
-    expect(eventMessage(v.event, 'flights.jsonl', 1700000000000)).toEqual({
-      key: 'LAS',
-      value: JSON.stringify(v.event.value),
-      headers: { 'millrace-produced-at': '1700000000000', 'millrace-source': 'flights.jsonl' },
-    });
+    expect(eventMessage(v.event, 1700000000000)).toStrictEqual({ key: 'LAS', value: JSON.stringify(v.event.value), timestamp: 1700000000000 });
   });
 
   it('writes the DLQ value as reason, source, position and the payload as it was', () => {
