@@ -288,13 +288,18 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
         } catch (e) {
           return { ok: false, topic, count: messages.length, error: e instanceof Error ? e : new Error(String(e)) };
         }
-        const parts = byPartition(messages, (message) => partitioner({ topic, partitionMetadata: partitions, message: kafkajsMessage(message) }));
+        // Each message in kafkajs's form once: the partitioner reads it, and it is sent with its partition set.
+        const parts = byPartition(messages.map(kafkajsMessage), (message) => partitioner({ topic, partitionMetadata: partitions, message }));
         const results = await Promise.all(
-          [...parts].map(([partition, part]) => lanes.run(`${topic}\0${partition}`, () => sendOne(topic, part.map((m) => ({ ...kafkajsMessage(m), partition }))))),
+          [...parts].map(([partition, part]) => {
+            const placed = part as (Message & { partition: number })[];
+            for (const m of placed) m.partition = partition;
+            return lanes.run(`${topic}\0${partition}`, () => sendOne(topic, placed));
+          }),
         );
         const failed = results.find((r) => !r.ok);
         if (failed) return { ...failed, count: messages.length };
-        return { ok: true, topic, count: messages.length, partitions: results.flatMap((r) => (r.ok ? r.partitions : [])) };
+        return { ok: true, topic, count: messages.length, partitions: results.flatMap((r) => (r.ok ? (r.partitions ?? []) : [])) };
       };
       let closed: Promise<void> | undefined;
       const closer = (): Promise<void> => (closed ??= window.drain().then(() => disconnectWithin('producer', () => p.disconnect())));

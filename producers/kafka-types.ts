@@ -50,11 +50,15 @@ export interface ReceivedMessage {
 
 /** The outcome of one batch; failures are reported here rather than thrown. */
 export type BatchResult =
-  | { ok: true; topic: string; count: number; partitions: { partition: number; baseOffset: string }[] }
+  /** partitions: each partition's base offset, where the backend learns it (kafkajs; librdkafka's batch producer hears of failures only). */
+  | { ok: true; topic: string; count: number; partitions?: { partition: number; baseOffset: string }[] }
   | { ok: false; topic: string; count: number; error: Error };
 
 export interface BatchProducerOptions {
-  /** Batches sent but not yet acknowledged before `send` waits. */
+  /**
+   * Batches sent but not yet acknowledged before `send` waits. librdkafka's batch producer lets
+   * small batches past it up to EPOCH_MESSAGES (8,000) messages: it acknowledges by flushing.
+   */
   maxInFlight?: number;
   /**
    * How long a batch is sent again after a transient failure (a broker restarting, a leader

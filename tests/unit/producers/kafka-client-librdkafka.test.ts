@@ -40,7 +40,9 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
         acks: -1,
         partitioner: 'murmur2_random',
         'message.timeout.ms': 90_000,
+        // Reports for failed messages only; batches are acknowledged by flushing (flush-confirmer.test.ts).
         dr_cb: true,
+        'delivery.report.only.error': true,
       }),
     );
     // Idempotence keeps order only with at most 5 requests in flight per connection.

@@ -54,6 +54,24 @@ describe('InFlightWindow', () => {
     expect(w.size).toBe(0);
     expect(await Promise.all(results)).toEqual([0, 1, 2, 3, 4, 5]);
   });
+
+  it('with a floor, lets tasks in past max while their weights add up to less than it, and no further', async () => {
+    const w = new InFlightWindow<void>(2, 1000);
+    const ends: (() => void)[] = [];
+    const task = () => () => new Promise<void>((r) => ends.push(r));
+    let admitted = 0;
+    const adds = [300, 300, 300, 300, 300].map((weight) => w.add(task(), weight).then(() => admitted++));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    // 300 + 300 + 300 = 900 < 1000 lets the fourth in; 1,200 holds the fifth.
+    expect(admitted).toBe(4);
+    expect(w.size).toBe(4);
+    ends[0]!();
+    await Promise.all(adds);
+    expect(admitted).toBe(5);
+    ends.slice(1).forEach((end) => end());
+    await w.drain();
+    expect(w.size).toBe(0);
+  });
 });
 
 describe('produce flags', () => {
