@@ -12,6 +12,7 @@
  * (a per-message handle for that would have to be freed by a report that never comes).
  */
 import type { BatchResult, OutgoingMessage } from './kafka-types';
+import { sleep } from '../lib/retry';
 
 /** What the confirmer needs of a producer. */
 export interface FlushableProducer {
@@ -46,7 +47,6 @@ interface Batch {
   resolve: (result: BatchResult) => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export class FlushConfirmer {

@@ -23,8 +23,9 @@ beforeAll(async () => {
   } finally {
     await spark.close();
   }
-  // An ingest started before 70 turned Kerberos on (58's) read its Hadoop config without it: the
-  // demo starts one of its own on the kerberized cluster, whose job the KMS scenario then restarts under.
+  // An ingest started before 70 turned Kerberos on read its Hadoop config without it (58 stops its
+  // own, but not when it failed midway): the demo starts one of its own on the kerberized cluster,
+  // whose job the KMS scenario then restarts under.
   await killJobsNamed('millrace-ingest-flights', KERBEROS_CONFIG);
 }, 5 * 60_000);
 
