@@ -256,7 +256,7 @@ describe('scaling out and rolling changes', () => {
     // producing (at 500/s) of which more than half was left.
     const batch = 40_000;
     const source = `itest-dn-kill-${Date.now().toString(36)}`;
-    // Started here, and stopped at the end of this file; already running when this file runs again on a cluster.
+    // The one running already, or one started here; either way stopped at the end of this file.
     const ingest = (await runningIngest()) ?? (await startIngest());
     expect(ingest.workDir).toBeDefined();
     const log = `${ingest.workDir}/driver.log`;
