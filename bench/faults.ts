@@ -124,7 +124,7 @@ async function oneBrokerPhase(wanted: (s: string) => boolean, outcomes: Outcome[
         command: 'systemctl stop millrace-kafka.service && sleep 20 && systemctl start millrace-kafka.service',
         note: 'down 20 s; the producer waits (--retry-timeout 300) and re-sends idempotently',
       },
-      { scenario: 'broker SIGKILL (1 broker)', command: 'systemctl kill -s KILL millrace-kafka.service', note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log' },
+      { scenario: 'broker SIGKILL (1 broker)', command: 'systemctl kill --kill-whom=main -s KILL millrace-kafka.service', note: 'systemd restarts it (Restart=on-failure, 5 s); the broker recovers its log' },
       {
         scenario: 'node reboot from inside',
         command: 'touch /run/millrace-bench-before-reboot && systemctl --no-block reboot',
@@ -284,7 +284,8 @@ async function onNode(dir: string, config: string, node: string, command: string
 
 /** Seconds from `since` until the node's broker listens again (and `also` holds), polled each second. */
 async function untilServing(dir: string, config: string, node: string, since: number, also = 'true'): Promise<number> {
-  const probe = `(${also}) && systemctl is-active --quiet millrace-kafka.service && ss -ltnH 'sport = :9093' | grep -q . && echo serving || echo waiting`;
+  // The listener's pid, not just the port: local nodes share the host's network namespace, where other clusters' brokers listen on 9093 too.
+  const probe = `pid=$(systemctl show -p MainPID --value millrace-kafka.service); (${also}) && systemctl is-active --quiet millrace-kafka.service && ss -ltnpH 'sport = :9093' | grep -q "pid=$pid," && echo serving || echo waiting`;
   for (;;) {
     const r = await cliTimed(['--json', '-c', config, 'exec', node, '--', probe], dir, { allowFailure: true });
     if (r.code === 0 && r.stdout.includes('serving')) return (Date.now() - since) / 1000;

@@ -97,6 +97,17 @@ function tlsConfig(conn: KafkaConnection): Record<string, unknown> {
 }
 
 /**
+ * librdkafka's message.timeout.ms for the batch producer's retryTimeoutMs. librdkafka reads 0 as
+ * "forever", where --retry-timeout 0 means "no re-sends of millrace's own": kafkajs then fails a
+ * batch after its own retries, about 10 s. So librdkafka gets at least as long, and both backends
+ * give up on an unreachable broker after about the same time.
+ */
+export const MIN_MESSAGE_TIMEOUT_MS = 10_000;
+export function messageTimeoutMs(retryTimeoutMs: number): number {
+  return Math.max(MIN_MESSAGE_TIMEOUT_MS, retryTimeoutMs);
+}
+
+/**
  * The native producer's settings, librdkafka's own names: the same connection, and the same
  * producer as librdkafkaProducerConfig. Exported for the unit test.
  */
@@ -112,7 +123,7 @@ export function librdkafkaNativeConfig(conn: KafkaConnection, retryTimeoutMs: nu
     acks: -1,
     'max.in.flight.requests.per.connection': 5,
     partitioner: 'murmur2_random',
-    'message.timeout.ms': retryTimeoutMs,
+    'message.timeout.ms': messageTimeoutMs(retryTimeoutMs),
     'linger.ms': 5,
     // Reports for failed messages only: a written message costs no report (~5 µs of the Node
     // thread each); a flush acknowledges batches instead (producers/flush-confirmer.ts).
@@ -166,8 +177,8 @@ export function librdkafkaProducerConfig(retryTimeoutMs: number): Record<string,
     // Spark (the Java client) and kafkajs put a key on the same partition.
     partitioner: 'murmur2_random',
     // librdkafka retries a transient failure itself (a broker restarting, a leader moving) until
-    // the message times out: the batch producer's retryTimeoutMs.
-    'message.timeout.ms': retryTimeoutMs,
+    // the message times out: the batch producer's retryTimeoutMs (messageTimeoutMs says why at least 10 s).
+    'message.timeout.ms': messageTimeoutMs(retryTimeoutMs),
     'linger.ms': 5,
   };
 }
@@ -249,7 +260,7 @@ async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options:
       flushTimedOut: (e) => (e as RdNativeError).code === ERR__TIMED_OUT,
       explain: (e) => errors.explain(e),
     },
-    { messageTimeoutMs: retryTimeoutMs },
+    { messageTimeoutMs: messageTimeoutMs(retryTimeoutMs) },
   );
   p.on('delivery-report', (err, report) => {
     if (err) confirmer.failed(report.topic, new Error(err.message));

@@ -557,7 +557,8 @@ async function assertPortsFree(host: RemoteHost, node: InventoryNode, service: S
   const opens = (x: PortSpec): boolean => x.toPort === undefined && x.name !== 'ssh' && (!x.publicOnly || hasPublicAddress(node));
   for (const p of service.ports.filter(opens)) {
     if ((await host.exec(portOpenCommand(address, p.port))).code !== 0) continue;
-    const who = (await host.exec(`ss -Hltnp ${q(`sport = :${p.port}`)}`)).stdout.trim().split('\n')[0] ?? '';
+    // The line of this address: on a shared host (local nodes share its network namespace) other addresses' listeners hold the same port.
+    const who = (await host.exec(`ss -Hltnp ${q(`sport = :${p.port}`)}`)).stdout.split('\n').find((l) => l.includes(`${address}]:`) || l.includes(`${address}:`)) ?? '';
     const proc = /users:\(\("([^"]+)",pid=(\d+)/.exec(who);
     throw new MillraceError(
       `${host.name}: port ${p.port} (${p.description}) on ${address} is already in use${proc ? ` by ${proc[1]} (pid ${proc[2]})` : ''}, so ${service.id} cannot start`,

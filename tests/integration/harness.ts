@@ -167,6 +167,38 @@ export const BROKER = `${ADDRESSES['kafka-1']}:9093`;
  * What kafkajs reports when a plaintext client talks to a TLS-only listener: the broker fails the
  * TLS handshake on the client's first bytes and closes the connection. A timeout is not a refusal.
  */
+/**
+ * SIGKILL to the broker's JVM, the unit's main process (its launcher execs java): systemd
+ * (Restart=on-failure) starts it again 5 s later. Not `systemctl kill` of the whole unit: systemd 252
+ * then also signals the unit's cgroup, and that has failed once here with "Failed to send signal
+ * SIGKILL to auxiliary processes: Input/output error" (exit 1) after the JVM was already dead.
+ */
+export const BROKER_SIGKILL = 'systemctl kill --kill-whom=main -s KILL millrace-kafka.service';
+
+/**
+ * Shell that prints "serving" once the broker's unit is active and its own JVM listens on 9093. By
+ * the listener's pid, not just the port: the local nodes share the host's network namespace, and
+ * another cluster's broker on its own address (a bench's, an experiment's) also listens on 9093.
+ */
+export const BROKER_SERVING = `pid=$(systemctl show -p MainPID --value millrace-kafka.service); systemctl is-active --quiet millrace-kafka.service && ss -ltnpH 'sport = :9093' | grep -q "pid=$pid," && echo serving || echo starting`;
+
+/** Until kafka-1's broker serves (see BROKER_SERVING); seconds it took. */
+export async function untilBrokerServing(timeoutMs = 120_000): Promise<number> {
+  const started = Date.now();
+  let last = '';
+  while (Date.now() - started < timeoutMs) {
+    const kafka = await node('kafka-1');
+    try {
+      last = (await kafka.exec(BROKER_SERVING)).stdout.trim();
+    } finally {
+      await kafka.close();
+    }
+    if (last === 'serving') return (Date.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`kafka-1's broker did not serve on 9093 within ${timeoutMs / 1000}s (last: ${last})`);
+}
+
 export const PLAINTEXT_REFUSED = /Closed connection|Connection error|ECONNRESET/;
 
 /** A Kafka connection for a principal, with a client certificate from the test cluster's CA. */

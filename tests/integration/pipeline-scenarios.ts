@@ -20,7 +20,7 @@ import { operatorUsesClientListener, readInventory } from '../../lib/inventory';
 import { portNumber } from '../../lib/roles';
 import { nodesDir } from '../../targets/local';
 import { FlowException, FlowObserver, FlowReport, formatFlowReport } from './flow-observer';
-import { cli, CLUSTER, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, killJobsNamed, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL, writeConfig } from './harness';
+import { BROKER_SIGKILL, cli, CLUSTER, faultMidIngest, FLIGHTS_SPEC as SPEC, ingestCaughtUp, JOB, killJobsNamed, lakeStats, node, REPO, rowsWrittenByIngest, runningIngest, TEST_DIR, SPARK_FS_SHELL, writeConfig } from './harness';
 
 const INVALID = 100;
 const SCORED = 2000;
@@ -374,7 +374,7 @@ export function pipelineScenarios({ config, events, minTrainRows, ticketLifetime
         const before = await restarts();
         // No clean shutdown: the JVM dies at once, and systemd (Restart=on-failure) starts it again 5 s later.
         const { faultAfterSeconds, written } = await faultMidIngest(spark, log, { source, batch, skip: 2_400_000 }, async () => {
-          await kafka.execOrThrow('systemctl kill -s KILL millrace-kafka.service');
+          await kafka.execOrThrow(BROKER_SIGKILL);
         });
         expect(await restarts()).toBe(before + 1);
         console.log(`broker SIGKILL ${faultAfterSeconds.toFixed(0)} s after ingest's first write of ${source}; ingest wrote ${written} rows in all`);

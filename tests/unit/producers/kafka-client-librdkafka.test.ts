@@ -25,6 +25,13 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     expect(p).toEqual(expect.objectContaining({ partitioner: 'murmur2_random', 'message.timeout.ms': 90_000 }));
   });
 
+  it('--retry-timeout 0 (no re-sends) is not librdkafka\'s 0, which waits forever: both producers get at least 10 s, as kafkajs\'s own retries last', () => {
+    expect(librdkafkaProducerConfig(0)['message.timeout.ms']).toBe(10_000);
+    expect(librdkafkaNativeConfig(conn, 0)['message.timeout.ms']).toBe(10_000);
+    expect(librdkafkaNativeConfig(conn, 3000)['message.timeout.ms']).toBe(10_000);
+    expect(librdkafkaNativeConfig(conn, 45_000)['message.timeout.ms']).toBe(45_000);
+  });
+
   it("the batch producer (librdkafka's native producer) gets the same connection, TLS and producer settings in librdkafka's own names", () => {
     const n = librdkafkaNativeConfig(conn, 90_000);
     expect(n).toEqual(
