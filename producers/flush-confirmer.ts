@@ -41,7 +41,9 @@ export interface FlushConfirmerOptions {
 
 interface Batch {
   topic: string;
+  /** Until handed over: then dropped (the producer has its own copies), so an epoch waiting for its flush holds none. */
   messages: OutgoingMessage[];
+  count: number;
   /** The batch's own failure: a message the producer refused at hand-over. */
   error?: Error;
   resolve: (result: BatchResult) => void;
@@ -63,7 +65,7 @@ export class FlushConfirmer {
   /** Resolves when the batch is written (or has failed); never rejects. */
   send(topic: string, messages: OutgoingMessage[]): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve) => {
-      this.waiting.push({ topic, messages, resolve });
+      this.waiting.push({ topic, messages, count: messages.length, resolve });
       void this.pump();
     });
   }
@@ -90,7 +92,7 @@ export class FlushConfirmer {
         this.failures = new Map();
         for (const b of epoch) {
           const error = b.error ?? failures.get(b.topic) ?? flushError;
-          const count = b.messages.length;
+          const count = b.count;
           b.resolve(error ? { ok: false, topic: b.topic, count, error: this.producer.explain(error) } : { ok: true, topic: b.topic, count });
         }
       }
@@ -102,10 +104,12 @@ export class FlushConfirmer {
   /** Hands the batch's messages over in order; a refusal other than a full queue ends the batch there. */
   private async handOver(b: Batch): Promise<void> {
     const { producer } = this;
-    for (let i = 0; i < b.messages.length; i++) {
+    const { messages } = b;
+    b.messages = [];
+    for (let i = 0; i < messages.length; i++) {
       for (;;) {
         try {
-          producer.produce(b.topic, b.messages[i]!);
+          producer.produce(b.topic, messages[i]!);
           break;
         } catch (e) {
           if (!producer.queueIsFull(e)) {

@@ -82,10 +82,16 @@ const MIN_SLEEP_MS = 2;
 /** Records between turns of the event loop, so timers and signals get to run at full speed. */
 const YIELD_EVERY = 1000;
 
-interface Tagged {
-  message: OutgoingMessage;
-  position: number;
-  id?: string;
+/**
+ * A batch being filled: its messages, and the acknowledged ids it would add to the summary (those
+ * with the lowest and highest source positions). Nothing else of a record is kept: the messages
+ * are dropped once handed to the client, so an in-flight epoch holds no per-record objects of ours.
+ */
+interface Filling {
+  messages: OutgoingMessage[];
+  first?: { position: number; id: string };
+  last?: { position: number; id: string };
+  timer?: NodeJS.Timeout;
 }
 
 export function newStats(): ProduceStats {
@@ -105,9 +111,9 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
   let first: { position: number; id: string } | undefined;
   let last: { position: number; id: string } | undefined;
   const pending = new Set<Promise<void>>();
-  const buffers = new Map<string, { items: Tagged[]; timer?: NodeJS.Timeout }>();
+  const buffers = new Map<string, Filling>();
 
-  const settle = (r: BatchResult, items: Tagged[], isDlq: boolean): void => {
+  const settle = (r: BatchResult, batch: Pick<Filling, 'first' | 'last'>, isDlq: boolean): void => {
     if (!r.ok) {
       stats.errors += r.count;
       failure ??= r.error;
@@ -116,21 +122,19 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     }
     if (isDlq) stats.dlq += r.count;
     else stats.sent += r.count;
-    for (const t of items) {
-      if (t.id === undefined) continue;
-      if (!first || t.position < first.position) first = { position: t.position, id: t.id };
-      if (!last || t.position > last.position) last = { position: t.position, id: t.id };
-    }
+    if (batch.first && (!first || batch.first.position < first.position)) first = batch.first;
+    if (batch.last && (!last || batch.last.position > last.position)) last = batch.last;
   };
   const flush = async (topic: string): Promise<void> => {
     const buf = buffers.get(topic);
-    if (!buf || buf.items.length === 0) return;
-    const items = buf.items;
-    buf.items = [];
+    if (!buf || buf.messages.length === 0) return;
+    const { messages, first: batchFirst, last: batchLast } = buf;
+    buf.messages = [];
+    buf.first = buf.last = undefined;
     clearTimeout(buf.timer);
     buf.timer = undefined;
-    const { result } = await producer.send(topic, items.map((t) => t.message));
-    const done = result.then((r) => settle(r, items, topic === settings.dlqTopic));
+    const { result } = await producer.send(topic, messages);
+    const done = result.then((r) => settle(r, { first: batchFirst, last: batchLast }, topic === settings.dlqTopic));
     pending.add(done);
     void done.then(() => pending.delete(done));
   };
@@ -138,11 +142,16 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     for (const topic of buffers.keys()) await flush(topic);
   };
   /** A promise only when the batch is full and goes out (no promise per record on the hot path). */
-  const add = (topic: string, t: Tagged): Promise<void> | undefined => {
+  const add = (topic: string, message: OutgoingMessage, position: number, id?: string): Promise<void> | undefined => {
     let buf = buffers.get(topic);
-    if (!buf) buffers.set(topic, (buf = { items: [] }));
-    buf.items.push(t);
-    if (buf.items.length >= settings.batchSize) return flush(topic);
+    if (!buf) buffers.set(topic, (buf = { messages: [] }));
+    buf.messages.push(message);
+    if (id !== undefined) {
+      // Positions only grow within a run, so the batch's first id is its lowest and its last its highest.
+      buf.first ??= { position, id };
+      buf.last = { position, id };
+    }
+    if (buf.messages.length >= settings.batchSize) return flush(topic);
     // A slow source or a low rate must not leave events sitting in a half-full batch.
     buf.timer ??= setTimeout(() => {
       flush(topic).catch((error: unknown) => {
@@ -162,20 +171,21 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
       for await (const item of source.read({ skip: settings.skip, signal: stop.signal })) {
         if (stop.signal.aborted) break;
         const v = check(spec, source, settings, item, columns);
-        const now = clock.now();
-        const wait = Math.max(rate?.next(now) ?? 0, v.ok && replay ? replay.next(v.event.eventTimeMs, now) : 0);
+        // One clock read a record, unless it waited.
+        let producedAt = clock.now();
+        const wait = Math.max(rate?.next(producedAt) ?? 0, v.ok && replay ? replay.next(v.event.eventTimeMs, producedAt) : 0);
         if (wait >= MIN_SLEEP_MS) {
           if (wait >= settings.lingerMs) await flushAll();
           await clock.sleep(wait, stop.signal);
           // Not counted as read: a re-run with --skip nextPosition picks it up.
           if (stop.signal.aborted) break;
+          producedAt = clock.now();
         }
         stats.read++;
         nextPosition = item.position + 1;
-        const producedAt = clock.now();
         const full = v.ok
-          ? add(settings.topic, { message: eventMessage(v.event, producedAt), position: item.position, id: v.event.id })
-          : add(settings.dlqTopic, { message: dlqMessage(v.reason, source.name, item.position, 'record' in item ? item.record : item.raw, producedAt), position: item.position });
+          ? add(settings.topic, eventMessage(v.event, producedAt), item.position, v.event.id)
+          : add(settings.dlqTopic, dlqMessage(v.reason, source.name, item.position, 'record' in item ? item.record : item.raw, producedAt), item.position);
         if (full) await full;
         if (settings.limit !== undefined && stats.read >= settings.limit) break;
         if (stats.read % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
