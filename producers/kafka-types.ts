@@ -57,7 +57,7 @@ export type BatchResult =
 export interface BatchProducerOptions {
   /**
    * Batches sent but not yet acknowledged before `send` waits. librdkafka's batch producer lets
-   * small batches past it up to EPOCH_MESSAGES (8,000) messages: it acknowledges by flushing.
+   * small batches past it up to EPOCH_MESSAGES (32,000) messages: it acknowledges by flushing.
    */
   maxInFlight?: number;
   /**
