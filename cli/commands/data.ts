@@ -70,7 +70,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
     .option('--source-name <name>', 'name used in assigned ids (<name>#<position>); default: the file name')
     .option('--batch-size <n>', 'records per batch', '500')
     .option('--max-in-flight <n>', 'batches awaiting acknowledgement at once', '4')
-    .option('--retry-timeout <s>', 'keep re-sending a batch this long while a broker restarts or a leader moves (0: no re-sends; a batch fails after the client\'s own retries, about 10 s)', '300')
+    .option('--retry-timeout <s>', 'keep re-sending a batch this long while a broker restarts or a leader moves (0: no re-sends of millrace\'s own; a batch fails when the client\'s own retries give up, librdkafka\'s after 10 s)', '300')
     .option('--principal <name>', 'client certificate principal', PIPELINE_PRINCIPAL)
     .addHelpText(
       'after',
