@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseProgressLines, progressLinesCommand } from '../../cli/demo/steps';
 import { readInventory } from '../../lib/inventory';
+import { waitFor } from '../../lib/retry';
 import { clusterKnownHosts } from '../../provisioning/known-hosts';
 import { connect, RemoteHost } from '../../provisioning/remote-host';
 import { clientCredentials } from '../../provisioning/cluster-state';
@@ -164,10 +165,6 @@ export function caPem(): string {
 export const BROKER = `${ADDRESSES['kafka-1']}:9093`;
 
 /**
- * What kafkajs reports when a plaintext client talks to a TLS-only listener: the broker fails the
- * TLS handshake on the client's first bytes and closes the connection. A timeout is not a refusal.
- */
-/**
  * SIGKILL to the broker's JVM, the unit's main process (its launcher execs java): systemd
  * (Restart=on-failure) starts it again 5 s later. Not `systemctl kill` of the whole unit: systemd 252
  * then also signals the unit's cgroup, and that has failed once here with "Failed to send signal
@@ -182,23 +179,22 @@ export const BROKER_SIGKILL = 'systemctl kill --kill-whom=main -s KILL millrace-
  */
 export const BROKER_SERVING = `pid=$(systemctl show -p MainPID --value millrace-kafka.service); systemctl is-active --quiet millrace-kafka.service && ss -ltnpH 'sport = :9093' | grep -q "pid=$pid," && echo serving || echo starting`;
 
-/** Until kafka-1's broker serves (see BROKER_SERVING); seconds it took. */
+/** Until kafka-1's broker serves (see BROKER_SERVING), over one SSH session; seconds it took. */
 export async function untilBrokerServing(timeoutMs = 120_000): Promise<number> {
   const started = Date.now();
-  let last = '';
-  while (Date.now() - started < timeoutMs) {
-    const kafka = await node('kafka-1');
-    try {
-      last = (await kafka.exec(BROKER_SERVING)).stdout.trim();
-    } finally {
-      await kafka.close();
-    }
-    if (last === 'serving') return (Date.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, 1000));
+  const kafka = await node('kafka-1');
+  try {
+    await waitFor(async () => (await kafka.exec(BROKER_SERVING)).stdout.trim() === 'serving', { timeout: timeoutMs, what: "kafka-1's broker to serve on 9093" });
+  } finally {
+    await kafka.close();
   }
-  throw new Error(`kafka-1's broker did not serve on 9093 within ${timeoutMs / 1000}s (last: ${last})`);
+  return (Date.now() - started) / 1000;
 }
 
+/**
+ * What kafkajs reports when a plaintext client talks to a TLS-only listener: the broker fails the
+ * TLS handshake on the client's first bytes and closes the connection. A timeout is not a refusal.
+ */
 export const PLAINTEXT_REFUSED = /Closed connection|Connection error|ECONNRESET/;
 
 /** A Kafka connection for a principal, with a client certificate from the test cluster's CA. */
