@@ -263,9 +263,15 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
         }
         return known;
       };
+      // The first failure for good. The parts still waiting for their partition's lane then fail at
+      // once: they would meet the same brokers, and each would wait out kafkajs's retries in turn
+      // (with --retry-timeout 0 and the broker gone, 20 s a batch).
+      let broken: Error | undefined;
+      const notSent = (topic: string, count: number, cause: Error): BatchResult => ({ ok: false, topic, count, error: new Error(`not sent: an earlier batch failed (${cause.message})`, { cause }) });
       const sendOne = async (topic: string, messages: (Message & { partition: number })[]): Promise<BatchResult> => {
         const deadline = Date.now() + retryTimeoutMs;
         for (let attempt = 1; ; attempt++) {
+          if (broken) return notSent(topic, messages.length, broken);
           try {
             const meta = await p.send({ topic, acks: -1, messages });
             const partitions = meta.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
@@ -274,7 +280,10 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
             const error = e instanceof Error ? e : new Error(String(e));
             // kafkajs has retried for a few seconds already; a broker that is restarting takes longer.
             const pause = Math.min(RETRY_PAUSE_MAX_MS, RETRY_PAUSE_MS * 2 ** Math.min(attempt - 1, 6));
-            if (!isTransient(error) || Date.now() + pause > deadline) return { ok: false, topic, count: messages.length, error };
+            if (!isTransient(error) || Date.now() + pause > deadline) {
+              broken ??= error;
+              return { ok: false, topic, count: messages.length, error };
+            }
             options.onRetry?.({ topic, attempt, error });
             await sleep(pause);
           }

@@ -1,8 +1,8 @@
 /**
  * The core of `millrace produce`: read a source, validate each record against the spec, pace,
  * batch, and send valid events to the topic and invalid ones to `<topic>.dlq`. Every record read
- * ends up counted once: sent, dlq, or errors (its batch failed). An abort (Ctrl-C) stops the
- * reading, and what was read is still flushed before the summary.
+ * ends up counted once: sent, dlq, or errors (its batch failed, or was left unsent after another
+ * failed). An abort (Ctrl-C) stops the reading, and what was read is still flushed before the summary.
  */
 import type { PipelineSpec } from '../lib/pipeline-spec';
 import type { BatchProducer, BatchResult, OutgoingMessage } from './kafka-types';
@@ -108,14 +108,22 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
   if (signal.aborted) stop.abort();
 
   let failure: unknown;
+  let batchFailed = false;
   let first: { position: number; id: string } | undefined;
   let last: { position: number; id: string } | undefined;
   const pending = new Set<Promise<void>>();
   const buffers = new Map<string, Filling>();
+  /**
+   * Batches sent by their linger timer that still wait for room in the producer's window. Reading
+   * waits for them as it waits for a full batch: otherwise a slow or dead broker lets reading run
+   * ahead into a queue of small batches without bound.
+   */
+  const lingering = new Set<Promise<void>>();
 
   const settle = (r: BatchResult, batch: Pick<Filling, 'first' | 'last'>, isDlq: boolean): void => {
     if (!r.ok) {
       stats.errors += r.count;
+      batchFailed = true;
       failure ??= r.error;
       stop.abort();
       return;
@@ -133,6 +141,12 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     buf.first = buf.last = undefined;
     clearTimeout(buf.timer);
     buf.timer = undefined;
+    // After a failed batch the run is over: what is left is counted as errors, not sent. Sending it
+    // would only wait out the client's retries once more per batch (the brokers are likely gone).
+    if (batchFailed) {
+      stats.errors += messages.length;
+      return;
+    }
     const { result } = await producer.send(topic, messages);
     const done = result.then((r) => settle(r, { first: batchFirst, last: batchLast }, topic === settings.dlqTopic));
     pending.add(done);
@@ -154,10 +168,15 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     if (buf.messages.length >= settings.batchSize) return flush(topic);
     // A slow source or a low rate must not leave events sitting in a half-full batch.
     buf.timer ??= setTimeout(() => {
-      flush(topic).catch((error: unknown) => {
-        failure ??= error;
-        stop.abort();
-      });
+      // After the batches its timer sent before, so that one at most waits for room in the window.
+      const sent: Promise<void> = Promise.all(lingering)
+        .then(() => flush(topic))
+        .catch((error: unknown) => {
+          failure ??= error;
+          stop.abort();
+        })
+        .finally(() => lingering.delete(sent));
+      lingering.add(sent);
     }, settings.lingerMs);
   };
 
@@ -187,6 +206,7 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
           ? add(settings.topic, eventMessage(v.event, producedAt), item.position, v.event.id)
           : add(settings.dlqTopic, dlqMessage(v.reason, source.name, item.position, 'record' in item ? item.record : item.raw, producedAt), item.position);
         if (full) await full;
+        if (lingering.size > 0) await Promise.all(lingering);
         if (settings.limit !== undefined && stats.read >= settings.limit) break;
         if (stats.read % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
       }
@@ -195,6 +215,7 @@ export async function runProduce(run: ProduceRun): Promise<{ summary: ProduceSum
     failure ??= error;
   } finally {
     try {
+      await Promise.all(lingering);
       await flushAll();
       await producer.flush();
       await Promise.all(pending);

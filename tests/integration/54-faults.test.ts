@@ -3,6 +3,8 @@
  * - `millrace produce` waits through a broker that stops and comes back in the middle of a run,
  *   or is killed with SIGKILL and restarted by systemd, re-sends what failed, idempotently, and
  *   finishes with every record in the topic exactly once;
+ * - with --retry-timeout 0, it gives up within a minute of the broker's stop, every record read
+ *   counted, and exits 1;
  * - a node that reboots from inside (`systemctl reboot` on the node) comes back by itself, as an
  *   EC2 instance does, with no `millrace up`: its services start at boot, from its data disk, and
  *   the data it held is still there.
@@ -89,6 +91,48 @@ describe('a broker restart in the middle of produce', () => {
     expect(await restarts()).toBe(before + 1);
     console.log(`broker SIGKILL: 30000 records acknowledged, 30000 in the topic, 0 duplicates; ${r.retriedBatches} batch re-sends; produce took ${r.seconds.toFixed(0)}s; restarted by systemd`);
   }, 10 * 60_000);
+});
+
+describe('a broker that dies with --retry-timeout 0', () => {
+  it('produce gives up soon after the stop, counts every record read, names the broker, and exits 1', async () => {
+    const topic = randomName('itest-giveup');
+    expect((await cli(['topics', 'create', topic, '-c', CONFIG])).code).toBe(0);
+    const producing = cli(['produce', '--json', '--spec', SPEC, '--source', 'synthetic', '--limit', '200000', '--rate', '1000', '--retry-timeout', '0', '--topic', topic, '--source-name', topic, '-c', CONFIG]);
+    await new Promise((r) => setTimeout(r, 5000));
+    const kafka = await node('kafka-1');
+    let stoppedAt = 0;
+    try {
+      await kafka.execOrThrow('systemctl stop millrace-kafka.service');
+      stoppedAt = Date.now();
+    } finally {
+      await kafka.close();
+    }
+    let done: Awaited<typeof producing>;
+    try {
+      done = await producing;
+    } finally {
+      const again = await node('kafka-1');
+      try {
+        await again.execOrThrow('systemctl start millrace-kafka.service');
+      } finally {
+        await again.close();
+      }
+    }
+    const afterStop = (Date.now() - stoppedAt) / 1000;
+    // kafkajs's own retries (about 10 s) and the batches in flight; before, every queued batch
+    // waited out those retries in turn: more than 5 minutes.
+    expect(afterStop).toBeLessThan(60);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toMatch(/error: producing to .* stopped: .*127\.0\.0\.31:9093/);
+    const summary = JSON.parse(done.stdout) as { read: number; sent: number; dlq: number; errors: number; nextPosition: number };
+    expect(summary.errors).toBeGreaterThan(0);
+    expect(summary.sent).toBeGreaterThan(0);
+    expect(summary.read).toBe(summary.sent + summary.dlq + summary.errors);
+    expect(summary.read).toBeLessThan(200_000);
+    await untilBrokerServing();
+    for (const t of [topic, `${topic}.dlq`]) await cli(['topics', 'delete', t, '-c', CONFIG]);
+    console.log(`broker stopped, --retry-timeout 0: produce exited 1 ${afterStop.toFixed(0)} s after the stop; read ${summary.read}, sent ${summary.sent}, errors ${summary.errors}`);
+  }, 5 * 60_000);
 });
 
 describe('a node rebooted from inside', () => {

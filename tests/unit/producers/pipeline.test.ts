@@ -1,5 +1,5 @@
 import { parsePipelineSpecText } from '../../../lib/pipeline-spec';
-import { Clock, newStats, ProduceSettings, runProduce } from '../../../producers/pipeline';
+import { Clock, newStats, ProduceSettings, runProduce, systemClock } from '../../../producers/pipeline';
 import type { RecordSource, SourceItem } from '../../../producers/sources/types';
 import { syntheticSource } from '../../../producers/sources/synthetic';
 import { fakeKafka } from './fake-kafka';
@@ -141,6 +141,32 @@ describe('runProduce', () => {
     expect(summary.sent).toBe(0);
     expect(summary.read).toBeLessThan(100);
     expect(summary.read).toBe(summary.sent + summary.dlq + summary.errors);
+  });
+
+  it('stops soon after a batch fails when the brokers are slow: batches sent by their linger timer hold reading back, and none is sent after the failure', async () => {
+    // A source that trickles (a record a millisecond) into batches sent by the linger timer, and a
+    // producer whose every batch fails after 100 ms: before, reading ran ahead of the window, and
+    // each queued batch waited its turn to fail after the first had (kafkajs, --retry-timeout 0).
+    const trickle: RecordSource = {
+      name: 'trickle',
+      textValues: false,
+      async *read({ skip, signal }) {
+        for (let position = skip; position < 2000 && !signal.aborted; position++) {
+          await new Promise((r) => setTimeout(r, 1));
+          yield rec(position, position);
+        }
+      },
+    };
+    const kafka = fakeKafka({ failTopic: 'flights', ackDelayMs: 100 });
+    const started = Date.now();
+    const { summary, failure } = await produce(trickle, { batchSize: 1000, lingerMs: 5 }, kafka, new AbortController().signal, systemClock);
+    expect((failure as Error).message).toBe('Not authorized to access topics: [flights]');
+    // The window holds 2 batches; reading waits for a third; the rest of what was read is not sent.
+    expect(kafka.batches.length).toBeLessThanOrEqual(3);
+    expect(summary.sent).toBe(0);
+    expect(summary.read).toBe(summary.errors);
+    expect(summary.read).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('reports a source that fails, after flushing what it gave', async () => {
