@@ -59,18 +59,26 @@ interface RdModule {
 export const LIBRDKAFKA_PACKAGE = '@confluentinc/kafka-javascript';
 
 let loaded: RdModule | undefined;
-/** The package, or an error that says how to get it. */
-export function librdkafka(): RdModule {
-  if (loaded) return loaded;
+let loadError: string | undefined;
+/** Loads the package once; the first line of why it did not load, or undefined when it did. */
+export function librdkafkaLoadError(): string | undefined {
+  if (loaded || loadError !== undefined) return loadError;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(LIBRDKAFKA_PACKAGE) as RdModule;
-    return loaded;
   } catch (error) {
-    throw new MillraceError(`kafka.client is librdkafka, but ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine: ${String((error as Error).message).split('\n')[0]}`, {
-      hint: 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs in the config',
-    });
+    loadError = String((error as Error).message).split('\n')[0];
   }
+  return loadError;
+}
+
+/** The package, or an error that says how to get it. */
+export function librdkafka(): RdModule {
+  const missing = librdkafkaLoadError();
+  if (loaded) return loaded;
+  throw new MillraceError(`kafka.client is librdkafka, but ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine: ${missing}`, {
+    hint: 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs in the config',
+  });
 }
 
 /**
@@ -148,6 +156,8 @@ interface RdLogger {
  */
 export class RdErrors implements RdLogger {
   last: string | undefined;
+  /** The brokers, named where librdkafka's own error names none ("all broker connections are down"). */
+  constructor(private readonly brokers: string[] = []) {}
   setLogLevel(): void {}
   namespace(): RdLogger {
     return this;
@@ -160,7 +170,10 @@ export class RdErrors implements RdLogger {
   }
   debug(): void {}
   error(message: string): void {
-    this.last = message.replace(/^Error: /, '');
+    const m = message.replace(/^Error: /, '');
+    // While every broker is down, each reconnect that fails says only "broker transport failure".
+    if (/^broker transport failure$/i.test(m) && this.last?.startsWith('all broker connections are down')) return void logger().debug({ component: 'librdkafka' }, message);
+    this.last = this.brokers.length && /^all broker connections are down$/i.test(m) ? `${m}: ${this.brokers.join(', ')}` : m;
     logger().debug({ component: 'librdkafka' }, message);
   }
   /** A send's error, with the client's last error when the send's own says nothing of the cause. */
@@ -186,7 +199,7 @@ export function librdkafkaProducerConfig(retryTimeoutMs: number): Record<string,
 /** A KafkaClient that produces through librdkafka and does everything else through `base` (kafkajs). */
 export function withLibrdkafkaProducer(base: KafkaClient, conn: KafkaConnection): KafkaClient {
   const rd = librdkafka();
-  const errors = new RdErrors();
+  const errors = new RdErrors(conn.brokers);
   const kafka = new rd.KafkaJS.Kafka(librdkafkaConfig(conn, errors));
   const open: RdProducer[] = [];
   const closers: (() => Promise<void>)[] = [];
@@ -246,7 +259,7 @@ export const EPOCH_MESSAGES = 32_000;
  * backpressure and of the result.
  */
 async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options: BatchProducerOptions): Promise<BatchProducer> {
-  const errors = new RdErrors();
+  const errors = new RdErrors(conn.brokers);
   const retryTimeoutMs = options.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS;
   const p = new rd.Producer(librdkafkaNativeConfig(conn, retryTimeoutMs));
   p.on('event.error', (e) => errors.error(e.message));
@@ -272,6 +285,7 @@ async function nativeBatchProducer(rd: RdModule, conn: KafkaConnection, options:
   const window = new InFlightWindow<BatchResult>(options.maxInFlight ?? 4, EPOCH_MESSAGES);
   let closed: Promise<void> | undefined;
   return {
+    library: 'librdkafka',
     send: (topic, messages) => window.add(() => confirmer.send(topic, messages), messages.length),
     flush: () => window.drain(),
     close: () =>

@@ -11,7 +11,7 @@ import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } fr
 import { InFlightWindow } from './in-flight';
 import { byPartition, PartitionLanes } from './partition-lanes';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
-import { withLibrdkafkaProducer } from './kafka-client-librdkafka';
+import { LIBRDKAFKA_PACKAGE, librdkafkaLoadError, withLibrdkafkaProducer } from './kafka-client-librdkafka';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
 /** kafkajs, loaded when the first client is made (commands that never talk to Kafka start without it). */
@@ -108,10 +108,38 @@ export function coordinatorAnswer(entry: LogEntry): CoordinatorAnswer | undefine
   return { broker: typeof broker === 'string' ? broker : 'a broker', error };
 }
 
-/** The client for the connection: kafkajs, with librdkafka's producer when conn.client says so. */
+/** What kafka.client: auto comes to on this machine: librdkafka where it loads, else kafkajs, with a warning that says how to build it. */
+export function autoProducerLibrary(): { library: 'kafkajs' | 'librdkafka'; warning?: string } {
+  const missing = librdkafkaLoadError();
+  if (!missing) return { library: 'librdkafka' };
+  return {
+    library: 'kafkajs',
+    warning: `kafka.client is auto and ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine (${missing}): producing with kafkajs, at about a third of librdkafka's throughput. Run scripts/setup.sh to build librdkafka's native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs to choose kafkajs`,
+  };
+}
+
+/**
+ * The client for the connection: kafkajs, with librdkafka's producer when conn.client says so.
+ * auto chooses when the client first produces (commands that never produce do not load the
+ * native module).
+ */
 export function createKafkaClient(conn: KafkaConnection): KafkaClient {
   const base = createKafkajsClient(conn);
-  return conn.client === 'librdkafka' ? withLibrdkafkaProducer(base, conn) : base;
+  if (conn.client === 'librdkafka') return withLibrdkafkaProducer(base, conn);
+  if (conn.client !== 'auto') return base;
+  let chosen: KafkaClient | undefined;
+  const producing = (): KafkaClient => {
+    if (chosen) return chosen;
+    const { library, warning } = autoProducerLibrary();
+    if (warning) logger().warn(warning);
+    return (chosen = library === 'librdkafka' ? withLibrdkafkaProducer(base, conn) : base);
+  };
+  return {
+    ...base,
+    produce: (topic, messages) => producing().produce(topic, messages),
+    batchProducer: (options) => producing().batchProducer(options),
+    close: () => (chosen ?? base).close(),
+  };
 }
 
 function createKafkajsClient(conn: KafkaConnection): KafkaClient {
@@ -314,6 +342,7 @@ function createKafkajsClient(conn: KafkaConnection): KafkaClient {
       const closer = (): Promise<void> => (closed ??= window.drain().then(() => disconnectWithin('producer', () => p.disconnect())));
       closers.push(closer);
       return {
+        library: 'kafkajs',
         send: (topic, messages) => window.add(() => sendBatch(topic, messages)),
         flush: () => window.drain(),
         close: closer,

@@ -12,8 +12,12 @@ export interface TlsSettings {
 
 export interface KafkaConnection {
   brokers: string[];
-  /** The producers' library (kafka.client in the config), default kafkajs; everything else is kafkajs. */
-  client?: 'kafkajs' | 'librdkafka';
+  /**
+   * The producers' library (kafka.client in the config; its default there is auto): auto is
+   * librdkafka where its native part loads and kafkajs elsewhere. Unset here: kafkajs. Everything
+   * but producing is kafkajs.
+   */
+  client?: 'auto' | 'kafkajs' | 'librdkafka';
   clientId: string;
   /** Omit for a plaintext connection (used only to prove the brokers refuse one). */
   tls?: TlsSettings;
@@ -75,6 +79,8 @@ export const DEFAULT_RETRY_TIMEOUT_MS = 5 * 60_000;
 
 /** An idempotent producer with acks=all that keeps at most `maxInFlight` batches unacknowledged. */
 export interface BatchProducer {
+  /** The library that sends the batches. */
+  readonly library: 'kafkajs' | 'librdkafka';
   /**
    * Resolves once the batch is on its way (after waiting for room in the window) with the
    * promise of its result. That promise never rejects. The wrapper object keeps the caller from

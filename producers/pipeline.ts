@@ -61,8 +61,10 @@ export interface ProduceSummary extends ProduceStats {
   interrupted: boolean;
   /** Which source column filled which field (of the first records' columns), when a name differs. */
   columns?: ColumnMapping;
-  /** Batches sent again after a transient failure (a broker restarting), each counted once per re-send. */
+  /** Batches sent again after a transient failure (a broker restarting), each counted once per re-send (kafkajs; librdkafka re-sends inside itself). */
   retriedBatches?: number;
+  /** The library that produced (kafka.client; auto resolves to one of these). */
+  client?: 'kafkajs' | 'librdkafka';
   error?: string;
 }
 

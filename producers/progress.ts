@@ -30,7 +30,7 @@ export function formatDuration(seconds: number): string {
 
 export function formatSummary(s: ProduceSummary): string {
   const lines = [
-    `${s.interrupted ? 'interrupted; flushed what was read. ' : ''}produced from ${s.source} in ${s.seconds.toFixed(1)}s`,
+    `${s.interrupted ? 'interrupted; flushed what was read. ' : ''}produced from ${s.source} in ${s.seconds.toFixed(1)}s${s.client ? ` with ${s.client}` : ''}`,
     `  sent    ${n(s.sent)} to ${s.topic} (${n(s.rate)} events/s)`,
     `  dlq     ${n(s.dlq)} to ${s.dlqTopic}`,
     `  errors  ${n(s.errors)}`,

@@ -101,7 +101,7 @@ export function registerData(program: Command, deps: DataDeps = realKafka): void
         const progress = startProgress(stats, process.stderr);
         try {
           const done = await runProduce({ spec, settings: options.settings, source, producer, signal, stats });
-          return { ...done, summary: { ...done.summary, retriedBatches: retries } };
+          return { ...done, summary: { ...done.summary, client: producer.library, retriedBatches: retries } };
         } finally {
           progress.stop();
           await producer.close();

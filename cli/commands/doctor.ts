@@ -12,6 +12,8 @@ import { mapSettled } from '../../lib/parallel';
 import { cacheDir, millraceHome } from '../../lib/paths';
 import { q } from '../../lib/shell';
 import { DATA_ROOT } from '../../provisioning/plan';
+import { autoProducerLibrary } from '../../producers/kafka-client';
+import { librdkafka, librdkafkaLoadError } from '../../producers/kafka-client-librdkafka';
 import { targetFor } from '../../targets/target';
 import { render } from '../../templates/render';
 import { connectAll } from '../bootstrap';
@@ -49,7 +51,21 @@ async function operatorFindings(config: ClusterConfig): Promise<Finding[]> {
     const free = freeBytes(dir) / GiB;
     out.push({ where: 'operator', check: `free disk (${what})`, level: free < need ? 'fail' : 'ok', detail: `${free.toFixed(1)} GiB free at ${dir}`, hint: free < need ? `free at least ${need} GiB there` : undefined });
   }
+  out.push(producerLibraryFinding(config.kafka.client));
   return out;
+}
+
+/** Which library `produce` will use here (kafka.client), and whether it loads. */
+export function producerLibraryFinding(client: ClusterConfig['kafka']['client']): Finding {
+  const check = 'producer library (kafka.client)';
+  if (client === 'kafkajs') return { where: 'operator', check, level: 'ok', detail: 'kafkajs, as the config says' };
+  const { library } = autoProducerLibrary();
+  if (library === 'librdkafka') return { where: 'operator', check, level: 'ok', detail: `librdkafka ${librdkafka().librdkafkaVersion}${client === 'auto' ? ' (auto)' : ''}` };
+  const hint = 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs';
+  const why = librdkafkaLoadError() ?? '';
+  return client === 'librdkafka'
+    ? { where: 'operator', check, level: 'fail', detail: `librdkafka, as the config says, cannot be loaded: ${why}`, hint }
+    : { where: 'operator', check, level: 'warn', detail: `kafkajs (auto): librdkafka cannot be loaded (${why}); kafkajs produces at about a third of its throughput`, hint };
 }
 
 /** One SSH round trip per node: everything read at once, judged here. */

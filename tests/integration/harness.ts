@@ -64,6 +64,12 @@ ${kerberos}artifacts:
 export const CLUSTER_YAML = clusterYaml(KERBEROS_YAML);
 
 /**
+ * The shared cluster's config with the producers' library chosen (kafka.client), for tests of the
+ * library that `auto`, the default, does not choose on this machine (kafkajs, the fallback).
+ */
+export const configWithClient = (client: 'kafkajs' | 'librdkafka'): string => writeConfig(path.join(TEST_DIR, `client-${client}.yaml`), `${CLUSTER_YAML}kafka:\n  client: ${client}\n`);
+
+/**
  * The shared cluster with Kerberos on (kerberos.enabled), tickets of 2 minutes (the shortest the
  * config takes, so renewals come within a test): 70-kerberos turns it on, 72-pipeline-kerberos
  * runs the pipeline on it.

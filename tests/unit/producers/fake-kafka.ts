@@ -129,7 +129,7 @@ export function fakeKafka(options: FakeOptions = {}): FakeKafka {
           inFlight--;
         }
       };
-      return { send: (topic, messages) => window.add(() => sendOne(topic, messages)), flush: () => window.drain(), close: () => window.drain() };
+      return { library: 'kafkajs', send: (topic, messages) => window.add(() => sendOne(topic, messages)), flush: () => window.drain(), close: () => window.drain() };
     },
     async consume(topic, groupId, count) {
       return joined(groupId, async () => fake.messages(topic).slice(0, count));

@@ -63,9 +63,10 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     expect(plain['socket.connection.setup.timeout.ms']).toBe(1000);
   });
 
-  it('is chosen in the config with kafka.client, kafkajs by default; another name is refused with its path and the choices', () => {
-    expect(parseConfigText('name: demo\n').kafka.client).toBe('kafkajs');
+  it('is chosen in the config with kafka.client, auto by default; another name is refused with its path and the choices', () => {
+    expect(parseConfigText('name: demo\n').kafka.client).toBe('auto');
     expect(parseConfigText('name: demo\nkafka:\n  client: librdkafka\n').kafka.client).toBe('librdkafka');
+    expect(parseConfigText('name: demo\nkafka:\n  client: kafkajs\n').kafka.client).toBe('kafkajs');
     let error: unknown;
     try {
       parseConfigText('name: demo\nkafka:\n  client: rdkafka\n', 'millrace.yaml');
@@ -78,6 +79,45 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     expect(String(error)).toMatch(/librdkafka/);
   });
 
+  it('auto is librdkafka on a machine where scripts/setup.sh built its native part (this one)', () => {
+    const { autoProducerLibrary } = require('../../../producers/kafka-client') as typeof import('../../../producers/kafka-client');
+    const chosen = autoProducerLibrary();
+    if (chosen.warning) throw new Error(`librdkafka does not load here; scripts/setup.sh builds it: ${chosen.warning}`);
+    expect(chosen).toEqual({ library: 'librdkafka' });
+  });
+
+  it('auto is kafkajs where librdkafka cannot be loaded, with a warning that names the cause and how to build it', () => {
+    jest.isolateModules(() => {
+      jest.doMock('@confluentinc/kafka-javascript', () => {
+        throw new Error('Cannot find module \'../build/Release/confluent-kafka-javascript.node\'\nRequire stack: …');
+      });
+      const { autoProducerLibrary } = require('../../../producers/kafka-client') as typeof import('../../../producers/kafka-client');
+      const chosen = autoProducerLibrary();
+      expect(chosen.library).toBe('kafkajs');
+      expect(chosen.warning).toMatch(/^kafka\.client is auto and @confluentinc\/kafka-javascript cannot be loaded on this machine \(Cannot find module '\.\.\/build\/Release\/confluent-kafka-javascript\.node'\): producing with kafkajs/);
+      expect(chosen.warning).toMatch(/scripts\/setup\.sh/);
+      expect(chosen.warning).toMatch(/kafka\.client: kafkajs/);
+      expect(chosen.warning).not.toMatch(/Require stack/);
+    });
+    jest.dontMock('@confluentinc/kafka-javascript');
+  });
+
+  it('`doctor` says which library `produce` uses here: ok where it loads, a warning for auto without it, a failure for librdkafka without it', () => {
+    const { producerLibraryFinding } = require('../../../cli/commands/doctor') as typeof import('../../../cli/commands/doctor');
+    expect(producerLibraryFinding('auto')).toEqual(expect.objectContaining({ level: 'ok', detail: expect.stringMatching(/^librdkafka 2\.\d+\.\d+ \(auto\)$/) }));
+    expect(producerLibraryFinding('kafkajs')).toEqual(expect.objectContaining({ level: 'ok', detail: 'kafkajs, as the config says' }));
+    jest.isolateModules(() => {
+      jest.doMock('@confluentinc/kafka-javascript', () => {
+        throw new Error('Cannot find module \'../build/Release/confluent-kafka-javascript.node\'');
+      });
+      const isolated = require('../../../cli/commands/doctor') as typeof import('../../../cli/commands/doctor');
+      expect(isolated.producerLibraryFinding('auto')).toEqual(expect.objectContaining({ level: 'warn', detail: expect.stringMatching(/^kafkajs \(auto\): librdkafka cannot be loaded \(Cannot find module/), hint: expect.stringMatching(/scripts\/setup\.sh/) }));
+      expect(isolated.producerLibraryFinding('librdkafka')).toEqual(expect.objectContaining({ level: 'fail', hint: expect.stringMatching(/scripts\/setup\.sh/) }));
+      expect(isolated.producerLibraryFinding('kafkajs').level).toBe('ok');
+    });
+    jest.dontMock('@confluentinc/kafka-javascript');
+  });
+
   it("a batch purged after a fatal client error says that error (a refused write), not only librdkafka's 'Purged in queue'", () => {
     const errors = new RdErrors();
     const purged = new Error('Local: Purged in queue');
@@ -87,5 +127,20 @@ describe('the librdkafka backend (kafka.client: librdkafka)', () => {
     // An error that carries its own cause is left as it is.
     const refused = new Error('Broker: Topic authorization failed');
     expect(errors.explain(refused)).toBe(refused);
+  });
+
+  it('"all broker connections are down" names the brokers: librdkafka\'s own message names none', () => {
+    const errors = new RdErrors(['127.0.0.31:9093', '127.0.0.37:9093']);
+    errors.error('all broker connections are down');
+    expect(errors.explain(new Error('Local: Message timed out')).message).toBe('all broker connections are down: 127.0.0.31:9093, 127.0.0.37:9093 (Local: Message timed out)');
+    // The failed reconnects that follow say less, and do not replace it.
+    errors.error('broker transport failure');
+    expect(errors.explain(new Error('Local: Message timed out')).message).toBe('all broker connections are down: 127.0.0.31:9093, 127.0.0.37:9093 (Local: Message timed out)');
+    // Another error is kept as librdkafka gave it.
+    errors.error('Broker: Not enough in-sync replicas');
+    expect(errors.explain(new Error('Local: Message timed out')).message).toBe('Broker: Not enough in-sync replicas (Local: Message timed out)');
+    const fresh = new RdErrors(['127.0.0.31:9093']);
+    fresh.error('broker transport failure');
+    expect(fresh.explain(new Error('Local: Message timed out')).message).toBe('broker transport failure (Local: Message timed out)');
   });
 });

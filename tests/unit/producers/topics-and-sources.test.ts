@@ -173,5 +173,10 @@ describe('progress text', () => {
     ).toBe(
       'interrupted; flushed what was read. produced from f.parquet in 2.0s\n  sent    10 to flights (5 events/s)\n  dlq     2 to flights.dlq\n  errors  0\n  ids     f.parquet#0 … f.parquet#11\n  resume  --skip 12',
     );
+
+    // The library that produced, when the producer said (kafka.client: auto comes to one of them).
+    expect(formatSummary({ topic: 'f', dlqTopic: 'f.dlq', source: 's', read: 1, sent: 1, dlq: 0, errors: 0, seconds: 1, rate: 1, firstId: null, lastId: null, nextPosition: 1, interrupted: false, client: 'librdkafka' }).split('\n')[0]).toBe(
+      'produced from s in 1.0s with librdkafka',
+    );
   });
 });
