@@ -57,6 +57,8 @@ interface RdModule {
 }
 
 export const LIBRDKAFKA_PACKAGE = '@confluentinc/kafka-javascript';
+/** What to do where the package does not load (librdkafka(), kafka.client: auto's warning, `doctor`). */
+export const LIBRDKAFKA_BUILD_HINT = 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs in the config';
 
 let loaded: RdModule | undefined;
 let loadError: string | undefined;
@@ -76,9 +78,7 @@ export function librdkafkaLoadError(): string | undefined {
 export function librdkafka(): RdModule {
   const missing = librdkafkaLoadError();
   if (loaded) return loaded;
-  throw new MillraceError(`kafka.client is librdkafka, but ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine: ${missing}`, {
-    hint: 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs in the config',
-  });
+  throw new MillraceError(`kafka.client is librdkafka, but ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine: ${missing}`, { hint: LIBRDKAFKA_BUILD_HINT });
 }
 
 /**
@@ -170,11 +170,11 @@ export class RdErrors implements RdLogger {
   }
   debug(): void {}
   error(message: string): void {
+    logger().debug({ component: 'librdkafka' }, message);
     const m = message.replace(/^Error: /, '');
     // While every broker is down, each reconnect that fails says only "broker transport failure".
-    if (/^broker transport failure$/i.test(m) && this.last?.startsWith('all broker connections are down')) return void logger().debug({ component: 'librdkafka' }, message);
+    if (/^broker transport failure$/i.test(m) && this.last?.startsWith('all broker connections are down')) return;
     this.last = this.brokers.length && /^all broker connections are down$/i.test(m) ? `${m}: ${this.brokers.join(', ')}` : m;
-    logger().debug({ component: 'librdkafka' }, message);
   }
   /** A send's error, with the client's last error when the send's own says nothing of the cause. */
   explain(error: Error): Error {

@@ -11,7 +11,7 @@ import { CoordinatorAnswer, judgeCoordinatorAnswers, rideThroughCoordinator } fr
 import { InFlightWindow } from './in-flight';
 import { byPartition, PartitionLanes } from './partition-lanes';
 import { DEFAULT_RETRY_TIMEOUT_MS } from './kafka-types';
-import { LIBRDKAFKA_PACKAGE, librdkafkaLoadError, withLibrdkafkaProducer } from './kafka-client-librdkafka';
+import { LIBRDKAFKA_BUILD_HINT, LIBRDKAFKA_PACKAGE, librdkafkaLoadError, withLibrdkafkaProducer } from './kafka-client-librdkafka';
 import type { AclBinding, AclOperation, AclResourceType, BatchResult, KafkaClient, KafkaConnection, OutgoingMessage, ReceivedMessage, TailOptions } from './kafka-types';
 
 /** kafkajs, loaded when the first client is made (commands that never talk to Kafka start without it). */
@@ -114,7 +114,7 @@ export function autoProducerLibrary(): { library: 'kafkajs' | 'librdkafka'; warn
   if (!missing) return { library: 'librdkafka' };
   return {
     library: 'kafkajs',
-    warning: `kafka.client is auto and ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine (${missing}): producing with kafkajs, at about a third of librdkafka's throughput. Run scripts/setup.sh to build librdkafka's native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs to choose kafkajs`,
+    warning: `kafka.client is auto and ${LIBRDKAFKA_PACKAGE} cannot be loaded on this machine (${missing}): producing with kafkajs, at about a third of librdkafka's throughput; ${LIBRDKAFKA_BUILD_HINT}`,
   };
 }
 

@@ -12,8 +12,7 @@ import { mapSettled } from '../../lib/parallel';
 import { cacheDir, millraceHome } from '../../lib/paths';
 import { q } from '../../lib/shell';
 import { DATA_ROOT } from '../../provisioning/plan';
-import { autoProducerLibrary } from '../../producers/kafka-client';
-import { librdkafka, librdkafkaLoadError } from '../../producers/kafka-client-librdkafka';
+import { LIBRDKAFKA_BUILD_HINT, librdkafka, librdkafkaLoadError } from '../../producers/kafka-client-librdkafka';
 import { targetFor } from '../../targets/target';
 import { render } from '../../templates/render';
 import { connectAll } from '../bootstrap';
@@ -59,10 +58,9 @@ async function operatorFindings(config: ClusterConfig): Promise<Finding[]> {
 export function producerLibraryFinding(client: ClusterConfig['kafka']['client']): Finding {
   const check = 'producer library (kafka.client)';
   if (client === 'kafkajs') return { where: 'operator', check, level: 'ok', detail: 'kafkajs, as the config says' };
-  const { library } = autoProducerLibrary();
-  if (library === 'librdkafka') return { where: 'operator', check, level: 'ok', detail: `librdkafka ${librdkafka().librdkafkaVersion}${client === 'auto' ? ' (auto)' : ''}` };
-  const hint = 'run scripts/setup.sh, which builds its native part (it needs g++, make and libssl-dev), or set kafka.client: kafkajs';
-  const why = librdkafkaLoadError() ?? '';
+  const why = librdkafkaLoadError();
+  if (why === undefined) return { where: 'operator', check, level: 'ok', detail: `librdkafka ${librdkafka().librdkafkaVersion}${client === 'auto' ? ' (auto)' : ''}` };
+  const hint = LIBRDKAFKA_BUILD_HINT;
   return client === 'librdkafka'
     ? { where: 'operator', check, level: 'fail', detail: `librdkafka, as the config says, cannot be loaded: ${why}`, hint }
     : { where: 'operator', check, level: 'warn', detail: `kafkajs (auto): librdkafka cannot be loaded (${why}); kafkajs produces at about a third of its throughput`, hint };
