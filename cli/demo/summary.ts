@@ -100,7 +100,7 @@ export interface DemoSummary {
   duplicates_in_lake: number;
   model: { version: unknown; rmse: unknown; baseline_rmse: unknown; mae: unknown; baseline_mae: unknown; rows_train: unknown; beats_baseline: unknown };
   /** rate: events/s they were sent at; warmup: events sent before them, not measured (a newly started scoring job). */
-  predictions: { sent: number; received: number; rate?: number; warmup?: number; sample: unknown[] };
+  predictions: { sent: number; received: number; duplicates?: number; rate?: number; warmup?: number; sample: unknown[] };
   latency_ms: { produce_to_lake: Latency | null; produce_to_prediction: Latency; prediction_over_1s?: number; prediction_slowest_seconds?: SecondLatency[] };
   seconds: number;
   next: string;
@@ -126,7 +126,7 @@ millrace demo of "${s.spec.name}" on cluster "${s.cluster}" (${s.seconds}s)
   dead-lettered        ${s.dlq.toLocaleString()} (each with its reason, in the .dlq topic)
   rows in the lake     ${s.rows_in_lake.toLocaleString()} (${s.duplicates_in_lake} duplicate ids)
   model                ${String(s.model.version)}: RMSE ${num(s.model.rmse)} vs mean-predictor baseline ${num(s.model.baseline_rmse)}${gain(s.model.rmse, s.model.baseline_rmse)}; MAE ${num(s.model.mae)} vs ${num(s.model.baseline_mae)} (${String(s.model.rows_train)} training rows)
-  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live${s.predictions.rate ? ` at ${s.predictions.rate.toLocaleString()} events/s` : ''}${s.predictions.warmup ? ` (after ${s.predictions.warmup.toLocaleString()} to warm a new scoring job up)` : ''} (${s.spec.label}: predicted and actual)
+  predictions          ${s.predictions.received} of ${s.predictions.sent} scored live${s.predictions.rate ? ` at ${s.predictions.rate.toLocaleString()} events/s` : ''}${s.predictions.warmup ? ` (after ${s.predictions.warmup.toLocaleString()} to warm a new scoring job up)` : ''}${s.predictions.duplicates ? `, ${s.predictions.duplicates.toLocaleString()} scored again (at-least-once output; timed by the first)` : ''} (${s.spec.label}: predicted and actual)
 ${sample}
   produce → lake       ${ms(s.latency_ms.produce_to_lake)}
   produce → prediction ${ms(s.latency_ms.produce_to_prediction)}

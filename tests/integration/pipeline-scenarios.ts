@@ -48,7 +48,7 @@ interface Demo {
   rows_in_lake: number;
   duplicates_in_lake: number;
   model: { version: string; rmse: number; baseline_rmse: number; mae: number; baseline_mae: number; rows_train: number; beats_baseline: boolean };
-  predictions: { sent: number; received: number; sample: Record<string, unknown>[] };
+  predictions: { sent: number; received: number; duplicates: number; sample: Record<string, unknown>[] };
   latency_ms: { produce_to_lake: { p50: number; p99: number }; produce_to_prediction: { p50: number; p99: number } };
 }
 
@@ -179,6 +179,7 @@ export function pipelineScenarios({ config, events, minTrainRows, ticketLifetime
 
     it(`scores exactly one prediction per event of a produced batch of ${SCORED}`, async () => {
       expect(demo.predictions.received).toBe(SCORED);
+      expect(demo.predictions.duplicates).toBe(0);
       // Every prediction the topic holds, tallied by the CLI: no id twice, anywhere.
       const verify = await cli(['consume', 'flights.predictions', '--verify', '--json', '--spec', SPEC, '-c', config]);
       expect(`exit ${verify.code} ${verify.stderr.slice(-2000)}`).toBe('exit 0 ');

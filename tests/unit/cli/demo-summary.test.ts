@@ -87,6 +87,13 @@ describe('formatDemo', () => {
     expect(out).toMatch(/demo-x-score#3\s+predicted\s+141\.26\s+actual\s+150/);
     expect(out).not.toContain('not this');
     expect(out).toContain('RMSE 30.10 vs mean-predictor baseline 43.50 (30.8% lower); MAE 22.00 vs 33.00');
+    expect(out).not.toContain('scored again');
+  });
+
+  it('says how many events were scored again, where a replay put a second prediction in the topic', () => {
+    const s = summary({ name: 'flights', id: 'event_id', label: 'delay' }, []);
+    const out = formatDemo({ ...s, predictions: { ...s.predictions, duplicates: 2000 } });
+    expect(out).toContain('500 of 500 scored live, 2,000 scored again (at-least-once output; timed by the first)');
   });
 });
 
