@@ -264,6 +264,9 @@ async function waitForLake(steps: Steps, specFile: string, prefix: string, want:
   // Progress lines from before this point may predate the last events sent.
   let seen = ingest ? (await eventsProgress(steps, ingest).catch(() => [])).length : 0;
   let first = true;
+  // The ingest's own progress lines tell when it has written the run's rows: on a large run, that
+  // is most of the wait, and the step before it (a small produce) is long done.
+  if (ingest) steps.note(`wait for the ingest job to write the ${want.toLocaleString()} events (its progress lines)`);
   for (;;) {
     if (ingest) seen = await waitCaughtUp(steps, ingest, seen, first ? 15 * 60_000 : 120_000, first ? { from: linesBeforeProduce, want } : undefined);
     first = false;
