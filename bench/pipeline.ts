@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runningStreamingJob } from '../cli/commands/demo';
 import { parseProgressLines, progressLinesCommand } from '../cli/demo/steps';
 import { BenchRow, benchEnv, benchWorkdir, cliTimed, REPO, writeYaml, localClusterYaml } from './common';
 import { highestBounded, judge, nextRate, type Probe, type Verdict } from './ingest-search';
@@ -238,7 +239,7 @@ export async function benchPipeline({ producerOnly = false, live = false } = {})
       prediction_over_1s: number;
       prediction_slowest_seconds: { second: number; events: number; p99: number; max: number }[];
     };
-    predictions: { received: number; duplicates?: number };
+    predictions: { received: number; duplicates: number };
   };
   for (const log of await keepDriverLogs(dir, c)) process.stderr.write(`kept ${log}\n`);
   await cliTimed(['down', '--yes', ...c], dir);
@@ -258,7 +259,7 @@ export async function benchPipeline({ producerOnly = false, live = false } = {})
     { metric: 'produce → prediction p50', value: L.produce_to_prediction.p50, unit: 'ms', note: `at ${SCORE_RATE} events/s for ${SCORE_SECONDS} s while ingest runs; real-time mode` },
     { metric: 'produce → prediction p99', value: L.produce_to_prediction.p99, unit: 'ms', note: 'target ≤ 1,000 ms' },
     { metric: 'produce → prediction max', value: L.produce_to_prediction.max, unit: 'ms', note: 'a checkpoint of the real-time query falls in the run' },
-    { metric: 'predictions scored again', value: demo.predictions.duplicates ?? 0, unit: 'events', note: `ids scored more than once, of ${demo.predictions.received.toLocaleString()} distinct (the Kafka sink is at-least-once); latency is timed by each id's first` },
+    { metric: 'predictions scored again', value: demo.predictions.duplicates, unit: 'events', note: `ids scored more than once, of ${demo.predictions.received.toLocaleString()} distinct (the Kafka sink is at-least-once); latency is timed by each id's first` },
     {
       metric: 'produce → prediction over 1 s',
       value: L.prediction_over_1s,
@@ -274,11 +275,12 @@ export async function benchPipeline({ producerOnly = false, live = false } = {})
  * `down` takes the nodes away: a late figure is then explained from the run that made it.
  */
 async function keepDriverLogs(dir: string, c: string[]): Promise<string[]> {
-  const apps = JSON.parse((await cliTimed(['jobs', '--json', ...c], dir)).stdout) as { name: string; workDir?: string }[];
+  const apps = JSON.parse((await cliTimed(['jobs', '--json', ...c], dir)).stdout) as Parameters<typeof runningStreamingJob>[0];
   const kept: string[] = [];
   for (const app of apps) {
-    if (!app.workDir) continue;
-    const [r] = JSON.parse((await cliTimed(['exec', '--json', ...c, 'spark-1', '--', `cat ${app.workDir}/driver.log`], dir, { allowFailure: true })).stdout || '[]') as { stdout: string }[];
+    const { job } = runningStreamingJob(apps, app.name, 'spark-1');
+    if (!job) continue;
+    const [r] = JSON.parse((await cliTimed(['exec', '--json', ...c, job.node, '--', `cat ${job.log}`], dir, { allowFailure: true })).stdout || '[]') as { stdout: string }[];
     if (!r) continue;
     const file = path.join(dir, `${app.name}.driver.log`);
     fs.writeFileSync(file, r.stdout);
