@@ -73,7 +73,7 @@ export class RemoteCommandError extends MillraceError {
 }
 
 export class HostUnreachableError extends MillraceError {
-  constructor(readonly host: string, detail: string, options: MillraceErrorOptions = {}) {
+  constructor(readonly host: string, readonly detail: string, options: MillraceErrorOptions = {}) {
     super(`${host}: cannot connect over SSH: ${detail}`, options);
   }
 }

@@ -24,7 +24,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     } catch (error) {
       if (!isRetriable(error)) throw error;
       if (attempt > retries) {
-        if (error instanceof Error) error.message = `${error.message} (after ${attempt} attempts)`;
+        if (error instanceof Error && attempt > 1) error.message = `${error.message} (after ${attempt} attempts)`;
         throw error;
       }
       options.onRetry?.(error, attempt);

@@ -133,7 +133,9 @@ export function openingChannel<T>(fn: () => Promise<T>): Promise<T> {
   return withRetry(fn, { retries: 5, backoff: 50, isRetriable: (e) => e instanceof Error && CHANNEL_REFUSED.test(e.message) });
 }
 
-const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Timed out while waiting for handshake|Connection lost/i;
+/** sshd took the connection and closed it before the login was done (its MaxStartups, a restart). */
+const CLOSED_BEFORE_LOGIN = 'the SSH server closed the connection before the login was done';
+const TRANSIENT = new RegExp(`ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Timed out while waiting for handshake|Connection lost|${CLOSED_BEFORE_LOGIN}`, 'i');
 
 export interface ConnectOptions {
   knownHosts: KnownHosts;
@@ -262,7 +264,9 @@ export async function connect(node: InventoryNode, options: ConnectOptions): Pro
         });
       } catch (error) {
         via?.client.end();
-        const message = error instanceof Error ? error.message : String(error);
+        const said = error instanceof Error ? error.message : String(error);
+        // node-ssh's words when the connection closes with no error before the login is done.
+        const message = said === 'No response from server' ? CLOSED_BEFORE_LOGIN : said;
         if (hostKey.changed)
           throw new MillraceError(
             `${where}: the SSH host key changed: ${hostKey.changed}`,

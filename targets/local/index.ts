@@ -286,7 +286,8 @@ function boot(files: NodeFiles, machine: string, aptCache: string, disk: string)
  * (cloud-init writes the sudo rule before the key that lets the user in).
  */
 async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const seen = new Map<string, number>();
   for (;;) {
     if (!isRunning(files)) throw new MillraceError(`${node.name}: its systemd-nspawn process exited while booting`, { hint: `look at ${files.log}` });
     try {
@@ -294,9 +295,57 @@ async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownH
       await host.close();
       return;
     } catch (error) {
-      if (!(error instanceof HostUnreachableError) || Date.now() > deadline) throw error;
+      if (!(error instanceof HostUnreachableError)) throw error;
+      seen.set(error.detail, (seen.get(error.detail) ?? 0) + 1);
+      if (Date.now() - started > timeoutMs) throw loginTimedOut(node, files, error, seen, Date.now() - started);
     }
     await sleep(500);
+  }
+}
+
+/**
+ * A node that never let the login user in: every different answer it gave while booting (the last
+ * alone says little about a boot that went wrong early), and what its sshd and cloud-init logged.
+ */
+function loginTimedOut(node: InventoryNode, files: NodeFiles, last: HostUnreachableError, seen: Map<string, number>, ms: number): HostUnreachableError {
+  const tries = [...seen.values()].reduce((a, b) => a + b, 0);
+  const answers = [...seen].map(([detail, n]) => `${n}× ${detail}`);
+  const said = nodeBootLog(files);
+  const lines = [
+    `${node.sshUser} could not log in and sudo within ${Math.round(ms / 1000)}s (${tries} tries). What the node answered:`,
+    ...answers.map((a) => `  ${a}`),
+    ...(said.length ? [`what the node logged last (sshd, cloud-init):`, ...said.map((l) => `  ${l}`)] : []),
+  ];
+  return new HostUnreachableError(last.host, lines.join('\n'), {
+    hint: `the node's console is in ${files.log}; \`millrace down\` and then \`millrace up\` boot the cluster's nodes afresh`,
+    cause: last,
+  });
+}
+
+/**
+ * The last lines sshd and cloud-init wrote to the node's journal (its files are in the rootfs, so
+ * they can be read from here whatever state the node is in), or else the tail of its console.
+ * Neither holds a secret: this runs before the provisioner has put any on the node.
+ */
+export function nodeBootLog(files: Pick<NodeFiles, 'rootfs' | 'log'>, lines = 12): string[] {
+  const journals = path.join(files.rootfs, 'var/log/journal');
+  try {
+    const out = execFileSync('journalctl', ['-D', journals, '-t', 'sshd', '-t', 'cloud-init', '-n', String(lines), '--no-pager', '-o', 'short-precise', '-q'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    const said = out.split('\n').filter((l) => l.trim());
+    if (said.length) return said;
+  } catch {
+    // No journal yet (a boot that stopped early), or no journalctl here: the console follows.
+  }
+  try {
+    // eslint-disable-next-line no-control-regex
+    const text = fs.readFileSync(files.log, 'utf8').replace(/\x1b\[[0-9;]*m/g, '');
+    return text.split('\n').filter((l) => l.trim()).slice(-lines);
+  } catch {
+    return [];
   }
 }
 

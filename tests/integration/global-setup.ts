@@ -22,6 +22,12 @@ export default async function globalSetup(): Promise<void> {
   const samples = stop();
   fs.writeFileSync(UP_LOG, up.stdout + up.stderr);
   fs.writeFileSync(path.join(TEST_DIR, 'setup.json'), JSON.stringify({ upSeconds: up.seconds, code: up.code, psSamples: samples }, null, 2));
-  if (up.code !== 0) throw new Error(`millrace up failed (exit ${up.code}) in ${up.seconds}s:\n${up.stderr.slice(-4000)}`);
+  if (up.code !== 0) {
+    // No test runs, so zz-teardown does not either: a failed up is taken down here, so that its
+    // nodes, loop devices and firewall table are not left for the next run to trip on.
+    const down = await cli(['down', '--yes', '-c', CONFIG]);
+    const after = down.code === 0 ? 'it was taken down again' : `and \`down\` failed too (exit ${down.code}):\n${down.stderr.slice(-1500)}`;
+    throw new Error(`millrace up failed (exit ${up.code}) in ${up.seconds}s; ${after}\n${up.stderr.slice(-6000)}`);
+  }
   process.stderr.write(`\nlocal test cluster up in ${up.seconds.toFixed(0)}s\n`);
 }

@@ -1,5 +1,13 @@
 /** The SSH seam's pure parts: what a failed `sudo -n true` tells the user, and a refused channel opened again. */
-import { connectionLost, openingChannel, runAs, sudoProblem } from '../../../provisioning/remote-host';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HostUnreachableError } from '../../../lib/errors';
+import type { InventoryNode } from '../../../lib/inventory';
+import { KnownHosts } from '../../../provisioning/known-hosts';
+import { connect, connectionLost, openingChannel, runAs, sudoProblem } from '../../../provisioning/remote-host';
 
 const where = 'hdfs-1 (127.0.0.33:22)';
 const said = (stderr: string, code = 1) => sudoProblem(where, 'admin', { code, stdout: '', stderr });
@@ -76,5 +84,30 @@ describe('openingChannel', () => {
     const refused = opener(Infinity);
     await expect(openingChannel(refused.open)).rejects.toThrow('open failed (after 6 attempts)');
     expect(refused.calls).toBe(6);
+  });
+});
+
+describe('connect, when sshd closes the connection before the login is done', () => {
+  let server: net.Server;
+  let dir: string;
+  beforeAll(async () => {
+    // Says it is an SSH server, then hangs up: what sshd does to a connection over its MaxStartups.
+    server = net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.2p1\r\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-connect-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+  });
+  afterAll(() => {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says so in words, names the node, and may be tried again', async () => {
+    const port = (server.address() as net.AddressInfo).port;
+    const node = { name: 'spark-1', roles: [], sshAddress: '127.0.0.1', sshPort: port, sshUser: 'admin', privateKeyPath: path.join(dir, 'key'), privateAddress: '127.0.0.1' } as unknown as InventoryNode;
+    const error = await connect(node, { knownHosts: new KnownHosts(path.join(dir, 'known_hosts.json')), retries: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).message).toBe(`spark-1 (127.0.0.1:${port}): cannot connect over SSH: the SSH server closed the connection before the login was done`);
+    expect((error as HostUnreachableError).retriable).toBe(true);
   });
 });
