@@ -19,12 +19,15 @@ import * as path from 'node:path';
 import { runningStreamingJob } from '../cli/commands/demo';
 import { parseProgressLines, progressLinesCommand } from '../cli/demo/steps';
 import { BenchRow, benchEnv, benchWorkdir, cliTimed, REPO, writeYaml, localClusterYaml } from './common';
+import { byName, median } from './bracketed';
 import { highestBounded, judge, nextRate, type Probe, type Verdict } from './ingest-search';
 
 const CLUSTER_YAML = localClusterYaml('benchpipe', 44);
 const SPEC = path.join(REPO, 'examples/pipelines/flights.yaml');
 const JOB = (f: string): string => path.join(REPO, 'spark-jobs', f);
 const PRODUCE_N = 1_000_000;
+/** Rounds of the producer figures: each client once a round, between two reference runs. */
+const PRODUCER_ROUNDS = 3;
 const TOTAL = 3_000_000;
 /** Live scoring's steady rate, and how long it is held: past one of real-time mode's 5-minute checkpoints. */
 const SCORE_RATE = 1000;
@@ -172,27 +175,40 @@ export async function benchPipeline({ producerOnly = false, live = false } = {})
 
   // Producer throughput. A warm-up first (it also provides the payloads for the reference): a
   // broker fresh from its start, and its JIT, took ProducerPerformance from ~86,000 to ~135,000
-  // events/s between its first and later runs here. Then each client right after a reference run of
-  // its own, each ratio against the run beside it.
+  // events/s between its first and later runs here. Then rounds of each client, every run between
+  // two reference runs, its ratio against their mean (bench/bracketed.ts): the reference drifts
+  // within a run on this machine, and one reference run beside one client run was not enough.
   const produce = async (cfg: string, name: string, limit: number): Promise<{ rate: number; client: string }> =>
     JSON.parse((await cliTimed(['produce', '--json', '-c', cfg, '--spec', SPEC, '--source', 'vega:flights-3m.parquet', '--limit', String(limit), '--rate', 'max', '--topic', 'bench-throughput', '--source-name', name], dir)).stdout) as { rate: number; client: string };
   const byDefault = (await produce(config, 'bench-warmup', 100_000)).client;
   const sample = (await cliTimed(['consume', 'bench-throughput', '--from-beginning', '--count', '2000', '--raw', ...c], dir)).stdout.trim().split('\n');
   await producerPerformance(dir, sample, 100_000);
-  const refKj = await producerPerformance(dir, sample, PRODUCE_N);
-  const kj = await produce(kjConfig, 'bench-throughput', PRODUCE_N);
-  const refRd = await producerPerformance(dir, sample, PRODUCE_N);
-  const rd = await produce(rdConfig, 'bench-throughput-librdkafka', PRODUCE_N);
+  const clients = { kafkajs: kjConfig, librdkafka: rdConfig };
+  const order = Array.from({ length: PRODUCER_ROUNDS }, () => Object.keys(clients) as (keyof typeof clients)[]).flat();
+  const refs = [(await producerPerformance(dir, sample, PRODUCE_N)).rate];
+  const runs: number[] = [];
+  for (const [i, client] of order.entries()) {
+    runs.push((await produce(clients[client], `bench-throughput-${client}-${i}`, PRODUCE_N)).rate);
+    refs.push((await producerPerformance(dir, sample, PRODUCE_N)).rate);
+  }
+  const by = byName(order, refs, runs);
+  const kj = by.get('kafkajs')!;
+  const rd = by.get('librdkafka')!;
+  const list = (xs: number[], digits = 2): string => xs.map((x) => (digits ? x.toFixed(digits) : Math.round(x).toLocaleString('en-US'))).join(', ');
   const producerRows: BenchRow[] = [
-    { metric: 'Kafka ProducerPerformance (same payloads), before kafkajs', value: refKj.rate, unit: 'events/s', note: 'same broker, principal, acks, idempotence' },
-    { metric: 'millrace produce (Parquet → validate → kafkajs)', value: kj.rate, unit: 'events/s', note: `${PRODUCE_N.toLocaleString()} flights, mTLS, acks=all, idempotent` },
-    { metric: 'millrace produce kafkajs / ProducerPerformance', value: kj.rate / refKj.rate, unit: 'ratio', note: 'against the run just before it' },
-    { metric: 'Kafka ProducerPerformance (same payloads), before librdkafka', value: refRd.rate, unit: 'events/s', note: '' },
-    { metric: 'millrace produce (Parquet → validate → librdkafka)', value: rd.rate, unit: 'events/s', note: 'kafka.client: librdkafka (its native producer), same flights, broker and principal' },
-    { metric: 'millrace produce librdkafka / ProducerPerformance', value: rd.rate / refRd.rate, unit: 'ratio', note: 'against the run just before it' },
-    { metric: 'librdkafka / kafkajs', value: rd.rate / kj.rate, unit: 'ratio', note: `same run; the default (kafka.client: auto) chose ${byDefault} on this machine` },
+    {
+      metric: `Kafka ProducerPerformance (same payloads), ${refs.length} runs`,
+      value: median(refs),
+      unit: 'events/s',
+      note: `median; same broker, principal, acks, idempotence; each run: ${list(refs, 0)}`,
+    },
+    { metric: 'millrace produce (Parquet → validate → kafkajs)', value: median(kj.rates), unit: 'events/s', note: `median of ${PRODUCER_ROUNDS}: ${list(kj.rates, 0)}; ${PRODUCE_N.toLocaleString('en-US')} flights each, mTLS, acks=all, idempotent` },
+    { metric: 'millrace produce kafkajs / ProducerPerformance', value: kj.median, unit: 'ratio', note: `median of ${PRODUCER_ROUNDS} rounds, each against the reference runs just before and after it: ${list(kj.ratios)}` },
+    { metric: 'millrace produce (Parquet → validate → librdkafka)', value: median(rd.rates), unit: 'events/s', note: `median of ${PRODUCER_ROUNDS}: ${list(rd.rates, 0)}; kafka.client: librdkafka (its native producer)` },
+    { metric: 'millrace produce librdkafka / ProducerPerformance', value: rd.median, unit: 'ratio', note: `median of ${PRODUCER_ROUNDS} rounds, likewise: ${list(rd.ratios)}` },
+    { metric: 'librdkafka / kafkajs', value: median(rd.rates) / median(kj.rates), unit: 'ratio', note: `medians, same run; the default (kafka.client: auto) chose ${byDefault} on this machine` },
   ];
-  const defaultRate = byDefault === 'librdkafka' ? rd.rate : kj.rate;
+  const defaultRate = median((byDefault === 'librdkafka' ? rd : kj).rates);
   if (producerOnly) {
     await cliTimed(['down', '--yes', ...c], dir);
     return producerRows;
@@ -253,7 +269,7 @@ export async function benchPipeline({ producerOnly = false, live = false } = {})
       unit: 'events/s',
       note: `${PROBE_SECONDS} s a rate, 1 core, ${INGEST_TRIGGER_SECONDS} s trigger, backlog bounded; tried ${search.probes.map((p) => `${p.rate}${p.bounded ? '✓' : '✗'}`).join(' ')}`,
     },
-    { metric: `ingest bounded rate / producer (${byDefault}, the default here, full speed)`, value: search.best.rate / defaultRate, unit: 'ratio', note: `same run; against kafkajs's: ${(search.best.rate / kj.rate).toFixed(2)}` },
+    { metric: `ingest bounded rate / producer (${byDefault}, the default here, full speed)`, value: search.best.rate / defaultRate, unit: 'ratio', note: `same run; against kafkajs's: ${(search.best.rate / median(kj.rates)).toFixed(2)}` },
     { metric: 'produce → lake p50', value: L.produce_to_lake.p50, unit: 'ms', note: 'at 2,000 events/s, 2 s trigger' },
     { metric: 'produce → lake p99', value: L.produce_to_lake.p99, unit: 'ms', note: '' },
     { metric: 'produce → prediction p50', value: L.produce_to_prediction.p50, unit: 'ms', note: `at ${SCORE_RATE} events/s for ${SCORE_SECONDS} s while ingest runs; real-time mode` },
