@@ -53,7 +53,7 @@ export function checkLocalPrerequisites(): void {
     throw new MillraceError('the local target needs root: it boots systemd-nspawn containers', {
       hint: 'run it as root (e.g. `sudo millrace up --target local`), or use the static or aws target',
     });
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup', 'cc', 'nft']) {
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ssh-keygen', 'losetup', 'cc', 'nft', 'nsenter']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
     } catch {
@@ -141,7 +141,7 @@ export class LocalTarget implements Target {
         dataVolume: { sizeBytes: LOCAL_DATA_VOLUME_BYTES, deviceTypes: ['loop'] },
       };
       if (booting) report(`${n.name}: waiting until ${user} can log in and sudo (cloud-init makes the user)`);
-      await waitForLogin(node, files, known);
+      await waitForLogin(node, files, known, report);
       return node;
     });
     // A node the config no longer has goes, as Terraform destroys an instance removed from the stack
@@ -285,9 +285,10 @@ function boot(files: NodeFiles, machine: string, aptCache: string, disk: string)
  * or failed connection is waited out; a sudo that wants a password or a changed host key is final
  * (cloud-init writes the sudo rule before the key that lets the user in).
  */
-async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts, timeoutMs = 120_000): Promise<void> {
+async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownHosts, report: Report, timeoutMs = 120_000): Promise<void> {
   const started = Date.now();
   const seen = new Map<string, number>();
+  let repairAt = started + CGROUP_RACE_CHECK_MS;
   for (;;) {
     if (!isRunning(files)) throw new MillraceError(`${node.name}: its systemd-nspawn process exited while booting`, { hint: `look at ${files.log}` });
     try {
@@ -297,23 +298,104 @@ async function waitForLogin(node: InventoryNode, files: NodeFiles, known: KnownH
     } catch (error) {
       if (!(error instanceof HostUnreachableError)) throw error;
       seen.set(error.detail, (seen.get(error.detail) ?? 0) + 1);
-      if (Date.now() - started > timeoutMs) throw loginTimedOut(node, files, error, seen, Date.now() - started);
+      if (Date.now() - started > timeoutMs) throw loginTimedOut(node, files, error, seen, Date.now() - started, await failedUnits(nodeInitPid(files)));
+    }
+    if (Date.now() >= repairAt) {
+      repairAt = Date.now() + CGROUP_RACE_CHECK_MS;
+      for (const unit of await restartCgroupRaceFailures(files))
+        report(`${node.name}: ${unit} had failed at boot, its cgroup gone as it started (a race of systemd in a container on a cgroup-v1 host, status 219/CGROUP); started it again`);
     }
     await sleep(500);
   }
+}
+
+/** How long a node may turn logins away before the units that failed in the cgroup race are looked for, and how often after. */
+const CGROUP_RACE_CHECK_MS = 10_000;
+
+/**
+ * systemd in a container on a cgroup-v1 host now and then fails to start a unit at boot: the unit's
+ * cgroup is gone when its process joins it (exit status 219/CGROUP). An instance never does this.
+ * When the unit is systemd-user-sessions, /run/nologin stays and sshd turns every login but root's
+ * away ("Access denied ... by PAM account configuration"), so the node is lost to millrace. The units
+ * that failed so are started again, from this machine, inside the node; a unit that failed for any
+ * other reason is left as it is. Returns the units started again.
+ */
+export async function restartCgroupRaceFailures(files: Pick<NodeFiles, 'pidFile' | 'rootfs'>): Promise<string[]> {
+  const init = nodeInitPid(files);
+  if (init === undefined) return [];
+  const units = cgroupRaceUnits(await failedUnits(init));
+  for (const unit of units) await systemctlInNode(init, ['restart', unit]);
+  return units;
+}
+
+function systemctlInNode(init: number, args: string[]): Promise<string> {
+  return run('nsenter', ['-t', String(init), '-a', 'systemctl', '--no-pager', ...args], { hint: 'nsenter (util-linux) runs systemctl inside the node' });
+}
+
+/** The node's failed units with their main process's exit status (none while its systemd does not answer). */
+async function failedUnits(init: number | undefined): Promise<FailedUnit[]> {
+  if (init === undefined) return [];
+  try {
+    return parseFailedUnits(await systemctlInNode(init, ['show', '--state=failed', '--property=Id,ExecMainStatus', '*']));
+  } catch {
+    return [];
+  }
+}
+
+interface FailedUnit {
+  id: string;
+  status: string;
+}
+
+/** `systemctl show --property=Id,ExecMainStatus` output, one block a unit. */
+export function parseFailedUnits(shown: string): FailedUnit[] {
+  return shown
+    .split(/\n\s*\n/)
+    .map((block) => Object.fromEntries(block.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) as Record<string, string>)
+    .filter((u) => u.Id)
+    .map((u) => ({ id: u.Id!, status: u.ExecMainStatus ?? '' }));
+}
+
+/** The units whose process could not join its cgroup. */
+export function cgroupRaceUnits(failed: FailedUnit[]): string[] {
+  return failed.filter((u) => u.status === '219').map((u) => u.id);
+}
+
+/** The node's PID 1 (its systemd) as this machine sees it: the child of its systemd-nspawn. */
+function nodeInitPid(files: Pick<NodeFiles, 'pidFile' | 'rootfs'>): number | undefined {
+  const children = (pid: number): number[] => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const command = (pid: number): string => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    } catch {
+      return '';
+    }
+  };
+  const top = nspawnPid(files);
+  if (top === undefined) return undefined;
+  // The supervisor runs nspawn; an older millrace's node is nspawn itself.
+  const nspawn = command(top).endsWith('systemd-nspawn') ? top : children(top).find((c) => command(c).endsWith('systemd-nspawn'));
+  return nspawn === undefined ? undefined : children(nspawn)[0];
 }
 
 /**
  * A node that never let the login user in: every different answer it gave while booting (the last
  * alone says little about a boot that went wrong early), and what its sshd and cloud-init logged.
  */
-function loginTimedOut(node: InventoryNode, files: NodeFiles, last: HostUnreachableError, seen: Map<string, number>, ms: number): HostUnreachableError {
+function loginTimedOut(node: InventoryNode, files: NodeFiles, last: HostUnreachableError, seen: Map<string, number>, ms: number, failed: FailedUnit[]): HostUnreachableError {
   const tries = [...seen.values()].reduce((a, b) => a + b, 0);
   const answers = [...seen].map(([detail, n]) => `${n}× ${detail}`);
   const said = nodeBootLog(files);
   const lines = [
     `${node.sshUser} could not log in and sudo within ${Math.round(ms / 1000)}s (${tries} tries). What the node answered:`,
     ...answers.map((a) => `  ${a}`),
+    ...(failed.length ? [`units that failed in the node: ${failed.map((u) => `${u.id} (exit status ${u.status || '?'})`).join(', ')}`] : []),
     ...(said.length ? [`what the node logged last (sshd, cloud-init):`, ...said.map((l) => `  ${l}`)] : []),
   ];
   return new HostUnreachableError(last.host, lines.join('\n'), {
@@ -353,7 +435,7 @@ export function nodeBootLog(files: Pick<NodeFiles, 'rootfs' | 'log'>, lines = 12
  * The node's process (its supervisor, or the nspawn an earlier version started itself), checked
  * by PID and command line: never found by name.
  */
-function nspawnPid(files: NodeFiles): number | undefined {
+function nspawnPid(files: Pick<NodeFiles, 'pidFile' | 'rootfs'>): number | undefined {
   let pid: number;
   try {
     pid = Number(fs.readFileSync(files.pidFile, 'utf8').trim());
