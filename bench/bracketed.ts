@@ -27,12 +27,10 @@ export function median(values: number[]): number {
 export function byName(names: string[], refs: number[], runs: number[]): Map<string, Bracketed & { rates: number[] }> {
   const ratios = bracketedRatios(refs, runs);
   const out = new Map<string, Bracketed & { rates: number[] }>();
-  names.forEach((name, i) => {
-    const entry = out.get(name) ?? { ratios: [], rates: [], median: 0 };
-    entry.ratios.push(ratios[i]!);
-    entry.rates.push(runs[i]!);
-    out.set(name, entry);
-  });
-  for (const entry of out.values()) entry.median = median(entry.ratios);
+  for (const name of new Set(names)) {
+    const mine = names.flatMap((n, i) => (n === name ? [i] : []));
+    const own = mine.map((i) => ratios[i]!);
+    out.set(name, { ratios: own, rates: mine.map((i) => runs[i]!), median: median(own) });
+  }
   return out;
 }

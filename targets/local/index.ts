@@ -377,18 +377,21 @@ function nodeInitPid(files: Pick<NodeFiles, 'pidFile' | 'rootfs'>): number | und
       return [];
     }
   };
-  const command = (pid: number): string => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    } catch {
-      return '';
-    }
-  };
+  const isNspawn = (pid: number): boolean => commandLine(pid)[0]?.endsWith('systemd-nspawn') ?? false;
   const top = nspawnPid(files);
   if (top === undefined) return undefined;
   // The supervisor runs nspawn; an older millrace's node is nspawn itself.
-  const nspawn = command(top).endsWith('systemd-nspawn') ? top : children(top).find((c) => command(c).endsWith('systemd-nspawn'));
+  const nspawn = isNspawn(top) ? top : children(top).find(isNspawn);
   return nspawn === undefined ? undefined : children(nspawn)[0];
+}
+
+/** A process's command line, empty once it is gone. */
+function commandLine(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -449,13 +452,9 @@ function nspawnPid(files: Pick<NodeFiles, 'pidFile' | 'rootfs'>): number | undef
   } catch {
     return undefined;
   }
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const ours = cmdline[0]?.endsWith('systemd-nspawn') || cmdline.includes(SUPERVISOR_NAME);
-    return ours && cmdline.includes(files.rootfs) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const cmdline = commandLine(pid);
+  const ours = cmdline[0]?.endsWith('systemd-nspawn') || cmdline.includes(SUPERVISOR_NAME);
+  return ours && cmdline.includes(files.rootfs) ? pid : undefined;
 }
 
 function killGroup(pid: number): void {
