@@ -335,15 +335,20 @@ async function scoreBatch(
     },
   });
   try {
-    const send = (skip: number, name = source, n = count, title = `send ${n.toLocaleString()} events through live scoring at ${opts.scoreRate}/s`): Promise<{ sent: number }> =>
+    const send = (skip: number, name: string, n: number, title: string): Promise<{ sent: number }> =>
       steps.json<{ sent: number }>(title, ['produce', '--spec', opts.spec, '--source', opts.source, '--skip', String(skip), '--limit', String(n), '--rate', opts.scoreRate, '--source-name', name]);
     // A scoring job started just now warms up first; its predictions are not measured (other ids).
-    // The records after the demo's, or the source's first ones again when it has no more.
-    const sendFresh = async (name: string, n: number, title?: string): Promise<number> => {
-      const { sent } = await send(after, name, n, title);
-      if (sent > 0) return sent;
-      steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
-      return (await send(0, name, n, title)).sent;
+    // The records after the demo's, or the source's first ones again when it has no more: found
+    // out once (by a send that produced nothing), so the next batch starts there without another try.
+    let fromStart = false;
+    const sendFresh = async (name: string, n: number, title = `send ${n.toLocaleString()} events through live scoring at ${opts.scoreRate}/s`): Promise<number> => {
+      if (!fromStart) {
+        const { sent } = await send(after, name, n, title);
+        if (sent > 0) return sent;
+        fromStart = true;
+        steps.note(`the source has no records after the first ${after.toLocaleString()}: scoring from its start`);
+      }
+      return (await send(0, name, n, `${title}, from the source's start`)).sent;
     };
     if (warmup) {
       warmWant = await sendFresh(warmup.source, warmup.count, `warm the new scoring job up with ${warmup.count.toLocaleString()} events (not measured)`);
